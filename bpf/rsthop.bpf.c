@@ -1,0 +1,587 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * rsthop kernel capture: XDP (ingress), tc (ingress, egress) and tp_btf
+ * (tcp_send_reset, tcp_receive_reset) programs that keep per-flow TCP state
+ * and stream control-packet events into a ring buffer.
+ *
+ * Contract: every path returns XDP_PASS / TC_ACT_OK (a tracer never alters
+ * traffic) and every loss is counted in `counters`.  Fast path: packets the
+ * filter rejects cost a parse and a bitmap test; data segments of a tracked
+ * flow cost one flow lookup and a few stores (no event, the clock only when
+ * they carry payload).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "abi.h"
+#include "parse.h"
+#include "track.h"
+
+#define RH_XDP_PASS 2
+#define RH_TC_ACT_OK 0
+#define RH_AF_INET 2
+#define RH_AF_INET6 10
+#define RH_TCP_CLOSE 7
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set by userspace between open and load. */
+const volatile __u8 cfg_filter_ports = 0;
+const volatile __u8 cfg_filter_hosts = 0;
+const volatile __u32 cfg_n_cidrs = 0;
+const volatile struct rh_cidr cfg_cidrs[RH_MAX_CIDRS] = {};
+const volatile __u64 cfg_port_bitmap[RH_PORT_BITMAP_WORDS] = {};
+const volatile __u64 cfg_wakeup_bytes = 1 << 20; /* wake the consumer once this much is queued */
+const volatile __u8 cfg_has_rst_reason = 1;      /* tcp_send_reset has its 3rd argument */
+const volatile __u32 cfg_netns_ino = 0;          /* tracepoints: only this netns (0: all) */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct rh_flow_key);
+	__type(value, struct rh_flow_state);
+} flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rh_counters);
+} counters SEC(".maps");
+
+/* Tuples of sockets entering TCP_CLOSE, for resets sent after the port is released. */
+struct rh_sk_tuple {
+	struct rh_flow_key key;
+	__u8 saddr[16];
+	__u16 sport;
+	__u16 dport;
+	__u8 family;
+	__u8 pad[3];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct rh_sk_tuple);
+} closing SEC(".maps");
+
+static __always_inline struct rh_counters *counters__get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&counters, &zero);
+}
+
+static __always_inline void counters__inc(struct rh_counters *cnt, int idx)
+{
+	if (idx >= 0 && idx < RH_C_MAX)
+		cnt->c[idx]++;
+}
+
+static __always_inline int filter__cidr_match(const __u8 *a)
+{
+	__u64 a0 = *(const __u64 *)a, a1 = *(const __u64 *)(a + 8);
+	__u32 i;
+
+	for (i = 0; i < RH_MAX_CIDRS; i++) {
+		if (i >= cfg_n_cidrs)
+			break;
+		if ((a0 & *(const volatile __u64 *)cfg_cidrs[i].mask) == *(const volatile __u64 *)cfg_cidrs[i].addr &&
+		    (a1 & *(const volatile __u64 *)(cfg_cidrs[i].mask + 8)) ==
+			    *(const volatile __u64 *)(cfg_cidrs[i].addr + 8))
+			return 1;
+	}
+	return 0;
+}
+
+static __always_inline int filter__port(__u16 port)
+{
+	return (cfg_port_bitmap[(port >> 6) & (RH_PORT_BITMAP_WORDS - 1)] >> (port & 63)) & 1;
+}
+
+/* True when the tuple passes the user's --host / --port filter. */
+static __always_inline int filter__match(const __u8 *saddr, const __u8 *daddr, __u16 sport, __u16 dport)
+{
+	if (cfg_filter_ports && !filter__port(sport) && !filter__port(dport))
+		return 0;
+	if (cfg_filter_hosts && !filter__cidr_match(saddr) && !filter__cidr_match(daddr))
+		return 0;
+	return 1;
+}
+
+/* Submit without waking the consumer until enough is queued; it also polls. */
+static __always_inline void ringbuf__submit(void *rec)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	bpf_ringbuf_submit(rec, avail >= cfg_wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
+static __always_inline void event__fill_tuple(struct rh_event *ev, const struct rh_pkt *p)
+{
+	__builtin_memcpy(ev->saddr, p->saddr, 16);
+	__builtin_memcpy(ev->daddr, p->daddr, 16);
+	ev->family = p->family;
+	ev->ttl = p->ttl;
+	ev->ip_id = p->ip_id;
+	ev->ip_len = p->ip_len;
+	ev->ip_flags = p->ip_flags;
+	ev->vlan_depth = p->vlan_depth;
+	if (p->l2) {
+		__builtin_memcpy(ev->dmac, p->l2, 6);
+		__builtin_memcpy(ev->smac, p->l2 + 6, 6);
+	} else {
+		__builtin_memset(ev->dmac, 0, 6);
+		__builtin_memset(ev->smac, 0, 6);
+	}
+}
+
+static __always_inline void event__clear_icmp(struct rh_event *ev)
+{
+	ev->icmp_type = 0;
+	ev->icmp_code = 0;
+	ev->inner_ttl = 0;
+	__builtin_memset(ev->inner_saddr, 0, 16);
+	__builtin_memset(ev->inner_daddr, 0, 16);
+	ev->inner_sport = 0;
+	ev->inner_dport = 0;
+	ev->inner_seq = 0;
+}
+
+static __always_inline long payload__load(void *ctx, int hook, __u32 off, void *dst, __u32 n)
+{
+	if (hook == RH_HOOK_XDP)
+		return bpf_xdp_load_bytes(ctx, off, dst, n);
+	return bpf_skb_load_bytes(ctx, off, dst, n);
+}
+
+/* Copy up to `max` payload bytes at `off` into dst; returns the count copied. */
+static __always_inline __u32 payload__copy(void *ctx, int hook, __u32 off, __u32 avail, __u32 want, void *dst,
+					   __u32 max)
+{
+	__u32 n = want < avail ? want : avail;
+
+	if (n > max)
+		n = max;
+	if (n == 0)
+		return 0;
+	if (payload__load(ctx, hook, off, dst, n))
+		return 0;
+	return n;
+}
+
+/* Copy the option bytes out of the packet and walk them. */
+static __always_inline void tcp__options(void *ctx, int hook, const struct rh_pkt *p, struct rh_tcp_opts *o)
+{
+	struct rh_tcp_optbuf ob;
+	__u32 n = p->tcp_hlen > 20 ? p->tcp_hlen - 20 : 0;
+
+	ob.cut = 0;
+	ob.len = 0;
+	if (n > 40)
+		n = 40;
+	if (n && !payload__load(ctx, hook, p->l4_off + 20, ob.b, n))
+		ob.len = n;
+	rh_parse_tcp_optbuf(&ob, o);
+}
+
+static __always_inline void tcp__event(void *ctx, int hook, __u32 ifindex, __u32 frame_len,
+				       const struct rh_pkt *p, const struct rh_flow_key *k,
+				       const struct rh_flow_state *st, __u8 side, int kind, __u64 now,
+				       struct rh_counters *cnt)
+{
+	struct rh_tcp_opts o;
+	struct rh_event *ev;
+	__u32 off = p->l4_off + p->tcp_hlen;
+	__u32 avail = frame_len > off ? frame_len - off : 0;
+	__u32 size = kind == RH_EV_PAYLOAD ? sizeof(struct rh_data_event) : sizeof(struct rh_event);
+
+	if (kind == RH_EV_PAYLOAD)
+		ev = bpf_ringbuf_reserve(&events, sizeof(struct rh_data_event), 0);
+	else
+		ev = bpf_ringbuf_reserve(&events, sizeof(struct rh_event), 0);
+	if (!ev) {
+		cnt->c[RH_C_LOST_RINGBUF]++;
+		return;
+	}
+	(void)size;
+	ev->ts_ns = now;
+	ev->ifindex = ifindex;
+	ev->kind = kind;
+	ev->hook = hook;
+	ev->side = side;
+	event__fill_tuple(ev, p);
+	ev->sport = p->sport;
+	ev->dport = p->dport;
+	ev->seq = p->seq;
+	ev->ack = p->ack;
+	ev->window = p->window;
+	ev->tcp_flags = p->tcp_flags;
+	ev->payload_len = p->payload_len;
+	tcp__options(ctx, hook, p, &o);
+	ev->opts = o.opts;
+	ev->mss = o.mss;
+	ev->wscale = o.wscale;
+	ev->tsval = o.tsval;
+	ev->tsecr = o.tsecr;
+	ev->reason = 0;
+	event__clear_icmp(ev);
+	__builtin_memcpy(&ev->key, k, sizeof(*k));
+	__builtin_memcpy(&ev->flow, st, sizeof(*st));
+	ev->snap_len = 0;
+	if (kind == RH_EV_RST && p->payload_len) {
+		ev->snap_len = payload__copy(ctx, hook, off, avail, p->payload_len, ev->payload, RH_RST_PAYLOAD_MAX);
+	} else if (kind == RH_EV_PAYLOAD) {
+		struct rh_data_event *dev = (struct rh_data_event *)ev;
+
+		ev->snap_len = payload__copy(ctx, hook, off, avail, p->payload_len, dev->data, RH_DATA_SNAP_MAX);
+		if (ev->snap_len < p->payload_len && ev->snap_len < RH_DATA_SNAP_MAX)
+			cnt->c[RH_C_SNAP_TRUNCATED]++;
+	}
+	cnt->c[RH_C_EVENTS]++;
+	ringbuf__submit(ev);
+}
+
+static __always_inline void icmp__event(int hook, __u32 ifindex, const struct rh_pkt *p,
+					const struct rh_icmp_quote *q, struct rh_counters *cnt)
+{
+	struct rh_flow_state *st;
+	struct rh_event *ev;
+	struct rh_flow_key k;
+	__u8 side;
+
+	side = rh_flow_key_make(&k, q->family, q->saddr, q->sport, q->daddr, q->dport);
+	ev = bpf_ringbuf_reserve(&events, sizeof(struct rh_event), 0);
+	if (!ev) {
+		cnt->c[RH_C_LOST_RINGBUF]++;
+		return;
+	}
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->ifindex = ifindex;
+	ev->kind = RH_EV_ICMP;
+	ev->hook = hook;
+	ev->side = side; /* side of the quoted segment's sender */
+	event__fill_tuple(ev, p);
+	ev->sport = 0;
+	ev->dport = 0;
+	ev->seq = 0;
+	ev->ack = 0;
+	ev->window = 0;
+	ev->tcp_flags = 0;
+	ev->payload_len = 0;
+	ev->opts = 0;
+	ev->mss = 0;
+	ev->wscale = 0;
+	ev->tsval = 0;
+	ev->tsecr = 0;
+	ev->reason = 0;
+	ev->snap_len = 0;
+	ev->icmp_type = q->type;
+	ev->icmp_code = q->code;
+	ev->inner_ttl = q->ttl;
+	__builtin_memcpy(ev->inner_saddr, q->saddr, 16);
+	__builtin_memcpy(ev->inner_daddr, q->daddr, 16);
+	ev->inner_sport = q->sport;
+	ev->inner_dport = q->dport;
+	ev->inner_seq = q->seq;
+	__builtin_memcpy(&ev->key, &k, sizeof(k));
+	st = bpf_map_lookup_elem(&flows, &k);
+	if (st)
+		__builtin_memcpy(&ev->flow, st, sizeof(*st));
+	else
+		__builtin_memset(&ev->flow, 0, sizeof(ev->flow));
+	cnt->c[RH_C_ICMP_ERRORS]++;
+	cnt->c[RH_C_EVENTS]++;
+	ringbuf__submit(ev);
+}
+
+static __always_inline struct rh_flow_state *flow__get(const struct rh_flow_key *k, const struct rh_pkt *p,
+						       struct rh_counters *cnt)
+{
+	struct rh_flow_state *st = bpf_map_lookup_elem(&flows, k);
+	struct rh_flow_state init;
+
+	if (st)
+		return st;
+	rh_flow_reset(&init);
+	if (bpf_map_update_elem(&flows, k, &init, BPF_NOEXIST) && bpf_map_lookup_elem(&flows, k) == NULL) {
+		cnt->c[RH_C_LOST_FLOW_TABLE]++;
+		return NULL;
+	}
+	cnt->c[RH_C_FLOW_NEW]++;
+	if (!(p->tcp_flags & RH_TCP_SYN))
+		cnt->c[RH_C_FLOW_MIDSTREAM]++;
+	return bpf_map_lookup_elem(&flows, k);
+}
+
+/* Shared body of the XDP and tc programs; hook is a compile-time constant. */
+static __always_inline void rh_handle(void *ctx, const __u8 *data, const __u8 *data_end, __u32 ifindex,
+				      __u32 frame_len, __u32 segs, const int hook)
+{
+	struct rh_cursor c = { .pos = data, .end = data_end };
+	struct rh_counters *cnt = counters__get();
+	struct rh_flow_state *st;
+	struct rh_flow_key k;
+	struct rh_pkt p;
+	__u64 now = 0;
+	int r, kind;
+	__u8 side;
+
+	if (!cnt)
+		return;
+	cnt->c[RH_C_PACKETS]++;
+	r = rh_parse_l3(&c, &p, data, 1);
+	if (r < 0) {
+		counters__inc(cnt, -r);
+		return;
+	}
+	if (r == RH_IPPROTO_ICMP || r == RH_IPPROTO_ICMPV6) {
+		struct rh_icmp_quote q;
+
+		if ((r == RH_IPPROTO_ICMP) != (p.family == 4)) {
+			cnt->c[RH_C_NON_TCP]++;
+			return;
+		}
+		r = rh_parse_icmp_quote(&c, &p, &q);
+		if (r < 0) {
+			counters__inc(cnt, -r);
+			return;
+		}
+		if (r == 0) {
+			cnt->c[RH_C_NON_TCP]++;
+			return;
+		}
+		if (!filter__match(q.saddr, q.daddr, q.sport, q.dport)) {
+			cnt->c[RH_C_FILTERED]++;
+			return;
+		}
+		icmp__event(hook, ifindex, &p, &q, cnt);
+		return;
+	}
+	if (r != RH_IPPROTO_TCP) {
+		cnt->c[RH_C_NON_TCP]++;
+		return;
+	}
+	if (p.ip_flags & RH_IPF_FRAG_FIRST)
+		cnt->c[RH_C_FRAGMENTS]++;
+	r = rh_parse_tcp(&c, &p);
+	if (r < 0) {
+		counters__inc(cnt, -r);
+		return;
+	}
+	cnt->c[RH_C_TCP]++;
+	if (!filter__match(p.saddr, p.daddr, p.sport, p.dport)) {
+		cnt->c[RH_C_FILTERED]++;
+		return;
+	}
+	side = rh_flow_key_make(&k, p.family, p.saddr, p.sport, p.daddr, p.dport);
+	st = flow__get(&k, &p, cnt);
+	if (!st)
+		return;
+	if (rh_track_needs_clock(&p))
+		now = bpf_ktime_get_ns();
+	kind = rh_track(st, &p, side, now, segs);
+	if (kind)
+		tcp__event(ctx, hook, ifindex, frame_len, &p, &k, st, side, kind, now, cnt);
+}
+
+SEC("xdp")
+int rh_xdp(struct xdp_md *ctx)
+{
+	const __u8 *data = (const __u8 *)(long)ctx->data;
+	const __u8 *data_end = (const __u8 *)(long)ctx->data_end;
+
+	rh_handle(ctx, data, data_end, ctx->ingress_ifindex, (__u32)(data_end - data), 1, RH_HOOK_XDP);
+	return RH_XDP_PASS;
+}
+
+static __always_inline void rh_handle_skb(struct __sk_buff *skb, const int hook)
+{
+	const __u8 *data = (const __u8 *)(long)skb->data;
+	const __u8 *data_end = (const __u8 *)(long)skb->data_end;
+	__u32 segs = skb->gso_segs ? skb->gso_segs : 1;
+
+	rh_handle(skb, data, data_end, skb->ifindex, skb->len, segs, hook);
+}
+
+SEC("tc")
+int rh_tc_ingress(struct __sk_buff *skb)
+{
+	rh_handle_skb(skb, RH_HOOK_TC_INGRESS);
+	return RH_TC_ACT_OK;
+}
+
+SEC("tc")
+int rh_tc_egress(struct __sk_buff *skb)
+{
+	rh_handle_skb(skb, RH_HOOK_TC_EGRESS);
+	return RH_TC_ACT_OK;
+}
+
+/* Tracepoints fire for every namespace; "this host" is the tracer's own. */
+static __always_inline int netns__ours(const struct net *net)
+{
+	return cfg_netns_ino == 0 || (net && net->ns.inum == cfg_netns_ino);
+}
+
+/* Local tuple of a socket; returns 0 when the socket is not TCP over IPv4/IPv6. */
+static __always_inline int sk__tuple(const struct sock *sk, struct rh_sk_tuple *t)
+{
+	__u16 family = sk->__sk_common.skc_family;
+	__u8 daddr[16];
+
+	if (family == RH_AF_INET) {
+		__u32 s = sk->__sk_common.skc_rcv_saddr, d = sk->__sk_common.skc_daddr;
+
+		rh_addr_v4mapped(t->saddr, (const __u8 *)&s);
+		rh_addr_v4mapped(daddr, (const __u8 *)&d);
+		t->family = 4;
+	} else if (family == RH_AF_INET6) {
+		BPF_CORE_READ_INTO(&t->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		t->family = 6;
+	} else {
+		return 0;
+	}
+	t->sport = sk->__sk_common.skc_num;
+	t->dport = rh_ntohs(sk->__sk_common.skc_dport);
+	rh_flow_key_make(&t->key, t->family, t->saddr, t->sport, daddr, t->dport);
+	return 1;
+}
+
+/* Tuple of the segment a socket-less reset answers, reversed (as the RST travels). */
+static __always_inline int skb__reply_tuple(const struct sk_buff *skb, struct rh_sk_tuple *t)
+{
+	const unsigned char *head = skb->head;
+	__u16 nh = skb->network_header, th = skb->transport_header;
+	__u8 ip[40], tcp[4];
+	__u8 daddr[16];
+
+	if (bpf_probe_read_kernel(ip, 20, head + nh) || bpf_probe_read_kernel(tcp, 4, head + th))
+		return 0;
+	if ((ip[0] >> 4) == 4) {
+		rh_addr_v4mapped(t->saddr, ip + 16);
+		rh_addr_v4mapped(daddr, ip + 12);
+		t->family = 4;
+	} else if ((ip[0] >> 4) == 6) {
+		if (bpf_probe_read_kernel(ip, 40, head + nh))
+			return 0;
+		__builtin_memcpy(t->saddr, ip + 24, 16);
+		__builtin_memcpy(daddr, ip + 8, 16);
+		t->family = 6;
+	} else {
+		return 0;
+	}
+	t->sport = rh_ntohs(*(__u16 *)(tcp + 2));
+	t->dport = rh_ntohs(*(__u16 *)tcp);
+	rh_flow_key_make(&t->key, t->family, t->saddr, t->sport, daddr, t->dport);
+	return 1;
+}
+
+static __always_inline void local__event(const struct rh_sk_tuple *t, int kind, int hook, __u16 reason)
+{
+	struct rh_counters *cnt = counters__get();
+	struct rh_flow_state *st;
+	struct rh_event *ev;
+	int a_is_src;
+
+	if (!cnt)
+		return;
+	cnt->c[RH_C_LOCAL_RESETS]++;
+	ev = bpf_ringbuf_reserve(&events, sizeof(struct rh_event), 0);
+	if (!ev) {
+		cnt->c[RH_C_LOST_RINGBUF]++;
+		return;
+	}
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->kind = kind;
+	ev->hook = hook;
+	ev->family = t->family;
+	ev->reason = reason;
+	__builtin_memcpy(&ev->key, &t->key, sizeof(t->key));
+	/* t->saddr is this host's address: orient the tuple as the RST travels. */
+	a_is_src = rh_addr_cmp(t->saddr, t->key.addr_a) == 0 && t->sport == t->key.port_a;
+	if (kind == RH_EV_LOCAL_RST_SEND) {
+		__builtin_memcpy(ev->saddr, t->saddr, 16);
+		__builtin_memcpy(ev->daddr, a_is_src ? t->key.addr_b : t->key.addr_a, 16);
+		ev->sport = t->sport;
+		ev->dport = t->dport;
+		ev->side = a_is_src ? RH_SIDE_A : RH_SIDE_B;
+	} else {
+		__builtin_memcpy(ev->daddr, t->saddr, 16);
+		__builtin_memcpy(ev->saddr, a_is_src ? t->key.addr_b : t->key.addr_a, 16);
+		ev->sport = t->dport;
+		ev->dport = t->sport;
+		ev->side = a_is_src ? RH_SIDE_B : RH_SIDE_A;
+	}
+	st = bpf_map_lookup_elem(&flows, &t->key);
+	if (st)
+		__builtin_memcpy(&ev->flow, st, sizeof(*st));
+	cnt->c[RH_C_EVENTS]++;
+	ringbuf__submit(ev);
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(rh_sock_state, const struct sock *sk, int oldstate, int newstate)
+{
+	struct rh_sk_tuple t = {};
+	__u64 id = (__u64)sk;
+
+	if (newstate != RH_TCP_CLOSE || sk->sk_protocol != RH_IPPROTO_TCP || !netns__ours(sk->__sk_common.skc_net.net))
+		return 0;
+	if (sk__tuple(sk, &t) && t.sport)
+		bpf_map_update_elem(&closing, &id, &t, BPF_ANY);
+	return 0;
+}
+
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(rh_send_reset, const struct sock *sk, const struct sk_buff *skb)
+{
+	struct rh_sk_tuple t = {};
+	__u16 reason = 0;
+	int ok;
+
+	if (cfg_has_rst_reason)
+		reason = (__u16)ctx[2];
+	if (sk) {
+		if (!netns__ours(sk->__sk_common.skc_net.net))
+			return 0;
+		ok = sk__tuple(sk, &t);
+		if (ok && !t.sport) {
+			/* Aborted sockets have released their port: use the cached tuple. */
+			__u64 id = (__u64)sk;
+			struct rh_sk_tuple *cached = bpf_map_lookup_elem(&closing, &id);
+
+			if (cached)
+				__builtin_memcpy(&t, cached, sizeof(t));
+		}
+	} else if (skb) {
+		if (!skb->dev || !netns__ours(skb->dev->nd_net.net))
+			return 0;
+		ok = skb__reply_tuple(skb, &t);
+	} else {
+		ok = 0;
+	}
+	if (ok)
+		local__event(&t, RH_EV_LOCAL_RST_SEND, RH_HOOK_TP_SEND_RESET, reason);
+	return 0;
+}
+
+SEC("tp_btf/tcp_receive_reset")
+int BPF_PROG(rh_receive_reset, struct sock *sk)
+{
+	struct rh_sk_tuple t = {};
+
+	if (sk && netns__ours(sk->__sk_common.skc_net.net) && sk__tuple(sk, &t))
+		local__event(&t, RH_EV_LOCAL_RST_RECV, RH_HOOK_TP_RECV_RESET, 0);
+	return 0;
+}

@@ -1,0 +1,68 @@
+// rsthop: who reset my connection?  This file only parses options and wires
+// commands; each command lives in its own file.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "capture.h"
+#include "trace.h"
+
+namespace {
+
+int run_cleanup() {
+  rsthop::kernel::set_libbpf_verbose(false);
+  auto r = rsthop::kernel::cleanup_leftovers();
+  if (!r) {
+    std::cerr << "rsthop: " << r.error().message << "\n";
+    return 1;
+  }
+  std::cerr << "rsthop: removed " << r.value() << " leftover tc filter(s) tagged by rsthop\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"rsthop: find out who reset your TCP connections (eBPF)"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "rsthop 0.1.0");
+
+  rsthop::cli::TraceOptions t;
+  auto* trace = app.add_subcommand("trace", "Trace TCP handshakes, closes and resets live, passively");
+  trace->add_option("-i,--interface", t.interfaces, "Interface to capture on (repeatable)")->required();
+  trace->add_option("--host", t.hosts, "Only flows with an endpoint in this CIDR (repeatable, max 16)");
+  trace->add_option("-p,--port", t.ports, "Only flows with this port on either side (repeatable)")
+      ->check(CLI::Range(1, 65535));
+  trace->add_option("-d,--duration", t.duration_s, "Stop after SEC seconds (default: until Ctrl-C)")
+      ->check(CLI::NonNegativeNumber);
+  trace->add_option("-f,--format", t.format, "json (NDJSON) or text (default: text on a terminal, else json)")
+      ->check(CLI::IsMember({"json", "text"}));
+  trace->add_option("-o,--output", t.output, "Write events to PATH ('-' for stdout)");
+  trace->add_option("--xdp", t.xdp, "Ingress hook: XDP native (falls back to generic), generic, or off (tc)")
+      ->check(CLI::IsMember({"native", "generic", "off"}));
+  trace->add_flag("--packets", t.packets, "Also print every control packet as a `packet` event");
+  trace->add_option("--stats-interval", t.stats_interval_s, "Seconds between `stats` events (0: only at the end)")
+      ->check(CLI::NonNegativeNumber);
+  trace->add_option("--ring-mb", t.ring_mb, "Ring buffer size in MiB (power of two)")
+      ->check(CLI::Range(1, 1024));
+  trace->add_option("--max-flows", t.max_flows, "Flow table entries in the kernel")->check(CLI::Range(1024, 4194304));
+  trace->add_flag("-v,--verbose", t.verbose, "Show libbpf's log, including the verifier's");
+
+  auto* cleanup = app.add_subcommand(
+      "cleanup", "Remove tc filters left by a killed rsthop (only on kernels without tcx links)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (trace->parsed()) {
+    if (t.ring_mb & (t.ring_mb - 1)) {
+      std::cerr << "rsthop: --ring-mb must be a power of two\n";
+      return 2;
+    }
+    return rsthop::cli::run_trace(t);
+  }
+  if (cleanup->parsed()) return run_cleanup();
+  return 2;
+}

@@ -1,0 +1,161 @@
+#include "trace.h"
+
+#include <net/if.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "capture.h"
+#include "clock.h"
+#include "event.h"
+#include "names.h"
+#include "signals.h"
+#include "sink.h"
+#include "timeline.h"
+
+namespace rsthop::cli {
+namespace {
+
+std::string host_name() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof(buf) - 1) != 0) return "unknown";
+  return buf;
+}
+
+std::string if_name(uint32_t ifindex) {
+  char buf[IF_NAMESIZE] = {};
+  return ifindex && if_indextoname(ifindex, buf) ? buf : "";
+}
+
+int fail(const std::string& msg) {
+  std::cerr << "rsthop: " << msg << "\n";
+  return 1;
+}
+
+// Reports, as `lost` events, every loss counter that moved since last time.
+class LossReporter {
+ public:
+  Result<void> report(output::Writer& w, const output::Context& ctx, uint64_t now,
+                      const output::KernelCounters& k, uint64_t malformed) {
+    for (int i = 0; i < RH_C_MAX; i++) {
+      if (!output::counter_is_loss(i) || k[i] <= last_[i]) continue;
+      auto r = w.emit(output::lost_event(ctx, now, output::loss_cause(i), k[i] - last_[i], k[i]));
+      if (!r) return r;
+      last_[i] = k[i];
+    }
+    if (malformed > last_malformed_) {
+      auto r = w.emit(output::lost_event(ctx, now, output::kLossCauseMalformedRecord, malformed - last_malformed_,
+                                         malformed));
+      if (!r) return r;
+      last_malformed_ = malformed;
+    }
+    return {};
+  }
+
+ private:
+  output::KernelCounters last_{};
+  uint64_t last_malformed_ = 0;
+};
+
+}  // namespace
+
+int run_trace(const TraceOptions& opt) {
+  kernel::set_libbpf_verbose(opt.verbose);
+  kernel::CaptureConfig cfg;
+  cfg.interfaces = opt.interfaces;
+  cfg.xdp = opt.xdp == "off" ? kernel::XdpMode::off
+            : opt.xdp == "generic" ? kernel::XdpMode::generic : kernel::XdpMode::native;
+  for (const auto& h : opt.hosts) {
+    auto c = parse_cidr(h);
+    if (!c) return fail(c.error().message);
+    cfg.hosts.push_back(*c);
+  }
+  cfg.ports = opt.ports;
+  cfg.ring_bytes = opt.ring_mb << 20;
+  cfg.max_flows = opt.max_flows;
+  cfg.verbose = opt.verbose;
+
+  // Open the output first: an unwritable path must fail before anything is attached.
+  auto sink = opt.output == "-" ? Result<std::unique_ptr<output::Sink>>(std::make_unique<output::StdoutSink>())
+                                : output::FileSink::open(opt.output);
+  if (!sink) return fail(sink.error().message);
+  bool text = opt.format == "text" || (opt.format.empty() && opt.output == "-" && isatty(STDOUT_FILENO));
+  output::Writer writer(std::move(sink.value()), text ? output::Format::text : output::Format::json);
+
+  auto cap = kernel::Capture::open(cfg);
+  if (!cap) return fail(cap.error().message);
+  kernel::Capture& capture = *cap.value();
+  for (const auto& n : capture.notices()) std::cerr << "rsthop: notice: " << n << "\n";
+  if (auto r = capture.attach(); !r) return fail(r.error().message);  // ~Capture detaches what was attached
+  install_stop_handlers();
+  {
+    std::string what;
+    for (const auto& a : capture.attachments()) what += " " + a.interface + ":" + a.hook + "(" + a.mode + ")";
+    std::cerr << "rsthop: tracing" << what << "; Ctrl-C to stop\n";
+  }
+
+  output::Context ctx{host_name(), WallClock::calibrate(), if_name};
+  output::UserspaceCounters uc;
+  Result<void> write_status;
+  auto emit = [&](const nlohmann::json& j) {
+    if (!write_status) return;
+    write_status = writer.emit(j);
+  };
+  flow::Timeline timeline(
+      {}, {[&](const flow::FlowSummary& f) { uc.flows_emitted++; emit(output::flow_event(ctx, f)); },
+           [&](const flow::ResetRecord& r) { uc.resets_emitted++; emit(output::reset_event(ctx, r)); }},
+      [&](const rh_flow_key& k) { return capture.lookup_flow(k); });
+  kernel::Capture::Handler handler = [&](const flow::Packet& p) {
+    uc.events_received++;
+    if (opt.packets) emit(output::packet_event(ctx, p));
+    timeline.add(p);
+  };
+
+  LossReporter losses;
+  const uint64_t start = monotonic_now_ns();
+  const uint64_t deadline = opt.duration_s > 0 ? start + static_cast<uint64_t>(opt.duration_s * 1e9) : 0;
+  const uint64_t stats_every = static_cast<uint64_t>(opt.stats_interval_s * 1e9);
+  uint64_t next_tick = start + 1'000'000'000ULL, next_stats = stats_every ? start + stats_every : 0;
+  int rc = 0;
+  while (!stop_requested() && write_status) {
+    uint64_t now = monotonic_now_ns();
+    if (deadline && now >= deadline) break;
+    int wait_ms = 100;
+    if (deadline) wait_ms = static_cast<int>(std::min<uint64_t>(100, (deadline - now) / 1'000'000 + 1));
+    if (auto r = capture.poll(wait_ms, handler); !r) {
+      std::cerr << "rsthop: " << r.error().message << "\n";
+      rc = 1;
+      break;
+    }
+    now = monotonic_now_ns();
+    if (now >= next_tick) {
+      next_tick = now + 1'000'000'000ULL;
+      timeline.tick(now);
+      uc.parse_errors = capture.malformed_records();
+      uc.flows_evicted_userspace = timeline.evicted();
+      if (auto r = losses.report(writer, ctx, now, capture.counters(), uc.parse_errors); !r) write_status = r;
+    }
+    if (next_stats && now >= next_stats) {
+      next_stats = now + stats_every;
+      emit(output::stats_event(ctx, now, capture.counters(), uc, (now - start) / 1e9, false));
+    }
+  }
+
+  // Detach first so the counters and the ring stop moving, then drain.
+  capture.detach();
+  (void)capture.drain(handler);
+  uint64_t now = monotonic_now_ns();
+  timeline.finish(now);
+  auto k = capture.counters();
+  uc.parse_errors = capture.malformed_records();
+  uc.flows_evicted_userspace = timeline.evicted();
+  if (write_status) {
+    if (auto r = losses.report(writer, ctx, now, k, uc.parse_errors); !r) write_status = r;
+  }
+  emit(output::stats_event(ctx, now, k, uc, (now - start) / 1e9, true));
+  if (!write_status) return fail(write_status.error().message);
+  return rc;
+}
+
+}  // namespace rsthop::cli

@@ -1,0 +1,28 @@
+// `rsthop trace`: live, passive capture of TCP control packets and resets.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rsthop::cli {
+
+struct TraceOptions {
+  std::vector<std::string> interfaces;
+  std::vector<std::string> hosts;  // CIDRs or addresses
+  std::vector<uint16_t> ports;
+  double duration_s = 0;           // 0: until SIGINT / SIGTERM
+  std::string format;              // "json" | "text" | "" (text on a terminal, else json)
+  std::string output = "-";
+  std::string xdp = "native";      // native | generic | off
+  bool packets = false;
+  bool verbose = false;
+  double stats_interval_s = 10;
+  uint32_t ring_mb = 16;
+  uint32_t max_flows = 65536;
+};
+
+// Returns the process exit code.
+int run_trace(const TraceOptions& opt);
+
+}  // namespace rsthop::cli

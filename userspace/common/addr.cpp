@@ -1,0 +1,74 @@
+#include "addr.h"
+
+#include <arpa/inet.h>
+
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+
+namespace rsthop {
+
+bool is_v4mapped(const uint8_t* a) {
+  static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  return std::memcmp(a, prefix, 12) == 0;
+}
+
+std::string addr_to_string(const uint8_t* a) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (is_v4mapped(a)) {
+    inet_ntop(AF_INET, a + 12, buf, sizeof(buf));
+  } else {
+    inet_ntop(AF_INET6, a, buf, sizeof(buf));
+  }
+  return buf;
+}
+
+std::string mac_to_string(const uint8_t* m) {
+  char buf[18];
+  std::snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+  return buf;
+}
+
+Result<Addr16> parse_addr(std::string_view text) {
+  std::string s(text);
+  Addr16 out{};
+  in_addr v4{};
+  if (inet_pton(AF_INET, s.c_str(), &v4) == 1) {
+    out[10] = out[11] = 0xff;
+    std::memcpy(out.data() + 12, &v4, 4);
+    return out;
+  }
+  if (inet_pton(AF_INET6, s.c_str(), out.data()) == 1) return out;
+  return make_error("'" + s + "' is not an IPv4 or IPv6 address", EINVAL);
+}
+
+bool Cidr::contains(const uint8_t* a) const {
+  for (int i = 0; i < 16; i++) {
+    if ((a[i] & mask[i]) != addr[i]) return false;
+  }
+  return true;
+}
+
+Result<Cidr> parse_cidr(std::string_view text) {
+  auto slash = text.find('/');
+  auto addr = parse_addr(text.substr(0, slash));
+  if (!addr) return make_error("'" + std::string(text) + "' is not a CIDR such as 198.18.0.0/15 or 2001:db8::/32", EINVAL);
+  int max_len = is_v4mapped(addr->data()) ? 32 : 128;
+  int len = max_len;
+  if (slash != std::string_view::npos) {
+    auto digits = text.substr(slash + 1);
+    auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), len);
+    if (ec != std::errc() || p != digits.data() + digits.size() || len < 0 || len > max_len)
+      return make_error("'" + std::string(text) + "' has a prefix length outside 0.." + std::to_string(max_len), EINVAL);
+  }
+  int bits = len + (max_len == 32 ? 96 : 0);
+  Cidr c;
+  for (int i = 0; i < 16; i++) {
+    int b = bits - i * 8;
+    c.mask[i] = b >= 8 ? 0xff : b <= 0 ? 0 : static_cast<uint8_t>(0xff << (8 - b));
+    c.addr[i] = (*addr)[i] & c.mask[i];
+  }
+  return c;
+}
+
+}  // namespace rsthop

@@ -1,0 +1,71 @@
+// The flow room's data model: what the timeline hands to attribution and
+// output.  Plain structs over the ABI event (bpf/abi.h); no libbpf, no I/O.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "abi.h"
+
+namespace rsthop::flow {
+
+// One event from either road (ring buffer or capture file).
+struct Packet {
+  rh_event ev{};
+  std::vector<uint8_t> data;  // first payload bytes, only for RH_EV_PAYLOAD
+};
+
+// What the first payload of a direction said, when it was TLS or HTTP.
+struct AppHint {
+  std::string tls_sni;        // tls.client.server_name
+  std::string http_host;      // url.domain
+  std::string http_request;   // request line, e.g. "GET / HTTP/1.1"
+};
+
+// One endpoint of a flow, as seen on the wire.
+struct Endpoint {
+  std::array<uint8_t, 16> ip{};  // network order, IPv4-mapped for IPv4
+  uint16_t port = 0;
+  std::optional<std::array<uint8_t, 6>> mac;  // source MAC of its packets, when an L2 hook saw them
+  uint64_t bytes = 0;
+  uint64_t packets = 0;
+};
+
+// One summary per connection when it ends, times out or the trace stops.
+// `source` is the side that sent the first SYN (or, without a SYN seen, the
+// side that sent the first packet rsthop saw).
+struct FlowSummary {
+  rh_flow_key key{};
+  uint8_t family = 4;
+  uint32_t ifindex = 0;
+  Endpoint source, destination;
+  uint64_t start_ns = 0;             // CLOCK_MONOTONIC of the first packet seen
+  uint64_t end_ns = 0;               // last activity
+  std::optional<double> rtt_ms;      // SYN -> SYN-ACK as seen here
+  std::string conn_state;            // Zeek conn_state (S0, S1, SF, REJ, RSTO, RSTR, ...)
+  std::string history;               // Zeek history letters (ShADadFfRr...)
+  std::string closed_by;             // "source" | "destination" | "timeout" | "trace_end" | "unknown"
+  bool handshake_seen = false;
+  AppHint app;                       // from the initiator's first payload
+};
+
+// One RST, or a burst of RSTs from the same sender on the same flow.
+struct ResetRecord {
+  Packet first;                      // the first RST of the burst (wire features)
+  uint32_t count = 1;                // RSTs in the burst
+  std::vector<uint32_t> seqs;        // sequence numbers of every RST in the burst
+  std::vector<uint8_t> ttls;         // TTL / hop limit of every RST in the burst
+  std::optional<uint16_t> local_reason;  // enum sk_rst_reason when this host sent it
+  bool local_receive = false;        // a socket here accepted a RST (tcp_receive_reset)
+  bool wire_seen = false;            // seen by an XDP / tc hook (false: only a tracepoint saw it)
+  std::optional<rh_flow_state> flow_state;  // flow state when the RST was seen
+  std::optional<rh_event> synack;    // the responder's SYN-ACK, when seen (baseline)
+  std::optional<double> rtt_ms;
+  AppHint app;                       // what the initiator sent first
+  uint8_t initiator = RH_SIDE_UNKNOWN;  // side of the canonical key that sent the first SYN
+};
+
+}  // namespace rsthop::flow

@@ -1,0 +1,318 @@
+#include "timeline.h"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "app_hint.h"
+
+namespace rsthop::flow {
+
+size_t KeyHash::operator()(const rh_flow_key& k) const noexcept {
+  // FNV-1a over the key bytes; the padding is zeroed by rh_flow_key_make.
+  const auto* b = reinterpret_cast<const uint8_t*>(&k);
+  uint64_t h = 1469598103934665603ULL;
+  for (size_t i = 0; i < sizeof(k); i++) h = (h ^ b[i]) * 1099511628211ULL;
+  return static_cast<size_t>(h);
+}
+
+bool KeyEq::operator()(const rh_flow_key& a, const rh_flow_key& b) const noexcept {
+  return std::memcmp(&a, &b, sizeof(a)) == 0;
+}
+
+namespace {
+
+constexpr uint64_t kRecentKeepNs = 30'000'000'000ULL;
+
+bool is_wire_hook(uint8_t hook) {
+  return hook == RH_HOOK_XDP || hook == RH_HOOK_TC_INGRESS || hook == RH_HOOK_TC_EGRESS;
+}
+
+uint8_t orig_side(const rh_flow_state& st, uint8_t first_sender) {
+  if (st.initiator != RH_SIDE_UNKNOWN) return st.initiator;
+  return first_sender == RH_SIDE_UNKNOWN ? RH_SIDE_A : first_sender;
+}
+
+bool closed(const rh_flow_state& st) {
+  return (st.ts_fin[0] && st.ts_fin[1]) || st.rst_count[0] || st.rst_count[1];
+}
+
+uint64_t latest_activity(const rh_flow_state& st) {
+  return std::max<uint64_t>({st.ts_syn, st.ts_synack, st.ts_last_payload[0], st.ts_last_payload[1], st.ts_fin[0],
+                   st.ts_fin[1], st.ts_rst[0], st.ts_rst[1]});
+}
+
+}  // namespace
+
+std::string conn_state(const rh_flow_state& st) {
+  uint8_t o = st.initiator == RH_SIDE_UNKNOWN ? RH_SIDE_A : st.initiator, r = o ^ 1;
+  bool syn = st.ts_syn, synack = st.ts_synack;
+  bool rst_o = st.rst_count[o], rst_r = st.rst_count[r];
+  bool fin_o = st.ts_fin[o], fin_r = st.ts_fin[r];
+  if (!syn && !synack) return "OTH";
+  if (rst_o || rst_r) {
+    if (syn && !synack) return rst_r ? "REJ" : "RSTOS0";
+    if (!syn && synack) return rst_r ? "RSTRH" : "OTH";
+    if (rst_o && rst_r) return st.ts_rst[o] <= st.ts_rst[r] ? "RSTO" : "RSTR";
+    return rst_o ? "RSTO" : "RSTR";
+  }
+  if (syn && !synack) return fin_o ? "SH" : "S0";
+  if (!syn) return fin_r ? "SHR" : "OTH";
+  if (fin_o && fin_r) return "SF";
+  if (fin_o) return "S2";
+  if (fin_r) return "S3";
+  return "S1";
+}
+
+std::string history(const rh_flow_state& st, uint8_t o) {
+  uint8_t r = o ^ 1;
+  std::vector<std::pair<uint64_t, char>> v;
+  auto add = [&](uint64_t ts, bool seen, char c) {
+    if (seen) v.emplace_back(ts, c);
+  };
+  add(st.ts_syn, st.ts_syn != 0, 'S');
+  add(st.ts_synack, st.ts_synack != 0, 'h');
+  uint64_t after_hs = std::max<uint64_t>(st.ts_syn, st.ts_synack) + 1;
+  add(after_hs, (st.pure_ack >> o) & 1, 'A');
+  add(after_hs, (st.pure_ack >> r) & 1, 'a');
+  add(st.ts_first_payload[o], st.bytes[o] != 0, 'D');
+  add(st.ts_first_payload[r], st.bytes[r] != 0, 'd');
+  add(st.ts_fin[o], st.ts_fin[o] != 0, 'F');
+  add(st.ts_fin[r], st.ts_fin[r] != 0, 'f');
+  add(st.ts_rst[o], st.rst_count[o] != 0, 'R');
+  add(st.ts_rst[r], st.rst_count[r] != 0, 'r');
+  std::stable_sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::string out;
+  for (auto& [ts, c] : v) out.push_back(c);
+  return out;
+}
+
+Timeline::Timeline(Options opt, Callbacks cb, StateLookup lookup)
+    : opt_(opt), cb_(std::move(cb)), lookup_(std::move(lookup)) {}
+
+Timeline::Rec& Timeline::rec_for(const Packet& p) {
+  auto it = flows_.find(p.ev.key);
+  if (it != flows_.end()) {
+    lru_.splice(lru_.begin(), lru_, it->second.lru);
+    return it->second;
+  }
+  if (flows_.size() >= opt_.max_flows && !lru_.empty()) {
+    // Bounded memory: the stalest flow is summarised early.
+    auto& stale = flows_.at(lru_.back());
+    flush_burst(stale);
+    emit_flow(stale, "timeout");
+    evicted_++;
+    erase(stale.key);
+  }
+  Rec& r = flows_[p.ev.key];
+  r.key = p.ev.key;
+  r.ifindex = p.ev.ifindex;
+  r.first_sender = p.ev.side;
+  r.first_ns = p.ev.ts_ns;
+  lru_.push_front(p.ev.key);
+  r.lru = lru_.begin();
+  return r;
+}
+
+void Timeline::add(const Packet& p) {
+  const rh_event& ev = p.ev;
+  bool new_syn = ev.kind == RH_EV_SYN;
+  auto recent = recent_.find(ev.key);
+  if (recent != recent_.end()) {
+    if (!new_syn && ev.ts_ns - recent->second < kRecentKeepNs) return;  // late packet of a summarised flow
+    recent_.erase(recent);
+  }
+  auto existing = flows_.find(ev.key);
+  if (new_syn && existing != flows_.end() && existing->second.have_state && existing->second.state.ts_syn &&
+      existing->second.state.syn_seq != ev.seq) {
+    // The tuple is reused by a new connection: close the old one first.
+    flush_burst(existing->second);
+    emit_flow(existing->second, closed(existing->second.state) ? nullptr : "timeout");
+    erase(ev.key);
+  }
+  Rec& r = rec_for(p);
+  r.last_ns = std::max<uint64_t>(r.last_ns, ev.ts_ns);
+  // ICMP events and tracepoint events carry a copy only when the flow existed.
+  bool state_valid = ev.kind != RH_EV_ICMP && ev.kind != RH_EV_LOCAL_RST_SEND && ev.kind != RH_EV_LOCAL_RST_RECV;
+  if (state_valid || ev.flow.ts_syn || ev.flow.ts_synack || ev.flow.packets[0] || ev.flow.packets[1]) {
+    r.state = ev.flow;
+    r.have_state = true;
+  }
+  uint8_t side = ev.side & 1;
+  if (is_wire_hook(ev.hook) && ev.kind != RH_EV_ICMP) {
+    static const uint8_t zero[6] = {};
+    if (std::memcmp(ev.smac, zero, 6) != 0) {
+      std::array<uint8_t, 6> m;
+      std::memcpy(m.data(), ev.smac, 6);
+      r.mac[side] = m;
+    }
+  }
+  switch (ev.kind) {
+    case RH_EV_SYNACK:
+      if (!r.synack) r.synack = ev;
+      break;
+    case RH_EV_PAYLOAD:
+      if (r.have_state && side == orig_side(r.state, r.first_sender) && r.app.tls_sni.empty() &&
+          r.app.http_request.empty())
+        parse_app_hint(p.data, r.app);
+      break;
+    case RH_EV_RST:
+    case RH_EV_LOCAL_RST_SEND:
+    case RH_EV_LOCAL_RST_RECV:
+      on_reset_event(r, p);
+      break;
+    default:
+      break;
+  }
+  if (r.have_state && closed(r.state) && !r.closed_ns) r.closed_ns = ev.ts_ns;
+}
+
+void Timeline::on_reset_event(Rec& r, const Packet& p) {
+  const rh_event& ev = p.ev;
+  uint8_t side = ev.side & 1;
+  bool wire = is_wire_hook(ev.hook);
+  if (wire && !r.first_rst_ns[side]) r.first_rst_ns[side] = ev.ts_ns;
+  bool same_burst = r.burst && (r.burst->first.ev.side & 1) == side && ev.ts_ns - r.burst_last_ns <= opt_.burst_ns;
+  if (!same_burst) {
+    flush_burst(r);
+    ResetRecord rec;
+    rec.first = p;
+    rec.count = wire ? 1 : 0;
+    rec.wire_seen = wire;
+    if (wire) {
+      rec.seqs.push_back(ev.seq);
+      rec.ttls.push_back(ev.ttl);
+    }
+    r.burst = std::move(rec);
+  } else if (wire) {
+    ResetRecord& b = *r.burst;
+    if (!b.wire_seen) {
+      b.first = p;  // the tracepoint saw it first; the wire copy has the features
+      b.wire_seen = true;
+      b.count = 1;
+      b.seqs.push_back(ev.seq);
+      b.ttls.push_back(ev.ttl);
+    } else {
+      const rh_event& f = b.first.ev;
+      bool duplicate = f.hook != ev.hook && f.seq == ev.seq && f.ack == ev.ack && f.ip_id == ev.ip_id;
+      if (!duplicate) {  // the same RST seen at a second hook is not a second RST
+        b.count++;
+        b.seqs.push_back(ev.seq);
+        b.ttls.push_back(ev.ttl);
+      }
+    }
+  }
+  ResetRecord& b = *r.burst;
+  if (ev.kind == RH_EV_LOCAL_RST_SEND) b.local_reason = ev.reason;
+  if (ev.kind == RH_EV_LOCAL_RST_RECV) b.local_receive = true;
+  if (wire || !b.flow_state) b.flow_state = r.state;
+  r.burst_last_ns = ev.ts_ns;
+}
+
+void Timeline::flush_burst(Rec& r) {
+  if (!r.burst) return;
+  ResetRecord rec = std::move(*r.burst);
+  r.burst.reset();
+  rec.synack = r.synack;
+  rec.app = r.app;
+  const rh_flow_state& st = rec.flow_state ? *rec.flow_state : r.state;
+  rec.initiator = orig_side(st, r.first_sender);
+  if (st.ts_syn && st.ts_synack && st.ts_synack >= st.ts_syn) rec.rtt_ms = (st.ts_synack - st.ts_syn) / 1e6;
+  if (cb_.on_reset) cb_.on_reset(rec);
+}
+
+void Timeline::emit_flow(Rec& r, const char* closed_by) {
+  if (lookup_) {
+    if (auto fresh = lookup_(r.key); fresh && (fresh->ts_syn == r.state.ts_syn || !r.have_state)) {
+      r.state = *fresh;
+      r.have_state = true;
+    }
+  }
+  if (!cb_.on_flow) return;
+  const rh_flow_state& st = r.state;
+  uint8_t o = orig_side(st, r.first_sender), d = o ^ 1;
+  FlowSummary f;
+  f.key = r.key;
+  f.family = r.key.family;
+  f.ifindex = r.ifindex;
+  auto fill = [&](Endpoint& e, uint8_t side) {
+    std::memcpy(e.ip.data(), side == RH_SIDE_A ? r.key.addr_a : r.key.addr_b, 16);
+    e.port = side == RH_SIDE_A ? r.key.port_a : r.key.port_b;
+    e.mac = r.mac[side];
+    e.bytes = st.bytes[side];
+    e.packets = st.packets[side];
+  };
+  fill(f.source, o);
+  fill(f.destination, d);
+  f.start_ns = st.ts_syn ? std::min<uint64_t>(st.ts_syn, r.first_ns) : r.first_ns;
+  f.end_ns = std::max<uint64_t>(r.last_ns, latest_activity(st));
+  if (st.ts_syn && st.ts_synack && st.ts_synack >= st.ts_syn) f.rtt_ms = (st.ts_synack - st.ts_syn) / 1e6;
+  f.handshake_seen = st.ts_syn && st.ts_synack;
+  f.conn_state = conn_state(st);
+  f.history = history(st, o);
+  f.app = r.app;
+  if (closed_by) {
+    f.closed_by = closed_by;
+  } else {
+    // Who tore it down first: the earliest FIN or RST.
+    auto first_close = [&](uint8_t s) {
+      uint64_t t = UINT64_MAX;
+      if (st.ts_fin[s]) t = st.ts_fin[s];
+      if (r.first_rst_ns[s]) t = std::min<uint64_t>(t, r.first_rst_ns[s]);
+      else if (st.rst_count[s]) t = std::min<uint64_t>(t, st.ts_rst[s]);
+      return t;
+    };
+    uint64_t to = first_close(o), td = first_close(d);
+    f.closed_by = to == UINT64_MAX && td == UINT64_MAX ? "unknown" : to <= td ? "source" : "destination";
+  }
+  cb_.on_flow(f);
+}
+
+void Timeline::erase(const rh_flow_key& k) {
+  auto it = flows_.find(k);
+  if (it == flows_.end()) return;
+  recent_[k] = it->second.last_ns;
+  lru_.erase(it->second.lru);
+  flows_.erase(it);
+}
+
+void Timeline::tick(uint64_t now_ns) {
+  std::vector<rh_flow_key> done;
+  for (auto& [k, r] : flows_) {
+    if (r.burst && now_ns - r.burst_last_ns > opt_.burst_ns) flush_burst(r);
+    bool is_closed = r.closed_ns && now_ns - r.closed_ns > opt_.close_linger_ns;
+    uint64_t last = std::max<uint64_t>(r.last_ns, r.have_state ? latest_activity(r.state) : 0);
+    bool idle = now_ns > last && now_ns - last > opt_.idle_timeout_ns;
+    if (idle && !is_closed && lookup_) {
+      // The kernel may have seen data since the last event.
+      if (auto fresh = lookup_(k); fresh && fresh->ts_syn == r.state.ts_syn) {
+        r.state = *fresh;
+        last = std::max<uint64_t>(last, latest_activity(r.state));
+        idle = now_ns - last > opt_.idle_timeout_ns;
+      }
+    }
+    if (is_closed || idle) {
+      flush_burst(r);
+      emit_flow(r, is_closed ? nullptr : "timeout");
+      done.push_back(k);
+    }
+  }
+  for (auto& k : done) erase(k);
+  for (auto it = recent_.begin(); it != recent_.end();) {
+    if (now_ns - it->second > kRecentKeepNs) it = recent_.erase(it);
+    else ++it;
+  }
+}
+
+void Timeline::finish(uint64_t now_ns) {
+  tick(now_ns);
+  for (auto& [k, r] : flows_) {
+    flush_burst(r);
+    emit_flow(r, r.closed_ns ? nullptr : "trace_end");
+  }
+  flows_.clear();
+  lru_.clear();
+}
+
+}  // namespace rsthop::flow

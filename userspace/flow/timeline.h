@@ -1,0 +1,90 @@
+// The flow timeline: events from either road in, per-connection summaries and
+// reset records out.  Pure logic over the ABI event (no libbpf, no I/O), so it
+// runs the same for live capture and capture files and is unit-testable.
+//
+// Contract: add() takes events in roughly time order; tick(now) emits what is
+// due (reset bursts whose window closed, flows closed for `close_linger_ns` or
+// idle for `idle_timeout_ns`); finish(now) emits everything left.  Memory is
+// bounded by `max_flows`: past it the stalest flow is emitted early and counted.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "model.h"
+
+namespace rsthop::flow {
+
+struct KeyHash {
+  size_t operator()(const rh_flow_key& k) const noexcept;
+};
+struct KeyEq {
+  bool operator()(const rh_flow_key& a, const rh_flow_key& b) const noexcept;
+};
+
+class Timeline {
+ public:
+  struct Options {
+    uint64_t idle_timeout_ns = 120'000'000'000ULL;
+    uint64_t close_linger_ns = 1'000'000'000ULL;  // wait for the last ACK / retransmitted FINs
+    uint64_t burst_ns = 500'000'000ULL;           // RSTs from one sender this close form one record
+    size_t max_flows = 65536;
+  };
+  struct Callbacks {
+    std::function<void(const FlowSummary&)> on_flow;
+    std::function<void(const ResetRecord&)> on_reset;
+  };
+  // Refreshes a flow's counters at the end (the kernel table has the last ACKs).
+  using StateLookup = std::function<std::optional<rh_flow_state>(const rh_flow_key&)>;
+
+  Timeline(Options opt, Callbacks cb, StateLookup lookup = {});
+
+  void add(const Packet& p);
+  void tick(uint64_t now_ns);
+  void finish(uint64_t now_ns);
+
+  size_t active_flows() const { return flows_.size(); }
+  uint64_t evicted() const { return evicted_; }
+
+ private:
+  struct Rec {
+    rh_flow_key key{};
+    uint32_t ifindex = 0;
+    rh_flow_state state{};
+    bool have_state = false;
+    uint8_t first_sender = RH_SIDE_UNKNOWN;
+    uint64_t first_ns = 0, last_ns = 0, closed_ns = 0;
+    std::optional<std::array<uint8_t, 6>> mac[2];
+    std::optional<rh_event> synack;
+    uint64_t first_rst_ns[2] = {0, 0};
+    AppHint app;
+    std::optional<ResetRecord> burst;
+    uint64_t burst_last_ns = 0;
+    std::list<rh_flow_key>::iterator lru;
+  };
+
+  Rec& rec_for(const Packet& p);
+  void on_reset_event(Rec& r, const Packet& p);
+  void flush_burst(Rec& r);
+  void emit_flow(Rec& r, const char* closed_by);
+  void erase(const rh_flow_key& k);
+
+  Options opt_;
+  Callbacks cb_;
+  StateLookup lookup_;
+  std::unordered_map<rh_flow_key, Rec, KeyHash, KeyEq> flows_;
+  std::list<rh_flow_key> lru_;  // front = most recently active
+  // Recently summarised flows: late ACKs and retransmits must not start a new one.
+  std::unordered_map<rh_flow_key, uint64_t, KeyHash, KeyEq> recent_;
+  uint64_t evicted_ = 0;
+};
+
+// Zeek's conn_state and history for a flow state (exposed for tests).
+std::string conn_state(const rh_flow_state& st);
+std::string history(const rh_flow_state& st, uint8_t orig_side);
+
+}  // namespace rsthop::flow

@@ -1,0 +1,135 @@
+#include "attach.h"
+
+#include <bpf/bpf.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+
+#include <cstring>
+
+namespace rsthop::kernel {
+namespace {
+
+// libbpf 1.1 predates tcx: the attach types are spelled out (uapi 6.6).
+constexpr int kBpfTcxIngress = 46;
+constexpr int kBpfTcxEgress = 47;
+
+class FdLink : public Link {
+ public:
+  explicit FdLink(int fd) : fd_(fd) {}
+
+ private:
+  Fd fd_;  // closing a link fd detaches it
+};
+
+class ClsactLink : public Link {
+ public:
+  ClsactLink(uint32_t ifindex, bool ingress, bool created_qdisc)
+      : ifindex_(ifindex), ingress_(ingress), created_qdisc_(created_qdisc) {}
+  ~ClsactLink() override {
+    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex_),
+                .attach_point = ingress_ ? BPF_TC_INGRESS : BPF_TC_EGRESS);
+    LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
+    bpf_tc_detach(&hook, &opts);
+    if (created_qdisc_) {
+      // Only a qdisc this process created, and only when nothing else uses it.
+      LIBBPF_OPTS(bpf_tc_opts, q);
+      LIBBPF_OPTS(bpf_tc_hook, in, .ifindex = static_cast<int>(ifindex_), .attach_point = BPF_TC_INGRESS);
+      LIBBPF_OPTS(bpf_tc_hook, eg, .ifindex = static_cast<int>(ifindex_), .attach_point = BPF_TC_EGRESS);
+      if (bpf_tc_query(&in, &q) == -ENOENT && bpf_tc_query(&eg, &q) == -ENOENT) {
+        hook.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
+        bpf_tc_hook_destroy(&hook);
+      }
+    }
+  }
+
+ private:
+  uint32_t ifindex_;
+  bool ingress_;
+  bool created_qdisc_;
+};
+
+std::string ifname(uint32_t ifindex) {
+  char buf[IF_NAMESIZE] = {};
+  return if_indextoname(ifindex, buf) ? buf : std::to_string(ifindex);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Link>> attach_xdp(bpf_program* prog, uint32_t ifindex, XdpMode mode, std::string& mode_used) {
+  auto try_mode = [&](uint32_t flags) {
+    LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = flags);
+    return bpf_link_create(bpf_program__fd(prog), static_cast<int>(ifindex), BPF_XDP, &opts);
+  };
+  int fd = -1;
+  if (mode == XdpMode::native) {
+    fd = try_mode(XDP_FLAGS_DRV_MODE);
+    mode_used = "native";
+  }
+  if (fd < 0) {
+    fd = try_mode(XDP_FLAGS_SKB_MODE);
+    mode_used = "generic";
+  }
+  if (fd < 0) {
+    int err = -fd;
+    std::string why = err == EBUSY || err == EEXIST ? "another XDP program is attached there"
+                                                     : std::strerror(err);
+    return make_error("cannot attach XDP to " + ifname(ifindex) + ": " + why +
+                          " (use --xdp off to capture ingress with tc instead)",
+                      err);
+  }
+  return std::unique_ptr<Link>(new FdLink(fd));
+}
+
+Result<std::unique_ptr<Link>> attach_tc(bpf_program* prog, uint32_t ifindex, bool ingress, std::string& mode_used) {
+  int fd = bpf_link_create(bpf_program__fd(prog), static_cast<int>(ifindex),
+                           static_cast<bpf_attach_type>(ingress ? kBpfTcxIngress : kBpfTcxEgress), nullptr);
+  if (fd >= 0) {
+    mode_used = "tcx";
+    return std::unique_ptr<Link>(new FdLink(fd));
+  }
+  // Kernels before 6.6: a clsact filter, which outlives a killed process
+  // (hence the tag and `rsthop cleanup`).
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex),
+              .attach_point = ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
+  int err = bpf_tc_hook_create(&hook);
+  bool created = err == 0;
+  if (err && err != -EEXIST)
+    return make_error("cannot create a clsact qdisc on " + ifname(ifindex) + ": " + std::strerror(-err), -err);
+  LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = bpf_program__fd(prog), .handle = kTcHandle, .priority = kTcPriority);
+  err = bpf_tc_attach(&hook, &opts);
+  if (err) {
+    return make_error("cannot attach tc " + std::string(ingress ? "ingress" : "egress") + " to " + ifname(ifindex) +
+                          ": " + std::strerror(-err),
+                      -err);
+  }
+  mode_used = "clsact";
+  return std::unique_ptr<Link>(new ClsactLink(ifindex, ingress, created));
+}
+
+Result<int> cleanup_leftovers() {
+  struct if_nameindex* list = if_nameindex();
+  if (!list) return make_error(std::string("cannot list interfaces: ") + std::strerror(errno), errno);
+  int removed = 0;
+  for (auto* i = list; i->if_index; i++) {
+    for (bpf_tc_attach_point point : {BPF_TC_INGRESS, BPF_TC_EGRESS}) {
+      LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(i->if_index), .attach_point = point);
+      LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
+      if (bpf_tc_query(&hook, &opts) != 0) continue;
+      // Same handle and priority is not proof: the program's name must be ours too.
+      int pfd = bpf_prog_get_fd_by_id(opts.prog_id);
+      if (pfd < 0) continue;
+      bpf_prog_info info{};
+      uint32_t len = sizeof(info);
+      bool ours = bpf_obj_get_info_by_fd(pfd, &info, &len) == 0 &&
+                  std::strncmp(info.name, kTcProgPrefix, std::strlen(kTcProgPrefix)) == 0;
+      close(pfd);
+      if (!ours) continue;
+      LIBBPF_OPTS(bpf_tc_opts, del, .handle = kTcHandle, .priority = kTcPriority);
+      if (bpf_tc_detach(&hook, &del) == 0) removed++;
+    }
+  }
+  if_freenameindex(list);
+  return removed;
+}
+
+}  // namespace rsthop::kernel

@@ -1,0 +1,31 @@
+// Attaching the packet programs: XDP links, tcx links, clsact fallback.
+// Each Link detaches what it attached when destroyed, and nothing else.
+#pragma once
+
+#include <bpf/libbpf.h>
+
+#include <memory>
+#include <string>
+
+#include "capture.h"
+#include "fd.h"
+#include "result.h"
+
+namespace rsthop::kernel {
+
+// rsthop's tag on clsact filters: `rsthop cleanup` removes only these.
+inline constexpr uint32_t kTcHandle = 0x7273;    // "rs"
+inline constexpr uint32_t kTcPriority = 0x7273;
+inline constexpr const char* kTcProgPrefix = "rh_tc_";
+
+class Link {
+ public:
+  virtual ~Link() = default;
+};
+
+// XDP through a bpf_link; native falls back to generic when asked for native.
+Result<std::unique_ptr<Link>> attach_xdp(bpf_program* prog, uint32_t ifindex, XdpMode mode, std::string& mode_used);
+// tc through a tcx link (kernel 6.6+), else a clsact filter carrying rsthop's tag.
+Result<std::unique_ptr<Link>> attach_tc(bpf_program* prog, uint32_t ifindex, bool ingress, std::string& mode_used);
+
+}  // namespace rsthop::kernel

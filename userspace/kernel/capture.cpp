@@ -1,0 +1,237 @@
+#include "capture.h"
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <net/if.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+
+#include "attach.h"
+#include "skeleton.h"
+
+namespace rsthop::kernel {
+namespace {
+
+bool g_verbose = false;
+
+int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list args) {
+  if (!g_verbose && level == LIBBPF_DEBUG) return 0;
+  if (!g_verbose) return 0;  // failures are reported as one sentence; --verbose shows libbpf's log
+  return std::vfprintf(stderr, fmt, args);
+}
+
+struct RingDeleter {
+  void operator()(ring_buffer* rb) const { ring_buffer__free(rb); }
+};
+
+std::string errno_hint(int err) {
+  if (err == EPERM || err == EACCES)
+    return "loading BPF programs needs root, or CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON";
+  if (err == ENOSYS || err == EOPNOTSUPP) return "this kernel does not support BPF (or BPF is disabled)";
+  if (err == EINVAL || err == E2BIG)
+    return "the kernel verifier rejected a program (run with --verbose for the verifier log)";
+  return std::strerror(err);
+}
+
+// True when vmlinux BTF has the raw tracepoint `name`; sets nargs to its arity.
+bool has_btf_tracepoint(const btf* vmlinux, const char* name, int& nargs) {
+  if (!vmlinux) return false;
+  int id = btf__find_by_name_kind(vmlinux, name, BTF_KIND_TYPEDEF);
+  if (id < 0) return false;
+  const btf_type* t = btf__type_by_id(vmlinux, id);
+  t = t ? btf__type_by_id(vmlinux, t->type) : nullptr;  // pointer
+  t = t ? btf__type_by_id(vmlinux, t->type) : nullptr;  // func proto
+  nargs = t && btf_is_func_proto(t) ? btf_vlen(t) - 1 : 0;  // minus the leading void *
+  return true;
+}
+
+}  // namespace
+
+struct Capture::Impl {
+  CaptureConfig cfg;
+  SkelPtr skel;
+  std::unique_ptr<ring_buffer, RingDeleter> ring;
+  std::vector<std::unique_ptr<Link>> links;
+  std::vector<bpf_link*> tp_links;
+  const Handler* handler = nullptr;
+  uint64_t* malformed = nullptr;
+
+  static int on_record(void* ctx, void* data, size_t size) {
+    auto* self = static_cast<Impl*>(ctx);
+    flow::Packet p;
+    if (size < sizeof(rh_event)) {
+      (*self->malformed)++;
+      return 0;
+    }
+    std::memcpy(&p.ev, data, sizeof(rh_event));
+    if (p.ev.kind == RH_EV_PAYLOAD) {
+      if (size < sizeof(rh_data_event)) {
+        (*self->malformed)++;
+        return 0;
+      }
+      size_t n = std::min<size_t>(p.ev.snap_len, RH_DATA_SNAP_MAX);
+      const auto* d = static_cast<const uint8_t*>(data) + offsetof(rh_data_event, data);
+      p.data.assign(d, d + n);
+    }
+    if (self->handler) (*self->handler)(p);
+    return 0;
+  }
+};
+
+void set_libbpf_verbose(bool verbose) {
+  g_verbose = verbose;
+  libbpf_set_print(libbpf_print);
+}
+
+Capture::Capture(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) { impl_->malformed = &malformed_; }
+
+Capture::~Capture() { detach(); }
+
+Result<std::unique_ptr<Capture>> Capture::open(const CaptureConfig& cfg) {
+  for (const auto& name : cfg.interfaces) {
+    if (if_nametoindex(name.c_str()) == 0) return make_error("there is no network interface named '" + name + "'", ENODEV);
+  }
+  if (cfg.hosts.size() > RH_MAX_CIDRS)
+    return make_error("at most " + std::to_string(RH_MAX_CIDRS) + " --host filters are supported", EINVAL);
+
+  auto impl = std::make_unique<Impl>();
+  impl->cfg = cfg;
+  impl->skel.reset(rsthop_bpf__open());
+  if (!impl->skel) return make_error("cannot open the BPF object: " + errno_hint(errno), errno);
+  rsthop_bpf* s = impl->skel.get();
+
+  auto* ro = s->rodata;
+  ro->cfg_filter_ports = !cfg.ports.empty();
+  for (uint16_t p : cfg.ports) ro->cfg_port_bitmap[p >> 6] |= 1ULL << (p & 63);
+  ro->cfg_filter_hosts = !cfg.hosts.empty();
+  ro->cfg_n_cidrs = static_cast<uint32_t>(cfg.hosts.size());
+  for (size_t i = 0; i < cfg.hosts.size(); i++) {
+    std::memcpy(ro->cfg_cidrs[i].addr, cfg.hosts[i].addr.data(), 16);
+    std::memcpy(ro->cfg_cidrs[i].mask, cfg.hosts[i].mask.data(), 16);
+  }
+  ro->cfg_wakeup_bytes = cfg.ring_bytes / 8;
+  bpf_map__set_max_entries(s->maps.events, cfg.ring_bytes);
+  bpf_map__set_max_entries(s->maps.flows, cfg.max_flows);
+
+  std::vector<std::string> notices;
+  // Local resets need BTF tracepoints; without them the packet programs still run.
+  btf* vmlinux = btf__load_vmlinux_btf();
+  int send_args = 0, recv_args = 0, state_args = 0;
+  bool send_ok = has_btf_tracepoint(vmlinux, "btf_trace_tcp_send_reset", send_args);
+  bool recv_ok = has_btf_tracepoint(vmlinux, "btf_trace_tcp_receive_reset", recv_args);
+  bool state_ok = has_btf_tracepoint(vmlinux, "btf_trace_inet_sock_set_state", state_args);
+  btf__free(vmlinux);
+  bool tp = cfg.local_resets && send_ok && recv_ok && state_ok;
+  if (cfg.local_resets && !tp)
+    notices.push_back("this kernel lacks BTF or the tcp_send_reset/tcp_receive_reset tracepoints: resets sent by this host are recognised only on the wire");
+  ro->cfg_has_rst_reason = send_args >= 3;
+  // Resets of other network namespaces (containers, labs) are not this host's.
+  struct stat ns {};
+  if (stat("/proc/self/ns/net", &ns) == 0) ro->cfg_netns_ino = static_cast<uint32_t>(ns.st_ino);
+  bpf_program__set_autoload(s->progs.rh_send_reset, tp);
+  bpf_program__set_autoload(s->progs.rh_receive_reset, tp);
+  bpf_program__set_autoload(s->progs.rh_sock_state, tp);
+  bool xdp = cfg.xdp != XdpMode::off;
+  bpf_program__set_autoload(s->progs.rh_xdp, xdp);
+  bpf_program__set_autoload(s->progs.rh_tc_ingress, !xdp);
+
+  if (int err = rsthop_bpf__load(s); err) {
+    int e = -err;
+    return make_error("cannot load the BPF programs: " + errno_hint(e), e);
+  }
+  if (tp) {
+    for (bpf_program* p : {s->progs.rh_sock_state, s->progs.rh_send_reset, s->progs.rh_receive_reset}) {
+      bpf_link* l = bpf_program__attach(p);
+      if (!l) {
+        notices.push_back(std::string("cannot attach ") + bpf_program__name(p) + ": " + std::strerror(errno) +
+                          "; local resets may be missed");
+        continue;
+      }
+      impl->tp_links.push_back(l);
+    }
+  }
+  impl->ring.reset(ring_buffer__new(bpf_map__fd(s->maps.events), &Impl::on_record, impl.get(), nullptr));
+  if (!impl->ring) return make_error(std::string("cannot open the ring buffer: ") + std::strerror(errno), errno);
+
+  auto cap = std::unique_ptr<Capture>(new Capture(std::move(impl)));
+  cap->notices_ = std::move(notices);
+  return cap;
+}
+
+Result<void> Capture::attach() {
+  rsthop_bpf* s = impl_->skel.get();
+  for (const auto& name : impl_->cfg.interfaces) {
+    uint32_t idx = if_nametoindex(name.c_str());
+    if (idx == 0) return make_error("there is no network interface named '" + name + "'", ENODEV);
+    std::string mode;
+    if (impl_->cfg.xdp != XdpMode::off) {
+      auto l = attach_xdp(s->progs.rh_xdp, idx, impl_->cfg.xdp, mode);
+      if (!l) return l.error();
+      impl_->links.push_back(std::move(l.value()));
+      attached_.push_back({name, idx, "xdp", mode});
+    } else {
+      auto l = attach_tc(s->progs.rh_tc_ingress, idx, true, mode);
+      if (!l) return l.error();
+      impl_->links.push_back(std::move(l.value()));
+      attached_.push_back({name, idx, "tc-ingress", mode});
+    }
+    auto l = attach_tc(s->progs.rh_tc_egress, idx, false, mode);
+    if (!l) return l.error();
+    impl_->links.push_back(std::move(l.value()));
+    attached_.push_back({name, idx, "tc-egress", mode});
+  }
+  return {};
+}
+
+void Capture::detach() {
+  impl_->links.clear();
+  for (bpf_link* l : impl_->tp_links) bpf_link__destroy(l);
+  impl_->tp_links.clear();
+}
+
+Result<int> Capture::poll(int timeout_ms, const Handler& h) {
+  impl_->handler = &h;
+  int n = ring_buffer__poll(impl_->ring.get(), timeout_ms);
+  if (n < 0 && n != -EINTR) {
+    n = ring_buffer__consume(impl_->ring.get());  // keep going with what is queued
+  }
+  if (n == -EINTR) n = 0;
+  // Events submitted without a wakeup wait for the next poll: take them now.
+  int more = ring_buffer__consume(impl_->ring.get());
+  impl_->handler = nullptr;
+  if (n < 0) return make_error(std::string("reading the ring buffer failed: ") + std::strerror(-n), -n);
+  return n + (more > 0 ? more : 0);
+}
+
+Result<int> Capture::drain(const Handler& h) {
+  impl_->handler = &h;
+  int n = ring_buffer__consume(impl_->ring.get());
+  impl_->handler = nullptr;
+  if (n < 0) return make_error(std::string("reading the ring buffer failed: ") + std::strerror(-n), -n);
+  return n;
+}
+
+std::array<uint64_t, RH_C_MAX> Capture::counters() const {
+  std::array<uint64_t, RH_C_MAX> sum{};
+  int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return sum;
+  std::vector<rh_counters> per(static_cast<size_t>(ncpu));
+  uint32_t zero = 0;
+  if (bpf_map_lookup_elem(bpf_map__fd(impl_->skel->maps.counters), &zero, per.data()) != 0) return sum;
+  for (const auto& c : per)
+    for (int i = 0; i < RH_C_MAX; i++) sum[i] += c.c[i];
+  return sum;
+}
+
+std::optional<rh_flow_state> Capture::lookup_flow(const rh_flow_key& k) const {
+  rh_flow_state st{};
+  if (bpf_map_lookup_elem(bpf_map__fd(impl_->skel->maps.flows), &k, &st) != 0) return std::nullopt;
+  return st;
+}
+
+}  // namespace rsthop::kernel

@@ -1,0 +1,86 @@
+// The kernel room: loads the rsthop BPF object, attaches it (XDP link, tcx
+// links, clsact as a fallback), drains the ring buffer and reads counters and
+// flow state.  It knows nothing of attribution: it hands decoded events to a
+// consumer.  Everything it attaches it owns; destroying a Capture detaches it
+// (and the kernel removes XDP/tcx links if the process dies).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "abi.h"
+#include "addr.h"
+#include "model.h"
+#include "result.h"
+
+namespace rsthop::kernel {
+
+enum class XdpMode { native, generic, off };
+
+struct CaptureConfig {
+  std::vector<std::string> interfaces;
+  XdpMode xdp = XdpMode::native;  // native falls back to generic when the driver lacks it
+  std::vector<Cidr> hosts;        // empty: every host
+  std::vector<uint16_t> ports;    // empty: every port
+  uint32_t ring_bytes = 16u << 20;
+  uint32_t max_flows = 65536;
+  bool local_resets = true;       // tp_btf programs on tcp_send_reset / tcp_receive_reset
+  bool verbose = false;
+};
+
+// How one program ended up attached, for the user and for tests.
+struct Attachment {
+  std::string interface;
+  uint32_t ifindex = 0;
+  std::string hook;  // "xdp", "tc-ingress", "tc-egress"
+  std::string mode;  // "native", "generic", "tcx", "clsact"
+};
+
+class Capture {
+ public:
+  using Handler = std::function<void(const flow::Packet&)>;
+
+  // Opens, configures and loads the object; nothing is attached yet.
+  static Result<std::unique_ptr<Capture>> open(const CaptureConfig& cfg);
+  ~Capture();
+  Capture(const Capture&) = delete;
+  Capture& operator=(const Capture&) = delete;
+
+  Result<void> attach();
+  // Detaches every program this Capture attached (idempotent).
+  void detach();
+
+  // Waits up to timeout_ms for events and hands each to `h`; returns the count.
+  Result<int> poll(int timeout_ms, const Handler& h);
+  // Hands over whatever is queued without waiting.
+  Result<int> drain(const Handler& h);
+
+  std::array<uint64_t, RH_C_MAX> counters() const;
+  std::optional<rh_flow_state> lookup_flow(const rh_flow_key& k) const;
+
+  const std::vector<Attachment>& attachments() const { return attached_; }
+  const std::vector<std::string>& notices() const { return notices_; }
+  uint64_t malformed_records() const { return malformed_; }
+
+ private:
+  struct Impl;
+  explicit Capture(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+  std::vector<Attachment> attached_;
+  std::vector<std::string> notices_;
+  uint64_t malformed_ = 0;
+};
+
+// Routes libbpf's log to stderr when verbose, else keeps only what explains a failure.
+void set_libbpf_verbose(bool verbose);
+
+// Removes clsact filters that carry rsthop's tag (left by a killed process on
+// kernels without tcx).  Returns how many were removed.
+Result<int> cleanup_leftovers();
+
+}  // namespace rsthop::kernel

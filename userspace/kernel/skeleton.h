@@ -1,0 +1,16 @@
+// The generated skeleton behind a move-only owner.
+#pragma once
+
+#include <memory>
+
+#include "abi.h"  // the skeleton's rodata names ABI types
+#include "rsthop.skel.h"
+
+namespace rsthop::kernel {
+
+struct SkelDeleter {
+  void operator()(rsthop_bpf* s) const { rsthop_bpf__destroy(s); }
+};
+using SkelPtr = std::unique_ptr<rsthop_bpf, SkelDeleter>;
+
+}  // namespace rsthop::kernel
