@@ -1,0 +1,75 @@
+#include "community_id.h"
+
+#include <gtest/gtest.h>
+
+#include "addr.h"
+
+namespace rsthop::output {
+namespace {
+
+struct Vector {
+  const char* saddr;
+  const char* daddr;
+  uint16_t sport;
+  uint16_t dport;
+  uint16_t seed;
+  const char* expected;
+};
+
+// Published test vectors of the Community ID specification:
+// github.com/corelight/community-id-spec, baseline/baseline_deflt.json,
+// baseline/baseline_seed1.json and the TCP rows of baseline/README.md.
+const Vector kTcpVectors[] = {
+    {"1.2.3.4", "5.6.7.8", 1122, 3344, 0, "1:wCb3OG7yAFWelaUydu0D+125CLM="},
+    {"1.2.3.4", "5.6.7.8", 1122, 3344, 1, "1:HhA1B+6CoLbiKPEs5nhNYN4XWfk="},
+    {"128.232.110.120", "66.35.250.204", 34855, 80, 0, "1:LQU9qZlK+B5F3KDmev6m5PMibrg="},
+    {"128.232.110.120", "66.35.250.204", 34855, 80, 1, "1:3V71V58M3Ksw/yuFALMcW0LAHvc="},
+    {"2001:470:e5bf:dead:4957:2174:e82c:4887", "2607:f8b0:400c:c03::1a", 63943, 25, 0,
+     "1:/qFaeAR+gFe1KYjMzVDsMv+wgU4="},
+    {"2001:470:e5bf:dead:4957:2174:e82c:4887", "2607:f8b0:400c:c03::1a", 63943, 25, 1,
+     "1:eJYTW6AOzFLlSUoESovMjnu7rMw="},
+};
+
+std::string cid(const char* s, const char* d, uint16_t sp, uint16_t dp, uint8_t proto, uint16_t seed) {
+  auto sa = parse_addr(s);
+  auto da = parse_addr(d);
+  EXPECT_TRUE(sa.ok() && da.ok());
+  uint8_t family = is_v4mapped(sa->data()) ? 4 : 6;
+  return community_id_v1(family, sa->data(), da->data(), sp, dp, proto, seed);
+}
+
+TEST(CommunityId, PublishedTcpVectorsBothDirections) {
+  for (const auto& v : kTcpVectors) {
+    SCOPED_TRACE(std::string(v.saddr) + " -> " + v.daddr + " seed " + std::to_string(v.seed));
+    EXPECT_EQ(cid(v.saddr, v.daddr, v.sport, v.dport, 6, v.seed), v.expected);
+    EXPECT_EQ(cid(v.daddr, v.saddr, v.dport, v.sport, 6, v.seed), v.expected);
+  }
+}
+
+TEST(CommunityId, PublishedUdpAndSctpVectors) {
+  // Same files: the protocol byte is hashed, not assumed to be TCP.
+  EXPECT_EQ(cid("192.168.1.52", "8.8.8.8", 54585, 53, 17, 0), "1:d/FP5EW3wiY1vCndhwleRRKHowQ=");
+  EXPECT_EQ(cid("192.168.170.8", "192.168.170.56", 7, 7, 132, 0), "1:MP2EtRCAUIZvTw6MxJHLV7N7JDs=");
+  EXPECT_EQ(cid("192.168.170.56", "192.168.170.8", 7, 7, 132, 0), "1:MP2EtRCAUIZvTw6MxJHLV7N7JDs=");
+}
+
+TEST(CommunityId, SameAddressOrdersByPort) {
+  auto a = parse_addr("10.0.0.1");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(community_id_v1(4, a->data(), a->data(), 1000, 2000), community_id_v1(4, a->data(), a->data(), 2000, 1000));
+  EXPECT_NE(community_id_v1(4, a->data(), a->data(), 1000, 2000), community_id_v1(4, a->data(), a->data(), 1000, 2001));
+}
+
+TEST(CommunityId, Ipv4UsesOnlyTheMappedTail) {
+  // Garbage in the first 12 bytes must not change an IPv4 hash.
+  auto s = parse_addr("1.2.3.4");
+  auto d = parse_addr("5.6.7.8");
+  ASSERT_TRUE(s.ok() && d.ok());
+  Addr16 s2 = *s, d2 = *d;
+  s2[0] = 0xaa;
+  d2[5] = 0xbb;
+  EXPECT_EQ(community_id_v1(4, s2.data(), d2.data(), 1122, 3344), "1:wCb3OG7yAFWelaUydu0D+125CLM=");
+}
+
+}  // namespace
+}  // namespace rsthop::output

@@ -1,0 +1,245 @@
+#include "event.h"
+
+#include <gtest/gtest.h>
+
+#include "community_id.h"
+#include "fixtures.h"
+#include "names.h"
+
+namespace rsthop::output {
+namespace {
+
+using nlohmann::json;
+namespace fx = fixtures;
+
+// Every document goes through dump()/parse() first, so the tests see what a
+// consumer sees, not nlohmann's in-memory types.
+json roundtrip(const json& j) { return json::parse(j.dump()); }
+
+TEST(ResetEvent, CommonFieldsAndNesting) {
+  json j = roundtrip(reset_event(fx::context(), fx::reset_record()));
+  EXPECT_EQ(j["@timestamp"], "2026-11-26T02:33:38.123456Z");
+  EXPECT_EQ(j["event_type"], "reset");
+  EXPECT_EQ(j["schema_version"], kSchemaVersion);
+  EXPECT_EQ(j["host"], json({{"name", "testhost"}}));
+  EXPECT_EQ(j["source"], json({{"ip", "198.18.0.2"}, {"port", 443}, {"mac", "02:00:00:00:00:02"}}));
+  EXPECT_EQ(j["destination"], json({{"ip", "198.18.0.1"}, {"port", 51234}, {"mac", "02:00:00:00:00:01"}}));
+  EXPECT_EQ(j["network"]["transport"], "tcp");
+  EXPECT_EQ(j["network"]["type"], "ipv4");
+  EXPECT_EQ(j["observer"]["interface"]["name"], "eth0");
+  EXPECT_EQ(j["rsthop"]["hook"], "tc-ingress");
+  EXPECT_EQ(j["rsthop"]["ifindex"], 2);
+  EXPECT_EQ(j["tls"]["client"]["server_name"], "example.test");
+  EXPECT_FALSE(j.contains("source.ip"));  // dotted names are nested, never literal keys
+}
+
+TEST(ResetEvent, CommunityIdIsDirectionFree) {
+  json rst = reset_event(fx::context(), fx::reset_record());
+  json flow = flow_event(fx::context(), fx::flow_summary());
+  EXPECT_EQ(rst["network"]["community_id"], flow["network"]["community_id"]);
+  Addr16 a = fx::ip("198.18.0.1"), b = fx::ip("198.18.0.2");
+  EXPECT_EQ(rst["network"]["community_id"], community_id_v1(4, a.data(), b.data(), 51234, 443));
+}
+
+TEST(ResetEvent, WireFeatures) {
+  json r = roundtrip(reset_event(fx::context(), fx::reset_record()))["reset"];
+  EXPECT_EQ(r["ttl"], 63);
+  EXPECT_EQ(r["ip_id"], 0x1234);
+  EXPECT_EQ(r["ip_df"], true);
+  EXPECT_EQ(r["window"], 0);
+  EXPECT_EQ(r["seq"], 1234);
+  EXPECT_EQ(r["ack"], 5678);
+  EXPECT_EQ(r["flags"], "RA");
+  EXPECT_EQ(r["payload_len"], 4);
+  EXPECT_EQ(r["payload_hex"], "0102abff");
+  EXPECT_EQ(r["options"], json({{"mss", 1460}}));
+  EXPECT_EQ(r["count"], 3);
+  EXPECT_EQ(r["seqs"], json({1234, 1235, 1236}));
+  EXPECT_EQ(r["ttls"], json({63, 63, 62}));
+  EXPECT_EQ(r["local"], false);
+  EXPECT_EQ(r["received_by_socket"], false);
+  EXPECT_EQ(r["wire_seen"], true);
+  EXPECT_DOUBLE_EQ(r["rtt_ms"].get<double>(), 0.12);
+  EXPECT_NEAR(r["delay_ms"].get<double>(), 123.456789, 1e-9);
+  EXPECT_FALSE(r.contains("local_reason"));
+}
+
+TEST(ResetEvent, BaselineFromFlowStateWithoutSynack) {
+  json b = roundtrip(reset_event(fx::context(), fx::reset_record()))["reset"]["baseline"];
+  EXPECT_EQ(b, json({{"from", "syn-ack"}, {"ttl", 64}, {"ip_id", 0}, {"window", 65160}, {"mac", "02:00:00:00:00:02"}}));
+}
+
+TEST(ResetEvent, BaselinePrefersTheSynack) {
+  auto r = fx::reset_record();
+  rh_event sa = fx::server_rst();
+  sa.kind = RH_EV_SYNACK;
+  sa.ttl = 52;
+  sa.ip_id = 0;
+  sa.window = 28960;
+  r.synack = sa;
+  json b = roundtrip(reset_event(fx::context(), r))["reset"]["baseline"];
+  EXPECT_EQ(b["from"], "syn-ack");
+  EXPECT_EQ(b["ttl"], 52);
+  EXPECT_EQ(b["window"], 28960);
+}
+
+TEST(ResetEvent, RstFromInitiatorComparesWithItsSyn) {
+  auto r = fx::reset_record();
+  r.first.ev.side = RH_SIDE_A;
+  json b = roundtrip(reset_event(fx::context(), r))["reset"]["baseline"];
+  EXPECT_EQ(b["from"], "syn");
+  EXPECT_EQ(b["ttl"], 64);
+  EXPECT_EQ(b["window"], 64240);
+  EXPECT_FALSE(b.contains("mac"));  // init_mac is zero: no L2 hook saw the SYN
+}
+
+TEST(ResetEvent, LocalResetFromTracepoint) {
+  flow::ResetRecord r;
+  r.first = fx::local_rst_send();
+  r.local_reason = 1;
+  json j = roundtrip(reset_event(fx::context(), r));
+  EXPECT_EQ(j["reset"]["local_reason"], "NO_SOCKET");
+  EXPECT_EQ(j["reset"]["local"], true);
+  EXPECT_EQ(j["reset"]["wire_seen"], false);
+  EXPECT_EQ(j["rsthop"]["hook"], "tp-send-reset");
+  // No wire features, no MACs, no interface for a tracepoint-only record.
+  EXPECT_FALSE(j["reset"].contains("ttl"));
+  EXPECT_FALSE(j["reset"].contains("flags"));
+  EXPECT_FALSE(j["reset"].contains("baseline"));
+  EXPECT_FALSE(j["source"].contains("mac"));
+  EXPECT_FALSE(j.contains("observer"));
+}
+
+TEST(FlowEvent, Fields) {
+  json j = roundtrip(flow_event(fx::context(), fx::flow_summary()));
+  EXPECT_EQ(j["event_type"], "flow");
+  EXPECT_EQ(j["@timestamp"], "2026-11-26T02:33:38.200000Z");  // the end
+  EXPECT_EQ(j["event"]["start"], "2026-11-26T02:33:37.000000Z");
+  EXPECT_EQ(j["event"]["end"], "2026-11-26T02:33:38.200000Z");
+  EXPECT_EQ(j["source"], json({{"ip", "198.18.0.1"},
+                               {"port", 51234},
+                               {"mac", "02:00:00:00:00:01"},
+                               {"bytes", 512},
+                               {"packets", 3}}));
+  EXPECT_EQ(j["destination"], json({{"ip", "198.18.0.2"}, {"port", 443}, {"bytes", 1024}, {"packets", 4}}));
+  EXPECT_EQ(j["flow"]["conn_state"], "RSTR");
+  EXPECT_EQ(j["flow"]["history"], "ShAdR");
+  EXPECT_EQ(j["flow"]["closed_by"], "destination");
+  EXPECT_EQ(j["flow"]["handshake_seen"], true);
+  EXPECT_DOUBLE_EQ(j["flow"]["duration_ms"].get<double>(), 1200.0);
+  EXPECT_DOUBLE_EQ(j["flow"]["rtt_ms"].get<double>(), 0.12);
+  EXPECT_EQ(j["url"]["domain"], "example.test");
+  EXPECT_FALSE(j.contains("rsthop") && j["rsthop"].contains("http_request"));
+}
+
+TEST(FlowEvent, UnknownRttIsOmitted) {
+  auto f = fx::flow_summary();
+  f.rtt_ms.reset();
+  json j = roundtrip(flow_event(fx::context(), f));
+  EXPECT_FALSE(j["flow"].contains("rtt_ms"));
+}
+
+TEST(PacketEvent, Ipv6SynWithOptions) {
+  json j = roundtrip(packet_event(fx::context(), fx::syn_v6()));
+  EXPECT_EQ(j["source"]["ip"], "2001:db8::1");
+  // RFC 5952 4.2.3: of two equally long zero runs, the first is compressed.
+  EXPECT_EQ(j["destination"]["ip"], "2001:db8::1:0:0:2");
+  EXPECT_EQ(j["network"]["type"], "ipv6");
+  EXPECT_EQ(j["rsthop"]["hook"], "xdp");
+  json p = j["packet"];
+  EXPECT_EQ(p["kind"], "syn");
+  EXPECT_EQ(p["flags"], "S");
+  EXPECT_EQ(p["vlan_depth"], 1);
+  EXPECT_FALSE(p.contains("ip_id"));  // IPv6 has none
+  EXPECT_FALSE(p.contains("df"));
+  EXPECT_EQ(p["options"], json({{"mss", 1440},
+                                {"wscale", 7},
+                                {"sack_perm", true},
+                                {"timestamps", {{"tsval", 111}, {"tsecr", 0}}}}));
+  EXPECT_FALSE(p.contains("snap_hex"));
+}
+
+TEST(PacketEvent, IcmpQuotesTheFlow) {
+  json j = roundtrip(packet_event(fx::context(), fx::icmp_time_exceeded()));
+  EXPECT_EQ(j["source"], json({{"ip", "198.18.0.254"}}));  // the router; MACs zero, no ports
+  EXPECT_EQ(j["network"]["transport"], "icmp");
+  EXPECT_EQ(j["packet"]["kind"], "icmp");
+  EXPECT_FALSE(j["packet"].contains("flags"));
+  EXPECT_EQ(j["icmp"]["type"], 11);
+  EXPECT_EQ(j["icmp"]["code"], 0);
+  EXPECT_EQ(j["icmp"]["quoted"], json({{"source", {{"ip", "198.18.0.1"}, {"port", 51234}}},
+                                       {"destination", {{"ip", "198.18.0.2"}, {"port", 443}}},
+                                       {"ttl", 1},
+                                       {"seq", 4242}}));
+  // Joins the quoted TCP flow's lines.
+  EXPECT_EQ(j["network"]["community_id"], flow_event(fx::context(), fx::flow_summary())["network"]["community_id"]);
+}
+
+TEST(PacketEvent, PayloadSnapIsCappedAt64Bytes) {
+  json p = roundtrip(packet_event(fx::context(), fx::first_payload()))["packet"];
+  EXPECT_EQ(p["kind"], "payload");
+  std::string expected;
+  for (int i = 0; i < 64; i++) expected += "41";
+  EXPECT_EQ(p["snap_hex"], expected);
+  EXPECT_EQ(p["snap_hex"].get<std::string>().size(), 128u);
+  EXPECT_EQ(p["snap_hex"].get<std::string>().substr(0, 4), "4141");
+  EXPECT_EQ(p["flags"], "PA");
+  EXPECT_EQ(p["payload_len"], 100);
+}
+
+TEST(PacketEvent, LocalResetHasReasonOnly) {
+  json j = roundtrip(packet_event(fx::context(), fx::local_rst_send()));
+  EXPECT_EQ(j["packet"], json({{"kind", "local-rst-send"}, {"local_reason", "TCP_ABORT_ON_CLOSE"}}));
+}
+
+TEST(StatsEvent, KernelAndUserspaceCounters) {
+  KernelCounters k{};
+  for (int i = 0; i < RH_C_MAX; i++) k[static_cast<size_t>(i)] = static_cast<uint64_t>(i) + 100;
+  UserspaceCounters u;
+  u.events_received = 7;
+  u.parse_errors = 2;
+  json j = roundtrip(stats_event(fx::context(), 10 * fx::kSec, k, u, 12.5, true));
+  EXPECT_EQ(j["@timestamp"], "2026-11-26T02:33:38.000000Z");
+  EXPECT_EQ(j["stats"]["kernel"].size(), static_cast<size_t>(RH_C_MAX));
+  EXPECT_EQ(j["stats"]["kernel"]["packets"], 100);
+  EXPECT_EQ(j["stats"]["kernel"]["lost_ringbuf"], 105);
+  EXPECT_EQ(j["stats"]["kernel"]["snap_truncated"], 100 + RH_C_SNAP_TRUNCATED);
+  EXPECT_EQ(j["stats"]["userspace"]["events_received"], 7);
+  EXPECT_EQ(j["stats"]["userspace"]["parse_errors"], 2);
+  EXPECT_EQ(j["stats"]["userspace"]["flows_evicted_userspace"], 0);
+  EXPECT_EQ(j["stats"]["final"], true);
+  EXPECT_DOUBLE_EQ(j["stats"]["elapsed_s"].get<double>(), 12.5);
+}
+
+TEST(LostEvent, Fields) {
+  json j = roundtrip(lost_event(fx::context(), 10 * fx::kSec, loss_cause(RH_C_LOST_RINGBUF), 5, 40));
+  EXPECT_EQ(j["event_type"], "lost");
+  EXPECT_EQ(j["lost"], json({{"cause", "ringbuf_full"}, {"count", 5}, {"total", 40}}));
+}
+
+TEST(Names, CountersAndEnums) {
+  EXPECT_STREQ(counter_name(RH_C_PACKETS), "packets");
+  EXPECT_STREQ(counter_name(RH_C_NON_TCP), "non_tcp");
+  EXPECT_STREQ(counter_name(RH_C_LOST_FLOW_TABLE), "lost_flow_table");
+  EXPECT_STREQ(counter_name(RH_C_UNSUPPORTED_ENCAP), "unsupported_encap");
+  EXPECT_STREQ(counter_name(RH_C_MAX), "unknown");
+  EXPECT_STREQ(counter_name(-1), "unknown");
+  EXPECT_TRUE(counter_is_loss(RH_C_LOST_RINGBUF));
+  EXPECT_TRUE(counter_is_loss(RH_C_TRUNC_L3));
+  EXPECT_FALSE(counter_is_loss(RH_C_PACKETS));
+  EXPECT_FALSE(counter_is_loss(RH_C_FLOW_MIDSTREAM));
+  EXPECT_STREQ(loss_cause(RH_C_LOST_FLOW_TABLE), "flow_table_full");
+  EXPECT_STREQ(loss_cause(RH_C_TRUNC_L2), "truncated_l2");
+  EXPECT_EQ(rst_reason_name(0), "NOT_SPECIFIED");
+  EXPECT_EQ(rst_reason_name(14), "TCP_STATE");
+  EXPECT_EQ(rst_reason_name(24), "ERROR");
+  EXPECT_EQ(rst_reason_name(25), "UNKNOWN_25");
+  EXPECT_EQ(tcp_flags_string(RH_TCP_RST), "R");
+  EXPECT_EQ(tcp_flags_string(RH_TCP_RST | RH_TCP_ACK | RH_TCP_PSH), "RPA");
+  EXPECT_EQ(tcp_flags_string(0xff), "FSRPAUEC");
+  EXPECT_STREQ(hook_name(RH_HOOK_TC_EGRESS), "tc-egress");
+  EXPECT_STREQ(packet_kind_name(RH_EV_SYNACK), "syn-ack");
+}
+
+}  // namespace
+}  // namespace rsthop::output

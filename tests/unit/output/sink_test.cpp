@@ -1,0 +1,109 @@
+#include "sink.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+
+#include "fixtures.h"
+#include "text.h"
+
+namespace rsthop::output {
+namespace {
+
+using nlohmann::json;
+
+std::string temp_path(const char* name) {
+  return ::testing::TempDir() + "rsthop_sink_" + std::to_string(::getpid()) + "_" + name;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(FileSink, ErrorOnUnwritablePathIsASentence) {
+  auto s = FileSink::open("/nonexistent-rsthop-dir/out.ndjson");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, ENOENT);
+  EXPECT_EQ(s.error().message, "cannot write to /nonexistent-rsthop-dir/out.ndjson: No such file or directory");
+}
+
+TEST(FileSink, WritesEachLineImmediately) {
+  std::string path = temp_path("lines");
+  auto s = FileSink::open(path);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  ASSERT_TRUE((*s)->write_line("one").ok());
+  // Readable before the sink is closed: no userspace buffering.
+  EXPECT_EQ(slurp(path), "one\n");
+  ASSERT_TRUE((*s)->write_line("two").ok());
+  EXPECT_EQ(slurp(path), "one\ntwo\n");
+  ::unlink(path.c_str());
+}
+
+TEST(FileSink, TruncatesUnlessAppending) {
+  std::string path = temp_path("append");
+  {
+    auto s = FileSink::open(path);
+    ASSERT_TRUE(s.ok());
+    ASSERT_TRUE((*s)->write_line("old").ok());
+  }
+  {
+    auto s = FileSink::open(path, true);
+    ASSERT_TRUE(s.ok());
+    ASSERT_TRUE((*s)->write_line("new").ok());
+  }
+  EXPECT_EQ(slurp(path), "old\nnew\n");
+  {
+    auto s = FileSink::open(path);
+    ASSERT_TRUE(s.ok());
+    ASSERT_TRUE((*s)->write_line("fresh").ok());
+  }
+  EXPECT_EQ(slurp(path), "fresh\n");
+  ::unlink(path.c_str());
+}
+
+TEST(Writer, JsonLinesAreCompactAndParse) {
+  std::string path = temp_path("writer");
+  auto s = FileSink::open(path);
+  ASSERT_TRUE(s.ok());
+  Writer w(std::move(s.value()), Format::json);
+  json ev = reset_event(fixtures::context(), fixtures::reset_record());
+  ASSERT_TRUE(w.emit(ev).ok());
+  std::string out = slurp(path);
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(out.back(), '\n');
+  EXPECT_EQ(out.find('\n'), out.size() - 1);  // exactly one line
+  EXPECT_EQ(out.find(": "), std::string::npos);
+  EXPECT_EQ(out.find(", "), std::string::npos);
+  EXPECT_EQ(json::parse(out), ev);
+  ::unlink(path.c_str());
+}
+
+TEST(Writer, InvalidUtf8FromTheWireDoesNotThrow) {
+  auto f = fixtures::flow_summary();
+  f.app.tls_sni = std::string("bad\xff\xfe", 5);
+  Writer w(std::make_unique<StdoutSink>(-1), Format::json);
+  std::string line = w.render(flow_event(fixtures::context(), f));
+  EXPECT_TRUE(json::accept(line));
+}
+
+TEST(Writer, TextFormatUsesTheTextRenderer) {
+  Writer w(std::make_unique<StdoutSink>(-1), Format::text);
+  json ev = lost_event(fixtures::context(), 10 * fixtures::kSec, "ringbuf_full", 1, 1);
+  EXPECT_EQ(w.render(ev), render_text(ev));
+}
+
+TEST(StdoutSink, ReportsWriteErrors) {
+  StdoutSink bad(-1);
+  auto r = bad.write_line("x");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, EBADF);
+}
+
+}  // namespace
+}  // namespace rsthop::output

@@ -1,0 +1,18 @@
+// Community ID v1 (https://github.com/corelight/community-id-spec): one
+// string per connection, the same from both directions, so rsthop lines can
+// be joined with Zeek, Suricata and Elastic records of the same flow.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace rsthop::output {
+
+// Addresses are 16 bytes in network order as the ABI stores them; for
+// family 4 only the last four bytes (the IPv4-mapped tail) are hashed, as
+// the spec hashes the 4-byte address.  Ports are in host order.  Returns
+// "1:" + base64(SHA-1), or an empty string if the crypto library fails.
+std::string community_id_v1(uint8_t family, const uint8_t* saddr16, const uint8_t* daddr16, uint16_t sport,
+                            uint16_t dport, uint8_t proto = 6, uint16_t seed = 0);
+
+}  // namespace rsthop::output

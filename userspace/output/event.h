@@ -1,0 +1,60 @@
+// The output event model: domain objects (flow/model.h, ABI counters) turned
+// into one JSON document per line, ECS-style (a dotted field name is a nested
+// object: source.ip is {"source":{"ip":...}}).  JSON and text are both
+// rendered from these documents, so they cannot disagree.  The contract is
+// docs/schema/events.schema.json; bump kSchemaVersion when a field changes
+// meaning or disappears (adding optional fields does not need a bump).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "abi.h"
+#include "clock.h"
+#include "model.h"
+
+namespace rsthop::output {
+
+inline constexpr int kSchemaVersion = 1;
+
+// What every builder needs besides the event itself.
+struct Context {
+  std::string host_name;                                   // host.name
+  WallClock clock = WallClock::fixed(0);                   // kernel ns -> @timestamp
+  std::function<std::string(uint32_t ifindex)> interface_name;  // may be empty; "" = unknown
+};
+
+// Userspace-side counters reported next to the kernel's (stats.userspace.*).
+struct UserspaceCounters {
+  uint64_t events_received = 0;
+  uint64_t flows_emitted = 0;
+  uint64_t resets_emitted = 0;
+  uint64_t parse_errors = 0;             // malformed ring-buffer records
+  uint64_t flows_evicted_userspace = 0;  // timeline entries dropped to bound memory
+};
+
+using KernelCounters = std::array<uint64_t, RH_C_MAX>;
+
+// event_type "flow": source is the initiator; @timestamp is the flow's end.
+nlohmann::json flow_event(const Context& ctx, const flow::FlowSummary& f);
+// event_type "reset": source is the RST's sender.
+nlohmann::json reset_event(const Context& ctx, const flow::ResetRecord& r);
+// event_type "packet": one raw control packet of any kind, ICMP included.
+nlohmann::json packet_event(const Context& ctx, const flow::Packet& p);
+// event_type "stats"; now_mono_ns is CLOCK_MONOTONIC (monotonic_now_ns()).
+nlohmann::json stats_event(const Context& ctx, uint64_t now_mono_ns, const KernelCounters& kernel,
+                           const UserspaceCounters& user, double elapsed_s, bool final);
+// event_type "lost": `count` since the previous report, `total` since start.
+// cause is loss_cause(idx) or kLossCauseMalformedRecord.
+nlohmann::json lost_event(const Context& ctx, uint64_t now_mono_ns, std::string_view cause, uint64_t count,
+                          uint64_t total);
+
+// Lowercase hex of up to max_bytes of data.
+std::string to_hex(const uint8_t* data, size_t len, size_t max_bytes);
+
+}  // namespace rsthop::output

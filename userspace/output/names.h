@@ -1,0 +1,32 @@
+// Stable names for the ABI's enums, as they appear in JSON.  These strings
+// are part of the output schema (docs/schema/events.schema.json): renaming
+// one is a schema change.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace rsthop::output {
+
+// snake_case name of an enum rh_counter index ("lost_ringbuf"); "unknown"
+// outside 0..RH_C_MAX-1.
+const char* counter_name(int idx);
+// Counters that mean rsthop missed or could not read something, and so are
+// reported in-band as `lost` events.
+bool counter_is_loss(int idx);
+// lost.cause for a loss counter ("ringbuf_full"); nullptr when idx is not one.
+const char* loss_cause(int idx);
+// lost.cause for malformed ring-buffer records found by userspace.
+inline constexpr const char* kLossCauseMalformedRecord = "malformed_record";
+
+// "xdp" | "tc-ingress" | "tc-egress" | "tp-send-reset" | "tp-recv-reset" | "unknown".
+const char* hook_name(uint8_t hook);
+// "syn" | "syn-ack" | "fin" | "rst" | "icmp" | "payload" | "local-rst-send" | "local-rst-recv" | "unknown".
+const char* packet_kind_name(uint8_t kind);
+// Kernel enum sk_rst_reason names without the SK_RST_REASON_ prefix ("NO_SOCKET");
+// "UNKNOWN_<n>" for values newer than this table.
+std::string rst_reason_name(uint16_t reason);
+// Set TCP flag letters in "FSRPAUEC" order: RST+ACK is "RA".
+std::string tcp_flags_string(uint8_t flags);
+
+}  // namespace rsthop::output

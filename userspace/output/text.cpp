@@ -1,0 +1,197 @@
+#include "text.h"
+
+#include <cstdio>
+#include <initializer_list>
+
+namespace rsthop::output {
+
+using nlohmann::json;
+
+namespace {
+
+const json* at(const json& j, std::initializer_list<const char*> path) {
+  const json* cur = &j;
+  for (const char* key : path) {
+    if (!cur->is_object()) return nullptr;
+    auto it = cur->find(key);
+    if (it == cur->end()) return nullptr;
+    cur = &*it;
+  }
+  return cur;
+}
+
+// Printable ASCII passes; everything else becomes \xNN.
+std::string safe(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[5];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+std::string str(const json& j, std::initializer_list<const char*> path) {
+  const json* v = at(j, path);
+  if (v == nullptr) return {};
+  if (v->is_string()) return safe(v->get_ref<const std::string&>());
+  if (v->is_number_unsigned()) return std::to_string(v->get<uint64_t>());
+  if (v->is_number_integer()) return std::to_string(v->get<int64_t>());
+  return safe(v->dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+bool has(const json& j, std::initializer_list<const char*> path) { return at(j, path) != nullptr; }
+
+std::string ms_text(double ms) {
+  char buf[32];
+  if (ms >= 1000) {
+    std::snprintf(buf, sizeof(buf), "%.1fs", ms / 1000);
+  } else if (ms >= 10) {
+    std::snprintf(buf, sizeof(buf), "%.0fms", ms);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.2fms", ms);
+  }
+  return buf;
+}
+
+std::string ms_at(const json& j, std::initializer_list<const char*> path) {
+  const json* v = at(j, path);
+  return v != nullptr && v->is_number() ? ms_text(v->get<double>()) : std::string();
+}
+
+// "198.18.0.1:443", "[2001:db8::1]:443", or the bare address without a port.
+std::string endpoint_text(const json& e) {
+  std::string ip = str(e, {"ip"});
+  std::string port = str(e, {"port"});
+  if (port.empty()) return ip;
+  if (ip.find(':') != std::string::npos) return "[" + ip + "]:" + port;
+  return ip + ":" + port;
+}
+
+std::string tuple_text(const json& ev, const char* src = "source", const char* dst = "destination") {
+  const json* s = at(ev, {src});
+  const json* d = at(ev, {dst});
+  return endpoint_text(s ? *s : json::object()) + " -> " + endpoint_text(d ? *d : json::object());
+}
+
+// " (tc-ingress eth0)"
+std::string where_text(const json& ev) {
+  std::string hook = str(ev, {"rsthop", "hook"});
+  std::string ifname = str(ev, {"observer", "interface", "name"});
+  if (ifname.empty() && has(ev, {"rsthop", "ifindex"})) ifname = "if" + str(ev, {"rsthop", "ifindex"});
+  std::string both = hook + (hook.empty() || ifname.empty() ? "" : " ") + ifname;
+  return both.empty() ? std::string() : " (" + both + ")";
+}
+
+std::string app_text(const json& ev) {
+  std::string out;
+  if (has(ev, {"tls", "client", "server_name"})) out += " sni=" + str(ev, {"tls", "client", "server_name"});
+  if (has(ev, {"url", "domain"})) out += " host=" + str(ev, {"url", "domain"});
+  if (has(ev, {"rsthop", "http_request"})) out += " http=\"" + str(ev, {"rsthop", "http_request"}) + "\"";
+  return out;
+}
+
+// " ttl 63" when present.
+std::string field(const json& obj, const char* label, const char* key) {
+  const json* v = at(obj, {key});
+  return v == nullptr ? std::string() : std::string(" ") + label + " " + str(obj, {key});
+}
+
+std::string reset_text(const json& ev) {
+  std::string out = "RESET " + tuple_text(ev);
+  const json* r = at(ev, {"reset"});
+  if (r == nullptr) return out;
+  if (has(*r, {"flags"})) out += " [" + str(*r, {"flags"}) + "]";
+  out += field(*r, "ttl", "ttl") + field(*r, "seq", "seq") + field(*r, "win", "window");
+  out += " x" + str(*r, {"count"});
+  if (has(*r, {"local_reason"})) out += " reason " + str(*r, {"local_reason"});
+  if (has(*r, {"baseline", "ttl"})) out += " baseline-ttl " + str(*r, {"baseline", "ttl"});
+  if (has(*r, {"delay_ms"})) out += " after " + ms_at(*r, {"delay_ms"});
+  const json* local = at(*r, {"local"});
+  if (local != nullptr && local->is_boolean() && local->get<bool>()) out += " local";
+  out += where_text(ev);
+  return out + app_text(ev);
+}
+
+std::string flow_text(const json& ev) {
+  std::string out = "FLOW " + tuple_text(ev) + " " + str(ev, {"flow", "conn_state"});
+  std::string hist = str(ev, {"flow", "history"});
+  if (!hist.empty()) out += " " + hist;
+  if (has(ev, {"flow", "rtt_ms"})) out += " rtt " + ms_at(ev, {"flow", "rtt_ms"});
+  if (has(ev, {"flow", "duration_ms"})) out += " " + ms_at(ev, {"flow", "duration_ms"});
+  out += " " + str(ev, {"source", "bytes"}) + "B/" + str(ev, {"source", "packets"}) + "p -> " +
+         str(ev, {"destination", "bytes"}) + "B/" + str(ev, {"destination", "packets"}) + "p";
+  return out + app_text(ev);
+}
+
+std::string packet_text(const json& ev) {
+  const json* p = at(ev, {"packet"});
+  if (p == nullptr) return "PKT " + tuple_text(ev);
+  std::string kind = str(*p, {"kind"});
+  if (kind == "icmp") {
+    std::string out = "ICMP " + tuple_text(ev) + " type " + str(ev, {"icmp", "type"}) + " code " +
+                      str(ev, {"icmp", "code"});
+    const json* q = at(ev, {"icmp", "quoted"});
+    if (q != nullptr) {
+      out += " quoting " + tuple_text(*q) + field(*q, "ttl", "ttl") + field(*q, "seq", "seq");
+    }
+    return out + where_text(ev);
+  }
+  std::string out = "PKT " + kind + " " + tuple_text(ev);
+  if (has(*p, {"flags"})) out += " [" + str(*p, {"flags"}) + "]";
+  out += field(*p, "ttl", "ttl") + field(*p, "seq", "seq") + field(*p, "ack", "ack") + field(*p, "win", "window") +
+         field(*p, "len", "payload_len") + field(*p, "reason", "local_reason");
+  return out + where_text(ev);
+}
+
+std::string counters_text(const json* obj) {
+  std::string out;
+  if (obj == nullptr || !obj->is_object()) return out;
+  for (const auto& [name, value] : obj->items()) {
+    if (value.is_number() && value.get<double>() != 0) out += " " + name + "=" + str(value, {});
+  }
+  return out;
+}
+
+std::string stats_text(const json& ev) {
+  std::string out = "STATS";
+  const json* fin = at(ev, {"stats", "final"});
+  if (fin != nullptr && fin->is_boolean() && fin->get<bool>()) out += " final";
+  const json* el = at(ev, {"stats", "elapsed_s"});
+  if (el != nullptr && el->is_number()) out += " elapsed " + ms_text(el->get<double>() * 1000);
+  out += counters_text(at(ev, {"stats", "kernel"}));
+  out += counters_text(at(ev, {"stats", "userspace"}));
+  return out;
+}
+
+}  // namespace
+
+std::string render_text(const nlohmann::json& event) {
+  std::string ts = str(event, {"@timestamp"});
+  // "2026-11-26T02:33:38.123456Z" -> "02:33:38.123456": the date is noise
+  // on a live terminal.
+  std::string time = ts.size() >= 26 ? ts.substr(11, 15) : ts;
+  std::string type = str(event, {"event_type"});
+  std::string body;
+  if (type == "reset") {
+    body = reset_text(event);
+  } else if (type == "flow") {
+    body = flow_text(event);
+  } else if (type == "packet") {
+    body = packet_text(event);
+  } else if (type == "stats") {
+    body = stats_text(event);
+  } else if (type == "lost") {
+    body = "LOST " + str(event, {"lost", "count"}) + " (" + str(event, {"lost", "cause"}) + ", total " +
+           str(event, {"lost", "total"}) + ")";
+  } else {
+    body = safe(event.dump(-1, ' ', false, json::error_handler_t::replace));
+  }
+  return time + " " + body;
+}
+
+}  // namespace rsthop::output
