@@ -495,6 +495,12 @@ static __always_inline void local__event(const struct rh_sk_tuple *t, int kind, 
 
 	if (!cnt)
 		return;
+	/* t->saddr is this host's address: orient the tuple as the RST travels. */
+	a_is_src = rh_addr_cmp(t->saddr, t->key.addr_a) == 0 && t->sport == t->key.port_a;
+	if (!filter__match(t->key.addr_a, t->key.addr_b, t->key.port_a, t->key.port_b)) {
+		cnt->c[RH_C_FILTERED]++;
+		return;
+	}
 	cnt->c[RH_C_LOCAL_RESETS]++;
 	ev = bpf_ringbuf_reserve(&events, sizeof(struct rh_event), 0);
 	if (!ev) {
@@ -508,8 +514,6 @@ static __always_inline void local__event(const struct rh_sk_tuple *t, int kind, 
 	ev->family = t->family;
 	ev->reason = reason;
 	__builtin_memcpy(&ev->key, &t->key, sizeof(t->key));
-	/* t->saddr is this host's address: orient the tuple as the RST travels. */
-	a_is_src = rh_addr_cmp(t->saddr, t->key.addr_a) == 0 && t->sport == t->key.port_a;
 	if (kind == RH_EV_LOCAL_RST_SEND) {
 		__builtin_memcpy(ev->saddr, t->saddr, 16);
 		__builtin_memcpy(ev->daddr, a_is_src ? t->key.addr_b : t->key.addr_a, 16);

@@ -178,7 +178,7 @@ void Timeline::on_reset_event(Rec& r, const Packet& p) {
     flush_burst(r);
     ResetRecord rec;
     rec.first = p;
-    rec.count = wire ? 1 : 0;
+    rec.count = 1;  // a RST only a tracepoint saw is still one RST
     rec.wire_seen = wire;
     if (wire) {
       rec.seqs.push_back(ev.seq);

@@ -1,0 +1,104 @@
+"""Shared pieces of the integration suites: the privilege guard, a running
+`rsthop trace` inside a lab namespace, NDJSON parsing and schema validation."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tools", "lab"))
+
+from lab import Lab, LabError  # noqa: E402,F401
+
+BIN = os.environ.get("RSTHOP_BIN", os.path.join(ROOT, "build", "rsthop"))
+SCHEMA = os.path.join(ROOT, "docs", "schema", "events.schema.json")
+
+
+def require_root(test):
+    """Privileged tests skip without root, but fail when CI requires them."""
+    if os.geteuid() == 0:
+        return
+    if os.environ.get("RSTHOP_REQUIRE_PRIVILEGED") == "1":
+        test.fail("this test needs root (RSTHOP_REQUIRE_PRIVILEGED=1 forbids skipping)")
+    raise unittest.SkipTest("needs root")
+
+
+def validate(events):
+    """Validates every event against the JSON Schema; raises AssertionError."""
+    import jsonschema
+
+    with open(SCHEMA) as f:
+        schema = json.load(f)
+    v = jsonschema.Draft202012Validator(schema)
+    for i, e in enumerate(events):
+        errors = sorted(v.iter_errors(e), key=lambda x: x.path)
+        if errors:
+            raise AssertionError(f"event {i} ({e.get('event_type')}) violates the schema: {errors[0].message}\n{e}")
+
+
+class Trace:
+    """`rsthop trace` running in a lab node; stop() returns the parsed events."""
+
+    def __init__(self, lab, node, args, ready_timeout=10.0):
+        self.lab = lab
+        self.proc = lab.popen(node, [BIN, "trace", "--format", "json"] + list(args), text=True)
+        self.stdout = ""
+        self.stderr = ""
+        self.rc = None
+        # Wait for the "tracing ..." line: programs are attached from then on.
+        deadline = time.time() + ready_timeout
+        line = ""
+        while time.time() < deadline:
+            line = self.proc.stderr.readline()
+            if not line and self.proc.poll() is not None:
+                break
+            self.stderr += line
+            if "tracing" in line:
+                return
+        self.stop()
+        raise AssertionError(f"rsthop trace did not start: rc={self.rc} stderr={self.stderr!r}")
+
+    def stop(self, sig=signal.SIGINT, timeout=15.0):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            out, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, err = self.proc.communicate()
+            raise AssertionError("rsthop trace did not exit after SIGINT")
+        self.stdout += out or ""
+        self.stderr += err or ""
+        self.rc = self.proc.returncode
+        return self.events()
+
+    def events(self):
+        out = []
+        for line in self.stdout.splitlines():
+            if line.strip():
+                out.append(json.loads(line))
+        return out
+
+
+def of_type(events, t):
+    return [e for e in events if e.get("event_type") == t]
+
+
+def rsthop_programs():
+    """Names of loaded BPF programs that belong to rsthop (rh_*)."""
+    r = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True, check=True)
+    return [p.get("name", "") for p in json.loads(r.stdout or "[]") if p.get("name", "").startswith("rh_")]
+
+
+def wait_no_programs(timeout=5.0):
+    """Programs are freed asynchronously after the last reference goes."""
+    deadline = time.time() + timeout
+    left = rsthop_programs()
+    while left and time.time() < deadline:
+        time.sleep(0.1)
+        left = rsthop_programs()
+    return left

@@ -1,0 +1,138 @@
+"""`rsthop trace` end to end: real connections in fresh namespaces, real
+kernel programs, the real binary.  Traces on the client."""
+import os
+import signal
+import subprocess
+import time
+import unittest
+
+from harness import BIN, Lab, Trace, of_type, require_root, rsthop_programs, validate, wait_no_programs
+
+HTTP_SERVER = "import http.server,sys; http.server.test(HandlerClass=http.server.SimpleHTTPRequestHandler, " \
+              "ServerClass=http.server.ThreadingHTTPServer, port=80, bind=sys.argv[1])"
+
+
+class TraceTest(unittest.TestCase):
+    def setUp(self):
+        require_root(self)
+        self.lab = Lab(routers=1, server_name="web.lab")
+        self.lab.__enter__()
+        self.addCleanup(self.lab.__exit__, None, None, None)
+
+    def connect(self, host, port, family=4):
+        """One TCP connect from the client, like telnet; returns the shell's exit code."""
+        flag = "-4" if family == 4 else "-6"
+        host = host if family == 4 else f"[{host}]"
+        return self.lab.run("client", f"curl {flag} -s -m 3 -o /dev/null http://{host}:{port}/", check=False)
+
+    def test_closed_port_reset_v4(self):
+        t = Trace(self.lab, "client", ["-i", self.lab.client_if, "--packets"])
+        self.connect(self.lab.addr("server"), 81)
+        time.sleep(0.3)
+        events = t.stop()
+        self.assertEqual(t.rc, 0, t.stderr)
+        validate(events)
+        syns = [e for e in of_type(events, "packet") if e["packet"]["kind"] == "syn"]
+        self.assertTrue(syns, events)
+        self.assertEqual(syns[0]["rsthop"]["hook"], "tc-egress")
+        self.assertEqual(syns[0]["destination"]["port"], 81)
+        resets = of_type(events, "reset")
+        self.assertEqual(len(resets), 1, resets)
+        r = resets[0]
+        self.assertEqual(r["source"]["ip"], self.lab.addr("server"))
+        self.assertEqual(r["source"]["port"], 81)
+        # One router in between: the server's TTL 64 arrives as 63, from the router's MAC.
+        self.assertEqual(r["reset"]["ttl"], 63)
+        router_mac = self.lab.run("r1", "cat /sys/class/net/left0/address").stdout.strip()
+        self.assertEqual(r["source"]["mac"], router_mac)
+        self.assertEqual(r["rsthop"]["hook"], "xdp")
+        self.assertFalse(r["reset"]["local"])
+        self.assertTrue(r["reset"]["received_by_socket"])
+        flows = of_type(events, "flow")
+        self.assertEqual(len(flows), 1)
+        self.assertEqual(flows[0]["flow"]["conn_state"], "REJ")
+        self.assertEqual(flows[0]["flow"]["closed_by"], "destination")
+        self.assertEqual(flows[0]["source"]["ip"], self.lab.addr("client"))
+        stats = of_type(events, "stats")
+        self.assertTrue(stats and stats[-1]["stats"]["final"])
+        self.assertEqual(events[-1]["event_type"], "stats")
+
+    def test_http_exchange_v6_and_tc_ingress(self):
+        srv = self.lab.popen("server", ["python3", "-c", HTTP_SERVER, self.lab.addr("server", 6)],
+                             cwd="/tmp")
+        self.lab.wait_port("server", self.lab.addr("server", 6), 80)
+        t = Trace(self.lab, "client", ["-i", self.lab.client_if, "--xdp", "off", "--port", "80"])
+        r = self.lab.run("client", "curl -6 -s -m 5 -o /dev/null -w '%{http_code}' http://web.lab/")
+        self.assertEqual(r.stdout, "200")
+        # A flow on another port must be filtered out in the kernel.
+        self.connect(self.lab.addr("server", 6), 81, family=6)
+        time.sleep(1.5)  # the flow summary waits for the close to settle
+        events = t.stop()
+        srv.kill()
+        self.assertEqual(t.rc, 0, t.stderr)
+        validate(events)
+        flows = of_type(events, "flow")
+        self.assertEqual(len(flows), 1, flows)
+        f = flows[0]
+        self.assertEqual(f["network"]["type"], "ipv6")
+        self.assertEqual(f["destination"]["ip"], self.lab.addr("server", 6))
+        self.assertEqual(f["flow"]["conn_state"], "SF")
+        self.assertTrue(f["flow"]["history"].startswith("Sh"), f["flow"]["history"])
+        self.assertGreater(f["source"]["bytes"], 50)
+        self.assertGreater(f["destination"]["bytes"], f["source"]["bytes"])
+        self.assertGreater(f["flow"]["rtt_ms"], 0)
+        self.assertEqual(f["url"]["domain"], "web.lab")
+        self.assertFalse(of_type(events, "reset"))
+        self.assertTrue(f["network"]["community_id"].startswith("1:"))
+        kernel = of_type(events, "stats")[-1]["stats"]["kernel"]
+        self.assertGreater(kernel["filtered"], 0)
+
+    def test_nothing_left_attached_after_sigint_and_sigkill(self):
+        for sig in (signal.SIGINT, signal.SIGKILL):
+            t = Trace(self.lab, "client", ["-i", self.lab.client_if])
+            self.assertTrue(rsthop_programs(), "programs should be loaded while tracing")
+            t.stop(sig=sig)
+            self.assertEqual(wait_no_programs(), [], f"programs left after {sig.name}")
+            link = self.lab.run("client", f"ip -d link show {self.lab.client_if}").stdout
+            self.assertNotIn("xdp", link)
+        r = subprocess.run([BIN, "cleanup"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+
+class ErrorTest(unittest.TestCase):
+    """Bad input: one clear sentence, non-zero exit, nothing attached."""
+
+    def run_bin(self, *args, **kw):
+        return subprocess.run([BIN] + list(args), capture_output=True, text=True, timeout=30, **kw)
+
+    def test_missing_interface(self):
+        require_root(self)
+        r = self.run_bin("trace", "-i", "nosuchif0", "--duration", "1")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("no network interface named 'nosuchif0'", r.stderr)
+        self.assertEqual(wait_no_programs(), [])
+
+    def test_unwritable_output(self):
+        require_root(self)
+        r = self.run_bin("trace", "-i", "lo", "--duration", "1", "-o", "/nonexistent/dir/out.json")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("/nonexistent/dir/out.json", r.stderr)
+        self.assertEqual(wait_no_programs(), [])
+
+    def test_bad_options(self):
+        for args in (["trace"], ["trace", "-i", "lo", "--xdp", "maybe"], ["trace", "-i", "lo", "--port", "70000"],
+                     ["trace", "-i", "lo", "--host", "not-a-cidr"], ["frobnicate"]):
+            r = self.run_bin(*args)
+            self.assertNotEqual(r.returncode, 0, args)
+            self.assertTrue(r.stderr.strip(), args)
+
+    def test_missing_privileges(self):
+        require_root(self)
+        r = self.run_bin("trace", "-i", "lo", "--duration", "1",
+                         preexec_fn=lambda: (os.setgid(65534), os.setuid(65534)))
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("needs root", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
