@@ -40,8 +40,12 @@ RH_INLINE int rh_track(struct rh_flow_state *st, const struct rh_pkt *p, __u8 si
 {
 	__u8 f = p->tcp_flags;
 
-	/* A new SYN (other ISN) on a known tuple starts a new connection. */
-	if ((f & (RH_TCP_SYN | RH_TCP_ACK)) == RH_TCP_SYN && st->ts_syn && st->syn_seq != p->seq)
+	/*
+	 * A new SYN on a known tuple starts a new connection: another ISN than
+	 * the SYN seen before, or any SYN on an entry first seen mid-stream.
+	 */
+	if ((f & (RH_TCP_SYN | RH_TCP_ACK)) == RH_TCP_SYN &&
+	    (st->ts_syn ? st->syn_seq != p->seq : (st->packets[0] | st->packets[1]) != 0))
 		rh_flow_reset(st);
 
 	st->packets[side & 1] += segs;

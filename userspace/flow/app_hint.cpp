@@ -67,7 +67,8 @@ bool parse_tls(std::span<const uint8_t> data, AppHint& out) {
     uint32_t list_len, name_type, name_len;
     if (!e.u16(list_len) || !e.u8(name_type) || name_type != 0 || !e.u16(name_len)) break;
     auto rest = e.rest();
-    std::string_view name(reinterpret_cast<const char*>(rest.data()), std::min<size_t>(name_len, rest.size()));
+    if (rest.size() < name_len) break;  // cut inside the name: a prefix names another host
+    std::string_view name(reinterpret_cast<const char*>(rest.data()), name_len);
     if (printable_host(name)) out.tls_sni = std::string(name);
     break;
   }
@@ -88,15 +89,19 @@ bool parse_http(std::span<const uint8_t> data, AppHint& out) {
   while (pos != std::string_view::npos && pos + 2 < s.size()) {
     size_t start = pos + 2;
     size_t end = s.find("\r\n", start);
-    auto hdr = s.substr(start, end == std::string_view::npos ? s.size() - start : end - start);
+    if (end == std::string_view::npos) break;  // cut inside the line: a prefix names another host
+    auto hdr = s.substr(start, end - start);
     if (hdr.empty()) break;
     if (hdr.size() > 5 && std::equal(hdr.begin(), hdr.begin() + 5, "host:",
                                      [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; })) {
       auto v = hdr.substr(5);
       while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
       while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-      // url.domain carries no port.
-      if (!v.empty() && v.front() != '[') v = v.substr(0, v.find(':'));
+      // url.domain carries no port; an IPv6 literal keeps its brackets.
+      if (!v.empty() && v.front() == '[')
+        v = v.substr(0, v.find(']') == std::string_view::npos ? 0 : v.find(']') + 1);
+      else
+        v = v.substr(0, v.find(':'));
       if (printable_host(v)) out.http_host = std::string(v);
       break;
     }

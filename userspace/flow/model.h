@@ -52,6 +52,8 @@ struct FlowSummary {
   AppHint app;                       // from the initiator's first payload
 };
 
+inline constexpr size_t kMaxBurstDetail = 16;
+
 // One RST, or a burst of RSTs from the same sender on the same flow.
 struct ResetRecord {
   Packet first;                      // the first RST of the burst (wire features)
@@ -63,6 +65,11 @@ struct ResetRecord {
   bool wire_seen = false;            // seen by an XDP / tc hook (false: only a tracepoint saw it)
   std::optional<rh_flow_state> flow_state;  // flow state when the RST was seen
   std::optional<rh_event> synack;    // the responder's SYN-ACK, when seen (baseline)
+  std::optional<rh_event> syn;       // the initiator's SYN, when seen (baseline at the server)
+  std::vector<rh_event> rsts;        // the burst's wire RSTs, the first kMaxBurstDetail of them
+  std::optional<rh_flow_state> state_after;  // the flow's state when the record was emitted
+  bool initiator_local = false;      // the initiator's SYN left this host (tc egress, fresh TTL)
+  bool responder_local = false;      // the responder's SYN-ACK left this host
   std::optional<double> rtt_ms;
   AppHint app;                       // what the initiator sent first
   uint8_t initiator = RH_SIDE_UNKNOWN;  // side of the canonical key that sent the first SYN

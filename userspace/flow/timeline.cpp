@@ -103,7 +103,7 @@ Timeline::Rec& Timeline::rec_for(const Packet& p) {
     flush_burst(stale);
     emit_flow(stale, "timeout");
     evicted_++;
-    erase(stale.key);
+    erase(stale.key, /*remember=*/false);  // it may still be alive: its next packets start a new record
   }
   Rec& r = flows_[p.ev.key];
   r.key = p.ev.key;
@@ -152,6 +152,9 @@ void Timeline::add(const Packet& p) {
     case RH_EV_SYNACK:
       if (!r.synack) r.synack = ev;
       break;
+    case RH_EV_SYN:
+      if (!r.syn) r.syn = ev;
+      break;
     case RH_EV_PAYLOAD:
       if (r.have_state && side == orig_side(r.state, r.first_sender) && r.app.tls_sni.empty() &&
           r.app.http_request.empty())
@@ -165,7 +168,9 @@ void Timeline::add(const Packet& p) {
     default:
       break;
   }
-  if (r.have_state && closed(r.state) && !r.closed_ns) r.closed_ns = ev.ts_ns;
+  // A RST only a tracepoint saw (a local firewall's) closes the flow too.
+  bool local_rst = ev.kind == RH_EV_LOCAL_RST_SEND || ev.kind == RH_EV_LOCAL_RST_RECV;
+  if (((r.have_state && closed(r.state)) || local_rst) && !r.closed_ns) r.closed_ns = ev.ts_ns;
 }
 
 void Timeline::on_reset_event(Rec& r, const Packet& p) {
@@ -174,8 +179,10 @@ void Timeline::on_reset_event(Rec& r, const Packet& p) {
   bool wire = is_wire_hook(ev.hook);
   if (wire && !r.first_rst_ns[side]) r.first_rst_ns[side] = ev.ts_ns;
   bool same_burst = r.burst && (r.burst->first.ev.side & 1) == side && ev.ts_ns - r.burst_last_ns <= opt_.burst_ns;
+  bool counted = wire;
   if (!same_burst) {
     flush_burst(r);
+    r.burst_last_wire.reset();
     ResetRecord rec;
     rec.first = p;
     rec.count = 1;  // a RST only a tracepoint saw is still one RST
@@ -183,6 +190,7 @@ void Timeline::on_reset_event(Rec& r, const Packet& p) {
     if (wire) {
       rec.seqs.push_back(ev.seq);
       rec.ttls.push_back(ev.ttl);
+      rec.rsts.push_back(ev);
     }
     r.burst = std::move(rec);
   } else if (wire) {
@@ -193,13 +201,21 @@ void Timeline::on_reset_event(Rec& r, const Packet& p) {
       b.count = 1;
       b.seqs.push_back(ev.seq);
       b.ttls.push_back(ev.ttl);
+      b.rsts.push_back(ev);
     } else {
-      const rh_event& f = b.first.ev;
-      bool duplicate = f.hook != ev.hook && f.seq == ev.seq && f.ack == ev.ack && f.ip_id == ev.ip_id;
+      // Compared with the latest copy, not the burst's first: every RST of a
+      // burst seen at two hooks arrives as two consecutive copies.
+      const auto& l = r.burst_last_wire;
+      bool duplicate =
+          l && l->counted && l->hook != ev.hook && l->seq == ev.seq && l->ack == ev.ack && l->ip_id == ev.ip_id;
+      counted = !duplicate;
       if (!duplicate) {  // the same RST seen at a second hook is not a second RST
         b.count++;
-        b.seqs.push_back(ev.seq);
-        b.ttls.push_back(ev.ttl);
+        if (b.rsts.size() < kMaxBurstDetail) {
+          b.seqs.push_back(ev.seq);
+          b.ttls.push_back(ev.ttl);
+          b.rsts.push_back(ev);
+        }
       }
     }
   }
@@ -207,6 +223,7 @@ void Timeline::on_reset_event(Rec& r, const Packet& p) {
   if (ev.kind == RH_EV_LOCAL_RST_SEND) b.local_reason = ev.reason;
   if (ev.kind == RH_EV_LOCAL_RST_RECV) b.local_receive = true;
   if (wire || !b.flow_state) b.flow_state = r.state;
+  if (wire) r.burst_last_wire = Rec::WireRst{ev.hook, ev.seq, ev.ack, ev.ip_id, counted};
   r.burst_last_ns = ev.ts_ns;
 }
 
@@ -215,7 +232,15 @@ void Timeline::flush_burst(Rec& r) {
   ResetRecord rec = std::move(*r.burst);
   r.burst.reset();
   rec.synack = r.synack;
+  rec.syn = r.syn;
   rec.app = r.app;
+  if (r.have_state) rec.state_after = r.state;
+  // A packet that leaves through tc egress with an unspent TTL was made here.
+  auto made_here = [](const std::optional<rh_event>& e) {
+    return e && e->hook == RH_HOOK_TC_EGRESS && (e->ttl == 64 || e->ttl == 128 || e->ttl == 255 || e->ttl == 32);
+  };
+  rec.initiator_local = made_here(r.syn);
+  rec.responder_local = made_here(r.synack);
   const rh_flow_state& st = rec.flow_state ? *rec.flow_state : r.state;
   rec.initiator = orig_side(st, r.first_sender);
   if (st.ts_syn && st.ts_synack && st.ts_synack >= st.ts_syn) rec.rtt_ms = (st.ts_synack - st.ts_syn) / 1e6;
@@ -269,10 +294,10 @@ void Timeline::emit_flow(Rec& r, const char* closed_by) {
   cb_.on_flow(f);
 }
 
-void Timeline::erase(const rh_flow_key& k) {
+void Timeline::erase(const rh_flow_key& k, bool remember) {
   auto it = flows_.find(k);
   if (it == flows_.end()) return;
-  recent_[k] = it->second.last_ns;
+  if (remember) recent_[k] = it->second.last_ns;
   lru_.erase(it->second.lru);
   flows_.erase(it);
 }

@@ -59,11 +59,20 @@ class Timeline {
     uint8_t first_sender = RH_SIDE_UNKNOWN;
     uint64_t first_ns = 0, last_ns = 0, closed_ns = 0;
     std::optional<std::array<uint8_t, 6>> mac[2];
-    std::optional<rh_event> synack;
+    std::optional<rh_event> synack, syn;
     uint64_t first_rst_ns[2] = {0, 0};
     AppHint app;
     std::optional<ResetRecord> burst;
     uint64_t burst_last_ns = 0;
+    // The burst's latest wire RST and whether it was counted: the same RST seen
+    // next at another hook is a copy, not a second RST.
+    struct WireRst {
+      uint8_t hook;
+      uint32_t seq, ack;
+      uint16_t ip_id;
+      bool counted;
+    };
+    std::optional<WireRst> burst_last_wire;
     std::list<rh_flow_key>::iterator lru;
   };
 
@@ -71,7 +80,7 @@ class Timeline {
   void on_reset_event(Rec& r, const Packet& p);
   void flush_burst(Rec& r);
   void emit_flow(Rec& r, const char* closed_by);
-  void erase(const rh_flow_key& k);
+  void erase(const rh_flow_key& k, bool remember = true);
 
   Options opt_;
   Callbacks cb_;

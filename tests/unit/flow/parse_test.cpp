@@ -1,0 +1,204 @@
+// bpf/parse.h in userspace: TCP options and the canonical flow key.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+
+#include "packet_builder.h"
+#include "parse.h"
+
+namespace rsthop::test {
+namespace {
+
+// Parses a frame up to the TCP header; fails the test when it does not parse.
+struct Parsed {
+  explicit Parsed(Bytes f, bool has_l2 = true) : frame(std::move(f)) {
+    rh_cursor c{frame.data(), frame.data() + frame.size()};
+    l4 = rh_parse_l3(&c, &p, frame.data(), has_l2 ? 1 : 0);
+    tcp = l4 == RH_IPPROTO_TCP ? rh_parse_tcp(&c, &p) : -1;
+  }
+  rh_tcp_opts opts(size_t cut_at = SIZE_MAX) const {
+    rh_tcp_opts o{};
+    const uint8_t* end = frame.data() + std::min(cut_at, frame.size());
+    rh_parse_tcp_opts(&p, end, &o);
+    return o;
+  }
+  Bytes frame;
+  rh_pkt p{};
+  int l4 = -1;
+  int tcp = -1;
+};
+
+TEST(ParseTcpOpts, SynWithTheUsualOptions) {
+  Parsed s(PacketBuilder()
+               .eth()
+               .ipv4("10.0.0.1", "10.0.0.2")
+               .tcp(40000, 443)
+               .flags(kSyn)
+               .seq(42)
+               .mss(1460)
+               .sack_perm()
+               .timestamps(0xdeadbeef, 0x01020304)
+               .nop()
+               .wscale(7)
+               .build());
+  ASSERT_EQ(s.l4, RH_IPPROTO_TCP);
+  ASSERT_EQ(s.tcp, 0);
+  EXPECT_EQ(s.p.tcp_hlen, 40);
+  EXPECT_EQ(s.p.seq, 42u);
+  EXPECT_EQ(s.p.tcp_flags, RH_TCP_SYN);
+  rh_tcp_opts o = s.opts();
+  EXPECT_EQ(o.opts, RH_OPT_MSS | RH_OPT_SACK_PERM | RH_OPT_TIMESTAMP | RH_OPT_WSCALE);
+  EXPECT_EQ(o.mss, 1460);
+  EXPECT_EQ(o.wscale, 7);
+  EXPECT_EQ(o.tsval, 0xdeadbeefu);
+  EXPECT_EQ(o.tsecr, 0x01020304u);
+}
+
+TEST(ParseTcpOpts, SackBlocksAndUnknownOptions) {
+  std::pair<uint32_t, uint32_t> blocks[] = {{100, 200}};
+  Parsed s(PacketBuilder()
+               .eth()
+               .ipv4("10.0.0.1", "10.0.0.2")
+               .tcp(1, 2)
+               .nop()
+               .nop()
+               .sack(blocks)
+               .tcp_option(30, {1, 2})
+               .build());
+  rh_tcp_opts o = s.opts();
+  EXPECT_EQ(o.opts, RH_OPT_SACK | RH_OPT_OTHER);
+  EXPECT_EQ(o.mss, 0);
+}
+
+TEST(ParseTcpOpts, OptionLongerThanTheListIsFlaggedTruncated) {
+  // MSS is fine, then a timestamp option claiming 10 bytes with 2 left.
+  Parsed s(PacketBuilder()
+               .eth()
+               .ipv4("10.0.0.1", "10.0.0.2")
+               .tcp(1, 2)
+               .flags(kSyn)
+               .raw_tcp_options({2, 4, 0x05, 0xb4, 8, 10, 0, 0})
+               .build());
+  ASSERT_EQ(s.tcp, 0);
+  rh_tcp_opts o = s.opts();
+  EXPECT_EQ(o.opts, RH_OPT_MSS | RH_OPT_TRUNCATED);
+  EXPECT_EQ(o.mss, 1460);
+  EXPECT_EQ(o.tsval, 0u);
+}
+
+TEST(ParseTcpOpts, OptionLengthBelowTwoIsFlaggedTruncated) {
+  Parsed s(PacketBuilder().eth().ipv4("10.0.0.1", "10.0.0.2").tcp(1, 2).raw_tcp_options({3, 1, 7, 0}).build());
+  EXPECT_EQ(s.opts().opts, RH_OPT_TRUNCATED);
+}
+
+TEST(ParseTcpOpts, CaptureCutInsideTheOptionsIsFlaggedTruncated) {
+  Parsed s(PacketBuilder()
+               .eth()
+               .ipv4("10.0.0.1", "10.0.0.2")
+               .tcp(1, 2)
+               .flags(kSyn)
+               .mss(1400)
+               .timestamps(7, 8)
+               .build());
+  ASSERT_EQ(s.tcp, 0);
+  size_t opts_at = 14 + 20 + 20;
+  rh_tcp_opts o = s.opts(opts_at + 6);  // MSS and half the timestamp
+  EXPECT_EQ(o.opts, RH_OPT_MSS | RH_OPT_TRUNCATED);
+  EXPECT_EQ(o.mss, 1400);
+  EXPECT_EQ(o.tsval, 0u);
+  // Every cut point: no crash, and truncation is flagged until all 16 bytes are there.
+  for (size_t n = opts_at; n <= s.frame.size(); n++) {
+    rh_tcp_opts c = s.opts(n);
+    EXPECT_EQ((c.opts & RH_OPT_TRUNCATED) != 0, n < opts_at + 16) << "cut at " << n;
+    EXPECT_EQ((c.opts & RH_OPT_TIMESTAMP) != 0, n >= opts_at + 14) << "cut at " << n;
+  }
+}
+
+TEST(ParseTcpOpts, NoOptions) {
+  Parsed s(PacketBuilder().eth().ipv4("10.0.0.1", "10.0.0.2").tcp(1, 2).build());
+  rh_tcp_opts o = s.opts();
+  EXPECT_EQ(o.opts, 0);
+  EXPECT_EQ(s.p.tcp_hlen, 20);
+}
+
+TEST(ParseL3, Ipv6WithAnExtensionHeaderAndVlan) {
+  Parsed s(PacketBuilder()
+               .eth()
+               .vlan(100)
+               .ipv6("2001:db8::1", "2001:db8::2")
+               .ttl(33)
+               .hop_by_hop()
+               .tcp(5555, 80)
+               .flags(kSyn)
+               .payload("")
+               .build());
+  ASSERT_EQ(s.l4, RH_IPPROTO_TCP);
+  ASSERT_EQ(s.tcp, 0);
+  EXPECT_EQ(s.p.family, 6);
+  EXPECT_EQ(s.p.ttl, 33);
+  EXPECT_EQ(s.p.vlan_depth, 1);
+  EXPECT_EQ(s.p.ip_flags & RH_IPF_VLAN, RH_IPF_VLAN);
+  EXPECT_EQ(s.p.sport, 5555);
+  EXPECT_EQ(s.p.payload_len, 0);
+  EXPECT_EQ(0, std::memcmp(s.p.saddr, addr16("2001:db8::1").data(), 16));
+}
+
+struct KeyCase {
+  const char* a;
+  const char* b;
+  uint16_t pa, pb;
+  uint8_t family;
+  bool a_is_side_a;  // whether (a, pa) is the smaller endpoint
+};
+
+void PrintTo(const KeyCase& k, std::ostream* os) { *os << k.a << ":" << k.pa << " -> " << k.b << ":" << k.pb; }
+
+class FlowKey : public ::testing::TestWithParam<KeyCase> {};
+
+TEST_P(FlowKey, BothDirectionsGiveOneKeyAndComplementarySides) {
+  const KeyCase& kc = GetParam();
+  auto a = addr16(kc.a), b = addr16(kc.b);
+  rh_flow_key fwd, rev;
+  std::memset(&fwd, 0xaa, sizeof(fwd));  // padding must be cleared by the maker
+  std::memset(&rev, 0x55, sizeof(rev));
+  uint8_t s_fwd = rh_flow_key_make(&fwd, kc.family, a.data(), kc.pa, b.data(), kc.pb);
+  uint8_t s_rev = rh_flow_key_make(&rev, kc.family, b.data(), kc.pb, a.data(), kc.pa);
+  EXPECT_EQ(0, std::memcmp(&fwd, &rev, sizeof(fwd)));
+  EXPECT_EQ(s_fwd ^ s_rev, 1);
+  EXPECT_EQ(s_fwd, kc.a_is_side_a ? RH_SIDE_A : RH_SIDE_B);
+  EXPECT_EQ(fwd.family, kc.family);
+  EXPECT_EQ(fwd.pad[0] | fwd.pad[1] | fwd.pad[2], 0);
+  const auto& lo = kc.a_is_side_a ? a : b;
+  EXPECT_EQ(0, std::memcmp(fwd.addr_a, lo.data(), 16));
+  EXPECT_EQ(fwd.port_a, kc.a_is_side_a ? kc.pa : kc.pb);
+  EXPECT_EQ(fwd.port_b, kc.a_is_side_a ? kc.pb : kc.pa);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    V4AndV6, FlowKey,
+    ::testing::Values(KeyCase{"10.0.0.1", "10.0.0.2", 40000, 443, 4, true},
+                      KeyCase{"10.0.0.20", "10.0.0.3", 40000, 443, 4, false},
+                      KeyCase{"9.0.0.1", "10.0.0.1", 1, 2, 4, true},  // byte order, not text order
+                      KeyCase{"192.168.1.1", "10.0.0.1", 1, 2, 4, false},
+                      KeyCase{"127.0.0.1", "127.0.0.1", 5000, 80, 4, false},  // same host: by port
+                      KeyCase{"127.0.0.1", "127.0.0.1", 80, 5000, 4, true},
+                      KeyCase{"2001:db8::2", "2001:db8::10", 40000, 443, 6, true},
+                      KeyCase{"2001:db8:1::1", "2001:db8::ffff", 1, 2, 6, false},
+                      KeyCase{"fe80::1", "::1", 1, 2, 6, false},
+                      KeyCase{"::1", "::1", 8443, 443, 6, false}),
+    [](const ::testing::TestParamInfo<KeyCase>& i) {
+      return std::string(i.param.family == 4 ? "v4_" : "v6_") + std::to_string(i.index);
+    });
+
+TEST(FlowKeyV4, StoredIpv4Mapped) {
+  Parsed s(PacketBuilder().eth().ipv4("10.1.2.3", "10.1.2.4").tcp(1, 2).build());
+  rh_flow_key k;
+  rh_flow_key_make(&k, s.p.family, s.p.saddr, s.p.sport, s.p.daddr, s.p.dport);
+  const uint8_t want[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 1, 2, 3};
+  EXPECT_EQ(0, std::memcmp(k.addr_a, want, 16));
+  EXPECT_TRUE(rh_addr_is_v4mapped(k.addr_b));
+}
+
+}  // namespace
+}  // namespace rsthop::test

@@ -1,0 +1,263 @@
+// Reset records: bursts, duplicates across hooks, and the tracepoint + wire
+// merge, on replayed connections.
+#include <gtest/gtest.h>
+
+#include "conn.h"
+#include "tls_hello.h"
+
+namespace rsthop::test {
+namespace {
+
+constexpr uint64_t kT0 = 10 * kSec;
+constexpr uint64_t kBurst = flow::Timeline::Options{}.burst_ns;
+
+// Handshake (rtt 2.5 ms) and the client's ClientHello; returns when it ends.
+uint64_t establish_tls(Harness& h, Conn& c) {
+  Bytes hello = openssl_client_hello("www.example.com");
+  h.frame(kT0, c.c(kSyn));
+  h.frame(kT0 + 2'500'000, c.s(kSynAck));
+  h.frame(kT0 + 2'600'000, c.c(kAck));
+  EXPECT_EQ(h.frame(kT0 + 3 * kMs, c.c(kData, std::string_view(reinterpret_cast<const char*>(hello.data()),
+                                                                hello.size()))),
+            RH_EV_PAYLOAD);
+  return kT0 + 3 * kMs;
+}
+
+// A RST "from the server" as an on-path box would forge it.
+Bytes forged_rst(Conn& c, uint32_t seq, uint8_t ttl, uint16_t ip_id) {
+  return c.builder(false, kRstAck).seq(seq).ttl(ttl).ip_id(ip_id).build();
+}
+
+TEST(Resets, ThreeRstsFromOneSenderWithinTheBurstAreOneRecord) {
+  Harness h;
+  Conn c;
+  uint64_t t = establish_tls(h, c) + 10 * kMs;
+  uint32_t s = c.s_next;
+  h.frame(t, forged_rst(c, s, 60, 1));
+  h.frame(t + kMs, forged_rst(c, s + 1460, 61, 2));
+  h.frame(t + 2 * kMs, forged_rst(c, s + 2920, 62, 3));
+  h.timeline.tick(t + 2 * kMs + kBurst);
+  EXPECT_TRUE(h.resets.empty());  // the burst may still grow
+  h.timeline.tick(t + 2 * kMs + kBurst + 1);
+  ASSERT_EQ(h.resets.size(), 1u);
+
+  const flow::ResetRecord& r = h.resets[0];
+  EXPECT_EQ(r.count, 3u);
+  EXPECT_EQ(r.seqs, (std::vector<uint32_t>{s, s + 1460, s + 2920}));
+  EXPECT_EQ(r.ttls, (std::vector<uint8_t>{60, 61, 62}));
+  EXPECT_EQ(r.first.ev.kind, RH_EV_RST);
+  EXPECT_EQ(r.first.ev.seq, s);
+  EXPECT_EQ(r.first.ev.ttl, 60);
+  EXPECT_EQ(r.first.ev.ip_id, 1);
+  EXPECT_EQ(r.first.ev.side, RH_SIDE_B);
+  EXPECT_EQ(r.first.ev.ts_ns, t);
+  EXPECT_TRUE(r.wire_seen);
+  EXPECT_FALSE(r.local_reason);
+  EXPECT_FALSE(r.local_receive);
+  EXPECT_EQ(r.initiator, RH_SIDE_A);
+  // What attribution compares the RST with.
+  ASSERT_TRUE(r.synack);
+  EXPECT_EQ(r.synack->kind, RH_EV_SYNACK);
+  EXPECT_EQ(r.synack->ttl, 57);
+  EXPECT_EQ(r.synack->ip_id, 7000);
+  ASSERT_TRUE(r.rtt_ms);
+  EXPECT_DOUBLE_EQ(*r.rtt_ms, 2.5);
+  EXPECT_EQ(r.app.tls_sni, "www.example.com");
+  ASSERT_TRUE(r.flow_state);
+  EXPECT_EQ(r.flow_state->rst_count[1], 3u);
+  EXPECT_EQ(r.flow_state->peer_ttl, 57);
+
+  // The flow closes with it, by the destination.
+  h.timeline.finish(t + 5 * kSec);
+  ASSERT_EQ(h.flows.size(), 1u);
+  EXPECT_EQ(h.flows[0].conn_state, "RSTR");
+  EXPECT_EQ(h.flows[0].closed_by, "destination");
+  EXPECT_EQ(h.flows[0].app.tls_sni, "www.example.com");
+  EXPECT_EQ(h.resets.size(), 1u);
+}
+
+TEST(Resets, RstsFurtherApartThanTheBurstAreTwoRecords) {
+  Harness h;
+  Conn c;
+  uint64_t t = establish_tls(h, c) + 10 * kMs;
+  h.frame(t, forged_rst(c, c.s_next, 60, 1));
+  h.frame(t + kBurst + 1, forged_rst(c, c.s_next + 1, 61, 2));
+  EXPECT_EQ(h.resets.size(), 1u);  // the second RST closed the first burst
+  h.timeline.tick(t + 2 * kBurst + 2);
+  ASSERT_EQ(h.resets.size(), 2u);
+  EXPECT_EQ(h.resets[0].count, 1u);
+  EXPECT_EQ(h.resets[0].ttls, std::vector<uint8_t>{60});
+  EXPECT_EQ(h.resets[1].count, 1u);
+  EXPECT_EQ(h.resets[1].ttls, std::vector<uint8_t>{61});
+  EXPECT_EQ(h.resets[1].first.ev.ts_ns, t + kBurst + 1);
+}
+
+TEST(Resets, RstsFromBothSidesAreSeparateRecords) {
+  Harness h;
+  Conn c;
+  uint64_t t = establish_tls(h, c) + 10 * kMs;
+  h.frame(t, c.c(kRstAck));
+  h.frame(t + kMs, c.s(kRst));
+  h.timeline.finish(t + 2 * kMs);
+  ASSERT_EQ(h.resets.size(), 2u);
+  EXPECT_EQ(h.resets[0].first.ev.side, RH_SIDE_A);
+  EXPECT_EQ(h.resets[1].first.ev.side, RH_SIDE_B);
+  EXPECT_EQ(h.resets[0].count + h.resets[1].count, 2u);
+  ASSERT_EQ(h.flows.size(), 1u);
+  EXPECT_EQ(h.flows[0].closed_by, "source");
+  EXPECT_EQ(h.flows[0].conn_state, "RSTO");
+}
+
+TEST(Resets, TheSameRstAtTwoHooksCountsOnce) {
+  Harness h;
+  Conn c;
+  uint64_t t = establish_tls(h, c) + 10 * kMs;
+  Bytes rst = forged_rst(c, c.s_next, 60, 9);
+  h.frame(t, rst, RH_HOOK_XDP);
+  h.frame(t + 2000, rst, RH_HOOK_TC_INGRESS);
+  h.timeline.finish(t + kSec);
+  ASSERT_EQ(h.resets.size(), 1u);
+  EXPECT_EQ(h.resets[0].count, 1u);
+  EXPECT_EQ(h.resets[0].seqs.size(), 1u);
+  EXPECT_EQ(h.resets[0].first.ev.hook, RH_HOOK_XDP);
+}
+
+TEST(Resets, EveryRstOfABurstSeenAtTwoHooksCountsOnce) {
+  Harness h;
+  Conn c;
+  uint64_t t = establish_tls(h, c) + 10 * kMs;
+  for (uint32_t i = 0; i < 3; i++) {
+    Bytes rst = forged_rst(c, c.s_next + i * 1000, static_cast<uint8_t>(60 + i), static_cast<uint16_t>(20 + i));
+    h.frame(t + i * kMs, rst, RH_HOOK_XDP);
+    h.frame(t + i * kMs + 2000, rst, RH_HOOK_TC_INGRESS);
+  }
+  h.timeline.finish(t + kSec);
+  ASSERT_EQ(h.resets.size(), 1u);
+  EXPECT_EQ(h.resets[0].count, 3u);
+  EXPECT_EQ(h.resets[0].seqs, (std::vector<uint32_t>{c.s_next, c.s_next + 1000, c.s_next + 2000}));
+  EXPECT_EQ(h.resets[0].ttls, (std::vector<uint8_t>{60, 61, 62}));
+}
+
+TEST(Resets, IdenticalRstsAtOneHookAreAllCounted) {
+  // A box repeating the very same RST is a burst, not a duplicate.
+  Harness h;
+  Conn c;
+  uint64_t t = establish_tls(h, c) + 10 * kMs;
+  Bytes rst = forged_rst(c, c.s_next, 60, 9);
+  h.frame(t, rst);
+  h.frame(t + kMs, rst);
+  h.timeline.finish(t + kSec);
+  ASSERT_EQ(h.resets.size(), 1u);
+  EXPECT_EQ(h.resets[0].count, 2u);
+}
+
+TEST(Resets, LocalSendThenTheWireCopyIsOneRecord) {
+  // This host is the server: the kernel decides to reset, then the RST leaves via tc egress.
+  Harness h;
+  Conn c;
+  uint64_t t = establish_tls(h, c) + 10 * kMs;
+  offline::LocalReset lr;
+  lr.ts_ns = t;
+  lr.kind = RH_EV_LOCAL_RST_SEND;
+  lr.local_addr = c.server16();
+  lr.local_port = c.sport;
+  lr.remote_addr = c.client16();
+  lr.remote_port = c.cport;
+  lr.reason = 5;
+  h.local(lr);
+  uint32_t seq = c.s_next;
+  EXPECT_EQ(h.frame(t + 20'000, c.s(kRstAck), RH_HOOK_TC_EGRESS), RH_EV_RST);
+  h.timeline.finish(t + kSec);
+  ASSERT_EQ(h.resets.size(), 1u);
+  const flow::ResetRecord& r = h.resets[0];
+  EXPECT_EQ(r.count, 1u);
+  ASSERT_TRUE(r.local_reason);
+  EXPECT_EQ(*r.local_reason, 5);
+  EXPECT_TRUE(r.wire_seen);
+  EXPECT_FALSE(r.local_receive);
+  EXPECT_EQ(r.first.ev.kind, RH_EV_RST);
+  EXPECT_EQ(r.first.ev.hook, RH_HOOK_TC_EGRESS);
+  EXPECT_EQ(r.first.ev.ts_ns, t + 20'000);
+  EXPECT_EQ(r.first.ev.ttl, 57);
+  EXPECT_EQ(r.seqs, std::vector<uint32_t>{seq});
+  EXPECT_EQ(r.ttls, std::vector<uint8_t>{57});
+  EXPECT_EQ(r.app.tls_sni, "www.example.com");
+  ASSERT_TRUE(r.synack);
+  EXPECT_EQ(r.synack->ttl, 57);
+}
+
+TEST(Resets, LocalReceiveAloneIsOneRecordWithoutTheWire) {
+  // A firewall forged a RST into the client's socket via lo: no hook saw it.
+  Harness h;
+  Conn c;
+  uint64_t t = establish_tls(h, c) + 10 * kMs;
+  offline::LocalReset lr;
+  lr.ts_ns = t;
+  lr.kind = RH_EV_LOCAL_RST_RECV;
+  lr.local_addr = c.client16();
+  lr.local_port = c.cport;
+  lr.remote_addr = c.server16();
+  lr.remote_port = c.sport;
+  h.local(lr);
+  h.timeline.tick(t + kBurst + 1);
+  ASSERT_EQ(h.resets.size(), 1u);
+  const flow::ResetRecord& r = h.resets[0];
+  EXPECT_EQ(r.count, 1u);
+  EXPECT_FALSE(r.wire_seen);
+  EXPECT_TRUE(r.local_receive);
+  EXPECT_FALSE(r.local_reason);
+  EXPECT_TRUE(r.seqs.empty());
+  EXPECT_TRUE(r.ttls.empty());
+  EXPECT_EQ(r.first.ev.kind, RH_EV_LOCAL_RST_RECV);
+  EXPECT_EQ(r.first.ev.side, RH_SIDE_B);  // the server's side sent it, as far as the socket knows
+  EXPECT_EQ(r.first.ev.sport, c.sport);
+  EXPECT_EQ(r.initiator, RH_SIDE_A);
+  ASSERT_TRUE(r.rtt_ms);
+  EXPECT_DOUBLE_EQ(*r.rtt_ms, 2.5);
+  ASSERT_TRUE(r.synack);
+  EXPECT_EQ(r.synack->ttl, 57);
+  EXPECT_EQ(r.app.tls_sni, "www.example.com");
+  ASSERT_TRUE(r.flow_state);
+  EXPECT_EQ(r.flow_state->ts_syn, kT0);
+}
+
+TEST(Resets, WireRstThenLocalReceiveIsOneRecord) {
+  Harness h;
+  Conn c;
+  uint64_t t = establish_tls(h, c) + 10 * kMs;
+  h.frame(t, forged_rst(c, c.s_next, 60, 1), RH_HOOK_TC_INGRESS);
+  offline::LocalReset lr;
+  lr.ts_ns = t + 5000;
+  lr.kind = RH_EV_LOCAL_RST_RECV;
+  lr.local_addr = c.client16();
+  lr.local_port = c.cport;
+  lr.remote_addr = c.server16();
+  lr.remote_port = c.sport;
+  h.local(lr);
+  h.timeline.finish(t + kSec);
+  ASSERT_EQ(h.resets.size(), 1u);
+  EXPECT_EQ(h.resets[0].count, 1u);
+  EXPECT_TRUE(h.resets[0].wire_seen);
+  EXPECT_TRUE(h.resets[0].local_receive);
+  EXPECT_EQ(h.resets[0].first.ev.kind, RH_EV_RST);
+  EXPECT_EQ(h.resets[0].ttls, std::vector<uint8_t>{60});
+}
+
+TEST(Resets, RejectedSynCarriesNoSynAckAndNoRtt) {
+  Harness h;
+  Conn c;
+  h.frame(kSec, c.c(kSyn));
+  h.frame(kSec + kMs, c.s(kRstAck));
+  h.timeline.finish(2 * kSec);
+  ASSERT_EQ(h.resets.size(), 1u);
+  EXPECT_FALSE(h.resets[0].synack);
+  EXPECT_FALSE(h.resets[0].rtt_ms);
+  EXPECT_EQ(h.resets[0].initiator, RH_SIDE_A);
+  ASSERT_EQ(h.flows.size(), 1u);
+  EXPECT_EQ(h.flows[0].conn_state, "REJ");
+  EXPECT_EQ(h.flows[0].history, "Sr");
+  EXPECT_EQ(h.flows[0].closed_by, "destination");
+}
+
+}  // namespace
+}  // namespace rsthop::test
