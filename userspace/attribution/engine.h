@@ -1,0 +1,48 @@
+// The attribution engine: classifies every reset record from the flow
+// timeline as sent by the endpoint, a middlebox at hop N, this host, or
+// unknown, with its evidence and a confidence.  Pure logic (no libbpf, no
+// sockets), identical for live capture and capture files.
+//
+// Its one rule above the others: blaming a middlebox for a reset the
+// endpoint sent is the worst error, so conflicting evidence yields
+// `unknown` with a low confidence rather than an accusation.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <unordered_map>
+
+#include "model.h"
+#include "oui.h"
+#include "verdict.h"
+
+namespace rsthop::attribution {
+
+class Engine {
+ public:
+  struct Options {
+    // The tcp_send_reset / tcp_receive_reset tracepoints are running, so the
+    // absence of a local event means something.
+    bool local_events = true;
+  };
+
+  explicit Engine(Options opt, const oui::Registry* registry = nullptr) : opt_(opt), oui_(registry) {}
+
+  // Learns the hop distance at which each (address, port) answers, from
+  // SYN-ACKs: the same address answering from different distances on
+  // different ports betrays an intercepting proxy.
+  void observe(const flow::Packet& p);
+
+  Verdict classify(const flow::ResetRecord& r) const;
+
+ private:
+  struct Key {
+    std::array<uint8_t, 16> addr;
+    bool operator<(const Key& o) const { return addr < o.addr; }
+  };
+  Options opt_;
+  const oui::Registry* oui_;
+  std::map<Key, std::map<uint16_t, int>> hops_by_port_;  // bounded in observe()
+};
+
+}  // namespace rsthop::attribution
