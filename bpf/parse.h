@@ -95,15 +95,17 @@ struct rh_tcp_opts {
 
 /* The TCP segment an ICMP error quotes. */
 struct rh_icmp_quote {
-	__u8 type;
-	__u8 code;
-	__u8 ttl;              /* TTL / hop limit left in the quoted header */
-	__u8 family;
-	__u8 saddr[16];
+	/* Addresses first and 8-aligned: filter__cidr_match() loads them as __u64,
+	 * and the verifier rejects misaligned stack loads. */
+	__u8 saddr[16] __attribute__((aligned(8)));
 	__u8 daddr[16];
 	__u16 sport;
 	__u16 dport;
 	__u32 seq;
+	__u8 type;
+	__u8 code;
+	__u8 ttl;              /* TTL / hop limit left in the quoted header */
+	__u8 family;
 };
 
 RH_INLINE void rh_addr_v4mapped(__u8 *dst, const __u8 *src4)
