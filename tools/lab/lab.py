@@ -8,6 +8,10 @@ parallel, and everything is removed on exit, even when a test fails.
 
     with Lab(routers=2, server_name="customerweb") as lab:
         lab.run("client", "curl -s http://customerweb/")
+
+Middleboxes that reset or drop (an SNI firewall, an on-path injector, a
+resetting load balancer, ...) and the lab's TLS server are methods from
+behaviours.py; their C++ helpers are built into build/tools/lab/.
 """
 import atexit
 import os
@@ -16,6 +20,8 @@ import signal
 import subprocess
 import time
 import uuid
+
+from behaviours import Behaviours
 
 V4 = "198.18.{link}.{host}"
 V6 = "2001:db8:{link}::{host}"
@@ -33,7 +39,9 @@ def sh(cmd, check=True, **kw):
     return r
 
 
-class Lab:
+class Lab(Behaviours):
+    """The namespace chain; middlebox behaviours come from Behaviours (behaviours.py)."""
+
     def __init__(self, routers=0, server_name="server.lab", prefix="rh", mtu=None):
         self.tag = f"{prefix}{uuid.uuid4().hex[:6]}"
         self.routers = routers
@@ -142,6 +150,7 @@ class Lab:
         self._up = False
         for p in self.procs:
             self._kill(p)
+        self.close_logs()
         self.procs = []
         for n in self.nodes:
             sh(["ip", "netns", "pids", self.ns(n)], check=False)
