@@ -117,12 +117,19 @@ static __always_inline int filter__match(const __u8 *saddr, const __u8 *daddr, _
 	return 1;
 }
 
-/* Submit without waking the consumer until enough is queued; it also polls. */
-static __always_inline void ringbuf__submit(void *rec)
+/*
+ * Submit without a wakeup: the consumer polls every 100 ms anyway.  Every
+ * 32nd event on a CPU looks at how much is queued and wakes the consumer once
+ * that passes cfg_wakeup_bytes, so a burst is drained early without paying a
+ * wakeup (or a look at the consumer's cache line) per event.
+ */
+static __always_inline void ringbuf__submit(void *rec, struct rh_counters *cnt)
 {
-	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 flags = BPF_RB_NO_WAKEUP;
 
-	bpf_ringbuf_submit(rec, avail >= cfg_wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	if ((cnt->c[RH_C_EVENTS] & 31) == 0 && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= cfg_wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(rec, flags);
 }
 
 static __always_inline void event__fill_tuple(struct rh_event *ev, const struct rh_pkt *p)
@@ -184,11 +191,20 @@ static __always_inline void tcp__options(void *ctx, int hook, const struct rh_pk
 	struct rh_tcp_optbuf ob;
 	__u32 n = p->tcp_hlen > 20 ? p->tcp_hlen - 20 : 0;
 
+	if (!n) {
+		/* Most RSTs and data segments carry no options: skip the copy and the call. */
+		o->mss = 0;
+		o->wscale = 0;
+		o->opts = 0;
+		o->tsval = 0;
+		o->tsecr = 0;
+		return;
+	}
 	ob.cut = 0;
 	ob.len = 0;
 	if (n > 40)
 		n = 40;
-	if (n && !payload__load(ctx, hook, p->l4_off + 20, ob.b, n))
+	if (!payload__load(ctx, hook, p->l4_off + 20, ob.b, n))
 		ob.len = n;
 	rh_parse_tcp_optbuf(&ob, o);
 }
@@ -247,7 +263,7 @@ static __always_inline void tcp__event(void *ctx, int hook, __u32 ifindex, __u32
 			cnt->c[RH_C_SNAP_TRUNCATED]++;
 	}
 	cnt->c[RH_C_EVENTS]++;
-	ringbuf__submit(ev);
+	ringbuf__submit(ev, cnt);
 }
 
 static __always_inline void icmp__event(int hook, __u32 ifindex, const struct rh_pkt *p,
@@ -300,7 +316,7 @@ static __always_inline void icmp__event(int hook, __u32 ifindex, const struct rh
 		__builtin_memset(&ev->flow, 0, sizeof(ev->flow));
 	cnt->c[RH_C_ICMP_ERRORS]++;
 	cnt->c[RH_C_EVENTS]++;
-	ringbuf__submit(ev);
+	ringbuf__submit(ev, cnt);
 }
 
 static __always_inline struct rh_flow_state *flow__get(const struct rh_flow_key *k, const struct rh_pkt *p,
@@ -386,7 +402,7 @@ static __always_inline void rh_handle(void *ctx, const __u8 *data, const __u8 *d
 	st = flow__get(&k, &p, cnt);
 	if (!st)
 		return;
-	if (rh_track_needs_clock(&p))
+	if (rh_track_needs_clock(st, &p, side))
 		now = bpf_ktime_get_ns();
 	kind = rh_track(st, &p, side, now, segs);
 	if (kind)
@@ -531,7 +547,7 @@ static __always_inline void local__event(const struct rh_sk_tuple *t, int kind, 
 	if (st)
 		__builtin_memcpy(&ev->flow, st, sizeof(*st));
 	cnt->c[RH_C_EVENTS]++;
-	ringbuf__submit(ev);
+	ringbuf__submit(ev, cnt);
 }
 
 SEC("tp_btf/inet_sock_set_state")

@@ -16,10 +16,18 @@ RH_INLINE void rh_flow_reset(struct rh_flow_state *st)
 	st->initiator = RH_SIDE_UNKNOWN;
 }
 
-/* True when the segment needs a timestamp (the caller reads the clock lazily). */
-RH_INLINE int rh_track_needs_clock(const struct rh_pkt *p)
+/*
+ * True when the segment needs a timestamp (the caller reads the clock
+ * lazily): control segments, and payload that ends a write (PSH) or may be a
+ * direction's first.  Bulk segments without PSH are counted but not timed,
+ * so a bulk transfer never reads the clock; ts_last_payload[] is therefore
+ * the time of the last PSH segment, which is what a RST answers.
+ */
+RH_INLINE int rh_track_needs_clock(const struct rh_flow_state *st, const struct rh_pkt *p, __u8 side)
 {
-	return p->payload_len || (p->tcp_flags & (RH_TCP_SYN | RH_TCP_FIN | RH_TCP_RST));
+	if (p->tcp_flags & (RH_TCP_SYN | RH_TCP_FIN | RH_TCP_RST | RH_TCP_PSH))
+		return 1;
+	return p->payload_len && !st->ts_first_payload[side & 1];
 }
 
 RH_INLINE void rh_track_baseline(const struct rh_pkt *p, __u8 *ttl, __u16 *ip_id, __u16 *window, __u8 *mac)
@@ -32,8 +40,8 @@ RH_INLINE void rh_track_baseline(const struct rh_pkt *p, __u8 *ttl, __u16 *ip_id
 }
 
 /*
- * Update st with segment p sent by `side` (now: CLOCK_MONOTONIC ns, only
- * meaningful when rh_track_needs_clock(p); segs: segments the packet stands
+ * Update st with segment p sent by `side` (now: CLOCK_MONOTONIC ns when
+ * rh_track_needs_clock() said so, else 0; segs: segments the packet stands
  * for, >1 for GSO).  Returns the enum rh_event_kind to emit, or 0.
  */
 RH_INLINE int rh_track(struct rh_flow_state *st, const struct rh_pkt *p, __u8 side, __u64 now, __u32 segs)
@@ -59,7 +67,8 @@ RH_INLINE int rh_track(struct rh_flow_state *st, const struct rh_pkt *p, __u8 si
 		__u32 end = p->seq + p->payload_len;
 
 		st->bytes[side & 1] += p->payload_len;
-		st->ts_last_payload[side & 1] = now;
+		if (now)
+			st->ts_last_payload[side & 1] = now;
 		if (!st->seq_next[side & 1] || (__s32)(end - st->seq_next[side & 1]) > 0)
 			st->seq_next[side & 1] = end;
 	}

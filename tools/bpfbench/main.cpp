@@ -198,7 +198,8 @@ struct Frames {
     Bytes empty;     // any 74-byte frame
     Bytes filtered;  // 74 bytes, to port 80
     Bytes syn;       // creates the tracked flow
-    Bytes data;      // 74 bytes: 20 payload bytes of the tracked flow
+    Bytes data;      // 74 bytes: 20 payload bytes of the tracked flow, ACK only (a bulk segment)
+    Bytes data_psh;  // the same with PSH (the end of a write: the clock is read)
     Bytes rst;       // 74 bytes: RST + 20 payload bytes of the tracked flow
 };
 
@@ -210,11 +211,12 @@ Frames make_frames()
     };
     Frames f;
     f.syn = base(443).flags(rsthop::test::kSyn).seq(1000).mss(1460).sack_perm().timestamps(1, 0).nop().wscale(7).build();
-    f.data = base(443).flags(rsthop::test::kAck | rsthop::test::kPsh).seq(1001).ack(1).payload(twenty).build();
+    f.data = base(443).flags(rsthop::test::kAck).seq(1001).ack(1).payload(twenty).build();
+    f.data_psh = base(443).flags(rsthop::test::kAck | rsthop::test::kPsh).seq(1001).ack(1).payload(twenty).build();
     f.rst = base(443).flags(rsthop::test::kRst | rsthop::test::kAck).seq(1021).ack(1).payload(twenty).build();
     f.filtered = base(80).flags(rsthop::test::kAck | rsthop::test::kPsh).seq(1001).ack(1).payload(twenty).build();
     f.empty = f.data;
-    for (const Bytes* b : {&f.syn, &f.data, &f.rst, &f.filtered})
+    for (const Bytes* b : {&f.syn, &f.data, &f.data_psh, &f.rst, &f.filtered})
         if (b->size() != 74)
             die("frame is not 74 bytes");
     return f;
@@ -226,7 +228,7 @@ uint64_t delta(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b, i
 }
 
 struct HookResult {
-    double empty = 0, filtered = 0, data = 0, control = 0;
+    double empty = 0, filtered = 0, data = 0, data_psh = 0, control = 0;
 };
 
 
@@ -258,6 +260,8 @@ HookResult bench_hook(bool xdp, const Options& o, const Frames& f, bench_empty_b
     auto c3 = counters(main_skel);
     if (delta(c2, c3, RH_C_EVENTS) != 0 || delta(c2, c3, RH_C_FLOW_NEW) != 0 || delta(c2, c3, RH_C_TCP) != total)
         die(std::string(h) + "_data: not the tracked-flow fast path (events or new flows appeared)");
+    r.data_psh = median_of_runs(fd_of(main_skel), f.data_psh, o, pass, (std::string(h) + "_data_psh").c_str());
+    c3 = counters(main_skel);
 
     r.control = median_of_runs(fd_of(main_skel), f.rst, o, pass, (std::string(h) + "_control").c_str(),
                                [&] { drainer.drain_now(); });
@@ -325,8 +329,9 @@ int main(int argc, char** argv)
         t = bench_hook(false, o, f, empty.get(), filt.get(), tc_skel.get(), drain);
     }
     std::printf("{\"xdp_empty_ns\": %.2f, \"xdp_filtered_ns\": %.2f, \"xdp_data_ns\": %.2f, \"xdp_control_ns\": %.2f, "
-                "\"tc_empty_ns\": %.2f, \"tc_filtered_ns\": %.2f, \"tc_data_ns\": %.2f, \"tc_control_ns\": %.2f}\n",
-                x.empty, x.filtered, x.data, x.control, t.empty, t.filtered, t.data, t.control);
+                "\"tc_empty_ns\": %.2f, \"tc_filtered_ns\": %.2f, \"tc_data_ns\": %.2f, \"tc_control_ns\": %.2f, "
+                "\"xdp_data_psh_ns\": %.2f, \"tc_data_psh_ns\": %.2f}\n",
+                x.empty, x.filtered, x.data, x.control, t.empty, t.filtered, t.data, t.control, x.data_psh, t.data_psh);
     std::fprintf(stderr, "added over empty: xdp filtered %+.2f data %+.2f control %+.2f | "
                          "tc filtered %+.2f data %+.2f control %+.2f ns\n",
                  x.filtered - x.empty, x.data - x.empty, x.control - x.empty, t.filtered - t.empty,

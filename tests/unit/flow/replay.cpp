@@ -102,7 +102,7 @@ std::optional<flow::Packet> Replayer::feed(const Frame& f) {
   rh_flow_key k;
   uint8_t side = rh_flow_key_make(&k, p.family, p.saddr, p.sport, p.daddr, p.dport);
   rh_flow_state* st = flow_get(k, p.tcp_flags);
-  uint64_t now = rh_track_needs_clock(&p) ? f.ts_ns : 0;
+  uint64_t now = rh_track_needs_clock(st, &p, side) ? f.ts_ns : 0;
   int kind = rh_track(st, &p, side, now, f.segs);
   if (!kind) return std::nullopt;
 
