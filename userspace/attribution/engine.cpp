@@ -45,6 +45,8 @@ std::string endpoint_str(const uint8_t* addr, uint16_t port) {
 
 std::string stage_of(const rh_flow_state& st, uint8_t init) {
   uint8_t resp = init ^ 1;
+  // Neither SYN nor SYN-ACK seen: the connection began before the trace.
+  if (!st.ts_syn && !st.ts_synack) return "later";
   if (!st.ts_synack) return "post_syn";
   if (!st.bytes[init]) return "post_ack";
   if (!st.bytes[resp]) return "post_psh";
@@ -71,19 +73,30 @@ struct Score {
   }
 };
 
+// The sender's next sequence number, 0 when unknown.  rh_track() sets
+// seq_next from the SYN and from payload only: a responder that has sent no
+// data yet is at its SYN-ACK's seq + 1.
+uint32_t next_seq(const flow::ResetRecord& r, const rh_flow_state& st, uint8_t sender) {
+  if (st.seq_next[sender]) return st.seq_next[sender];
+  for (const auto* hs : {&r.synack, &r.syn})
+    if (*hs && ((*hs)->side & 1) == sender) return (*hs)->seq + 1;
+  return 0;
+}
+
 Fingerprint fingerprint(const flow::ResetRecord& r, const rh_flow_state& st, uint8_t sender) {
   Fingerprint fp;
   fp.count = r.count;
   std::vector<rh_event> rsts = r.rsts;
   if (rsts.empty()) rsts.push_back(r.first.ev);
-  bool known_seq = st.seq_next[sender] != 0;
+  const uint32_t next = next_seq(r, st, sender);
+  bool known_seq = next != 0;
   for (const auto& e : rsts) {
     std::string f = flags_string(e.tcp_flags);
     if (std::find(fp.flags.begin(), fp.flags.end(), f) == fp.flags.end()) fp.flags.push_back(f);
     fp.windows.push_back(e.window);
     fp.ip_ids.push_back(e.ip_id);
     fp.ttls.push_back(e.ttl);
-    if (known_seq) fp.seq_offsets.push_back(static_cast<int32_t>(e.seq - st.seq_next[sender]));
+    if (known_seq) fp.seq_offsets.push_back(static_cast<int32_t>(e.seq - next));
   }
   fp.ip_id_pattern = ip_id_pattern(fp.ip_ids, r.first.ev.family == 6);
   fp.ttl_pattern = std::set<uint8_t>(fp.ttls.begin(), fp.ttls.end()).size() > 1 ? "varying" : "constant";
@@ -237,9 +250,10 @@ Verdict Engine::classify(const flow::ResetRecord& r) const {
     s.add("burst_ttl", std::to_string(ttls.size()) + " different TTLs in one burst", "one sender, one TTL", 0.3, true);
 
   // Sequence numbers against what the peer really sent.
-  if (st.seq_next[sender] && st.packets[sender] > st.rst_count[sender]) {
-    int64_t off = static_cast<int32_t>(rst.seq - st.seq_next[sender]);
-    std::string exp = "seq " + std::to_string(st.seq_next[sender]) + " (the peer's next)";
+  const uint32_t peer_next = next_seq(r, st, sender);
+  if (peer_next && st.packets[sender] > st.rst_count[sender]) {
+    int64_t off = static_cast<int32_t>(rst.seq - peer_next);
+    std::string exp = "seq " + std::to_string(peer_next) + " (the peer's next)";
     if (off == 0)
       s.add("seq", "seq " + std::to_string(rst.seq), exp, -0.15);
     else if (std::llabs(off) <= 65535)
@@ -256,17 +270,20 @@ Verdict Engine::classify(const flow::ResetRecord& r) const {
 
   // A RST faster than a round trip to the peer cannot come from the peer.
   bool receiver_local = receiver == init ? r.initiator_local : r.responder_local;
-  if (r.rtt_ms && *r.rtt_ms >= 0.5 && receiver_local) {
-    uint64_t last = 0;
-    for (uint64_t t : {st.ts_last_payload[receiver], st.ts_fin[receiver], receiver == init ? st.ts_syn : st.ts_synack})
-      if (t && t <= rst.ts_ns) last = std::max(last, t);
+  // Measured from the start of what the RST answers, not from our latest
+  // packet: a reply to the first segment of a long request arrives right
+  // after a later one.  Once the peer has sent data, which of our packets a
+  // RST answers is unknown, so there is no timing signal.
+  if (r.rtt_ms && *r.rtt_ms >= 0.5 && receiver_local && !st.bytes[sender]) {
+    uint64_t last = st.bytes[receiver] ? st.ts_first_payload[receiver] : receiver == init ? st.ts_syn : st.ts_synack;
+    if (last > rst.ts_ns) last = 0;
     if (last) {
       double delay = (rst.ts_ns - last) / 1e6;
+      std::string obs = num(delay) + (st.bytes[receiver] ? " ms after our first data" : " ms after our handshake");
       if (delay < *r.rtt_ms * 0.5)
-        s.add("timing", num(delay) + " ms after our last packet",
-              "at least one round trip (" + num(*r.rtt_ms) + " ms)", 0.5, true);
+        s.add("timing", obs, "at least one round trip (" + num(*r.rtt_ms) + " ms)", 0.5, true);
       else
-        s.add("timing", num(delay) + " ms after our last packet", ">= round trip " + num(*r.rtt_ms) + " ms", -0.05);
+        s.add("timing", obs, ">= round trip " + num(*r.rtt_ms) + " ms", -0.05);
     }
   }
 
@@ -323,29 +340,35 @@ Verdict Engine::classify(const flow::ResetRecord& r) const {
   // The verdict.  A strong positive signal is needed to accuse a middlebox.
   double score = s.pos + s.neg;
   bool race = std::any_of(v.evidence.begin(), v.evidence.end(), [](const Evidence& e) { return e.signal == "race"; });
-  v.conflicting = s.pos >= 0.3 && s.neg <= -0.25;
+  bool proxy = std::any_of(v.evidence.begin(), v.evidence.end(),
+                           [](const Evidence& e) { return e.signal == "port_distance"; });
+  // Behind an intercepting proxy the "peer's" SYN-ACK is the proxy's: a RST
+  // matching it is the proxy's too, which agrees with port_distance.
+  bool proxy_match = proxy && ep && rst_hops == *ep;
+  v.conflicting = !proxy_match && s.pos >= 0.3 && s.neg <= -0.25;
   std::string why;
   for (const auto& e : v.evidence)
     if (e.weight > 0 && (why.empty() || e.weight >= 0.4)) why = e.signal + ": " + e.observed + ", expected " + e.expected;
-  if (s.strong && (score >= 0.3 || race)) {
+  if (s.strong && (score >= 0.3 || race || proxy_match)) {
     v.origin = "middlebox";
     v.confidence = std::clamp(0.5 + 0.35 * score, 0.5, 0.95);
     if (v.conflicting) v.confidence = std::max(0.45, v.confidence - 0.2);
-    bool ttl_forged = race && ep && rst_hops == *ep;
-    if (ttl_forged) v.hops.reset();  // a TTL forged to look like the peer's tells no distance
-    bool proxy = std::any_of(v.evidence.begin(), v.evidence.end(),
-                             [](const Evidence& e) { return e.signal == "port_distance"; });
+    // A box in front of the peer is closer than the peer: a RST from the
+    // peer's distance or beyond carries a forged (or foreign) TTL that tells
+    // no distance.
+    bool ttl_forged = ep && rst_hops >= *ep && !proxy_match;
+    if (ttl_forged) v.hops.reset();
     v.summary = std::string(proxy ? "An intercepting proxy" : "A middlebox") +
                 (v.hops ? " at hop " + std::to_string(*v.hops) : "") + " reset the connection to " +
                 endpoint_str(rst.saddr, rst.sport) + " " + stage_phrase(v.stage) +
-                (ttl_forged ? " (its TTL is forged to match the server's)" : "") + "; " + why + ".";
+                (ttl_forged ? " (its TTL is forged: it tells no distance)" : "") + "; " + why + ".";
   } else if (!s.strong && score <= -0.2) {
     v.origin = "endpoint";
     v.hops = ep;
     v.confidence = std::clamp(0.55 + 0.5 * -score, 0.55, 0.95);
     v.summary = "The peer " + peer + " itself reset the connection " + stage_phrase(v.stage) +
                 ": the RST matches its " + base_name + " (TTL, hop distance" +
-                (st.seq_next[sender] ? ", sequence number" : "") + ").";
+                (peer_next ? ", sequence number" : "") + ").";
   } else {
     v.origin = "unknown";
     v.confidence = v.conflicting ? 0.3 : 0.25;

@@ -64,7 +64,8 @@ void Registry::add(std::string_view hex, std::string org) {
 Result<Registry> Registry::load(const std::string& dir) {
   Registry r;
   int files = 0;
-  for (const char* name : {"oui.csv", "mam.csv", "oui36.csv"}) {
+  // iab.csv: the retired IAB registry, 36-bit blocks like MA-S (00:50:C2:xx:x...).
+  for (const char* name : {"oui.csv", "mam.csv", "oui36.csv", "iab.csv"}) {
     std::ifstream in(dir + "/" + name);
     if (!in) continue;
     files++;

@@ -1,6 +1,6 @@
 // The IEEE registry: which organisation a MAC address was assigned to.
-// Reads Debian's ieee-data CSV files (MA-L 24-bit, MA-M 28-bit, MA-S 36-bit
-// assignments) at run time and answers longest prefix first.  Locally
+// Reads Debian's ieee-data CSV files (MA-L 24-bit, MA-M 28-bit, MA-S and IAB
+// 36-bit assignments) at run time and answers longest prefix first.  Locally
 // administered and multicast addresses are reported as such, never guessed.
 #pragma once
 
@@ -16,7 +16,7 @@ namespace rsthop::oui {
 
 class Registry {
  public:
-  // Loads oui.csv, mam.csv and oui36.csv from `dir`; a missing file is skipped,
+  // Loads oui.csv, mam.csv, oui36.csv and iab.csv from `dir`; a missing file is skipped,
   // no file at all is an error.
   static Result<Registry> load(const std::string& dir = "/usr/share/ieee-data");
   // Adds one assignment; `hex` is 6, 7 or 9 hex digits (24, 28, 36 bits).

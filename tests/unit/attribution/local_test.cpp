@@ -1,0 +1,113 @@
+// 11. Resets this host made: its TCP stack (tcp_send_reset), or a firewall
+// rule here (a RST no stack sent, or one that never crossed the wire).
+#include <gtest/gtest.h>
+
+#include "scenario.h"
+
+namespace rsthop::test {
+namespace {
+
+constexpr uint64_t kT0 = 10 * kSec;
+constexpr uint64_t kRtt = 20 * kMs;
+
+TEST(Local, StackSentRstWithReason) {
+  Scenario sc;
+  uint64_t t = sc.handshake_and_hello(kT0, kRtt) + kRtt + kMs;
+  sc.sv(t - 500'000, kData, "HTTP/1.1 200 OK\r\n\r\n");
+  // The application closed with unread data: the tracepoint fires, then the
+  // RST leaves through tc egress.
+  sc.local(t, RH_EV_LOCAL_RST_SEND, /*SK_RST_REASON_NOT_SPECIFIED*/ 1);
+  sc.frame(t + 10'000, sc.c.builder(true, kRstAck).window(0).build(), RH_HOOK_TC_EGRESS);
+  auto v = sc.finish(t + 5 * kSec);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].origin, "local") << dump(v[0]);
+  EXPECT_EQ(v[0].hops, 0);
+  EXPECT_GE(v[0].confidence, 0.9);
+  const auto* e = find_evidence(v[0], "local_stack");
+  ASSERT_NE(e, nullptr);
+  EXPECT_NE(e->observed.find("reason 1"), std::string::npos) << e->observed;
+}
+
+TEST(Local, TracepointOnlyWithoutWireRst) {
+  // Only the tracepoint saw the SEND (the RST left through another interface).
+  Scenario sc;
+  uint64_t t = sc.handshake_and_hello(kT0, kRtt) + kRtt;
+  sc.local(t, RH_EV_LOCAL_RST_SEND, 3);
+  auto v = sc.finish(t + 5 * kSec);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].origin, "local") << dump(v[0]);
+  EXPECT_EQ(v[0].hops, 0);
+}
+
+TEST(Local, AcceptedRstThatNeverCrossedTheWire) {
+  // An OUTPUT rule "reject with tcp-reset" here: the socket is reset by a RST
+  // that claims to come from the server but no hook saw it arrive.
+  Scenario sc;
+  uint64_t t = sc.handshake_and_hello(kT0, kRtt) + kRtt;
+  sc.local(t, RH_EV_LOCAL_RST_RECV);
+  auto v = sc.finish(t + 5 * kSec);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].origin, "local") << dump(v[0]);
+  EXPECT_EQ(v[0].hops, 0);
+  EXPECT_NE(find_evidence(v[0], "not_on_wire"), nullptr);
+
+  // The same tracepoint on a flow rsthop never saw on the wire says nothing.
+  Scenario other;
+  other.local(t, RH_EV_LOCAL_RST_RECV);
+  auto w = other.finish(t + 5 * kSec);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].origin, "unknown") << dump(w[0]);
+  EXPECT_LE(w[0].confidence, 0.4);
+}
+
+TEST(Local, WireRstWithoutTracepointIsAFirewallHere) {
+  struct Case {
+    bool local_events;
+    double min_confidence;
+  };
+  for (const Case& c : {Case{true, 0.8}, Case{false, 0.6}}) {
+    SCOPED_TRACE(c.local_events ? "tracepoints on" : "tracepoints off");
+    Scenario sc(nullptr, attribution::Engine::Options{c.local_events});
+    uint64_t t = sc.handshake_and_hello(kT0, kRtt) + kRtt;
+    sc.frame(t, sc.c.builder(true, kRstAck).ttl(64).window(0).build(), RH_HOOK_TC_EGRESS);
+    auto v = sc.finish(t + 5 * kSec);
+    ASSERT_EQ(v.size(), 1u);
+    EXPECT_EQ(v[0].origin, "local") << dump(v[0]);
+    EXPECT_EQ(v[0].hops, 0);
+    EXPECT_GE(v[0].confidence, c.min_confidence);
+    EXPECT_EQ(v[0].summary.find("firewall") != std::string::npos, c.local_events) << v[0].summary;
+  }
+}
+
+TEST(Local, ForwardedRstAtEgressIsNotLocal) {
+  // A router's view: a RST forwarded through this box leaves tc egress with a
+  // spent TTL; it was not made here.
+  Scenario sc;
+  uint64_t t = sc.handshake_and_hello(kT0, kRtt) + kRtt;
+  sc.frame(t, sc.c.builder(true, kRstAck).ttl(63).window(0).build(), RH_HOOK_TC_EGRESS);
+  auto v = sc.finish(t + 5 * kSec);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_NE(v[0].origin, "local") << dump(v[0]);
+  EXPECT_EQ(v[0].hops, 1);
+}
+
+// Known bug in flow::Timeline::on_reset_event (userspace/flow/timeline.cpp,
+// outside this suite's room): events from different CPUs reach the ring
+// buffer slightly out of order, and a tracepoint event stamped before the
+// burst's latest wire RST underflows `ev.ts_ns - r.burst_last_ns` (unsigned),
+// so it starts a record of its own, which the engine then blames on "this
+// host's own firewall".  Enable once the burst window is compared both ways.
+TEST(Local, DISABLED_ReorderedReceiveTracepointJoinsTheWireBurst) {
+  Scenario sc;
+  uint64_t t = sc.handshake_and_hello(kT0, kRtt) + kRtt + kMs;
+  sc.frame(t, sc.c.builder(false, kRst).window(0).ip_id(0).build(), RH_HOOK_XDP);
+  sc.frame(t + 50'000, sc.c.builder(false, kRst).window(0).ip_id(0).build(), RH_HOOK_XDP);
+  sc.accepted(t + 20'000);  // stamped between the two, delivered after the second
+  auto v = sc.finish(t + 5 * kSec);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_TRUE(sc.h.resets[0].local_receive);
+  EXPECT_EQ(v[0].origin, "endpoint") << dump(v[0]);
+}
+
+}  // namespace
+}  // namespace rsthop::test
