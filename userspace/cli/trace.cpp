@@ -40,13 +40,17 @@ class LossReporter {
                       const output::KernelCounters& k, uint64_t malformed) {
     for (int i = 0; i < RH_C_MAX; i++) {
       if (!output::counter_is_loss(i) || k[i] <= last_[i]) continue;
-      auto r = w.emit(output::lost_event(ctx, now, output::loss_cause(i), k[i] - last_[i], k[i]));
+      auto r = w.emit([&](std::string& l) {
+        output::append_lost_line(l, ctx, now, output::loss_cause(i), k[i] - last_[i], k[i]);
+      });
       if (!r) return r;
       last_[i] = k[i];
     }
     if (malformed > last_malformed_) {
-      auto r = w.emit(output::lost_event(ctx, now, output::kLossCauseMalformedRecord, malformed - last_malformed_,
-                                         malformed));
+      auto r = w.emit([&](std::string& l) {
+        output::append_lost_line(l, ctx, now, output::kLossCauseMalformedRecord, malformed - last_malformed_,
+                                 malformed);
+      });
       if (!r) return r;
       last_malformed_ = malformed;
     }
@@ -98,17 +102,28 @@ int run_trace(const TraceOptions& opt) {
   output::Context ctx{host_name(), WallClock::calibrate(), if_name};
   output::UserspaceCounters uc;
   Result<void> write_status;
-  auto emit = [&](const nlohmann::json& j) {
+  // build(line) appends one JSON document; see output::Writer::emit.
+  auto emit = [&](auto&& build) {
     if (!write_status) return;
-    write_status = writer.emit(j);
+    write_status = writer.emit(build);
+  };
+  auto flush = [&] {
+    if (write_status) write_status = writer.flush();
   };
   flow::Timeline timeline(
-      {}, {[&](const flow::FlowSummary& f) { uc.flows_emitted++; emit(output::flow_event(ctx, f)); },
-           [&](const flow::ResetRecord& r) { uc.resets_emitted++; emit(output::reset_event(ctx, r)); }},
+      {},
+      {[&](const flow::FlowSummary& f) {
+         uc.flows_emitted++;
+         emit([&](std::string& l) { output::append_flow_line(l, ctx, f); });
+       },
+       [&](const flow::ResetRecord& r) {
+         uc.resets_emitted++;
+         emit([&](std::string& l) { output::append_reset_line(l, ctx, r); });
+       }},
       [&](const rh_flow_key& k) { return capture.lookup_flow(k); });
   kernel::Capture::Handler handler = [&](const flow::Packet& p) {
     uc.events_received++;
-    if (opt.packets) emit(output::packet_event(ctx, p));
+    if (opt.packets) emit([&](std::string& l) { output::append_packet_line(l, ctx, p); });
     timeline.add(p);
   };
 
@@ -138,8 +153,10 @@ int run_trace(const TraceOptions& opt) {
     }
     if (next_stats && now >= next_stats) {
       next_stats = now + stats_every;
-      emit(output::stats_event(ctx, now, capture.counters(), uc, (now - start) / 1e9, false));
+      auto k = capture.counters();
+      emit([&](std::string& l) { output::append_stats_line(l, ctx, now, k, uc, (now - start) / 1e9, false); });
     }
+    flush();  // the batch this poll produced
   }
 
   // Detach first so the counters and the ring stop moving, then drain.
@@ -153,7 +170,8 @@ int run_trace(const TraceOptions& opt) {
   if (write_status) {
     if (auto r = losses.report(writer, ctx, now, k, uc.parse_errors); !r) write_status = r;
   }
-  emit(output::stats_event(ctx, now, k, uc, (now - start) / 1e9, true));
+  emit([&](std::string& l) { output::append_stats_line(l, ctx, now, k, uc, (now - start) / 1e9, true); });
+  flush();
   if (!write_status) return fail(write_status.error().message);
   return rc;
 }

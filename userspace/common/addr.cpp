@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 
 #include <charconv>
-#include <cstdio>
 #include <cstring>
 
 namespace rsthop {
@@ -14,19 +13,43 @@ bool is_v4mapped(const uint8_t* a) {
 }
 
 std::string addr_to_string(const uint8_t* a) {
-  char buf[INET6_ADDRSTRLEN] = {};
-  if (is_v4mapped(a)) {
-    inet_ntop(AF_INET, a + 12, buf, sizeof(buf));
-  } else {
-    inet_ntop(AF_INET6, a, buf, sizeof(buf));
-  }
-  return buf;
+  char buf[kAddrTextMax];
+  return std::string(buf, format_addr(buf, a));
 }
 
 std::string mac_to_string(const uint8_t* m) {
-  char buf[18];
-  std::snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-  return buf;
+  char buf[kMacTextLen];
+  return std::string(buf, format_mac(buf, m));
+}
+
+size_t format_addr(char* out, const uint8_t* a) {
+  if (is_v4mapped(a)) {
+    // Dotted quad by hand: glibc's inet_ntop formats IPv4 with sprintf.
+    size_t n = 0;
+    for (int i = 12; i < 16; i++) {
+      unsigned v = a[i];
+      if (v >= 100) out[n++] = static_cast<char>('0' + v / 100);
+      if (v >= 10) out[n++] = static_cast<char>('0' + v / 10 % 10);
+      out[n++] = static_cast<char>('0' + v % 10);
+      out[n++] = '.';
+    }
+    return n - 1;  // without the last dot
+  }
+  char buf[INET6_ADDRSTRLEN];
+  if (inet_ntop(AF_INET6, a, buf, sizeof(buf)) == nullptr) return 0;
+  size_t n = std::strlen(buf);
+  std::memcpy(out, buf, n);
+  return n;
+}
+
+size_t format_mac(char* out, const uint8_t* m) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int i = 0; i < 6; i++) {
+    out[i * 3] = kHex[m[i] >> 4];
+    out[i * 3 + 1] = kHex[m[i] & 0xf];
+    if (i < 5) out[i * 3 + 2] = ':';
+  }
+  return kMacTextLen;
 }
 
 Result<Addr16> parse_addr(std::string_view text) {

@@ -16,6 +16,12 @@ bool is_v4mapped(const uint8_t* a);
 // "198.18.0.1" for IPv4-mapped addresses, RFC 5952 text otherwise.
 std::string addr_to_string(const uint8_t* a);
 std::string mac_to_string(const uint8_t* m);
+// The same texts written to `out` without a terminating NUL; both return
+// the length.  For hot paths that must not allocate.
+inline constexpr size_t kAddrTextMax = 46;  // INET6_ADDRSTRLEN
+inline constexpr size_t kMacTextLen = 17;
+size_t format_addr(char* out /*[kAddrTextMax]*/, const uint8_t* a);
+size_t format_mac(char* out /*[kMacTextLen]*/, const uint8_t* m);
 // Parses an IPv4 or IPv6 address into the mapped form.
 Result<Addr16> parse_addr(std::string_view text);
 

@@ -4,6 +4,7 @@
 // and ordering is preserved even if NTP steps the wall clock mid-run.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -35,5 +36,10 @@ uint64_t monotonic_now_ns();
 // render as the epoch rather than failing, since a timestamp is never worth
 // dropping an event for.
 std::string rfc3339_us(int64_t unix_ns);
+// The same text written to `out` (no NUL); returns kRfc3339UsLen.  The date
+// and time of day are cached per thread for the last second seen, so a
+// stream of events formats only the microseconds.
+inline constexpr size_t kRfc3339UsLen = 27;
+size_t format_rfc3339_us(char* out /*[kRfc3339UsLen]*/, int64_t unix_ns);
 
 }  // namespace rsthop

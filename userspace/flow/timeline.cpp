@@ -10,10 +10,21 @@
 namespace rsthop::flow {
 
 size_t KeyHash::operator()(const rh_flow_key& k) const noexcept {
-  // FNV-1a over the key bytes; the padding is zeroed by rh_flow_key_make.
+  // Eight bytes at a time (FNV-1a byte by byte was the drain loop's top
+  // symbol), with a final avalanche so every key byte reaches the low bits
+  // the bucket index uses; the padding is zeroed by rh_flow_key_make.
+  static_assert(sizeof(rh_flow_key) % 8 == 0);
   const auto* b = reinterpret_cast<const uint8_t*>(&k);
   uint64_t h = 1469598103934665603ULL;
-  for (size_t i = 0; i < sizeof(k); i++) h = (h ^ b[i]) * 1099511628211ULL;
+  for (size_t i = 0; i < sizeof(k); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, b + i, 8);
+    h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+    h ^= h >> 29;
+  }
+  h ^= h >> 32;
+  h *= 0xd6e8feb86659fd93ULL;
+  h ^= h >> 32;
   return static_cast<size_t>(h);
 }
 
@@ -68,6 +79,7 @@ std::string conn_state(const rh_flow_state& st) {
 std::string history(const rh_flow_state& st, uint8_t o) {
   uint8_t r = o ^ 1;
   std::vector<std::pair<uint64_t, char>> v;
+  v.reserve(10);  // one allocation: at most ten letters
   auto add = [&](uint64_t ts, bool seen, char c) {
     if (seen) v.emplace_back(ts, c);
   };

@@ -60,10 +60,13 @@ struct Capture::Impl {
   std::vector<bpf_link*> tp_links;
   const Handler* handler = nullptr;
   uint64_t* malformed = nullptr;
+  flow::Packet scratch;  // the record on_record hands to the handler
 
   static int on_record(void* ctx, void* data, size_t size) {
     auto* self = static_cast<Impl*>(ctx);
-    flow::Packet p;
+    // Reused across records so a payload's bytes do not cost an allocation each.
+    flow::Packet& p = self->scratch;
+    p.data.clear();
     if (size < sizeof(rh_event)) {
       (*self->malformed)++;
       return 0;
@@ -226,6 +229,11 @@ std::array<uint64_t, RH_C_MAX> Capture::counters() const {
   for (const auto& c : per)
     for (int i = 0; i < RH_C_MAX; i++) sum[i] += c.c[i];
   return sum;
+}
+
+int Capture::program_fd(const std::string& name) const {
+  bpf_program* p = bpf_object__find_program_by_name(impl_->skel->obj, name.c_str());
+  return p ? bpf_program__fd(p) : -1;
 }
 
 std::optional<rh_flow_state> Capture::lookup_flow(const rh_flow_key& k) const {

@@ -63,6 +63,10 @@ class Capture {
   std::array<uint64_t, RH_C_MAX> counters() const;
   std::optional<rh_flow_state> lookup_flow(const rh_flow_key& k) const;
 
+  // A loaded program's fd by name ("rh_tc_egress"), for BPF_PROG_TEST_RUN in
+  // benchmarks; -1 when it is not loaded.
+  int program_fd(const std::string& name) const;
+
   const std::vector<Attachment>& attachments() const { return attached_; }
   const std::vector<std::string>& notices() const { return notices_; }
   uint64_t malformed_records() const { return malformed_; }

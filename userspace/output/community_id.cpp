@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <array>
 #include <cstring>
 #include <memory>
 
@@ -14,10 +15,72 @@ void put16(uint8_t* p, uint16_t v) {
   p[1] = static_cast<uint8_t>(v & 0xff);
 }
 
+// seed(2) . saddr . daddr . proto(1) . pad(1) . sport(2) . dport(2), at most
+// 38 bytes; rounded up to whole words for the cache's hash and compare.
+constexpr size_t kInputMax = 40;
+using Input = std::array<uint8_t, kInputMax>;
+
+// OpenSSL 3 looks the digest up in its provider tables on every
+// EVP_DigestInit with EVP_sha1(); fetching it once skips that.  Never freed:
+// it lives as long as the process.
+const EVP_MD* sha1() {
+  static const EVP_MD* md = [] {
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+    if (const EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA1", nullptr)) return fetched;
+#endif
+    return EVP_sha1();
+  }();
+  return md;
+}
+
+CommunityId compute(const Input& in, size_t n) {
+  CommunityId id;
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int dlen = 0;
+  // One context per thread, reset by each init: EVP_Digest would allocate
+  // and free one per call.
+  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), sha1(), nullptr) != 1 || EVP_DigestUpdate(ctx.get(), in.data(), n) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), digest, &dlen) != 1) {
+    return id;
+  }
+  // EVP_EncodeBlock writes 4 bytes per 3 input bytes plus a NUL: 29 for SHA-1.
+  unsigned char b64[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
+  int blen = EVP_EncodeBlock(b64, digest, static_cast<int>(dlen));
+  if (blen <= 0 || static_cast<size_t>(blen) + 2 > sizeof(id.text)) return id;
+  id.text[0] = '1';
+  id.text[1] = ':';
+  std::memcpy(id.text + 2, b64, static_cast<size_t>(blen));
+  id.len = static_cast<uint8_t>(blen + 2);
+  return id;
+}
+
+// Direct-mapped: a busy trace has far more lines than live flows, and a
+// collision only costs one digest.
+struct Cache {
+  static constexpr size_t kSlots = 512;
+  struct Slot {
+    Input in{};
+    uint8_t n = 0;  // 0: empty
+    CommunityId id;
+  };
+  std::array<Slot, kSlots> slots;
+};
+
+size_t slot_of(const Input& in) {
+  uint64_t h = 0;
+  for (size_t i = 0; i < kInputMax; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, in.data() + i, 8);
+    h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+  }
+  return static_cast<size_t>(h >> 40) % Cache::kSlots;
+}
+
 }  // namespace
 
-std::string community_id_v1(uint8_t family, const uint8_t* saddr16, const uint8_t* daddr16, uint16_t sport,
-                            uint16_t dport, uint8_t proto, uint16_t seed) {
+CommunityId community_id_v1_fixed(uint8_t family, const uint8_t* saddr16, const uint8_t* daddr16, uint16_t sport,
+                                  uint16_t dport, uint8_t proto, uint16_t seed) {
   const size_t alen = family == 4 ? 4 : 16;
   const uint8_t* sa = saddr16 + (16 - alen);
   const uint8_t* da = daddr16 + (16 - alen);
@@ -30,35 +93,37 @@ std::string community_id_v1(uint8_t family, const uint8_t* saddr16, const uint8_
     std::swap(sport, dport);
   }
 
-  // seed(2) . saddr . daddr . proto(1) . pad(1) . sport(2) . dport(2)
-  uint8_t buf[2 + 16 + 16 + 2 + 4];
+  Input in{};
   size_t n = 0;
-  put16(buf + n, seed);
+  put16(in.data() + n, seed);
   n += 2;
-  std::memcpy(buf + n, sa, alen);
+  std::memcpy(in.data() + n, sa, alen);
   n += alen;
-  std::memcpy(buf + n, da, alen);
+  std::memcpy(in.data() + n, da, alen);
   n += alen;
-  buf[n++] = proto;
-  buf[n++] = 0;
-  put16(buf + n, sport);
+  in[n++] = proto;
+  in[n++] = 0;
+  put16(in.data() + n, sport);
   n += 2;
-  put16(buf + n, dport);
+  put16(in.data() + n, dport);
   n += 2;
 
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int dlen = 0;
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha1(), nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), buf, n) != 1 || EVP_DigestFinal_ex(ctx.get(), digest, &dlen) != 1) {
-    return {};
+  thread_local std::unique_ptr<Cache> cache = std::make_unique<Cache>();
+  Cache::Slot& slot = cache->slots[slot_of(in)];
+  // The length is part of the key: a v4 and a v6 input may share a prefix.
+  if (slot.n == n && slot.in == in) return slot.id;
+  CommunityId id = compute(in, n);
+  if (id.len != 0) {
+    slot.in = in;
+    slot.n = static_cast<uint8_t>(n);
+    slot.id = id;
   }
+  return id;
+}
 
-  // EVP_EncodeBlock writes 4 bytes per 3 input bytes plus a NUL.
-  unsigned char b64[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
-  int blen = EVP_EncodeBlock(b64, digest, static_cast<int>(dlen));
-  if (blen <= 0) return {};
-  return "1:" + std::string(reinterpret_cast<const char*>(b64), static_cast<size_t>(blen));
+std::string community_id_v1(uint8_t family, const uint8_t* saddr16, const uint8_t* daddr16, uint16_t sport,
+                            uint16_t dport, uint8_t proto, uint16_t seed) {
+  return std::string(community_id_v1_fixed(family, saddr16, daddr16, sport, dport, proto, seed).view());
 }
 
 }  // namespace rsthop::output

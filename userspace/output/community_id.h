@@ -5,13 +5,26 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace rsthop::output {
 
+// "1:" + base64 of a SHA-1 digest, in place: the hot path allocates nothing.
+struct CommunityId {
+  char text[32] = {};
+  uint8_t len = 0;  // 0: the crypto library failed
+  std::string_view view() const { return {text, len}; }
+};
+
 // Addresses are 16 bytes in network order as the ABI stores them; for
 // family 4 only the last four bytes (the IPv4-mapped tail) are hashed, as
-// the spec hashes the 4-byte address.  Ports are in host order.  Returns
-// "1:" + base64(SHA-1), or an empty string if the crypto library fails.
+// the spec hashes the 4-byte address.  Ports are in host order.  Every line
+// of a flow asks for the same ID, so results are memoized per thread in a
+// small direct-mapped cache keyed by the exact hash input.
+CommunityId community_id_v1_fixed(uint8_t family, const uint8_t* saddr16, const uint8_t* daddr16, uint16_t sport,
+                                  uint16_t dport, uint8_t proto = 6, uint16_t seed = 0);
+
+// The same as a string; empty if the crypto library fails.
 std::string community_id_v1(uint8_t family, const uint8_t* saddr16, const uint8_t* daddr16, uint16_t sport,
                             uint16_t dport, uint8_t proto = 6, uint16_t seed = 0);
 

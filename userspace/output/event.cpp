@@ -5,6 +5,7 @@
 
 #include "addr.h"
 #include "community_id.h"
+#include "json_writer.h"
 #include "names.h"
 
 namespace rsthop::output {
@@ -29,105 +30,183 @@ bool hook_has_l2(uint8_t hook) {
   return hook == RH_HOOK_XDP || hook == RH_HOOK_TC_INGRESS || hook == RH_HOOK_TC_EGRESS;
 }
 
-json base(const Context& ctx, const char* type, uint64_t mono_ns) {
-  json j;
-  j["@timestamp"] = rfc3339_us(ctx.clock.to_unix_ns(mono_ns));
-  j["event_type"] = type;
-  j["schema_version"] = kSchemaVersion;
-  j["host"]["name"] = ctx.host_name;
-  return j;
+void timestamp(JsonWriter& w, const char* name, const Context& ctx, uint64_t mono_ns) {
+  w.verbatim(name, kRfc3339UsLen, [&](char* o) { return format_rfc3339_us(o, ctx.clock.to_unix_ns(mono_ns)); });
 }
 
-json endpoint(const uint8_t* ip, std::optional<uint16_t> port, const uint8_t* mac) {
-  json e;
-  e["ip"] = addr_to_string(ip);
-  if (port) e["port"] = *port;
-  if (mac != nullptr && nonzero(mac, 6)) e["mac"] = mac_to_string(mac);
-  return e;
+// The fields every event starts with.
+void begin_event(JsonWriter& w, const Context& ctx, const char* type, uint64_t mono_ns) {
+  w.begin_object();
+  timestamp(w, "@timestamp", ctx, mono_ns);
+  w.plain("event_type", type);
+  w.sint("schema_version", kSchemaVersion);
+  w.begin_object("host");
+  w.string("name", ctx.host_name);
+  w.end_object();
 }
 
-void add_network(json& j, uint8_t family, const char* transport, const std::string& community_id) {
-  j["network"]["transport"] = transport;
-  j["network"]["type"] = family == 4 ? "ipv4" : "ipv6";
-  if (!community_id.empty()) j["network"]["community_id"] = community_id;
+void mac_field(JsonWriter& w, const uint8_t* mac) {
+  if (mac != nullptr && nonzero(mac, 6)) w.verbatim("mac", kMacTextLen, [&](char* o) { return format_mac(o, mac); });
 }
 
-void add_observer(json& j, const Context& ctx, uint32_t ifindex) {
-  if (ifindex == 0) return;  // tracepoints and summaries without an interface
-  j["rsthop"]["ifindex"] = ifindex;
-  if (!ctx.interface_name) return;
+// Opens the endpoint object; the caller may add members, then closes it.
+void begin_endpoint(JsonWriter& w, const char* name, const uint8_t* ip, std::optional<uint16_t> port,
+                    const uint8_t* mac) {
+  w.begin_object(name);
+  w.verbatim("ip", kAddrTextMax, [&](char* o) { return format_addr(o, ip); });
+  if (port) w.uint("port", *port);
+  mac_field(w, mac);
+}
+
+void endpoint(JsonWriter& w, const char* name, const uint8_t* ip, std::optional<uint16_t> port, const uint8_t* mac) {
+  begin_endpoint(w, name, ip, port, mac);
+  w.end_object();
+}
+
+void network(JsonWriter& w, uint8_t family, const char* transport, const CommunityId& community_id) {
+  w.begin_object("network");
+  w.plain("transport", transport);
+  w.plain("type", family == 4 ? "ipv4" : "ipv6");
+  if (community_id.len != 0) w.plain("community_id", community_id.view());
+  w.end_object();
+}
+
+CommunityId tuple_id(uint8_t family, const uint8_t* s, const uint8_t* d, uint16_t sport, uint16_t dport) {
+  return community_id_v1_fixed(family, s, d, sport, dport);
+}
+
+// observer.interface.name, when the interface has a name; tracepoints and
+// summaries without an interface have neither it nor rsthop.ifindex.
+void observer(JsonWriter& w, const Context& ctx, uint32_t ifindex) {
+  if (ifindex == 0 || !ctx.interface_name) return;
   std::string name = ctx.interface_name(ifindex);
-  if (!name.empty()) j["observer"]["interface"]["name"] = name;
+  if (name.empty()) return;
+  w.begin_object("observer");
+  w.begin_object("interface");
+  w.string("name", name);
+  w.end_object();
+  w.end_object();
 }
 
-void add_app(json& j, const flow::AppHint& app) {
-  if (!app.tls_sni.empty()) j["tls"]["client"]["server_name"] = app.tls_sni;
-  if (!app.http_host.empty()) j["url"]["domain"] = app.http_host;
-  if (!app.http_request.empty()) j["rsthop"]["http_request"] = app.http_request;
+// The rsthop.* object: ifindex when known, the hook for per-packet events
+// (nullptr for flows) and the initiator's HTTP request line when seen.
+void rsthop_object(JsonWriter& w, uint32_t ifindex, const char* hook, const flow::AppHint* app) {
+  bool http = app != nullptr && !app->http_request.empty();
+  if (ifindex == 0 && hook == nullptr && !http) return;
+  w.begin_object("rsthop");
+  if (ifindex != 0) w.uint("ifindex", ifindex);
+  if (hook != nullptr) w.plain("hook", hook);
+  if (http) w.string("http_request", app->http_request);
+  w.end_object();
 }
 
-std::optional<json> tcp_options(const rh_event& ev) {
-  if (ev.opts == 0) return std::nullopt;
-  json o = json::object();
-  if (ev.opts & RH_OPT_MSS) o["mss"] = ev.mss;
-  if (ev.opts & RH_OPT_WSCALE) o["wscale"] = ev.wscale;
-  if (ev.opts & RH_OPT_SACK_PERM) o["sack_perm"] = true;
-  if (ev.opts & RH_OPT_TIMESTAMP) o["timestamps"] = {{"tsval", ev.tsval}, {"tsecr", ev.tsecr}};
-  if (ev.opts & RH_OPT_SACK) o["sack"] = true;
-  if (ev.opts & RH_OPT_OTHER) o["other"] = true;
-  if (ev.opts & RH_OPT_TRUNCATED) o["truncated"] = true;
-  return o;
+// tls.client.server_name and url.domain (rsthop.http_request goes with rsthop_object).
+void app_objects(JsonWriter& w, const flow::AppHint& app) {
+  if (!app.tls_sni.empty()) {
+    w.begin_object("tls");
+    w.begin_object("client");
+    w.string("server_name", app.tls_sni);
+    w.end_object();
+    w.end_object();
+  }
+  if (!app.http_host.empty()) {
+    w.begin_object("url");
+    w.string("domain", app.http_host);
+    w.end_object();
+  }
+}
+
+void tcp_options(JsonWriter& w, const rh_event& ev) {
+  if (ev.opts == 0) return;
+  w.begin_object("options");
+  if (ev.opts & RH_OPT_MSS) w.uint("mss", ev.mss);
+  if (ev.opts & RH_OPT_WSCALE) w.uint("wscale", ev.wscale);
+  if (ev.opts & RH_OPT_SACK_PERM) w.boolean("sack_perm", true);
+  if (ev.opts & RH_OPT_TIMESTAMP) {
+    w.begin_object("timestamps");
+    w.uint("tsval", ev.tsval);
+    w.uint("tsecr", ev.tsecr);
+    w.end_object();
+  }
+  if (ev.opts & RH_OPT_SACK) w.boolean("sack", true);
+  if (ev.opts & RH_OPT_OTHER) w.boolean("other", true);
+  if (ev.opts & RH_OPT_TRUNCATED) w.boolean("truncated", true);
+  w.end_object();
 }
 
 // IP-level features shared by packet.* and reset.*; IP ID and DF exist only
 // in IPv4, so IPv6 lines leave them out instead of reporting a fake 0/false.
-void add_ip_features(json& o, const rh_event& ev, uint8_t family, const char* df_name) {
-  o["ttl"] = ev.ttl;
+void ip_features(JsonWriter& w, const rh_event& ev, uint8_t family, const char* df_name) {
+  w.uint("ttl", ev.ttl);
   if (family == 4) {
-    o["ip_id"] = ev.ip_id;
-    o[df_name] = (ev.ip_flags & RH_IPF_DF) != 0;
+    w.uint("ip_id", ev.ip_id);
+    w.boolean(df_name, (ev.ip_flags & RH_IPF_DF) != 0);
   }
 }
 
-void add_tcp_features(json& o, const rh_event& ev) {
-  o["flags"] = tcp_flags_string(ev.tcp_flags);
-  o["seq"] = ev.seq;
-  o["ack"] = ev.ack;
-  o["window"] = ev.window;
-  o["payload_len"] = ev.payload_len;
-  if (auto opts = tcp_options(ev)) o["options"] = std::move(*opts);
+void tcp_features(JsonWriter& w, const rh_event& ev) {
+  w.verbatim("flags", 8, [&](char* o) { return format_tcp_flags(o, ev.tcp_flags); });
+  w.uint("seq", ev.seq);
+  w.uint("ack", ev.ack);
+  w.uint("window", ev.window);
+  w.uint("payload_len", ev.payload_len);
+  tcp_options(w, ev);
+}
+
+size_t format_hex(char* out, const uint8_t* data, size_t len) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  for (size_t i = 0; i < len; i++) {
+    out[2 * i] = kDigits[data[i] >> 4];
+    out[2 * i + 1] = kDigits[data[i] & 0x0f];
+  }
+  return 2 * len;
+}
+
+void hex_field(JsonWriter& w, const char* name, const uint8_t* data, size_t len, size_t max_bytes) {
+  len = std::min(len, max_bytes);
+  w.verbatim(name, 2 * len, [&](char* o) { return format_hex(o, data, len); });
 }
 
 // What the RST's sender looked like earlier in the flow, so a reader (and
 // attribution) can compare TTL / IP ID / window / MAC against the RST.  The
 // baseline must come from the same claimed sender: a RST from the responder
 // is compared with its SYN-ACK, one from the initiator with its SYN.
-std::optional<json> reset_baseline(const flow::ResetRecord& r, uint8_t family) {
+struct Baseline {
+  const char* from;
+  uint8_t ttl;
+  uint16_t window;
+  uint16_t ip_id;
+  const uint8_t* mac;  // nullptr: no L2 hook saw that packet
+};
+
+std::optional<Baseline> reset_baseline(const flow::ResetRecord& r) {
   const rh_event& ev = r.first.ev;
   const rh_flow_state* st = r.flow_state ? &*r.flow_state : nullptr;
   uint8_t initiator = r.initiator != RH_SIDE_UNKNOWN ? r.initiator : (st ? st->initiator : RH_SIDE_UNKNOWN);
   bool from_initiator = initiator != RH_SIDE_UNKNOWN && ev.side == initiator;
 
-  json b;
-  const uint8_t* mac = nullptr;
   if (from_initiator) {
     if (st == nullptr || st->ts_syn == 0) return std::nullopt;
-    b = {{"from", "syn"}, {"ttl", st->init_ttl}, {"window", st->init_window}};
-    if (family == 4) b["ip_id"] = st->init_ip_id;
-    mac = st->init_mac;
-  } else if (r.synack) {
-    b = {{"from", "syn-ack"}, {"ttl", r.synack->ttl}, {"window", r.synack->window}};
-    if (family == 4) b["ip_id"] = r.synack->ip_id;
-    if (hook_has_l2(r.synack->hook)) mac = r.synack->smac;
-  } else if (st != nullptr && st->ts_synack != 0) {
-    b = {{"from", "syn-ack"}, {"ttl", st->peer_ttl}, {"window", st->peer_window}};
-    if (family == 4) b["ip_id"] = st->peer_ip_id;
-    mac = st->peer_mac;
-  } else {
-    return std::nullopt;
+    return Baseline{"syn", st->init_ttl, st->init_window, st->init_ip_id, st->init_mac};
   }
-  if (mac != nullptr && nonzero(mac, 6)) b["mac"] = mac_to_string(mac);
-  return b;
+  if (r.synack) {
+    const rh_event& sa = *r.synack;
+    return Baseline{"syn-ack", sa.ttl, sa.window, sa.ip_id, hook_has_l2(sa.hook) ? sa.smac : nullptr};
+  }
+  if (st != nullptr && st->ts_synack != 0) {
+    return Baseline{"syn-ack", st->peer_ttl, st->peer_window, st->peer_ip_id, st->peer_mac};
+  }
+  return std::nullopt;
+}
+
+void baseline(JsonWriter& w, const Baseline& b, uint8_t family) {
+  w.begin_object("baseline");
+  w.plain("from", b.from);
+  w.uint("ttl", b.ttl);
+  w.uint("window", b.window);
+  if (family == 4) w.uint("ip_id", b.ip_id);
+  mac_field(w, b.mac);
+  w.end_object();
 }
 
 // Time from the receiver's last sign of life (its last payload, or the
@@ -145,83 +224,93 @@ std::optional<double> reset_delay_ms(const flow::ResetRecord& r) {
 }  // namespace
 
 std::string to_hex(const uint8_t* data, size_t len, size_t max_bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
   len = std::min(len, max_bytes);
-  std::string s;
-  s.reserve(len * 2);
-  for (size_t i = 0; i < len; i++) {
-    s += kDigits[data[i] >> 4];
-    s += kDigits[data[i] & 0x0f];
-  }
+  std::string s(2 * len, '\0');
+  format_hex(s.data(), data, len);
   return s;
 }
 
-json flow_event(const Context& ctx, const flow::FlowSummary& f) {
-  json j = base(ctx, "flow", f.end_ns);
+void append_flow_line(std::string& out, const Context& ctx, const flow::FlowSummary& f) {
+  JsonWriter w(out);
+  begin_event(w, ctx, "flow", f.end_ns);
   uint8_t fam = family_of(f.family, f.source.ip.data());
-  auto side = [](const flow::Endpoint& e) {
-    json o = endpoint(e.ip.data(), e.port, e.mac ? e.mac->data() : nullptr);
-    o["bytes"] = e.bytes;
-    o["packets"] = e.packets;
-    return o;
+  auto side = [&](const char* name, const flow::Endpoint& e) {
+    begin_endpoint(w, name, e.ip.data(), e.port, e.mac ? e.mac->data() : nullptr);
+    w.uint("bytes", e.bytes);
+    w.uint("packets", e.packets);
+    w.end_object();
   };
-  j["source"] = side(f.source);
-  j["destination"] = side(f.destination);
-  add_network(j, fam, "tcp",
-              community_id_v1(fam, f.source.ip.data(), f.destination.ip.data(), f.source.port, f.destination.port));
-  add_observer(j, ctx, f.ifindex);
+  side("source", f.source);
+  side("destination", f.destination);
+  network(w, fam, "tcp", tuple_id(fam, f.source.ip.data(), f.destination.ip.data(), f.source.port, f.destination.port));
+  observer(w, ctx, f.ifindex);
+  rsthop_object(w, f.ifindex, nullptr, &f.app);
 
-  json& fl = j["flow"];
-  fl["conn_state"] = f.conn_state;
-  fl["history"] = f.history;
-  if (f.rtt_ms) fl["rtt_ms"] = *f.rtt_ms;
+  w.begin_object("flow");
+  w.string("conn_state", f.conn_state);
+  w.string("history", f.history);
+  if (f.rtt_ms) w.real("rtt_ms", *f.rtt_ms);
   uint64_t dur = f.end_ns >= f.start_ns ? f.end_ns - f.start_ns : 0;
-  fl["duration_ms"] = static_cast<double>(dur) / 1e6;
-  fl["closed_by"] = f.closed_by;
-  fl["handshake_seen"] = f.handshake_seen;
-  j["event"]["start"] = rfc3339_us(ctx.clock.to_unix_ns(f.start_ns));
-  j["event"]["end"] = rfc3339_us(ctx.clock.to_unix_ns(f.end_ns));
-  add_app(j, f.app);
-  return j;
+  w.real("duration_ms", static_cast<double>(dur) / 1e6);
+  w.string("closed_by", f.closed_by);
+  w.boolean("handshake_seen", f.handshake_seen);
+  w.end_object();
+  w.begin_object("event");
+  timestamp(w, "start", ctx, f.start_ns);
+  timestamp(w, "end", ctx, f.end_ns);
+  w.end_object();
+  app_objects(w, f.app);
+  w.end_object();
 }
 
-json reset_event(const Context& ctx, const flow::ResetRecord& r) {
+void append_reset_line(std::string& out, const Context& ctx, const flow::ResetRecord& r) {
   const rh_event& ev = r.first.ev;
-  json j = base(ctx, "reset", ev.ts_ns);
+  JsonWriter w(out);
+  begin_event(w, ctx, "reset", ev.ts_ns);
   uint8_t fam = family_of(ev.family, ev.saddr);
   bool l2 = hook_has_l2(ev.hook);
-  j["source"] = endpoint(ev.saddr, ev.sport, l2 ? ev.smac : nullptr);
-  j["destination"] = endpoint(ev.daddr, ev.dport, l2 ? ev.dmac : nullptr);
-  add_network(j, fam, "tcp", community_id_v1(fam, ev.saddr, ev.daddr, ev.sport, ev.dport));
-  add_observer(j, ctx, ev.ifindex);
-  j["rsthop"]["hook"] = hook_name(ev.hook);
+  endpoint(w, "source", ev.saddr, ev.sport, l2 ? ev.smac : nullptr);
+  endpoint(w, "destination", ev.daddr, ev.dport, l2 ? ev.dmac : nullptr);
+  network(w, fam, "tcp", tuple_id(fam, ev.saddr, ev.daddr, ev.sport, ev.dport));
+  observer(w, ctx, ev.ifindex);
+  rsthop_object(w, ev.ifindex, hook_name(ev.hook), &r.app);
 
-  json& rs = j["reset"];
+  w.begin_object("reset");
   // Tracepoint-only records carry the tuple but no wire features.
   if (ev.kind == RH_EV_RST) {
-    add_ip_features(rs, ev, fam, "ip_df");
-    add_tcp_features(rs, ev);
-    if (ev.snap_len > 0) rs["payload_hex"] = to_hex(ev.payload, ev.snap_len, RH_RST_PAYLOAD_MAX);
+    ip_features(w, ev, fam, "ip_df");
+    tcp_features(w, ev);
+    if (ev.snap_len > 0) hex_field(w, "payload_hex", ev.payload, ev.snap_len, RH_RST_PAYLOAD_MAX);
   }
-  rs["count"] = r.count;
+  w.uint("count", r.count);
   if (r.count > 1) {
-    if (!r.seqs.empty()) rs["seqs"] = r.seqs;
-    if (!r.ttls.empty()) rs["ttls"] = r.ttls;
+    if (!r.seqs.empty()) {
+      w.begin_array("seqs");
+      for (uint32_t s : r.seqs) w.uint(s);
+      w.end_array();
+    }
+    if (!r.ttls.empty()) {
+      w.begin_array("ttls");
+      for (uint8_t t : r.ttls) w.uint(t);
+      w.end_array();
+    }
   }
-  if (r.local_reason) rs["local_reason"] = rst_reason_name(*r.local_reason);
-  rs["local"] = r.local_reason.has_value() || ev.hook == RH_HOOK_TC_EGRESS || ev.hook == RH_HOOK_TP_SEND_RESET;
-  rs["received_by_socket"] = r.local_receive;
-  rs["wire_seen"] = r.wire_seen;
-  if (r.rtt_ms) rs["rtt_ms"] = *r.rtt_ms;
-  if (auto d = reset_delay_ms(r)) rs["delay_ms"] = *d;
-  if (auto b = reset_baseline(r, fam)) rs["baseline"] = std::move(*b);
-  add_app(j, r.app);
-  return j;
+  if (r.local_reason) w.plain("local_reason", rst_reason_name(*r.local_reason));
+  w.boolean("local", r.local_reason.has_value() || ev.hook == RH_HOOK_TC_EGRESS || ev.hook == RH_HOOK_TP_SEND_RESET);
+  w.boolean("received_by_socket", r.local_receive);
+  w.boolean("wire_seen", r.wire_seen);
+  if (r.rtt_ms) w.real("rtt_ms", *r.rtt_ms);
+  if (auto d = reset_delay_ms(r)) w.real("delay_ms", *d);
+  if (auto b = reset_baseline(r)) baseline(w, *b, fam);
+  w.end_object();
+  app_objects(w, r.app);
+  w.end_object();
 }
 
-json packet_event(const Context& ctx, const flow::Packet& p) {
+void append_packet_line(std::string& out, const Context& ctx, const flow::Packet& p) {
   const rh_event& ev = p.ev;
-  json j = base(ctx, "packet", ev.ts_ns);
+  JsonWriter w(out);
+  begin_event(w, ctx, "packet", ev.ts_ns);
   uint8_t fam = family_of(ev.family, ev.saddr);
   bool l2 = hook_has_l2(ev.hook);
   bool icmp = ev.kind == RH_EV_ICMP;
@@ -230,71 +319,118 @@ json packet_event(const Context& ctx, const flow::Packet& p) {
   if (icmp) {
     // source is the router or host that complained; the community ID names
     // the quoted TCP flow so the line joins that flow's flow/reset lines.
-    j["source"] = endpoint(ev.saddr, std::nullopt, l2 ? ev.smac : nullptr);
-    j["destination"] = endpoint(ev.daddr, std::nullopt, l2 ? ev.dmac : nullptr);
-    add_network(j, fam, fam == 4 ? "icmp" : "ipv6-icmp",
-                community_id_v1(fam, ev.inner_saddr, ev.inner_daddr, ev.inner_sport, ev.inner_dport));
+    endpoint(w, "source", ev.saddr, std::nullopt, l2 ? ev.smac : nullptr);
+    endpoint(w, "destination", ev.daddr, std::nullopt, l2 ? ev.dmac : nullptr);
+    network(w, fam, fam == 4 ? "icmp" : "ipv6-icmp",
+            tuple_id(fam, ev.inner_saddr, ev.inner_daddr, ev.inner_sport, ev.inner_dport));
   } else {
-    j["source"] = endpoint(ev.saddr, ev.sport, l2 ? ev.smac : nullptr);
-    j["destination"] = endpoint(ev.daddr, ev.dport, l2 ? ev.dmac : nullptr);
-    add_network(j, fam, "tcp", community_id_v1(fam, ev.saddr, ev.daddr, ev.sport, ev.dport));
+    endpoint(w, "source", ev.saddr, ev.sport, l2 ? ev.smac : nullptr);
+    endpoint(w, "destination", ev.daddr, ev.dport, l2 ? ev.dmac : nullptr);
+    network(w, fam, "tcp", tuple_id(fam, ev.saddr, ev.daddr, ev.sport, ev.dport));
   }
-  add_observer(j, ctx, ev.ifindex);
-  j["rsthop"]["hook"] = hook_name(ev.hook);
+  observer(w, ctx, ev.ifindex);
+  rsthop_object(w, ev.ifindex, hook_name(ev.hook), nullptr);
 
-  json& pk = j["packet"];
-  pk["kind"] = packet_kind_name(ev.kind);
+  w.begin_object("packet");
+  w.plain("kind", packet_kind_name(ev.kind));
   if (local) {
-    if (ev.kind == RH_EV_LOCAL_RST_SEND) pk["local_reason"] = rst_reason_name(ev.reason);
-    return j;
+    if (ev.kind == RH_EV_LOCAL_RST_SEND) w.plain("local_reason", rst_reason_name(ev.reason));
+    w.end_object();
+    w.end_object();
+    return;
   }
-  add_ip_features(pk, ev, fam, "df");
-  pk["ip_len"] = ev.ip_len;
-  pk["vlan_depth"] = ev.vlan_depth;
-  if (!icmp) add_tcp_features(pk, ev);
-
+  ip_features(w, ev, fam, "df");
+  w.uint("ip_len", ev.ip_len);
+  w.uint("vlan_depth", ev.vlan_depth);
+  if (!icmp) tcp_features(w, ev);
   if (ev.snap_len > 0) {
     if (ev.kind == RH_EV_PAYLOAD) {
-      pk["snap_hex"] = to_hex(p.data.data(), std::min<size_t>(ev.snap_len, p.data.size()), 64);
+      hex_field(w, "snap_hex", p.data.data(), std::min<size_t>(ev.snap_len, p.data.size()), 64);
     } else {
-      pk["snap_hex"] = to_hex(ev.payload, ev.snap_len, RH_RST_PAYLOAD_MAX);
+      hex_field(w, "snap_hex", ev.payload, ev.snap_len, RH_RST_PAYLOAD_MAX);
     }
   }
+  w.end_object();
 
   if (icmp) {
-    json& ic = j["icmp"];
-    ic["type"] = ev.icmp_type;
-    ic["code"] = ev.icmp_code;
-    ic["quoted"]["source"] = endpoint(ev.inner_saddr, ev.inner_sport, nullptr);
-    ic["quoted"]["destination"] = endpoint(ev.inner_daddr, ev.inner_dport, nullptr);
-    ic["quoted"]["ttl"] = ev.inner_ttl;
-    ic["quoted"]["seq"] = ev.inner_seq;
+    w.begin_object("icmp");
+    w.uint("type", ev.icmp_type);
+    w.uint("code", ev.icmp_code);
+    w.begin_object("quoted");
+    endpoint(w, "source", ev.inner_saddr, ev.inner_sport, nullptr);
+    endpoint(w, "destination", ev.inner_daddr, ev.inner_dport, nullptr);
+    w.uint("ttl", ev.inner_ttl);
+    w.uint("seq", ev.inner_seq);
+    w.end_object();
+    w.end_object();
   }
-  return j;
+  w.end_object();
+}
+
+void append_stats_line(std::string& out, const Context& ctx, uint64_t now_mono_ns, const KernelCounters& kernel,
+                       const UserspaceCounters& user, double elapsed_s, bool final) {
+  JsonWriter w(out);
+  begin_event(w, ctx, "stats", now_mono_ns);
+  w.begin_object("stats");
+  w.begin_object("kernel");
+  for (int i = 0; i < RH_C_MAX; i++) w.uint(counter_name(i), kernel[static_cast<size_t>(i)]);
+  w.end_object();
+  w.begin_object("userspace");
+  w.uint("events_received", user.events_received);
+  w.uint("flows_emitted", user.flows_emitted);
+  w.uint("resets_emitted", user.resets_emitted);
+  w.uint("parse_errors", user.parse_errors);
+  w.uint("flows_evicted_userspace", user.flows_evicted_userspace);
+  w.end_object();
+  w.boolean("final", final);
+  // Seconds from nanosecond differences: nine decimals keep every one.
+  w.real("elapsed_s", elapsed_s, 9);
+  w.end_object();
+  w.end_object();
+}
+
+void append_lost_line(std::string& out, const Context& ctx, uint64_t now_mono_ns, std::string_view cause,
+                      uint64_t count, uint64_t total) {
+  JsonWriter w(out);
+  begin_event(w, ctx, "lost", now_mono_ns);
+  w.begin_object("lost");
+  w.string("cause", cause);
+  w.uint("count", count);
+  w.uint("total", total);
+  w.end_object();
+  w.end_object();
+}
+
+namespace {
+
+template <typename Append>
+json parsed(Append&& append) {
+  std::string line;
+  append(line);
+  return json::parse(line);
+}
+
+}  // namespace
+
+json flow_event(const Context& ctx, const flow::FlowSummary& f) {
+  return parsed([&](std::string& l) { append_flow_line(l, ctx, f); });
+}
+
+json reset_event(const Context& ctx, const flow::ResetRecord& r) {
+  return parsed([&](std::string& l) { append_reset_line(l, ctx, r); });
+}
+
+json packet_event(const Context& ctx, const flow::Packet& p) {
+  return parsed([&](std::string& l) { append_packet_line(l, ctx, p); });
 }
 
 json stats_event(const Context& ctx, uint64_t now_mono_ns, const KernelCounters& kernel, const UserspaceCounters& user,
                  double elapsed_s, bool final) {
-  json j = base(ctx, "stats", now_mono_ns);
-  json& st = j["stats"];
-  st["kernel"] = json::object();
-  for (int i = 0; i < RH_C_MAX; i++) st["kernel"][counter_name(i)] = kernel[static_cast<size_t>(i)];
-  st["userspace"] = {
-      {"events_received", user.events_received},
-      {"flows_emitted", user.flows_emitted},
-      {"resets_emitted", user.resets_emitted},
-      {"parse_errors", user.parse_errors},
-      {"flows_evicted_userspace", user.flows_evicted_userspace},
-  };
-  st["final"] = final;
-  st["elapsed_s"] = elapsed_s;
-  return j;
+  return parsed([&](std::string& l) { append_stats_line(l, ctx, now_mono_ns, kernel, user, elapsed_s, final); });
 }
 
 json lost_event(const Context& ctx, uint64_t now_mono_ns, std::string_view cause, uint64_t count, uint64_t total) {
-  json j = base(ctx, "lost", now_mono_ns);
-  j["lost"] = {{"cause", std::string(cause)}, {"count", count}, {"total", total}};
-  return j;
+  return parsed([&](std::string& l) { append_lost_line(l, ctx, now_mono_ns, cause, count, total); });
 }
 
 }  // namespace rsthop::output

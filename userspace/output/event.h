@@ -40,17 +40,31 @@ struct UserspaceCounters {
 
 using KernelCounters = std::array<uint64_t, RH_C_MAX>;
 
+// Builders append one compact JSON document (no newline) to `out`; this is
+// the hot path, written with JsonWriter, no document tree.  Object members
+// come in a fixed order, not sorted.
+//
 // event_type "flow": source is the initiator; @timestamp is the flow's end.
-nlohmann::json flow_event(const Context& ctx, const flow::FlowSummary& f);
+void append_flow_line(std::string& out, const Context& ctx, const flow::FlowSummary& f);
 // event_type "reset": source is the RST's sender.
-nlohmann::json reset_event(const Context& ctx, const flow::ResetRecord& r);
+void append_reset_line(std::string& out, const Context& ctx, const flow::ResetRecord& r);
 // event_type "packet": one raw control packet of any kind, ICMP included.
-nlohmann::json packet_event(const Context& ctx, const flow::Packet& p);
+void append_packet_line(std::string& out, const Context& ctx, const flow::Packet& p);
 // event_type "stats"; now_mono_ns is CLOCK_MONOTONIC (monotonic_now_ns()).
-nlohmann::json stats_event(const Context& ctx, uint64_t now_mono_ns, const KernelCounters& kernel,
-                           const UserspaceCounters& user, double elapsed_s, bool final);
+void append_stats_line(std::string& out, const Context& ctx, uint64_t now_mono_ns, const KernelCounters& kernel,
+                       const UserspaceCounters& user, double elapsed_s, bool final);
 // event_type "lost": `count` since the previous report, `total` since start.
 // cause is loss_cause(idx) or kLossCauseMalformedRecord.
+void append_lost_line(std::string& out, const Context& ctx, uint64_t now_mono_ns, std::string_view cause,
+                      uint64_t count, uint64_t total);
+
+// The same documents parsed into nlohmann::json, for tests, tools and the
+// text renderer.  They parse the line above, so the two cannot drift apart.
+nlohmann::json flow_event(const Context& ctx, const flow::FlowSummary& f);
+nlohmann::json reset_event(const Context& ctx, const flow::ResetRecord& r);
+nlohmann::json packet_event(const Context& ctx, const flow::Packet& p);
+nlohmann::json stats_event(const Context& ctx, uint64_t now_mono_ns, const KernelCounters& kernel,
+                           const UserspaceCounters& user, double elapsed_s, bool final);
 nlohmann::json lost_event(const Context& ctx, uint64_t now_mono_ns, std::string_view cause, uint64_t count,
                           uint64_t total);
 

@@ -98,16 +98,21 @@ std::string rst_reason_name(uint16_t reason) {
 }
 
 std::string tcp_flags_string(uint8_t flags) {
+  char buf[8];
+  return std::string(buf, format_tcp_flags(buf, flags));
+}
+
+size_t format_tcp_flags(char* out, uint8_t flags) {
   static constexpr struct {
     uint8_t bit;
     char letter;
   } kOrder[] = {{RH_TCP_FIN, 'F'}, {RH_TCP_SYN, 'S'}, {RH_TCP_RST, 'R'}, {RH_TCP_PSH, 'P'},
                 {RH_TCP_ACK, 'A'}, {RH_TCP_URG, 'U'}, {RH_TCP_ECE, 'E'}, {RH_TCP_CWR, 'C'}};
-  std::string s;
+  size_t n = 0;
   for (const auto& f : kOrder) {
-    if (flags & f.bit) s += f.letter;
+    if (flags & f.bit) out[n++] = f.letter;
   }
-  return s;
+  return n;
 }
 
 }  // namespace rsthop::output

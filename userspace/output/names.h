@@ -3,6 +3,7 @@
 // one is a schema change.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -28,5 +29,7 @@ const char* packet_kind_name(uint8_t kind);
 std::string rst_reason_name(uint16_t reason);
 // Set TCP flag letters in "FSRPAUEC" order: RST+ACK is "RA".
 std::string tcp_flags_string(uint8_t flags);
+// The same letters written to `out` (at most 8, no NUL); returns how many.
+size_t format_tcp_flags(char* out, uint8_t flags);
 
 }  // namespace rsthop::output

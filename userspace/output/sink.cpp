@@ -12,16 +12,12 @@ namespace rsthop::output {
 
 namespace {
 
-// One writev-free loop: the line and its newline are joined first so a
-// reader never sees a half line from us followed by another writer's.
-Result<void> write_all(int fd, std::string_view line, const std::string& what) {
-  std::string buf;
-  buf.reserve(line.size() + 1);
-  buf.append(line);
-  buf.push_back('\n');
+// Loops over partial writes until every byte is out, so the block's lines
+// stay whole.
+Result<void> write_all(int fd, std::string_view bytes, const std::string& what) {
   size_t off = 0;
-  while (off < buf.size()) {
-    ssize_t n = ::write(fd, buf.data() + off, buf.size() - off);
+  while (off < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
     if (n < 0) {
       if (errno == EINTR) continue;
       int err = errno;
@@ -34,7 +30,16 @@ Result<void> write_all(int fd, std::string_view line, const std::string& what) {
 
 }  // namespace
 
-Result<void> StdoutSink::write_line(std::string_view line) { return write_all(fd_, line, "standard output"); }
+Result<void> Sink::write_line(std::string_view line) {
+  // Joined first, so the line and its newline go out in one write().
+  std::string buf;
+  buf.reserve(line.size() + 1);
+  buf.append(line);
+  buf.push_back('\n');
+  return write(buf);
+}
+
+Result<void> StdoutSink::write(std::string_view lines) { return write_all(fd_, lines, "standard output"); }
 
 Result<std::unique_ptr<Sink>> FileSink::open(const std::string& path, bool append) {
   int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC);
@@ -46,7 +51,13 @@ Result<std::unique_ptr<Sink>> FileSink::open(const std::string& path, bool appen
   return std::unique_ptr<Sink>(new FileSink(std::move(fd), path));
 }
 
-Result<void> FileSink::write_line(std::string_view line) { return write_all(fd_.get(), line, path_); }
+Result<void> FileSink::write(std::string_view lines) { return write_all(fd_.get(), lines, path_); }
+
+Writer::Writer(std::unique_ptr<Sink> sink, Format format) : sink_(std::move(sink)), format_(format) {
+  buf_.reserve(kFlushBytes + 4096);  // one line past the threshold fits without growing
+}
+
+Writer::~Writer() { (void)flush(); }
 
 std::string Writer::render(const nlohmann::json& event) const {
   if (format_ == Format::text) return render_text(event);
@@ -55,6 +66,31 @@ std::string Writer::render(const nlohmann::json& event) const {
   return event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-Result<void> Writer::emit(const nlohmann::json& event) { return sink_->write_line(render(event)); }
+Result<void> Writer::emit(const nlohmann::json& event) {
+  buf_ += render(event);
+  buf_.push_back('\n');
+  return buf_.size() >= kFlushBytes ? flush() : Result<void>{};
+}
+
+Result<void> Writer::end_line(size_t start) {
+  if (format_ == Format::text) {
+    // People read slowly; parsing the line back costs nothing they notice.
+    auto doc = nlohmann::json::parse(std::string_view(buf_).substr(start), nullptr, false);
+    if (!doc.is_discarded()) {
+      std::string text = render_text(doc);
+      buf_.resize(start);
+      buf_ += text;
+    }
+  }
+  buf_.push_back('\n');
+  return buf_.size() >= kFlushBytes ? flush() : Result<void>{};
+}
+
+Result<void> Writer::flush() {
+  if (buf_.empty()) return {};
+  auto r = sink_->write(buf_);
+  buf_.clear();
+  return r;
+}
 
 }  // namespace rsthop::output

@@ -2,6 +2,7 @@
 // terminal, a file or (later) a socket; a sink only moves bytes.
 #pragma once
 
+#include <concepts>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -16,16 +17,19 @@ namespace rsthop::output {
 class Sink {
  public:
   virtual ~Sink() = default;
-  // Writes `line` plus '\n' before returning, so a consumer tailing the
-  // file never waits on a buffer and a crash loses no finished line.
-  virtual Result<void> write_line(std::string_view line) = 0;
+  // Writes all of `lines` (whole lines, each ending in '\n') before
+  // returning, looping over partial writes, or fails with "cannot write to
+  // <what>: <strerror>".  Sinks do not buffer; the Writer does.
+  virtual Result<void> write(std::string_view lines) = 0;
+  // `line` plus '\n' in one write(), unbuffered.
+  Result<void> write_line(std::string_view line);
 };
 
 // Writes to a descriptor it does not own (stdout by default).
 class StdoutSink : public Sink {
  public:
   explicit StdoutSink(int fd = 1) : fd_(fd) {}
-  Result<void> write_line(std::string_view line) override;
+  Result<void> write(std::string_view lines) override;
 
  private:
   int fd_;
@@ -36,7 +40,7 @@ class FileSink : public Sink {
   // Creates or truncates `path` (mode 0644), or appends when `append`.
   // Fails with "cannot write to <path>: <strerror>".
   static Result<std::unique_ptr<Sink>> open(const std::string& path, bool append = false);
-  Result<void> write_line(std::string_view line) override;
+  Result<void> write(std::string_view lines) override;
 
  private:
   FileSink(Fd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
@@ -46,17 +50,53 @@ class FileSink : public Sink {
 
 enum class Format { json, text };
 
-// Renders event documents in one format and hands the lines to a sink.
+// Turns events into lines of one format and hands them to a sink in blocks.
+//
+// Lines are collected in a buffer and written when it passes kFlushBytes or
+// when flush() is called; a block always ends on a line boundary, so a
+// reader never sees half a line from us.  Callers flush after every batch
+// of events (each ring-buffer poll or drain) and before exit: the ring
+// buffer already holds events for up to one poll interval, so writing each
+// line on its own would buy no latency, only system calls.
+//
+// JSON lines come from the fast builders in event.h (append_*_line); text
+// lines are rendered from the parsed JSON line, so both formats come from
+// the same document.
 class Writer {
  public:
-  Writer(std::unique_ptr<Sink> sink, Format format) : sink_(std::move(sink)), format_(format) {}
+  static constexpr size_t kFlushBytes = 64 * 1024;
+
+  Writer(std::unique_ptr<Sink> sink, Format format);
+  // Flushes what is left, but cannot report a failure: call flush() first.
+  ~Writer();
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  // Adds one event: `build(line)` appends its JSON document, without a
+  // newline, to `line`; e.g.
+  //   writer.emit([&](std::string& l) { output::append_packet_line(l, ctx, p); });
+  // Fails only when a write it triggers fails; the buffered lines are then
+  // dropped, and the error says why.
+  template <typename Build>
+    requires std::invocable<Build, std::string&>
+  Result<void> emit(Build&& build) {
+    size_t start = buf_.size();
+    build(buf_);
+    return end_line(start);
+  }
+  // The same for a document already built (tests, tools).
   Result<void> emit(const nlohmann::json& event);
-  // The exact line emit() writes, without the newline.
+  // Writes every buffered line.
+  Result<void> flush();
+  // The exact line emit() adds for `event`, without the newline.
   std::string render(const nlohmann::json& event) const;
 
  private:
+  Result<void> end_line(size_t start);
+
   std::unique_ptr<Sink> sink_;
   Format format_;
+  std::string buf_;
 };
 
 }  // namespace rsthop::output

@@ -34,6 +34,26 @@ TEST(Rfc3339, ExtremesDoNotCrash) {
   EXPECT_TRUE(std::regex_match(rfc3339_us(std::numeric_limits<int64_t>::min()), shape));
 }
 
+TEST(Rfc3339, CachedSecondsNeverLeakIntoOthers) {
+  // Alternating seconds, days and the fallback: every call must read its own
+  // second, whatever the per-thread cache held before.
+  const int64_t times[] = {1795660418 * kSec + 5, 1795660417 * kSec, 1795660418 * kSec + 999'999'999, 0, -1,
+                           1795660418 * kSec + 86'400 * kSec, std::numeric_limits<int64_t>::max(), 1795660418 * kSec};
+  const char* expected[] = {"2026-11-26T02:33:38.000000Z", "2026-11-26T02:33:37.000000Z", "2026-11-26T02:33:38.999999Z",
+                            "1970-01-01T00:00:00.000000Z", "1969-12-31T23:59:59.999999Z", "2026-11-27T02:33:38.000000Z",
+                            nullptr, "2026-11-26T02:33:38.000000Z"};
+  for (int round = 0; round < 3; round++) {
+    for (size_t i = 0; i < std::size(times); i++) {
+      char buf[kRfc3339UsLen];
+      std::string s(buf, format_rfc3339_us(buf, times[i]));
+      EXPECT_EQ(s, rfc3339_us(times[i]));
+      if (expected[i] != nullptr) {
+        EXPECT_EQ(s, expected[i]) << i;
+      }
+    }
+  }
+}
+
 TEST(WallClock, FixedOffsetConverts) {
   WallClock c = WallClock::fixed(1795660418 * kSec - 5 * kSec);
   EXPECT_EQ(c.to_unix_ns(5 * kSec + 42'000), 1795660418 * kSec + 42'000);

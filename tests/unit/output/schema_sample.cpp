@@ -1,6 +1,7 @@
 // Prints one line of every event type (and every packet kind the renderer
 // treats differently) through the real JSON writer, for validate_schema.py.
 #include <cstdio>
+#include <functional>
 
 #include "fixtures.h"
 #include "names.h"
@@ -32,26 +33,32 @@ int main() {
   k[RH_C_PACKETS] = 10;
   UserspaceCounters u;
 
-  const nlohmann::json events[] = {
-      flow_event(ctx, fx::flow_summary()),
-      flow_event(ctx, f6),
-      reset_event(ctx, fx::reset_record()),
-      reset_event(ctx, local),
-      packet_event(ctx, fx::syn_v6()),
-      packet_event(ctx, fx::icmp_time_exceeded()),
-      packet_event(ctx, fx::first_payload()),
-      packet_event(ctx, fx::local_rst_send()),
-      packet_event(ctx, rst),
-      stats_event(ctx, 10 * fx::kSec, k, u, 1.0, false),
-      lost_event(ctx, 10 * fx::kSec, loss_cause(RH_C_LOST_RINGBUF), 1, 1),
-      lost_event(ctx, 10 * fx::kSec, kLossCauseMalformedRecord, 1, 3),
+  // The lines exactly as rsthop writes them: the streaming builders.
+  using Build = std::function<void(std::string&)>;
+  const Build events[] = {
+      [&](std::string& l) { append_flow_line(l, ctx, fx::flow_summary()); },
+      [&](std::string& l) { append_flow_line(l, ctx, f6); },
+      [&](std::string& l) { append_reset_line(l, ctx, fx::reset_record()); },
+      [&](std::string& l) { append_reset_line(l, ctx, local); },
+      [&](std::string& l) { append_packet_line(l, ctx, fx::syn_v6()); },
+      [&](std::string& l) { append_packet_line(l, ctx, fx::icmp_time_exceeded()); },
+      [&](std::string& l) { append_packet_line(l, ctx, fx::first_payload()); },
+      [&](std::string& l) { append_packet_line(l, ctx, fx::local_rst_send()); },
+      [&](std::string& l) { append_packet_line(l, ctx, rst); },
+      [&](std::string& l) { append_stats_line(l, ctx, 10 * fx::kSec, k, u, 1.0, false); },
+      [&](std::string& l) { append_lost_line(l, ctx, 10 * fx::kSec, loss_cause(RH_C_LOST_RINGBUF), 1, 1); },
+      [&](std::string& l) { append_lost_line(l, ctx, 10 * fx::kSec, kLossCauseMalformedRecord, 1, 3); },
   };
-  for (const auto& ev : events) {
-    auto r = w.emit(ev);
+  for (const auto& build : events) {
+    auto r = w.emit(build);
     if (!r.ok()) {
       std::fprintf(stderr, "schema_sample: %s\n", r.error().message.c_str());
       return 1;
     }
+  }
+  if (auto r = w.flush(); !r.ok()) {
+    std::fprintf(stderr, "schema_sample: %s\n", r.error().message.c_str());
+    return 1;
   }
   return 0;
 }

@@ -1,0 +1,201 @@
+#include "json_writer.h"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+
+namespace rsthop::output {
+
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+
+// 0: copy as is; 1: needs an escape; 2: not ASCII (UTF-8 decoding needed).
+constexpr std::array<uint8_t, 256> kClass = [] {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 0x20; c++) t[c] = 1;
+  t['"'] = t['\\'] = 1;
+  for (int c = 0x80; c < 0x100; c++) t[c] = 2;
+  return t;
+}();
+
+char* escape_byte(char* p, uint8_t c) {
+  *p++ = '\\';
+  switch (c) {
+    case '\b': *p++ = 'b'; return p;
+    case '\t': *p++ = 't'; return p;
+    case '\n': *p++ = 'n'; return p;
+    case '\f': *p++ = 'f'; return p;
+    case '\r': *p++ = 'r'; return p;
+    case '"': *p++ = '"'; return p;
+    case '\\': *p++ = '\\'; return p;
+    default:
+      std::memcpy(p, "u00", 3);
+      p[3] = kHex[c >> 4];
+      p[4] = kHex[c & 0xf];
+      return p + 5;
+  }
+}
+
+// Bjoern Hoehrmann's UTF-8 DFA, the table nlohmann's serializer uses.
+constexpr uint8_t kUtf8Accept = 0, kUtf8Reject = 1;
+constexpr std::array<uint8_t, 400> kUtf8 = {{
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  // 00..1F
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  // 20..3F
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  // 40..5F
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  // 60..7F
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9,  // 80..9F
+    7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,  // A0..BF
+    8, 8, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,  // C0..DF
+    0xA, 0x3, 0x3, 0x3, 0x3, 0x3, 0x3, 0x3, 0x3, 0x3, 0x3, 0x3, 0x3, 0x4, 0x3, 0x3,                  // E0..EF
+    0xB, 0x6, 0x6, 0x6, 0x5, 0x8, 0x8, 0x8, 0x8, 0x8, 0x8, 0x8, 0x8, 0x8, 0x8, 0x8,                  // F0..FF
+    0x0, 0x1, 0x2, 0x3, 0x5, 0x8, 0x7, 0x1, 0x1, 0x1, 0x4, 0x6, 0x1, 0x1, 0x1, 0x1,                  // s0..s0
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 0, 1, 0, 1, 1, 1, 1, 1, 1,  // s1..s2
+    1, 2, 1, 1, 1, 1, 1, 2, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1,  // s3..s4
+    1, 2, 1, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3, 1, 3, 1, 1, 1, 1, 1, 1,  // s5..s6
+    1, 3, 1, 1, 1, 1, 1, 3, 1, 3, 1, 1, 1, 1, 1, 1, 1, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  // s7..s8
+}};
+
+constexpr char kReplacement[] = "\xEF\xBF\xBD";  // U+FFFD
+
+// The rest of a string once a non-ASCII byte shows up, starting on a code
+// point boundary.  Mirrors nlohmann's dump_escaped with the replace handler:
+// a rejected sequence is cut back to the last complete code point and
+// replaced by one U+FFFD, and the byte that broke a sequence is read again
+// as a possible start of the next one.  At most 6 output bytes per input byte.
+char* escape_utf8_tail(char* p, std::string_view s) {
+  uint8_t state = kUtf8Accept;
+  uint32_t codepoint = 0;
+  char* after_last_accept = p;
+  size_t undumped = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto byte = static_cast<uint8_t>(s[i]);
+    const uint8_t type = kUtf8[byte];
+    codepoint = state != kUtf8Accept ? (byte & 0x3fu) | (codepoint << 6u) : (0xffu >> type) & byte;
+    state = kUtf8[256u + state * 16u + type];
+    if (state == kUtf8Accept) {
+      if (codepoint < 0x20 || codepoint == '"' || codepoint == '\\') {
+        p = escape_byte(p, static_cast<uint8_t>(codepoint));
+      } else {
+        *p++ = s[i];
+      }
+      after_last_accept = p;
+      undumped = 0;
+    } else if (state == kUtf8Reject) {
+      if (undumped > 0) --i;
+      p = after_last_accept;
+      std::memcpy(p, kReplacement, 3);
+      p += 3;
+      after_last_accept = p;
+      undumped = 0;
+      state = kUtf8Accept;
+    } else {
+      *p++ = s[i];
+      ++undumped;
+    }
+  }
+  if (state != kUtf8Accept) {  // cut short inside a sequence
+    p = after_last_accept;
+    std::memcpy(p, kReplacement, 3);
+    p += 3;
+  }
+  return p;
+}
+
+// Writes `s` quoted and escaped at p, which has room for 6 * s.size() + 2.
+char* escape_string(char* p, std::string_view s) {
+  *p++ = '"';
+  size_t run = 0;  // start of the bytes copied as they are, in one memcpy
+  for (size_t i = 0; i < s.size(); i++) {
+    const auto c = static_cast<uint8_t>(s[i]);
+    if (kClass[c] == 0) continue;
+    std::memcpy(p, s.data() + run, i - run);
+    p += i - run;
+    if (kClass[c] == 2) {
+      p = escape_utf8_tail(p, s.substr(i));
+      *p++ = '"';
+      return p;
+    }
+    p = escape_byte(p, c);
+    run = i + 1;
+  }
+  std::memcpy(p, s.data() + run, s.size() - run);
+  p += s.size() - run;
+  *p++ = '"';
+  return p;
+}
+
+size_t escaped_max(std::string_view s) { return 6 * s.size() + 2; }
+
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view s) {
+  size_t at = out.size();
+  out.resize(at + escaped_max(s));
+  char* end = escape_string(out.data() + at, s);
+  out.resize(static_cast<size_t>(end - out.data()));
+}
+
+JsonWriter::JsonWriter(std::string& out) : out_(out) {
+  // Room for a typical event line up front; grow() handles the rest.
+  size_t at = out_.size();
+  out_.resize(at + 1024);
+  pos_ = out_.data() + at;
+  end_ = out_.data() + out_.size();
+}
+
+void JsonWriter::grow(size_t n) {
+  size_t used = static_cast<size_t>(pos_ - out_.data());
+  out_.resize(used + std::max<size_t>(n, 1024));  // std::string grows its capacity geometrically
+  pos_ = out_.data() + used;
+  end_ = out_.data() + out_.size();
+}
+
+void JsonWriter::string(std::string_view v) {
+  char* p = separate(escaped_max(v));
+  pos_ = escape_string(p, v);
+}
+
+void JsonWriter::uint(uint64_t v) {
+  char* p = separate(20);
+  pos_ = std::to_chars(p, p + 20, v).ptr;
+}
+
+void JsonWriter::sint(int64_t v) {
+  char* p = separate(20);
+  pos_ = std::to_chars(p, p + 20, v).ptr;
+}
+
+void JsonWriter::real(double v, int decimals) {
+  if (!std::isfinite(v)) {
+    char* p = separate(4);
+    std::memcpy(p, "null", 4);
+    pos_ = p + 4;
+    return;
+  }
+  decimals = std::clamp(decimals, 0, 17);  // keeps the text inside buf
+  char buf[64];
+  char* end;
+  if (std::fabs(v) < 1e15) {
+    end = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed, decimals).ptr;
+    char* dot = std::find(buf, end, '.');
+    if (dot == end) {
+      *end++ = '.';
+      *end++ = '0';
+    } else {
+      while (end > dot + 2 && end[-1] == '0') --end;
+    }
+  } else {
+    // Beyond any duration rsthop measures; the shortest exact form (it may
+    // use an exponent, which is valid JSON and still a float).
+    end = std::to_chars(buf, buf + sizeof(buf), v).ptr;
+  }
+  size_t n = static_cast<size_t>(end - buf);
+  char* p = separate(n);
+  std::memcpy(p, buf, n);
+  pos_ = p + n;
+}
+
+}  // namespace rsthop::output
