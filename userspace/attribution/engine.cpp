@@ -293,8 +293,10 @@ Verdict Engine::classify(const flow::ResetRecord& r) const {
     bool rst_df = rst.ip_flags & RH_IPF_DF, base_df = base->ip_flags & RH_IPF_DF;
     if (base_df && !rst_df) s.add("ip_df", "DF clear", std::string("DF set like the peer's ") + base_name, 0.1);
     uint16_t dist = static_cast<uint16_t>(rst.ip_id - base->ip_id);
+    // Linux sends its SYN-ACK with IP ID 0 but a socket's RST from its own
+    // counter: a non-zero ID after a zero one is context, not evidence.
     if (base->ip_id == 0 && rst.ip_id != 0)
-      s.add("ip_id", "IP ID " + std::to_string(rst.ip_id), "IP ID 0 like the peer's " + std::string(base_name), 0.15);
+      s.add("ip_id", "IP ID " + std::to_string(rst.ip_id), "IP ID 0 like the peer's " + std::string(base_name), 0);
     else if (base->ip_id != 0 && rst.ip_id != 0 && dist > 4096 && dist < 61440)
       s.add("ip_id", "IP ID " + std::to_string(rst.ip_id),
             "near " + std::to_string(base->ip_id) + " (the peer's counter)", 0.1);
@@ -345,7 +347,11 @@ Verdict Engine::classify(const flow::ResetRecord& r) const {
   // Behind an intercepting proxy the "peer's" SYN-ACK is the proxy's: a RST
   // matching it is the proxy's too, which agrees with port_distance.
   bool proxy_match = proxy && ep && rst_hops == *ep;
-  v.conflicting = !proxy_match && s.pos >= 0.3 && s.neg <= -0.25;
+  // Conflict means one signal clearly says "the peer" (the TTL matches it
+  // exactly) while others say "someone else"; a sum of weak agreements does not.
+  double strongest_neg = 0;
+  for (const auto& e : v.evidence) strongest_neg = std::min(strongest_neg, e.weight);
+  v.conflicting = !proxy_match && s.pos >= 0.3 && strongest_neg <= -0.25;
   std::string why;
   for (const auto& e : v.evidence)
     if (e.weight > 0 && (why.empty() || e.weight >= 0.4)) why = e.signal + ": " + e.observed + ", expected " + e.expected;
@@ -353,6 +359,9 @@ Verdict Engine::classify(const flow::ResetRecord& r) const {
     v.origin = "middlebox";
     v.confidence = std::clamp(0.5 + 0.35 * score, 0.5, 0.95);
     if (v.conflicting) v.confidence = std::max(0.45, v.confidence - 0.2);
+    // A port answered from nearer than the address's other ports may also be
+    // a router answering for itself while forwarding the rest: stay modest.
+    if (proxy_match && !race) v.confidence = std::min(v.confidence, 0.7);
     // A box in front of the peer is closer than the peer: a RST from the
     // peer's distance or beyond carries a forged (or foreign) TTL that tells
     // no distance.
@@ -367,8 +376,9 @@ Verdict Engine::classify(const flow::ResetRecord& r) const {
     v.hops = ep;
     v.confidence = std::clamp(0.55 + 0.5 * -score, 0.55, 0.95);
     v.summary = "The peer " + peer + " itself reset the connection " + stage_phrase(v.stage) +
-                ": the RST matches its " + base_name + " (TTL, hop distance" +
-                (peer_next ? ", sequence number" : "") + ").";
+                (base ? ": the RST matches its " + std::string(base_name) + " (TTL, hop distance" +
+                            (peer_next ? ", sequence number" : "") + ")."
+                      : ": it comes from the hop at which the peer answered other connections.");
   } else {
     v.origin = "unknown";
     v.confidence = v.conflicting ? 0.3 : 0.25;

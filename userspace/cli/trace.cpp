@@ -5,9 +5,12 @@
 
 #include <cstdio>
 #include <iostream>
+#include <memory>
+#include <unordered_map>
 
 #include "capture.h"
 #include "clock.h"
+#include "engine.h"
 #include "event.h"
 #include "names.h"
 #include "signals.h"
@@ -23,9 +26,17 @@ std::string host_name() {
   return buf;
 }
 
-std::string if_name(uint32_t ifindex) {
-  char buf[IF_NAMESIZE] = {};
-  return ifindex && if_indextoname(ifindex, buf) ? buf : "";
+// if_indextoname costs a socket and an ioctl: look each index up once.
+std::function<std::string(uint32_t)> if_name_cache() {
+  return [cache = std::make_shared<std::unordered_map<uint32_t, std::string>>()](uint32_t ifindex) {
+    if (!ifindex) return std::string();
+    auto it = cache->find(ifindex);
+    if (it != cache->end()) return it->second;
+    char buf[IF_NAMESIZE] = {};
+    std::string name = if_indextoname(ifindex, buf) ? buf : "";
+    if (cache->size() < 4096) cache->emplace(ifindex, name);
+    return name;
+  };
 }
 
 int fail(const std::string& msg) {
@@ -99,7 +110,10 @@ int run_trace(const TraceOptions& opt) {
     std::cerr << "rsthop: tracing" << what << "; Ctrl-C to stop\n";
   }
 
-  output::Context ctx{host_name(), WallClock::calibrate(), if_name};
+  output::Context ctx{host_name(), WallClock::calibrate(), if_name_cache()};
+  auto registry = oui::Registry::load();
+  if (!registry) std::cerr << "rsthop: notice: " << registry.error().message << "\n";
+  attribution::Engine engine({.local_events = capture.local_events()}, registry ? &registry.value() : nullptr);
   output::UserspaceCounters uc;
   Result<void> write_status;
   // build(line) appends one JSON document; see output::Writer::emit.
@@ -118,12 +132,14 @@ int run_trace(const TraceOptions& opt) {
        },
        [&](const flow::ResetRecord& r) {
          uc.resets_emitted++;
-         emit([&](std::string& l) { output::append_reset_line(l, ctx, r); });
+         attribution::Verdict v = engine.classify(r);
+         emit([&](std::string& l) { output::append_reset_line(l, ctx, r, &v); });
        }},
       [&](const rh_flow_key& k) { return capture.lookup_flow(k); });
   kernel::Capture::Handler handler = [&](const flow::Packet& p) {
     uc.events_received++;
     if (opt.packets) emit([&](std::string& l) { output::append_packet_line(l, ctx, p); });
+    engine.observe(p);
     timeline.add(p);
   };
 

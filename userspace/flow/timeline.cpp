@@ -190,7 +190,9 @@ void Timeline::on_reset_event(Rec& r, const Packet& p) {
   uint8_t side = ev.side & 1;
   bool wire = is_wire_hook(ev.hook);
   if (wire && !r.first_rst_ns[side]) r.first_rst_ns[side] = ev.ts_ns;
-  bool same_burst = r.burst && (r.burst->first.ev.side & 1) == side && ev.ts_ns - r.burst_last_ns <= opt_.burst_ns;
+  // Events from different CPUs arrive slightly out of order: the window counts both ways.
+  uint64_t gap = ev.ts_ns > r.burst_last_ns ? ev.ts_ns - r.burst_last_ns : r.burst_last_ns - ev.ts_ns;
+  bool same_burst = r.burst && (r.burst->first.ev.side & 1) == side && gap <= opt_.burst_ns;
   bool counted = wire;
   if (!same_burst) {
     flush_burst(r);
@@ -204,7 +206,7 @@ void Timeline::on_reset_event(Rec& r, const Packet& p) {
       rec.ttls.push_back(ev.ttl);
       rec.rsts.push_back(ev);
     }
-    r.burst = std::move(rec);
+    r.burst = std::make_unique<ResetRecord>(std::move(rec));
   } else if (wire) {
     ResetRecord& b = *r.burst;
     if (!b.wire_seen) {
@@ -236,13 +238,21 @@ void Timeline::on_reset_event(Rec& r, const Packet& p) {
   if (ev.kind == RH_EV_LOCAL_RST_RECV) b.local_receive = true;
   if (wire || !b.flow_state) b.flow_state = r.state;
   if (wire) r.burst_last_wire = Rec::WireRst{ev.hook, ev.seq, ev.ack, ev.ip_id, counted};
-  r.burst_last_ns = ev.ts_ns;
+  r.burst_last_ns = same_burst ? std::max<uint64_t>(r.burst_last_ns, ev.ts_ns) : ev.ts_ns;
 }
 
 void Timeline::flush_burst(Rec& r) {
   if (!r.burst) return;
   ResetRecord rec = std::move(*r.burst);
   r.burst.reset();
+  // What the peer did after the RST (the race) is in the kernel's counters,
+  // not only in events: refresh them before the engine looks.
+  if (lookup_) {
+    if (auto fresh = lookup_(r.key); fresh && fresh->ts_syn == r.state.ts_syn) {
+      r.state = *fresh;
+      r.have_state = true;
+    }
+  }
   rec.synack = r.synack;
   rec.syn = r.syn;
   rec.app = r.app;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -62,7 +63,7 @@ class Timeline {
     std::optional<rh_event> synack, syn;
     uint64_t first_rst_ns[2] = {0, 0};
     AppHint app;
-    std::optional<ResetRecord> burst;
+    std::unique_ptr<ResetRecord> burst;  // most flows never see one: keep Rec small
     uint64_t burst_last_ns = 0;
     // The burst's latest wire RST and whether it was counted: the same RST seen
     // next at another hook is a copy, not a second RST.

@@ -231,6 +231,8 @@ std::array<uint64_t, RH_C_MAX> Capture::counters() const {
   return sum;
 }
 
+bool Capture::local_events() const { return impl_->tp_links.size() == 3; }
+
 int Capture::program_fd(const std::string& name) const {
   bpf_program* p = bpf_object__find_program_by_name(impl_->skel->obj, name.c_str());
   return p ? bpf_program__fd(p) : -1;

@@ -68,6 +68,8 @@ class Capture {
   int program_fd(const std::string& name) const;
 
   const std::vector<Attachment>& attachments() const { return attached_; }
+  // The tcp_send_reset / tcp_receive_reset tracepoints are attached.
+  bool local_events() const;
   const std::vector<std::string>& notices() const { return notices_; }
   uint64_t malformed_records() const { return malformed_; }
 

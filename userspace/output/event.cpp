@@ -6,6 +6,7 @@
 #include "addr.h"
 #include "community_id.h"
 #include "json_writer.h"
+#include "verdict_fields.h"
 #include "names.h"
 
 namespace rsthop::output {
@@ -263,7 +264,8 @@ void append_flow_line(std::string& out, const Context& ctx, const flow::FlowSumm
   w.end_object();
 }
 
-void append_reset_line(std::string& out, const Context& ctx, const flow::ResetRecord& r) {
+void append_reset_line(std::string& out, const Context& ctx, const flow::ResetRecord& r,
+                       const attribution::Verdict* verdict) {
   const rh_event& ev = r.first.ev;
   JsonWriter w(out);
   begin_event(w, ctx, "reset", ev.ts_ns);
@@ -296,12 +298,15 @@ void append_reset_line(std::string& out, const Context& ctx, const flow::ResetRe
     }
   }
   if (r.local_reason) w.plain("local_reason", rst_reason_name(*r.local_reason));
-  w.boolean("local", r.local_reason.has_value() || ev.hook == RH_HOOK_TC_EGRESS || ev.hook == RH_HOOK_TP_SEND_RESET);
+  w.boolean("local", verdict ? verdict->origin == "local"
+                             : r.local_reason.has_value() || ev.hook == RH_HOOK_TC_EGRESS ||
+                                   ev.hook == RH_HOOK_TP_SEND_RESET);
   w.boolean("received_by_socket", r.local_receive);
   w.boolean("wire_seen", r.wire_seen);
   if (r.rtt_ms) w.real("rtt_ms", *r.rtt_ms);
   if (auto d = reset_delay_ms(r)) w.real("delay_ms", *d);
   if (auto b = reset_baseline(r)) baseline(w, *b, fam);
+  if (verdict) write_verdict_fields(w, *verdict);
   w.end_object();
   app_objects(w, r.app);
   w.end_object();
@@ -416,8 +421,8 @@ json flow_event(const Context& ctx, const flow::FlowSummary& f) {
   return parsed([&](std::string& l) { append_flow_line(l, ctx, f); });
 }
 
-json reset_event(const Context& ctx, const flow::ResetRecord& r) {
-  return parsed([&](std::string& l) { append_reset_line(l, ctx, r); });
+json reset_event(const Context& ctx, const flow::ResetRecord& r, const attribution::Verdict* verdict) {
+  return parsed([&](std::string& l) { append_reset_line(l, ctx, r, verdict); });
 }
 
 json packet_event(const Context& ctx, const flow::Packet& p) {

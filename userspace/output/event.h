@@ -17,6 +17,7 @@
 #include "abi.h"
 #include "clock.h"
 #include "model.h"
+#include "verdict.h"
 
 namespace rsthop::output {
 
@@ -47,7 +48,9 @@ using KernelCounters = std::array<uint64_t, RH_C_MAX>;
 // event_type "flow": source is the initiator; @timestamp is the flow's end.
 void append_flow_line(std::string& out, const Context& ctx, const flow::FlowSummary& f);
 // event_type "reset": source is the RST's sender.
-void append_reset_line(std::string& out, const Context& ctx, const flow::ResetRecord& r);
+// `verdict` (may be null) adds reset.origin, reset.hops, reset.evidence[] and the rest of the attribution.
+void append_reset_line(std::string& out, const Context& ctx, const flow::ResetRecord& r,
+                       const attribution::Verdict* verdict = nullptr);
 // event_type "packet": one raw control packet of any kind, ICMP included.
 void append_packet_line(std::string& out, const Context& ctx, const flow::Packet& p);
 // event_type "stats"; now_mono_ns is CLOCK_MONOTONIC (monotonic_now_ns()).
@@ -61,7 +64,8 @@ void append_lost_line(std::string& out, const Context& ctx, uint64_t now_mono_ns
 // The same documents parsed into nlohmann::json, for tests, tools and the
 // text renderer.  They parse the line above, so the two cannot drift apart.
 nlohmann::json flow_event(const Context& ctx, const flow::FlowSummary& f);
-nlohmann::json reset_event(const Context& ctx, const flow::ResetRecord& r);
+nlohmann::json reset_event(const Context& ctx, const flow::ResetRecord& r,
+                           const attribution::Verdict* verdict = nullptr);
 nlohmann::json packet_event(const Context& ctx, const flow::Packet& p);
 nlohmann::json stats_event(const Context& ctx, uint64_t now_mono_ns, const KernelCounters& kernel,
                            const UserspaceCounters& user, double elapsed_s, bool final);

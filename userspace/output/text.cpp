@@ -114,7 +114,15 @@ std::string reset_text(const json& ev) {
   const json* local = at(*r, {"local"});
   if (local != nullptr && local->is_boolean() && local->get<bool>()) out += " local";
   out += where_text(ev);
-  return out + app_text(ev);
+  out += app_text(ev);
+  // The attribution, when there is one: who, where, how sure, and why in one sentence.
+  if (has(*r, {"origin"})) {
+    out += " => " + str(*r, {"origin"});
+    if (has(*r, {"hops"})) out += " hop " + str(*r, {"hops"});
+    out += " (confidence " + str(*r, {"confidence"}) + ")";
+    if (has(*r, {"summary"})) out += ": " + str(*r, {"summary"});
+  }
+  return out;
 }
 
 std::string flow_text(const json& ev) {

@@ -91,13 +91,10 @@ TEST(Local, ForwardedRstAtEgressIsNotLocal) {
   EXPECT_EQ(v[0].hops, 1);
 }
 
-// Known bug in flow::Timeline::on_reset_event (userspace/flow/timeline.cpp,
-// outside this suite's room): events from different CPUs reach the ring
-// buffer slightly out of order, and a tracepoint event stamped before the
-// burst's latest wire RST underflows `ev.ts_ns - r.burst_last_ns` (unsigned),
-// so it starts a record of its own, which the engine then blames on "this
-// host's own firewall".  Enable once the burst window is compared both ways.
-TEST(Local, DISABLED_ReorderedReceiveTracepointJoinsTheWireBurst) {
+// Events from different CPUs reach the ring buffer slightly out of order: a
+// tracepoint event stamped before the burst's latest wire RST must join that
+// burst, not start a record the engine would blame on this host's firewall.
+TEST(Local, ReorderedReceiveTracepointJoinsTheWireBurst) {
   Scenario sc;
   uint64_t t = sc.handshake_and_hello(kT0, kRtt) + kRtt + kMs;
   sc.frame(t, sc.c.builder(false, kRst).window(0).ip_id(0).build(), RH_HOOK_XDP);

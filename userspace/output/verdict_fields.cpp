@@ -1,0 +1,66 @@
+#include "verdict_fields.h"
+
+#include "addr.h"
+
+namespace rsthop::output {
+
+void write_verdict_fields(JsonWriter& w, const attribution::Verdict& v) {
+  w.plain("origin", v.origin);
+  if (v.hops) w.uint("hops", static_cast<uint64_t>(*v.hops));
+  if (v.endpoint_hops) w.uint("endpoint_hops", static_cast<uint64_t>(*v.endpoint_hops));
+  w.real("confidence", v.confidence, 2);
+  w.boolean("conflicting", v.conflicting);
+  w.string("summary", v.summary);
+  w.plain("stage", v.stage);
+  if (v.l2_mac) {
+    w.begin_object("l2_src");
+    w.string("mac", mac_to_string(v.l2_mac->data()));
+    if (!v.l2_vendor.empty()) w.string("vendor", v.l2_vendor);
+    w.end_object();
+  }
+  if (!v.payload_text.empty()) w.string("payload_text", v.payload_text);
+  if (v.diagnostic) {
+    w.begin_object("diagnostic");
+    w.uint("reason_code", v.diagnostic->reason_code);
+    if (v.diagnostic->enterprise) w.uint("enterprise", *v.diagnostic->enterprise);
+    if (!v.diagnostic->text.empty()) w.string("text", v.diagnostic->text);
+    w.end_object();
+  }
+  w.begin_array("evidence");
+  for (const auto& e : v.evidence) {
+    w.begin_object();
+    w.string("signal", e.signal);
+    w.string("observed", e.observed);
+    if (!e.expected.empty()) w.string("expected", e.expected);
+    w.real("weight", e.weight, 2);
+    w.end_object();
+  }
+  w.end_array();
+
+  const auto& fp = v.fingerprint;
+  w.begin_object("fingerprint");
+  w.string("id", fp.id);
+  w.uint("count", fp.count);
+  w.begin_array("flags");
+  for (const auto& f : fp.flags) w.string(f);
+  w.end_array();
+  w.begin_array("windows");
+  for (auto x : fp.windows) w.uint(x);
+  w.end_array();
+  w.begin_array("ip_ids");
+  for (auto x : fp.ip_ids) w.uint(x);
+  w.end_array();
+  w.plain("ip_id_pattern", fp.ip_id_pattern);
+  w.begin_array("ttls");
+  for (auto x : fp.ttls) w.uint(x);
+  w.end_array();
+  w.plain("ttl_pattern", fp.ttl_pattern);
+  if (!fp.seq_offsets.empty()) {
+    w.begin_array("seq_offsets");
+    for (auto x : fp.seq_offsets) w.sint(x);
+    w.end_array();
+  }
+  w.end_object();
+}
+
+}  // namespace rsthop::output

@@ -1,0 +1,13 @@
+// The attribution verdict's fields inside a `reset` line (reset.origin,
+// reset.hops, reset.evidence[], ...).
+#pragma once
+
+#include "json_writer.h"
+#include "verdict.h"
+
+namespace rsthop::output {
+
+// Writes the verdict's members into the currently open `reset` object.
+void write_verdict_fields(JsonWriter& w, const attribution::Verdict& v);
+
+}  // namespace rsthop::output
