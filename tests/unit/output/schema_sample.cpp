@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <functional>
 
+#include "engine.h"
 #include "fixtures.h"
 #include "names.h"
 #include "sink.h"
@@ -29,6 +30,11 @@ int main() {
   flow::Packet rst;
   rst.ev = fx::server_rst();
 
+  // The real engine's verdict on the fixture reset, and on a local one.
+  attribution::Engine engine({});
+  attribution::Verdict remote = engine.classify(fx::reset_record());
+  attribution::Verdict here = engine.classify(local);
+
   KernelCounters k{};
   k[RH_C_PACKETS] = 10;
   UserspaceCounters u;
@@ -40,6 +46,8 @@ int main() {
       [&](std::string& l) { append_flow_line(l, ctx, f6); },
       [&](std::string& l) { append_reset_line(l, ctx, fx::reset_record()); },
       [&](std::string& l) { append_reset_line(l, ctx, local); },
+      [&](std::string& l) { append_reset_line(l, ctx, fx::reset_record(), &remote); },
+      [&](std::string& l) { append_reset_line(l, ctx, local, &here); },
       [&](std::string& l) { append_packet_line(l, ctx, fx::syn_v6()); },
       [&](std::string& l) { append_packet_line(l, ctx, fx::icmp_time_exceeded()); },
       [&](std::string& l) { append_packet_line(l, ctx, fx::first_payload()); },
