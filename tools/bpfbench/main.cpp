@@ -34,6 +34,7 @@
 #include "abi.h"
 #include "bench_empty.skel.h"
 #include "packet_builder.h"
+#include "ring.h"
 #include "rsthop.skel.h"
 
 namespace {
@@ -147,26 +148,25 @@ RsthopPtr load_rsthop(bool filter_port_443, Drain drain = Drain::Poll)
 // rsthop's consumer, so control packets take the successful reserve path.
 class Drainer {
 public:
+    // The consumer rsthop itself uses (userspace/kernel/ring.h), which
+    // publishes its position once per batch.
     Drainer(rsthop_bpf* s, Drain mode)
     {
-        auto on_event = [](void* ctx, void*, size_t) -> int {
-            static_cast<Drainer*>(ctx)->seen_.fetch_add(1, std::memory_order_relaxed);
-            return 0;
-        };
-        rb_.reset(ring_buffer__new(bpf_map__fd(s->maps.events), on_event, this, nullptr));
-        if (!rb_)
-            die(std::string("ring_buffer__new: ") + std::strerror(errno));
+        auto rb = rsthop::kernel::RingConsumer::open(bpf_map__fd(s->maps.events));
+        if (!rb)
+            die(rb.error().message);
+        rb_ = std::move(rb.value());
         if (mode == Drain::None)
             return;
         thread_ = std::thread([this, mode] {
             pin_to_cpu(1);
             while (!stop_.load(std::memory_order_relaxed)) {
                 if (mode == Drain::Spin)
-                    ring_buffer__consume(rb_.get());
+                    rb_->consume(count_);
                 else
-                    ring_buffer__poll(rb_.get(), 10);
+                    (void)rb_->poll(10, count_);
             }
-            ring_buffer__consume(rb_.get());
+            rb_->consume(count_);
         });
     }
     ~Drainer()
@@ -176,7 +176,7 @@ public:
             thread_.join();
     }
     // Between runs, for Drain::None.
-    void drain_now() { ring_buffer__consume(rb_.get()); }
+    void drain_now() { rb_->consume(count_); }
     uint64_t seen() const { return seen_.load(); }
 
     static void pin_to_cpu(int cpu)
@@ -188,9 +188,12 @@ public:
     }
 
 private:
-    RingPtr rb_;
+    std::unique_ptr<rsthop::kernel::RingConsumer> rb_;
     std::atomic<bool> stop_{false};
     std::atomic<uint64_t> seen_{0};
+    rsthop::kernel::RingConsumer::Handler count_ = [this](const void*, size_t) {
+        seen_.fetch_add(1, std::memory_order_relaxed);
+    };
     std::thread thread_;
 };
 

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "attach.h"
+#include "ring.h"
 #include "skeleton.h"
 
 namespace rsthop::kernel {
@@ -24,10 +25,6 @@ int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list args) {
   if (!g_verbose) return 0;  // failures are reported as one sentence; --verbose shows libbpf's log
   return std::vfprintf(stderr, fmt, args);
 }
-
-struct RingDeleter {
-  void operator()(ring_buffer* rb) const { ring_buffer__free(rb); }
-};
 
 std::string errno_hint(int err) {
   if (err == EPERM || err == EACCES)
@@ -55,34 +52,49 @@ bool has_btf_tracepoint(const btf* vmlinux, const char* name, int& nargs) {
 struct Capture::Impl {
   CaptureConfig cfg;
   SkelPtr skel;
-  std::unique_ptr<ring_buffer, RingDeleter> ring;
+  std::unique_ptr<RingConsumer> ring;
   std::vector<std::unique_ptr<Link>> links;
   std::vector<bpf_link*> tp_links;
   const Handler* handler = nullptr;
   uint64_t* malformed = nullptr;
   flow::Packet scratch;  // the record on_record hands to the handler
 
-  static int on_record(void* ctx, void* data, size_t size) {
-    auto* self = static_cast<Impl*>(ctx);
+  // Decodes one ring record and hands it to the handler.
+  void on_record(const void* data, size_t size) {
+    auto* self = this;
     // Reused across records so a payload's bytes do not cost an allocation each.
     flow::Packet& p = self->scratch;
     p.data.clear();
     if (size < sizeof(rh_event)) {
       (*self->malformed)++;
-      return 0;
+      return;
     }
     std::memcpy(&p.ev, data, sizeof(rh_event));
     if (p.ev.kind == RH_EV_PAYLOAD) {
       if (size < sizeof(rh_data_event)) {
         (*self->malformed)++;
-        return 0;
+        return;
       }
       size_t n = std::min<size_t>(p.ev.snap_len, RH_DATA_SNAP_MAX);
       const auto* d = static_cast<const uint8_t*>(data) + offsetof(rh_data_event, data);
       p.data.assign(d, d + n);
     }
     if (self->handler) (*self->handler)(p);
-    return 0;
+  }
+
+  Result<int> run(const Handler& h, int timeout_ms) {
+    handler = &h;
+    RingConsumer::Handler decode = [this](const void* d, size_t n) { on_record(d, n); };
+    Result<int> out = 0;
+    if (timeout_ms < 0) {
+      out = static_cast<int>(ring->consume(decode));
+    } else if (auto r = ring->poll(timeout_ms, decode); r) {
+      out = static_cast<int>(r.value());
+    } else {
+      out = r.error();
+    }
+    handler = nullptr;
+    return out;
   }
 };
 
@@ -158,8 +170,9 @@ Result<std::unique_ptr<Capture>> Capture::open(const CaptureConfig& cfg) {
       impl->tp_links.push_back(l);
     }
   }
-  impl->ring.reset(ring_buffer__new(bpf_map__fd(s->maps.events), &Impl::on_record, impl.get(), nullptr));
-  if (!impl->ring) return make_error(std::string("cannot open the ring buffer: ") + std::strerror(errno), errno);
+  auto ring = RingConsumer::open(bpf_map__fd(s->maps.events));
+  if (!ring) return ring.error();
+  impl->ring = std::move(ring.value());
 
   auto cap = std::unique_ptr<Capture>(new Capture(std::move(impl)));
   cap->notices_ = std::move(notices);
@@ -197,27 +210,9 @@ void Capture::detach() {
   impl_->tp_links.clear();
 }
 
-Result<int> Capture::poll(int timeout_ms, const Handler& h) {
-  impl_->handler = &h;
-  int n = ring_buffer__poll(impl_->ring.get(), timeout_ms);
-  if (n < 0 && n != -EINTR) {
-    n = ring_buffer__consume(impl_->ring.get());  // keep going with what is queued
-  }
-  if (n == -EINTR) n = 0;
-  // Events submitted without a wakeup wait for the next poll: take them now.
-  int more = ring_buffer__consume(impl_->ring.get());
-  impl_->handler = nullptr;
-  if (n < 0) return make_error(std::string("reading the ring buffer failed: ") + std::strerror(-n), -n);
-  return n + (more > 0 ? more : 0);
-}
+Result<int> Capture::poll(int timeout_ms, const Handler& h) { return impl_->run(h, timeout_ms); }
 
-Result<int> Capture::drain(const Handler& h) {
-  impl_->handler = &h;
-  int n = ring_buffer__consume(impl_->ring.get());
-  impl_->handler = nullptr;
-  if (n < 0) return make_error(std::string("reading the ring buffer failed: ") + std::strerror(-n), -n);
-  return n;
-}
+Result<int> Capture::drain(const Handler& h) { return impl_->run(h, -1); }
 
 std::array<uint64_t, RH_C_MAX> Capture::counters() const {
   std::array<uint64_t, RH_C_MAX> sum{};
