@@ -116,15 +116,23 @@ struct rh_flow_state {
 };
 
 /*
- * One ring-buffer record for every event kind but RH_EV_PAYLOAD, which is an
- * rh_data_event (this struct followed by the first payload bytes).
+ * An event.  Ring-buffer records are PREFIXES of this struct, so each kind
+ * costs only the bytes it needs (memory traffic is most of an event's cost):
+ *   RH_EV_SIZE_BASE         header + flow copy: SYN, SYN-ACK, FIN, RST without
+ *                           payload, local resets;
+ *   RH_EV_SIZE_RST_PAYLOAD  + payload[]: a RST that carries bytes;
+ *   RH_EV_SIZE_ICMP         + the ICMP block: ICMP errors (payload[] unused);
+ *   rh_data_event           the base prefix followed by the first payload bytes.
+ * `key` is never on the wire: readers derive it from the tuple (the inner
+ * tuple for ICMP) with rh_flow_key_make(), see bpf/record.h.
  * For ICMP events, saddr/daddr are the outer ICMP packet's (saddr is the
  * router or host that complained) and the inner_* fields hold the quoted
- * TCP segment, whose canonical key names the flow.
- * For local-reset events only the tuple, ts, kind, hook and reason are set;
- * the tuple is oriented as the RST travels (saddr = this host for SEND).
+ * TCP segment.  For local-reset events only the tuple, ts, kind, hook, side,
+ * reason and the flow copy are set; the tuple is oriented as the RST travels
+ * (saddr = this host for SEND).
  */
 struct rh_event {
+	/* header */
 	__u64 ts_ns;          /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	__u32 ifindex;
 	__u8 kind;            /* enum rh_event_kind */
@@ -154,23 +162,31 @@ struct rh_event {
 	__u8 dmac[6];
 	__u16 snap_len;       /* valid bytes in payload[] (or rh_data_event.data[]) */
 	__u16 reason;         /* local reset: enum sk_rst_reason; else 0 */
+	__u32 pad0;
+	struct rh_flow_state flow;  /* copy of the flow's state after this packet (zero when none) */
+	/* RST payload */
+	__u8 payload[RH_RST_PAYLOAD_MAX]; /* devices write reasons there */
 	/* ICMP errors */
 	__u8 icmp_type;
 	__u8 icmp_code;
 	__u8 inner_ttl;       /* TTL left in the quoted header (1 for time exceeded) */
-	__u8 pad0;
+	__u8 pad1;
 	__u8 inner_saddr[16];
 	__u8 inner_daddr[16];
 	__u16 inner_sport;
 	__u16 inner_dport;
 	__u32 inner_seq;
-	struct rh_flow_key key;     /* canonical key of the flow (8-byte aligned) */
-	struct rh_flow_state flow;  /* copy of the flow's state after this packet */
-	__u8 payload[RH_RST_PAYLOAD_MAX]; /* RST payload (devices write reasons there) */
+	__u32 pad2;
+	/* userspace only */
+	struct rh_flow_key key;     /* canonical key of the flow */
 };
 
+#define RH_EV_SIZE_BASE __builtin_offsetof(struct rh_event, payload)
+#define RH_EV_SIZE_RST_PAYLOAD __builtin_offsetof(struct rh_event, icmp_type)
+#define RH_EV_SIZE_ICMP __builtin_offsetof(struct rh_event, key)
+
 struct rh_data_event {
-	struct rh_event ev;
+	__u8 base[RH_EV_SIZE_BASE]; /* an rh_event prefix */
 	__u8 data[RH_DATA_SNAP_MAX];
 };
 

@@ -151,18 +151,6 @@ static __always_inline void event__fill_tuple(struct rh_event *ev, const struct 
 	}
 }
 
-static __always_inline void event__clear_icmp(struct rh_event *ev)
-{
-	ev->icmp_type = 0;
-	ev->icmp_code = 0;
-	ev->inner_ttl = 0;
-	__builtin_memset(ev->inner_saddr, 0, 16);
-	__builtin_memset(ev->inner_daddr, 0, 16);
-	ev->inner_sport = 0;
-	ev->inner_dport = 0;
-	ev->inner_seq = 0;
-}
-
 static __always_inline long payload__load(void *ctx, int hook, __u32 off, void *dst, __u32 n)
 {
 	if (hook == RH_HOOK_XDP)
@@ -209,26 +197,13 @@ static __always_inline void tcp__options(void *ctx, int hook, const struct rh_pk
 	rh_parse_tcp_optbuf(&ob, o);
 }
 
-static __always_inline void tcp__event(void *ctx, int hook, __u32 ifindex, __u32 frame_len,
-				       const struct rh_pkt *p, const struct rh_flow_key *k,
-				       const struct rh_flow_state *st, __u8 side, int kind, __u64 now,
-				       struct rh_counters *cnt)
+/* The header and flow copy every TCP event starts with (RH_EV_SIZE_BASE bytes). */
+static __always_inline void tcp__fill(void *ctx, int hook, __u32 ifindex, struct rh_event *ev,
+				      const struct rh_pkt *p, const struct rh_flow_state *st, __u8 side, int kind,
+				      __u64 now)
 {
 	struct rh_tcp_opts o;
-	struct rh_event *ev;
-	__u32 off = p->l4_off + p->tcp_hlen;
-	__u32 avail = frame_len > off ? frame_len - off : 0;
-	__u32 size = kind == RH_EV_PAYLOAD ? sizeof(struct rh_data_event) : sizeof(struct rh_event);
 
-	if (kind == RH_EV_PAYLOAD)
-		ev = bpf_ringbuf_reserve(&events, sizeof(struct rh_data_event), 0);
-	else
-		ev = bpf_ringbuf_reserve(&events, sizeof(struct rh_event), 0);
-	if (!ev) {
-		cnt->c[RH_C_LOST_RINGBUF]++;
-		return;
-	}
-	(void)size;
 	ev->ts_ns = now;
 	ev->ifindex = ifindex;
 	ev->kind = kind;
@@ -249,18 +224,53 @@ static __always_inline void tcp__event(void *ctx, int hook, __u32 ifindex, __u32
 	ev->tsval = o.tsval;
 	ev->tsecr = o.tsecr;
 	ev->reason = 0;
-	event__clear_icmp(ev);
-	__builtin_memcpy(&ev->key, k, sizeof(*k));
-	__builtin_memcpy(&ev->flow, st, sizeof(*st));
 	ev->snap_len = 0;
-	if (kind == RH_EV_RST && p->payload_len) {
-		ev->snap_len = payload__copy(ctx, hook, off, avail, p->payload_len, ev->payload, RH_RST_PAYLOAD_MAX);
-	} else if (kind == RH_EV_PAYLOAD) {
-		struct rh_data_event *dev = (struct rh_data_event *)ev;
+	__builtin_memcpy(&ev->flow, st, sizeof(*st));
+}
 
-		ev->snap_len = payload__copy(ctx, hook, off, avail, p->payload_len, dev->data, RH_DATA_SNAP_MAX);
-		if (ev->snap_len < p->payload_len && ev->snap_len < RH_DATA_SNAP_MAX)
+/*
+ * One record per event, sized for its kind (see abi.h): most events are the
+ * base prefix; a RST with payload adds its first bytes; a first payload is
+ * an rh_data_event.  Each size has its own straight path so the verifier
+ * knows every write stays inside its record.
+ */
+static __always_inline void tcp__event(void *ctx, int hook, __u32 ifindex, __u32 frame_len,
+				       const struct rh_pkt *p, const struct rh_flow_state *st, __u8 side, int kind,
+				       __u64 now, struct rh_counters *cnt)
+{
+	__u32 off = p->l4_off + p->tcp_hlen;
+	__u32 avail = frame_len > off ? frame_len - off : 0;
+	struct rh_event *ev;
+
+	if (kind == RH_EV_PAYLOAD) {
+		struct rh_data_event *dev = bpf_ringbuf_reserve(&events, sizeof(struct rh_data_event), 0);
+		__u32 n;
+
+		if (!dev) {
+			cnt->c[RH_C_LOST_RINGBUF]++;
+			return;
+		}
+		ev = (struct rh_event *)dev;
+		tcp__fill(ctx, hook, ifindex, ev, p, st, side, kind, now);
+		n = payload__copy(ctx, hook, off, avail, p->payload_len, dev->data, RH_DATA_SNAP_MAX);
+		ev->snap_len = n;
+		if (n < p->payload_len && n < RH_DATA_SNAP_MAX)
 			cnt->c[RH_C_SNAP_TRUNCATED]++;
+	} else if (kind == RH_EV_RST && p->payload_len) {
+		ev = bpf_ringbuf_reserve(&events, RH_EV_SIZE_RST_PAYLOAD, 0);
+		if (!ev) {
+			cnt->c[RH_C_LOST_RINGBUF]++;
+			return;
+		}
+		tcp__fill(ctx, hook, ifindex, ev, p, st, side, kind, now);
+		ev->snap_len = payload__copy(ctx, hook, off, avail, p->payload_len, ev->payload, RH_RST_PAYLOAD_MAX);
+	} else {
+		ev = bpf_ringbuf_reserve(&events, RH_EV_SIZE_BASE, 0);
+		if (!ev) {
+			cnt->c[RH_C_LOST_RINGBUF]++;
+			return;
+		}
+		tcp__fill(ctx, hook, ifindex, ev, p, st, side, kind, now);
 	}
 	cnt->c[RH_C_EVENTS]++;
 	ringbuf__submit(ev, cnt);
@@ -275,7 +285,7 @@ static __always_inline void icmp__event(int hook, __u32 ifindex, const struct rh
 	__u8 side;
 
 	side = rh_flow_key_make(&k, q->family, q->saddr, q->sport, q->daddr, q->dport);
-	ev = bpf_ringbuf_reserve(&events, sizeof(struct rh_event), 0);
+	ev = bpf_ringbuf_reserve(&events, RH_EV_SIZE_ICMP, 0);
 	if (!ev) {
 		cnt->c[RH_C_LOST_RINGBUF]++;
 		return;
@@ -308,7 +318,6 @@ static __always_inline void icmp__event(int hook, __u32 ifindex, const struct rh
 	ev->inner_sport = q->sport;
 	ev->inner_dport = q->dport;
 	ev->inner_seq = q->seq;
-	__builtin_memcpy(&ev->key, &k, sizeof(k));
 	st = bpf_map_lookup_elem(&flows, &k);
 	if (st)
 		__builtin_memcpy(&ev->flow, st, sizeof(*st));
@@ -406,7 +415,7 @@ static __always_inline void rh_handle(void *ctx, const __u8 *data, const __u8 *d
 		now = bpf_ktime_get_ns();
 	kind = rh_track(st, &p, side, now, segs);
 	if (kind)
-		tcp__event(ctx, hook, ifindex, frame_len, &p, &k, st, side, kind, now, cnt);
+		tcp__event(ctx, hook, ifindex, frame_len, &p, st, side, kind, now, cnt);
 }
 
 SEC("xdp")
@@ -518,18 +527,17 @@ static __always_inline void local__event(const struct rh_sk_tuple *t, int kind, 
 		return;
 	}
 	cnt->c[RH_C_LOCAL_RESETS]++;
-	ev = bpf_ringbuf_reserve(&events, sizeof(struct rh_event), 0);
+	ev = bpf_ringbuf_reserve(&events, RH_EV_SIZE_BASE, 0);
 	if (!ev) {
 		cnt->c[RH_C_LOST_RINGBUF]++;
 		return;
 	}
-	__builtin_memset(ev, 0, sizeof(*ev));
+	__builtin_memset(ev, 0, RH_EV_SIZE_BASE);
 	ev->ts_ns = bpf_ktime_get_ns();
 	ev->kind = kind;
 	ev->hook = hook;
 	ev->family = t->family;
 	ev->reason = reason;
-	__builtin_memcpy(&ev->key, &t->key, sizeof(t->key));
 	if (kind == RH_EV_LOCAL_RST_SEND) {
 		__builtin_memcpy(ev->saddr, t->saddr, 16);
 		__builtin_memcpy(ev->daddr, a_is_src ? t->key.addr_b : t->key.addr_a, 16);

@@ -1,5 +1,7 @@
 #include "bpf_harness.h"
 
+#include "record.h"
+
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
@@ -62,7 +64,14 @@ std::unique_ptr<BpfHarness> BpfHarness::load(const Configure& configure, std::st
     auto on_event = [](void* ctx, void* data, size_t size) -> int {
         auto* self = static_cast<BpfHarness*>(ctx);
         const auto* p = static_cast<const uint8_t*>(data);
-        self->pending_.push_back(RawEvent{std::vector<uint8_t>(p, p + size)});
+        RawEvent r;
+        r.bytes.assign(p, p + size);
+        const uint8_t* snap = nullptr;
+        size_t n = 0;
+        r.decode_ok = rh_record_decode(p, size, &r.decoded, &snap, &n) == 0;
+        if (snap)
+            r.data.assign(snap, snap + n);
+        self->pending_.push_back(std::move(r));
         return 0;
     };
     h->rb_ = ring_buffer__new(bpf_map__fd(h->skel_->maps.events), on_event, h.get(), nullptr);

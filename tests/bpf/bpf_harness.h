@@ -36,12 +36,15 @@ struct RunResult {
     uint32_t retval = 0;  // the program's verdict
 };
 
-// One event as the ring buffer delivered it: the record's bytes (an rh_event,
-// or an rh_data_event for RH_EV_PAYLOAD).
+// One event as the ring buffer delivered it: the record's bytes (a prefix of
+// rh_event sized for its kind, see abi.h) and the event rh_record_decode()
+// makes of it, as the capture does.
 struct RawEvent {
     std::vector<uint8_t> bytes;
-    const rh_event& ev() const { return *reinterpret_cast<const rh_event*>(bytes.data()); }
-    const rh_data_event& data_ev() const { return *reinterpret_cast<const rh_data_event*>(bytes.data()); }
+    rh_event decoded{};
+    std::vector<uint8_t> data;  // RH_EV_PAYLOAD: the captured first bytes
+    bool decode_ok = false;
+    const rh_event& ev() const { return decoded; }
 };
 
 class BpfHarness {

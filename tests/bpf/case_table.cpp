@@ -87,8 +87,13 @@ void check_event(const RawEvent& raw, const EventExpect& want, Hook hook, uint8_
                  uint64_t t1)
 {
     const rh_event& ev = raw.ev();
-    size_t want_size = want.kind == RH_EV_PAYLOAD ? sizeof(rh_data_event) : sizeof(rh_event);
+    // Each kind has its record size (abi.h): paying only for what it carries.
+    size_t want_size = want.kind == RH_EV_PAYLOAD ? sizeof(rh_data_event)
+                       : want.kind == RH_EV_ICMP  ? RH_EV_SIZE_ICMP
+                       : want.kind == RH_EV_RST && raw.ev().payload_len ? RH_EV_SIZE_RST_PAYLOAD
+                                                                 : RH_EV_SIZE_BASE;
     EXPECT_EQ(raw.bytes.size(), want_size);
+    EXPECT_TRUE(raw.decode_ok) << "rh_record_decode rejected the record";
     EXPECT_EQ(ev.kind, want.kind);
     EXPECT_EQ(ev.hook, abi_hook(hook));
     EXPECT_EQ(ev.ifindex, 1u) << "test_run frames arrive on loopback";

@@ -160,7 +160,7 @@ void add_family(std::vector<Case>& out, const Net& n)
             const rh_event& ev = r.ev();
             EXPECT_EQ(ev.payload_len, len);
             ASSERT_EQ(ev.snap_len, len);
-            EXPECT_EQ(std::string(reinterpret_cast<const char*>(r.data_ev().data), len), kRequest);
+            EXPECT_EQ(std::string(reinterpret_cast<const char*>(r.data.data()), len), kRequest);
             EXPECT_EQ(ev.flow.bytes[RH_SIDE_A], len);
             EXPECT_EQ(ev.flow.ts_first_payload[RH_SIDE_A], ev.ts_ns);
             EXPECT_EQ(ev.flow.seq_next[RH_SIDE_A], 1001u + len);

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "attach.h"
+#include "record.h"
 #include "ring.h"
 #include "skeleton.h"
 
@@ -59,27 +60,18 @@ struct Capture::Impl {
   uint64_t* malformed = nullptr;
   flow::Packet scratch;  // the record on_record hands to the handler
 
-  // Decodes one ring record and hands it to the handler.
+  // Decodes one ring record (a prefix of rh_event, see bpf/record.h) and hands it on.
   void on_record(const void* data, size_t size) {
-    auto* self = this;
     // Reused across records so a payload's bytes do not cost an allocation each.
-    flow::Packet& p = self->scratch;
-    p.data.clear();
-    if (size < sizeof(rh_event)) {
-      (*self->malformed)++;
+    flow::Packet& p = scratch;
+    const uint8_t* bytes = nullptr;
+    size_t n = 0;
+    if (rh_record_decode(data, size, &p.ev, &bytes, &n) != 0) {
+      (*malformed)++;
       return;
     }
-    std::memcpy(&p.ev, data, sizeof(rh_event));
-    if (p.ev.kind == RH_EV_PAYLOAD) {
-      if (size < sizeof(rh_data_event)) {
-        (*self->malformed)++;
-        return;
-      }
-      size_t n = std::min<size_t>(p.ev.snap_len, RH_DATA_SNAP_MAX);
-      const auto* d = static_cast<const uint8_t*>(data) + offsetof(rh_data_event, data);
-      p.data.assign(d, d + n);
-    }
-    if (self->handler) (*self->handler)(p);
+    p.data.assign(bytes, bytes + n);
+    if (handler) (*handler)(p);
   }
 
   Result<int> run(const Handler& h, int timeout_ms) {
