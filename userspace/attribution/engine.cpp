@@ -367,10 +367,15 @@ Verdict Engine::classify(const flow::ResetRecord& r) const {
     // no distance.
     bool ttl_forged = ep && rst_hops >= *ep && !proxy_match;
     if (ttl_forged) v.hops.reset();
+    // At hop 1 the L2 neighbour is the device itself; farther, it is the gateway it sits behind.
+    std::string l2;
+    if (v.l2_mac && !v.l2_vendor.empty() && v.l2_vendor != "locally administered")
+      l2 = std::string(v.hops && *v.hops == 1 ? "; its MAC " : "; it came through the gateway ") +
+           mac_to_string(v.l2_mac->data()) + " belongs to " + v.l2_vendor;
     v.summary = std::string(proxy ? "An intercepting proxy" : "A middlebox") +
                 (v.hops ? " at hop " + std::to_string(*v.hops) : "") + " reset the connection to " +
                 endpoint_str(rst.saddr, rst.sport) + " " + stage_phrase(v.stage) +
-                (ttl_forged ? " (its TTL is forged: it tells no distance)" : "") + "; " + why + ".";
+                (ttl_forged ? " (its TTL is forged: it tells no distance)" : "") + l2 + "; " + why + ".";
   } else if (!s.strong && score <= -0.2) {
     v.origin = "endpoint";
     v.hops = ep;
