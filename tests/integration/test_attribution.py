@@ -137,6 +137,36 @@ class AttributionTest(unittest.TestCase):
         self.assertEqual(rr["l2_src"]["vendor"], "F5 Networks, Inc.")
         self.assertTrue(any(e["signal"] == "port_distance" for e in rr["evidence"]), rr)
 
+    # Other vantage points --------------------------------------------------------
+    def test_on_a_router_distances_count_from_the_router(self):
+        self.lab.start_server(abort_after_hello=True)
+        # r2 forwards the flow; the server is one hop beyond its right0.
+        t = Trace(self.lab, "r2", ["-i", "right0"])
+        self.tls(OK)
+        time.sleep(1.0)
+        events = t.stop()
+        validate(events)
+        resets = [r for r in of_type(events, "reset") if r["source"]["ip"] == self.lab.addr("server")]
+        self.assertTrue(resets, events)
+        origin, hops, rr = self.verdict(resets[0])
+        self.assertEqual(origin, "endpoint", rr["summary"])
+        self.assertEqual((hops, rr["endpoint_hops"]), (1, 1))
+
+    def test_on_the_router_that_rejects_the_reset_is_local(self):
+        self.lab.start_server()
+        self.lab.reset_on_sni(1, BLOCKED)
+        t = Trace(self.lab, "r1", ["-i", "left0"])
+        self.tls(BLOCKED)
+        time.sleep(1.0)
+        events = t.stop()
+        validate(events)
+        resets = of_type(events, "reset")
+        self.assertTrue(resets, events)
+        origin, hops, rr = self.verdict(resets[0])
+        self.assertEqual(origin, "local", rr["summary"])
+        self.assertEqual(hops, 0)
+        self.assertIn("firewall", rr["summary"])
+
     # This host ---------------------------------------------------------------------
     def test_client_firewall_reset_is_local(self):
         self.lab.start_server()

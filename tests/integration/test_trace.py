@@ -99,6 +99,44 @@ class TraceTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
 
 
+class ClsactTest(unittest.TestCase):
+    """Kernels without tcx get clsact filters, which outlive a killed process:
+    `rsthop cleanup` must remove exactly those, tagged by rsthop."""
+
+    def setUp(self):
+        require_root(self)
+        self.lab = Lab(routers=0)
+        self.lab.__enter__()
+        self.addCleanup(self.lab.__exit__, None, None, None)
+
+    def filters(self, direction):
+        return self.lab.run("client", f"tc filter show dev {self.lab.client_if} {direction}").stdout
+
+    def test_sigkill_leftovers_removed_by_cleanup_and_nothing_else(self):
+        dev = self.lab.client_if
+        # Someone else's filter on the same hook must survive the cleanup.
+        self.lab.run("client", f"tc qdisc add dev {dev} clsact && "
+                               f"tc filter add dev {dev} egress prio 100 bpf bytecode '1,6 0 0 0,'")
+        t = Trace(self.lab, "client", ["-i", dev, "--xdp", "off", "--tc", "clsact"])
+        self.assertIn("rh_tc_egress", self.filters("egress"))
+        self.assertIn("rh_tc_ingress", self.filters("ingress"))
+        t.stop(sig=signal.SIGKILL)
+        self.assertIn("rh_tc_egress", self.filters("egress"), "clsact filters outlive a killed process")
+        r = self.lab.run("client", f"{BIN} cleanup")
+        self.assertIn("removed 2 leftover", r.stderr)
+        self.assertNotIn("rh_tc_", self.filters("egress") + self.filters("ingress"))
+        self.assertIn("pref 100 bpf", self.filters("egress"))
+        self.assertEqual(wait_no_programs(), [])
+
+    def test_sigint_detaches_clsact_filters(self):
+        t = Trace(self.lab, "client", ["-i", self.lab.client_if, "--xdp", "off", "--tc", "clsact"])
+        t.stop()
+        self.assertEqual(t.rc, 0, t.stderr)
+        self.assertNotIn("rh_tc_", self.filters("egress") + self.filters("ingress"))
+        # The qdisc rsthop created is gone too.
+        self.assertNotIn("clsact", self.lab.run("client", f"tc qdisc show dev {self.lab.client_if}").stdout)
+
+
 class ErrorTest(unittest.TestCase):
     """Bad input: one clear sentence, non-zero exit, nothing attached."""
 

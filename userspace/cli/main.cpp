@@ -40,6 +40,8 @@ int main(int argc, char** argv) {
   trace->add_option("-o,--output", t.output, "Write events to PATH ('-' for stdout)");
   trace->add_option("--xdp", t.xdp, "Ingress hook: XDP native (falls back to generic), generic, or off (tc)")
       ->check(CLI::IsMember({"native", "generic", "off"}));
+  trace->add_option("--tc", t.tc, "tc attachment: auto (tcx links, else clsact filters) or clsact")
+      ->check(CLI::IsMember({"auto", "clsact"}));
   trace->add_flag("--packets", t.packets, "Also print every control packet as a `packet` event");
   trace->add_option("--stats-interval", t.stats_interval_s, "Seconds between `stats` events (0: only at the end)")
       ->check(CLI::NonNegativeNumber);

@@ -90,6 +90,7 @@ int run_trace(const TraceOptions& opt) {
   cfg.ring_bytes = opt.ring_mb << 20;
   cfg.max_flows = opt.max_flows;
   cfg.verbose = opt.verbose;
+  cfg.clsact = opt.tc == "clsact";
 
   // Open the output first: an unwritable path must fail before anything is attached.
   auto sink = opt.output == "-" ? Result<std::unique_ptr<output::Sink>>(std::make_unique<output::StdoutSink>())

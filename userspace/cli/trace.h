@@ -15,6 +15,7 @@ struct TraceOptions {
   std::string format;              // "json" | "text" | "" (text on a terminal, else json)
   std::string output = "-";
   std::string xdp = "native";      // native | generic | off
+  std::string tc = "auto";         // auto (tcx, else clsact) | clsact
   bool packets = false;
   bool verbose = false;
   double stats_interval_s = 10;

@@ -5,6 +5,8 @@
 #include <net/if.h>
 
 #include <cstring>
+#include <map>
+#include <memory>
 
 namespace rsthop::kernel {
 namespace {
@@ -21,31 +23,45 @@ class FdLink : public Link {
   Fd fd_;  // closing a link fd detaches it
 };
 
+// The clsact qdisc of one interface, shared by the ingress and egress links
+// there.  It is removed with the last of them, and only if this process
+// created it (a qdisc that was there before stays, with its other filters).
+class ClsactQdisc {
+ public:
+  ClsactQdisc(uint32_t ifindex, bool created) : ifindex_(ifindex), created_(created) {}
+  ~ClsactQdisc() {
+    if (!created_) return;
+    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex_),
+                .attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS));
+    bpf_tc_hook_destroy(&hook);
+  }
+
+ private:
+  uint32_t ifindex_;
+  bool created_;
+};
+
+// Live qdisc owners by ifindex, so both directions share one.
+std::map<uint32_t, std::weak_ptr<ClsactQdisc>>& qdiscs() {
+  static std::map<uint32_t, std::weak_ptr<ClsactQdisc>> m;
+  return m;
+}
+
 class ClsactLink : public Link {
  public:
-  ClsactLink(uint32_t ifindex, bool ingress, bool created_qdisc)
-      : ifindex_(ifindex), ingress_(ingress), created_qdisc_(created_qdisc) {}
+  ClsactLink(uint32_t ifindex, bool ingress, std::shared_ptr<ClsactQdisc> qdisc)
+      : ifindex_(ifindex), ingress_(ingress), qdisc_(std::move(qdisc)) {}
   ~ClsactLink() override {
     LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex_),
                 .attach_point = ingress_ ? BPF_TC_INGRESS : BPF_TC_EGRESS);
     LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
     bpf_tc_detach(&hook, &opts);
-    if (created_qdisc_) {
-      // Only a qdisc this process created, and only when nothing else uses it.
-      LIBBPF_OPTS(bpf_tc_opts, q);
-      LIBBPF_OPTS(bpf_tc_hook, in, .ifindex = static_cast<int>(ifindex_), .attach_point = BPF_TC_INGRESS);
-      LIBBPF_OPTS(bpf_tc_hook, eg, .ifindex = static_cast<int>(ifindex_), .attach_point = BPF_TC_EGRESS);
-      if (bpf_tc_query(&in, &q) == -ENOENT && bpf_tc_query(&eg, &q) == -ENOENT) {
-        hook.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
-        bpf_tc_hook_destroy(&hook);
-      }
-    }
   }
 
  private:
   uint32_t ifindex_;
   bool ingress_;
-  bool created_qdisc_;
+  std::shared_ptr<ClsactQdisc> qdisc_;  // released after the filter is detached
 };
 
 std::string ifname(uint32_t ifindex) {
@@ -80,9 +96,12 @@ Result<std::unique_ptr<Link>> attach_xdp(bpf_program* prog, uint32_t ifindex, Xd
   return std::unique_ptr<Link>(new FdLink(fd));
 }
 
-Result<std::unique_ptr<Link>> attach_tc(bpf_program* prog, uint32_t ifindex, bool ingress, std::string& mode_used) {
-  int fd = bpf_link_create(bpf_program__fd(prog), static_cast<int>(ifindex),
-                           static_cast<bpf_attach_type>(ingress ? kBpfTcxIngress : kBpfTcxEgress), nullptr);
+Result<std::unique_ptr<Link>> attach_tc(bpf_program* prog, uint32_t ifindex, bool ingress, bool clsact_only,
+                                        std::string& mode_used) {
+  int fd = clsact_only ? -EOPNOTSUPP
+                       : bpf_link_create(bpf_program__fd(prog), static_cast<int>(ifindex),
+                                         static_cast<bpf_attach_type>(ingress ? kBpfTcxIngress : kBpfTcxEgress),
+                                         nullptr);
   if (fd >= 0) {
     mode_used = "tcx";
     return std::unique_ptr<Link>(new FdLink(fd));
@@ -91,10 +110,15 @@ Result<std::unique_ptr<Link>> attach_tc(bpf_program* prog, uint32_t ifindex, boo
   // (hence the tag and `rsthop cleanup`).
   LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex),
               .attach_point = ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
-  int err = bpf_tc_hook_create(&hook);
-  bool created = err == 0;
-  if (err && err != -EEXIST)
-    return make_error("cannot create a clsact qdisc on " + ifname(ifindex) + ": " + std::strerror(-err), -err);
+  std::shared_ptr<ClsactQdisc> qdisc = qdiscs()[ifindex].lock();
+  if (!qdisc) {
+    int err = bpf_tc_hook_create(&hook);
+    if (err && err != -EEXIST)
+      return make_error("cannot create a clsact qdisc on " + ifname(ifindex) + ": " + std::strerror(-err), -err);
+    qdisc = std::make_shared<ClsactQdisc>(ifindex, err == 0);
+    qdiscs()[ifindex] = qdisc;
+  }
+  int err;
   LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = bpf_program__fd(prog), .handle = kTcHandle, .priority = kTcPriority);
   err = bpf_tc_attach(&hook, &opts);
   if (err) {
@@ -103,7 +127,7 @@ Result<std::unique_ptr<Link>> attach_tc(bpf_program* prog, uint32_t ifindex, boo
                       -err);
   }
   mode_used = "clsact";
-  return std::unique_ptr<Link>(new ClsactLink(ifindex, ingress, created));
+  return std::unique_ptr<Link>(new ClsactLink(ifindex, ingress, std::move(qdisc)));
 }
 
 Result<int> cleanup_leftovers() {

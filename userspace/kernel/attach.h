@@ -25,7 +25,9 @@ class Link {
 
 // XDP through a bpf_link; native falls back to generic when asked for native.
 Result<std::unique_ptr<Link>> attach_xdp(bpf_program* prog, uint32_t ifindex, XdpMode mode, std::string& mode_used);
-// tc through a tcx link (kernel 6.6+), else a clsact filter carrying rsthop's tag.
-Result<std::unique_ptr<Link>> attach_tc(bpf_program* prog, uint32_t ifindex, bool ingress, std::string& mode_used);
+// tc through a tcx link (kernel 6.6+), else (or when `clsact_only`) a clsact
+// filter carrying rsthop's tag.
+Result<std::unique_ptr<Link>> attach_tc(bpf_program* prog, uint32_t ifindex, bool ingress, bool clsact_only,
+                                        std::string& mode_used);
 
 }  // namespace rsthop::kernel

@@ -183,12 +183,12 @@ Result<void> Capture::attach() {
       impl_->links.push_back(std::move(l.value()));
       attached_.push_back({name, idx, "xdp", mode});
     } else {
-      auto l = attach_tc(s->progs.rh_tc_ingress, idx, true, mode);
+      auto l = attach_tc(s->progs.rh_tc_ingress, idx, true, impl_->cfg.clsact, mode);
       if (!l) return l.error();
       impl_->links.push_back(std::move(l.value()));
       attached_.push_back({name, idx, "tc-ingress", mode});
     }
-    auto l = attach_tc(s->progs.rh_tc_egress, idx, false, mode);
+    auto l = attach_tc(s->progs.rh_tc_egress, idx, false, impl_->cfg.clsact, mode);
     if (!l) return l.error();
     impl_->links.push_back(std::move(l.value()));
     attached_.push_back({name, idx, "tc-egress", mode});

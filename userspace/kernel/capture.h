@@ -30,6 +30,7 @@ struct CaptureConfig {
   uint32_t ring_bytes = 16u << 20;
   uint32_t max_flows = 65536;
   bool local_resets = true;       // tp_btf programs on tcp_send_reset / tcp_receive_reset
+  bool clsact = false;            // tc through clsact filters even where tcx links exist
   bool verbose = false;
 };
 
