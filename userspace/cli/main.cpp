@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "capture.h"
+#include "diagnose.h"
 #include "trace.h"
 
 namespace {
@@ -50,6 +51,24 @@ int main(int argc, char** argv) {
   trace->add_option("--max-flows", t.max_flows, "Flow table entries in the kernel")->check(CLI::Range(1024, 4194304));
   trace->add_flag("-v,--verbose", t.verbose, "Show libbpf's log, including the verifier's");
 
+  rsthop::cli::DiagnoseOptions d;
+  auto* diag = app.add_subcommand("diagnose", "Probe HOST[:PORT] (TCP, HTTP, TLS, TTL ladders) and name who resets or drops");
+  diag->add_option("target", d.target, "HOST[:PORT] (default port 443)")->required();
+  diag->add_option("--sni", d.sni, "SNI (or Host) to test (default: HOST)");
+  diag->add_option("--control-sni", d.control_sni, "A name no middlebox should match (default rsthop-control.invalid)");
+  diag->add_option("--max-hops", d.max_hops, "Highest TTL the ladders try (default 32)")->check(CLI::Range(1, 64));
+  diag->add_option("--concurrency", d.concurrency, "Ladder steps in flight at once (default 8)")->check(CLI::Range(1, 32));
+  diag->add_option("-i,--interface", d.interface, "Interface to capture on (default: the route to the target's)");
+  diag->add_option("-f,--format", d.format, "json (NDJSON) or text (default: text on a terminal)")
+      ->check(CLI::IsMember({"json", "text"}));
+  diag->add_option("-o,--output", d.output, "Write events to PATH ('-' for stdout)");
+  diag->add_option("--timeout", d.timeout_s, "Seconds each probe may take (default 3)")->check(CLI::Range(0.1, 60.0));
+  diag->add_option("--step-timeout", d.step_timeout_s, "Seconds each ladder step waits (default 0.6)")
+      ->check(CLI::Range(0.05, 10.0));
+  diag->add_flag("-4{4},-6{6}", d.family, "Use IPv4 or IPv6 only");
+  diag->add_flag("--ladder", d.always_ladder, "Run the TTL ladders even when the probes pass");
+  diag->add_flag("-v,--verbose", d.verbose, "Show libbpf's log");
+
   auto* cleanup = app.add_subcommand(
       "cleanup", "Remove tc filters left by a killed rsthop (only on kernels without tcx links)");
 
@@ -65,6 +84,7 @@ int main(int argc, char** argv) {
     }
     return rsthop::cli::run_trace(t);
   }
+  if (diag->parsed()) return rsthop::cli::run_diagnose(d);
   if (cleanup->parsed()) return run_cleanup();
   return 2;
 }

@@ -5,6 +5,7 @@
 
 #include "addr.h"
 #include "community_id.h"
+#include "event_parts.h"
 #include "json_writer.h"
 #include "verdict_fields.h"
 #include "names.h"
@@ -30,6 +31,10 @@ uint8_t family_of(uint8_t family, const uint8_t* addr) {
 bool hook_has_l2(uint8_t hook) {
   return hook == RH_HOOK_XDP || hook == RH_HOOK_TC_INGRESS || hook == RH_HOOK_TC_EGRESS;
 }
+
+}  // namespace
+
+namespace parts {
 
 void timestamp(JsonWriter& w, const char* name, const Context& ctx, uint64_t mono_ns) {
   w.verbatim(name, kRfc3339UsLen, [&](char* o) { return format_rfc3339_us(o, ctx.clock.to_unix_ns(mono_ns)); });
@@ -63,6 +68,12 @@ void endpoint(JsonWriter& w, const char* name, const uint8_t* ip, std::optional<
   begin_endpoint(w, name, ip, port, mac);
   w.end_object();
 }
+
+}  // namespace parts
+
+using namespace parts;
+
+namespace {
 
 void network(JsonWriter& w, uint8_t family, const char* transport, const CommunityId& community_id) {
   w.begin_object("network");

@@ -178,6 +178,53 @@ std::string stats_text(const json& ev) {
 
 }  // namespace
 
+std::string probe_text(const json& ev) {
+  const json* p = at(ev, {"probe"});
+  if (p == nullptr) return "PROBE";
+  std::string name = str(*p, {"name"});
+  std::string out = "PROBE " + name + " " + endpoint_text(*at(ev, {"destination"})) + " " + str(*p, {"outcome"}) +
+                    " in " + ms_at(*p, {"ms"});
+  if (has(*p, {"status_line"})) out += ": " + str(*p, {"status_line"});
+  if (has(*p, {"location"})) out += " -> " + str(*p, {"location"});
+  if (has(*p, {"reset_after_hello_ms"})) out += ", reset " + ms_at(*p, {"reset_after_hello_ms"}) + " after the ClientHello";
+  if (has(*p, {"alert"})) out += ", alert " + str(*p, {"alert"});
+  if (has(*p, {"error"})) out += " (" + str(*p, {"error"}) + ")";
+  if (has(ev, {"tls", "version"})) out += ", " + str(ev, {"tls", "version"}) + " " + str(ev, {"tls", "cipher"});
+  if (has(ev, {"tls", "server", "subject"})) out += ", cert " + str(ev, {"tls", "server", "subject"});
+  return out;
+}
+
+std::string hop_text(const json& ev) {
+  const json* h = at(ev, {"hop"});
+  if (h == nullptr) return "HOP";
+  std::string out = "HOP " + str(*h, {"ladder"}) + " ttl " + str(*h, {"ttl"}) + " " + str(*h, {"result"});
+  if (has(*h, {"ip"})) out += " from " + str(*h, {"ip"});
+  return out + " (" + ms_at(*h, {"ms"}) + ")";
+}
+
+// The report a person acts on: several lines, the answer first.
+std::string verdict_text(const json& ev) {
+  const json* v = at(ev, {"verdict"});
+  if (v == nullptr) return "VERDICT";
+  std::string out = "VERDICT " + str(*v, {"outcome"}) + ", origin " + str(*v, {"origin"});
+  if (has(*v, {"hop"})) out += ", hop " + str(*v, {"hop"});
+  if (has(*v, {"hop_ip"})) out += " (" + str(*v, {"hop_ip"}) + ")";
+  if (has(*v, {"endpoint_hop"})) out += ", the target is hop " + str(*v, {"endpoint_hop"});
+  out += ", trigger " + str(*v, {"trigger"}) + ", confidence " + str(*v, {"confidence"});
+  out += "\n  " + str(*v, {"summary"});
+  if (has(*v, {"l2_neighbor", "mac"}))
+    out += "\n  gateway MAC " + str(*v, {"l2_neighbor", "mac"}) +
+           (has(*v, {"l2_neighbor", "vendor"}) ? " (" + str(*v, {"l2_neighbor", "vendor"}) + ")" : "");
+  if (const json* e = at(*v, {"evidence"}); e != nullptr && e->is_array()) {
+    for (const auto& item : *e) {
+      out += "\n  - " + str(item, {"signal"}) + ": " + str(item, {"observed"});
+      if (has(item, {"expected"})) out += " (expected: " + str(item, {"expected"}) + ")";
+    }
+  }
+  if (has(*v, {"next_step"})) out += "\n  next: " + str(*v, {"next_step"});
+  return out;
+}
+
 std::string render_text(const nlohmann::json& event) {
   std::string ts = str(event, {"@timestamp"});
   // "2026-11-26T02:33:38.123456Z" -> "02:33:38.123456": the date is noise
@@ -193,6 +240,12 @@ std::string render_text(const nlohmann::json& event) {
     body = packet_text(event);
   } else if (type == "stats") {
     body = stats_text(event);
+  } else if (type == "probe") {
+    body = probe_text(event);
+  } else if (type == "hop") {
+    body = hop_text(event);
+  } else if (type == "verdict") {
+    body = verdict_text(event);
   } else if (type == "lost") {
     body = "LOST " + str(event, {"lost", "count"}) + " (" + str(event, {"lost", "cause"}) + ", total " +
            str(event, {"lost", "total"}) + ")";

@@ -1,0 +1,196 @@
+// Fusion on synthetic ladders: the hop, the origin and the outcome for each
+// way a path can reset or drop, with and without the kernel capture.
+#include "fusion.h"
+
+#include <gtest/gtest.h>
+
+using namespace rsthop;
+using namespace rsthop::diagnose;
+using probe::Outcome;
+using probe::SynStep;
+using probe::TriggerStep;
+
+namespace {
+
+Addr16 ip(const char* s) { return parse_addr(s).value(); }
+Addr16 hop_ip(int k) { return ip(("198.18." + std::to_string(k) + ".2").c_str()); }
+constexpr int kTarget = 4;  // three routers, the server is hop 4
+
+Inputs base(Outcome tls_outcome) {
+  Inputs in;
+  in.target.addr = ip("198.18.4.2");
+  in.target.port = 443;
+  in.target.host = "blocked.lab";
+  in.trigger_name = "sni";
+  in.captured = true;
+  in.connect = probe::ConnectResult{Outcome::ok, 1.0, 40000, ""};
+  probe::TlsResult tls;
+  tls.outcome = tls_outcome;
+  tls.local_port = 40001;
+  in.tls = tls;
+  for (int k = 1; k < kTarget; k++) in.syn.push_back({k, SynStep::time_exceeded, hop_ip(k), 1.0, 0});
+  in.syn.push_back({kTarget, SynStep::reached, in.target.addr, 1.0, 0});
+  return in;
+}
+
+// Trigger and control ladders up to the target: `kind_at(ttl)` says what each step saw.
+template <class F>
+std::vector<TriggerStep> ladder(uint16_t port0, F kind_at) {
+  std::vector<TriggerStep> v;
+  for (int k = 1; k <= kTarget + 1; k++) v.push_back({k, kind_at(k), 1.0, static_cast<uint16_t>(port0 + k), 0, ""});
+  return v;
+}
+
+void icmp_for(Inputs& in, const std::vector<TriggerStep>& steps, int upto) {
+  for (const auto& s : steps)
+    if (s.ttl <= upto) in.icmp.push_back({s.local_port, hop_ip(s.ttl), 11, 0});
+}
+
+ResetSeen passive(uint16_t port, uint8_t ttl, const char* origin, std::optional<int> hops) {
+  ResetSeen r;
+  r.local_port = port;
+  r.ttl = ttl;
+  r.verdict.origin = origin;
+  r.verdict.hops = hops;
+  r.verdict.confidence = 0.8;
+  r.verdict.summary = std::string("passive: ") + origin;
+  return r;
+}
+
+auto control_passes() {
+  return ladder(2000, [](int k) { return k >= kTarget ? TriggerStep::response : TriggerStep::silent; });
+}
+
+}  // namespace
+
+TEST(Fusion, HealthyPathIsOk) {
+  Inputs in = base(Outcome::ok);
+  Verdict v = fuse(in);
+  EXPECT_EQ(v.outcome, "ok");
+  EXPECT_EQ(v.origin, "endpoint");
+  EXPECT_EQ(v.hop, kTarget);
+  EXPECT_EQ(v.endpoint_hop, kTarget);
+}
+
+TEST(Fusion, InPathResetAfterTheTtlCheck) {
+  for (int d : {1, 2, 3}) {
+    Inputs in = base(Outcome::reset);
+    in.trigger = ladder(1000, [&](int k) { return k <= d ? TriggerStep::silent : TriggerStep::reset; });
+    in.control = control_passes();
+    icmp_for(in, in.trigger, d);
+    in.resets.push_back(passive(static_cast<uint16_t>(1000 + d + 1), static_cast<uint8_t>(64 - d + 1), "middlebox", d));
+    Verdict v = fuse(in);
+    EXPECT_EQ(v.outcome, "reset") << d;
+    EXPECT_EQ(v.origin, "middlebox") << d;
+    EXPECT_EQ(v.hop, d) << v.summary;
+    ASSERT_TRUE(v.hop_ip) << d;
+    EXPECT_EQ(*v.hop_ip, hop_ip(d));
+    EXPECT_EQ(v.trigger, "sni");
+    EXPECT_GE(v.confidence, 0.8);
+  }
+}
+
+TEST(Fusion, InPathResetBeforeTheTtlCheck) {
+  Inputs in = base(Outcome::reset);
+  in.trigger = ladder(1000, [](int k) { return k < 2 ? TriggerStep::silent : TriggerStep::reset; });
+  in.control = control_passes();
+  icmp_for(in, in.trigger, 1);
+  in.resets.push_back(passive(1002, 63, "middlebox", 2));
+  Verdict v = fuse(in);
+  EXPECT_EQ(v.origin, "middlebox");
+  EXPECT_EQ(v.hop, 2);
+}
+
+TEST(Fusion, EndpointResetIsTheEndpoint) {
+  Inputs in = base(Outcome::reset);
+  in.trigger = ladder(1000, [](int k) { return k < kTarget ? TriggerStep::silent : TriggerStep::reset; });
+  in.control = ladder(2000, [](int k) { return k < kTarget ? TriggerStep::silent : TriggerStep::reset; });
+  icmp_for(in, in.trigger, kTarget - 1);
+  in.resets.push_back(passive(1000 + kTarget, 61, "endpoint", kTarget));
+  Verdict v = fuse(in);
+  EXPECT_EQ(v.origin, "endpoint");
+  EXPECT_EQ(v.hop, kTarget);
+  EXPECT_EQ(v.trigger, "any");
+  EXPECT_EQ(*v.hop_ip, in.target.addr);
+}
+
+TEST(Fusion, WithoutCaptureAResetAtTheTargetIsNotBlamedOnAnyone) {
+  Inputs in = base(Outcome::reset);
+  in.captured = false;
+  in.trigger = ladder(1000, [](int k) { return k < kTarget ? TriggerStep::silent : TriggerStep::reset; });
+  in.control = control_passes();
+  Verdict v = fuse(in);
+  EXPECT_EQ(v.outcome, "reset");
+  EXPECT_EQ(v.origin, "unknown") << v.summary;
+  EXPECT_LT(v.confidence, 0.5);
+}
+
+TEST(Fusion, WithoutCaptureAnEarlyResetStillNamesAHop) {
+  Inputs in = base(Outcome::reset);
+  in.captured = false;
+  in.trigger = ladder(1000, [](int k) { return k < 2 ? TriggerStep::silent : TriggerStep::reset; });
+  in.control = control_passes();
+  Verdict v = fuse(in);
+  EXPECT_EQ(v.origin, "middlebox");
+  EXPECT_EQ(v.hop, 2);
+  EXPECT_LT(v.confidence, 0.7);
+}
+
+TEST(Fusion, SilentDropAtHopK) {
+  for (int d : {1, 2, 3}) {
+    Inputs in = base(Outcome::timeout);
+    in.trigger = ladder(1000, [](int) { return TriggerStep::silent; });
+    in.control = control_passes();
+    icmp_for(in, in.trigger, d);
+    Verdict v = fuse(in);
+    EXPECT_EQ(v.outcome, "drop") << d;
+    EXPECT_EQ(v.origin, "middlebox") << d;
+    EXPECT_EQ(v.hop, d) << d;
+    EXPECT_EQ(v.trigger, "sni");
+  }
+}
+
+TEST(Fusion, ClosedPortIsTheEndpoint) {
+  Inputs in = base(Outcome::ok);
+  in.tls.reset();
+  in.connect = probe::ConnectResult{Outcome::refused, 1.0, 40000, "refused"};
+  in.syn.back().kind = SynStep::refused;
+  Verdict v = fuse(in);
+  EXPECT_EQ(v.outcome, "reset");
+  EXPECT_EQ(v.origin, "endpoint");
+  EXPECT_EQ(v.hop, kTarget);
+}
+
+TEST(Fusion, LocalResetIsThisHost) {
+  Inputs in = base(Outcome::reset);
+  in.resets.push_back(passive(40001, 64, "local", 0));
+  Verdict v = fuse(in);
+  EXPECT_EQ(v.origin, "local");
+  EXPECT_EQ(v.hop, 0);
+  EXPECT_FALSE(v.hop_ip);
+}
+
+TEST(Fusion, TtlCopyingDeviceIsNotReadAsADistance) {
+  Inputs in = base(Outcome::reset);
+  in.trigger = ladder(1000, [](int k) { return k < 2 ? TriggerStep::silent : TriggerStep::reset; });
+  in.control = control_passes();
+  icmp_for(in, in.trigger, 1);
+  // The forged RST copies the probe's TTL: 2, 3, 4, ... which a naive reading takes for far hops.
+  for (int k = 2; k <= kTarget + 1; k++)
+    in.resets.push_back(passive(static_cast<uint16_t>(1000 + k), static_cast<uint8_t>(k), "middlebox", 64 - k + 1));
+  Verdict v = fuse(in);
+  EXPECT_EQ(v.origin, "middlebox");
+  EXPECT_EQ(v.hop, 1) << v.summary;  // it answered ICMP at 1 and reset from 2: hop 1 from the ladder alone
+  EXPECT_TRUE(std::any_of(v.evidence.begin(), v.evidence.end(), [](const auto& e) { return e.signal == "ttl_copy"; }));
+}
+
+TEST(Fusion, ProxyThatResetsLaterIsNamedFromThePassiveVerdict) {
+  Inputs in = base(Outcome::reset);
+  in.trigger = ladder(1000, [](int) { return TriggerStep::response; });
+  in.control = ladder(2000, [](int) { return TriggerStep::response; });
+  in.resets.push_back(passive(40001, 64, "middlebox", 1));
+  Verdict v = fuse(in);
+  EXPECT_EQ(v.origin, "middlebox");
+  EXPECT_EQ(v.hop, 1);
+  EXPECT_EQ(*v.hop_ip, hop_ip(1));
+}

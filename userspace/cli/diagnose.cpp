@@ -1,0 +1,122 @@
+#include "diagnose.h"
+
+#include <unistd.h>
+
+#include <iostream>
+
+#include "capture.h"
+#include "clock.h"
+#include "diagnose_lines.h"
+#include "route.h"
+#include "session.h"
+#include "sink.h"
+
+namespace rsthop::cli {
+namespace {
+
+int fail(const std::string& msg, int rc = 1) {
+  std::cerr << "rsthop: " << msg << "\n";
+  return rc;
+}
+
+// The kernel capture as the session sees it.
+class CaptureSource : public diagnose::EventSource {
+ public:
+  explicit CaptureSource(kernel::Capture& c) : c_(c) {}
+  void drain(const std::function<void(const flow::Packet&)>& h) override {
+    kernel::Capture::Handler handler = h;
+    (void)c_.drain(handler);
+  }
+  std::optional<rh_flow_state> lookup(const rh_flow_key& k) override { return c_.lookup_flow(k); }
+  bool local_events() const override { return c_.local_events(); }
+
+ private:
+  kernel::Capture& c_;
+};
+
+std::string host_name() {
+  char buf[256] = {};
+  return gethostname(buf, sizeof(buf) - 1) == 0 ? buf : "unknown";
+}
+
+}  // namespace
+
+int run_diagnose(const DiagnoseOptions& opt) {
+  kernel::set_libbpf_verbose(opt.verbose);
+  auto target = probe::resolve(opt.target, 443, opt.family);
+  if (!target) return fail(target.error().message, 2);
+  const probe::Target& t = target.value();
+
+  auto sink = opt.output == "-" ? Result<std::unique_ptr<output::Sink>>(std::make_unique<output::StdoutSink>())
+                                : output::FileSink::open(opt.output);
+  if (!sink) return fail(sink.error().message);
+  bool text = opt.format == "text" || (opt.format.empty() && opt.output == "-" && isatty(STDOUT_FILENO));
+  output::Writer writer(std::move(sink.value()), text ? output::Format::text : output::Format::json);
+  output::Context ctx{host_name(), WallClock::calibrate(), {}};
+  auto emit = [&](auto&& build) {
+    (void)writer.emit(build);
+    (void)writer.flush();  // a person watches the steps go by
+  };
+
+  // The capture on the route's interface, filtered to the target; without it the probes still run.
+  std::string ifname = opt.interface;
+  if (ifname.empty()) {
+    auto r = probe::route_interface(t);
+    if (!r) return fail(r.error().message);
+    ifname = r.value();
+  }
+  kernel::CaptureConfig cfg;
+  cfg.interfaces = {ifname};
+  auto host = parse_cidr(addr_to_string(t.addr.data()));
+  if (host) cfg.hosts = {host.value()};
+  cfg.ports = {t.port, 80};
+  cfg.ring_bytes = 4u << 20;
+  cfg.verbose = opt.verbose;
+  std::unique_ptr<kernel::Capture> capture;
+  std::unique_ptr<CaptureSource> source;
+  if (auto c = kernel::Capture::open(cfg); c && c.value()->attach()) {
+    capture = std::move(c.value());
+    source = std::make_unique<CaptureSource>(*capture);
+  } else {
+    std::string why = c ? "cannot attach to " + ifname : c.error().message;
+    std::cerr << "rsthop: notice: no kernel capture (" << why
+              << "): the probes run, but without RST TTLs, MACs and the hop addresses of the trigger ladder; "
+                 "confidence is lowered\n";
+  }
+  auto registry = oui::Registry::load();
+
+  diagnose::Options o;
+  o.sni = opt.sni;
+  o.control_sni = opt.control_sni;
+  o.tls = t.port != 80;
+  o.timing.timeout_ms = static_cast<int>(opt.timeout_s * 1000);
+  o.ladder.max_hops = opt.max_hops;
+  o.ladder.concurrency = opt.concurrency;
+  o.ladder.step_timeout_ms = static_cast<int>(opt.step_timeout_s * 1000);
+  o.always_ladder = opt.always_ladder;
+  const std::string name = opt.sni.empty() ? t.host : opt.sni;
+
+  diagnose::Reporter rep;
+  if (text) rep.progress = [&](const std::string& m) { std::cerr << "rsthop: " << m << "...\n"; };
+  rep.connect = [&](const probe::ConnectResult& r) {
+    emit([&](std::string& l) { output::append_connect_probe_line(l, ctx, t, r); });
+  };
+  rep.http = [&](const probe::HttpResult& r) {
+    uint16_t port = o.tls ? 80 : t.port;
+    emit([&](std::string& l) { output::append_http_probe_line(l, ctx, t, port, name, r); });
+  };
+  rep.tls = [&](const probe::TlsResult& r) {
+    emit([&](std::string& l) { output::append_tls_probe_line(l, ctx, t, name, r); });
+  };
+  rep.hop = [&](const char* ladder, int ttl, const char* result, const std::optional<Addr16>& from, double ms) {
+    emit([&](std::string& l) { output::append_hop_line(l, ctx, t, ladder, ttl, result, from, ms); });
+  };
+  auto out = diagnose::run(t, o, source.get(), registry ? &registry.value() : nullptr, rep);
+  if (capture) capture->detach();
+  emit([&](std::string& l) { output::append_verdict_line(l, ctx, t, name, out.verdict); });
+  if (auto r = writer.flush(); !r) return fail(r.error().message);
+  if (out.verdict.outcome == "error") return fail(out.verdict.summary);
+  return 0;
+}
+
+}  // namespace rsthop::cli

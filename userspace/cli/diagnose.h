@@ -1,0 +1,26 @@
+// `rsthop diagnose HOST[:PORT]`: active probes and the kernel capture, one verdict.
+#pragma once
+
+#include <string>
+
+namespace rsthop::cli {
+
+struct DiagnoseOptions {
+  std::string target;               // HOST[:PORT]
+  std::string sni;                  // default: HOST
+  std::string control_sni = "rsthop-control.invalid";
+  int max_hops = 32;
+  int concurrency = 8;
+  std::string interface;            // default: the route's
+  std::string format;               // json | text | "" (text on a terminal)
+  std::string output = "-";
+  double timeout_s = 3;
+  double step_timeout_s = 0.6;
+  int family = 0;                   // 0, 4 or 6
+  bool always_ladder = false;
+  bool verbose = false;
+};
+
+int run_diagnose(const DiagnoseOptions& opt);
+
+}  // namespace rsthop::cli

@@ -1,0 +1,72 @@
+// Fusion: the probes' results and the capture's passive evidence in, one
+// verdict out.  Pure logic (no sockets, no libbpf): unit-testable on
+// synthetic ladders.
+//
+// Hop numbering everywhere: hop k is the device a packet sent with TTL k
+// reaches; the target is hop `endpoint_hop`; 0 is this host.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "addr.h"
+#include "probe.h"
+#include "verdict.h"
+
+namespace rsthop::diagnose {
+
+// An ICMP error the capture saw quoting one of our probes (matched by local port).
+struct IcmpSeen {
+  uint16_t local_port = 0;
+  Addr16 from{};
+  uint8_t type = 0, code = 0;
+};
+
+// A reset the capture saw on one of our probes' connections, with the engine's verdict.
+struct ResetSeen {
+  uint16_t local_port = 0;
+  uint8_t ttl = 0;                 // as received
+  attribution::Verdict verdict;
+};
+
+struct Inputs {
+  probe::Target target;
+  std::string trigger_name;        // "sni" (TLS) or "host" (HTTP)
+  std::optional<probe::ConnectResult> connect;
+  std::optional<probe::HttpResult> http;    // HTTP on port 80 (or the target port for HTTP targets)
+  std::optional<probe::TlsResult> tls;      // for TLS targets
+  std::vector<probe::SynStep> syn;
+  std::vector<probe::TriggerStep> trigger, control;
+  // Passive evidence; empty when the capture could not run.
+  bool captured = false;
+  std::vector<IcmpSeen> icmp;
+  std::vector<ResetSeen> resets;
+  std::optional<std::array<uint8_t, 6>> gateway_mac;
+  std::string gateway_vendor;
+};
+
+struct Verdict {
+  std::string outcome = "error";   // ok | reset | drop | error
+  std::string origin = "unknown";  // endpoint | middlebox | local | unknown
+  std::optional<int> hop;
+  std::optional<Addr16> hop_ip;
+  std::optional<int> endpoint_hop;
+  std::string trigger = "none";    // sni | host | any | none
+  std::optional<std::array<uint8_t, 6>> l2_mac;
+  std::string l2_vendor;
+  std::vector<attribution::Evidence> evidence;
+  double confidence = 0;
+  std::string summary;
+  std::string next_step;           // what to check next, for people
+};
+
+Verdict fuse(const Inputs& in);
+
+// The path as the ladders saw it: ttl -> the address that answered (ICMP or target).
+std::map<int, Addr16> path_addresses(const Inputs& in);
+
+}  // namespace rsthop::diagnose

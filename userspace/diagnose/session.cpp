@@ -1,0 +1,165 @@
+#include "session.h"
+
+#include <cstring>
+#include <map>
+
+#include "clock.h"
+#include "engine.h"
+#include "timeline.h"
+
+namespace rsthop::diagnose {
+namespace {
+
+bool same_addr(const uint8_t* a, const Addr16& b) { return std::memcmp(a, b.data(), 16) == 0; }
+
+// Everything the capture saw about our probes: resets (judged by the engine),
+// ICMP errors quoting them, and the gateway the target's packets came through.
+class Passive {
+ public:
+  Passive(const probe::Target& t, EventSource* src, const oui::Registry* reg)
+      : target_(t), src_(src), reg_(reg),
+        engine_({.local_events = src && src->local_events()}, reg),
+        timeline_({.burst_ns = 300'000'000ULL}, {nullptr, [this](const flow::ResetRecord& r) { on_reset(r); }},
+                  [this](const rh_flow_key& k) { return src_ ? src_->lookup(k) : std::nullopt; }) {}
+
+  void pump() {
+    if (!src_) return;
+    src_->drain([this](const flow::Packet& p) { on_packet(p); });
+    timeline_.tick(monotonic_now_ns());
+  }
+
+  void finish(Inputs& in) {
+    pump();
+    timeline_.finish(monotonic_now_ns());
+    in.captured = src_ != nullptr;
+    in.icmp = icmp_;
+    in.resets = resets_;
+    in.gateway_mac = gateway_;
+    if (gateway_ && reg_) in.gateway_vendor = reg_->vendor(*gateway_);
+  }
+
+  // The ICMP source seen for a probe's local port, if any.
+  std::optional<Addr16> icmp_from(uint16_t port) const {
+    for (const auto& i : icmp_)
+      if (i.local_port == port) return i.from;
+    return std::nullopt;
+  }
+
+ private:
+  void on_packet(const flow::Packet& p) {
+    const rh_event& e = p.ev;
+    if (e.kind == RH_EV_ICMP) {
+      if (same_addr(e.inner_daddr, target_.addr)) {
+        IcmpSeen i;
+        i.local_port = e.inner_sport;
+        std::memcpy(i.from.data(), e.saddr, 16);
+        i.type = e.icmp_type;
+        i.code = e.icmp_code;
+        icmp_.push_back(i);
+      }
+    } else if (e.kind == RH_EV_SYNACK && same_addr(e.saddr, target_.addr) && e.hook != RH_HOOK_TC_EGRESS) {
+      static const uint8_t zero[6] = {};
+      if (!gateway_ && std::memcmp(e.smac, zero, 6) != 0) {
+        std::array<uint8_t, 6> m;
+        std::memcpy(m.data(), e.smac, 6);
+        gateway_ = m;
+      }
+    }
+    engine_.observe(p);
+    timeline_.add(p);
+  }
+
+  void on_reset(const flow::ResetRecord& r) {
+    const rh_event& e = r.first.ev;
+    ResetSeen rs;
+    // Our end of the connection: the destination of a remote RST, the source of ours.
+    rs.local_port = same_addr(e.saddr, target_.addr) ? e.dport : e.sport;
+    rs.ttl = e.ttl;
+    rs.verdict = engine_.classify(r);
+    resets_.push_back(std::move(rs));
+  }
+
+  probe::Target target_;
+  EventSource* src_;
+  const oui::Registry* reg_;
+  attribution::Engine engine_;
+  flow::Timeline timeline_;
+  std::vector<IcmpSeen> icmp_;
+  std::vector<ResetSeen> resets_;
+  std::optional<std::array<uint8_t, 6>> gateway_;
+};
+
+bool passed(probe::Outcome o) { return o == probe::Outcome::ok; }
+
+}  // namespace
+
+Outcome run(const probe::Target& target, const Options& opt, EventSource* capture, const oui::Registry* registry,
+            const Reporter& report) {
+  auto say = [&](const std::string& m) {
+    if (report.progress) report.progress(m);
+  };
+  Passive passive(target, capture, registry);
+  Outcome out;
+  Inputs& in = out.inputs;
+  in.target = target;
+  in.trigger_name = opt.tls ? "sni" : "host";
+  const std::string name = opt.sni.empty() ? target.host : opt.sni;
+
+  say("TCP connect to port " + std::to_string(target.port));
+  in.connect = probe::tcp_connect(target, opt.timing);
+  if (report.connect) report.connect(*in.connect);
+  bool primary_ok = passed(in.connect->outcome);
+
+  if (opt.tls && target.port != 80) {
+    probe::Target t80 = target;
+    t80.port = 80;
+    say("HTTP on port 80");
+    auto h = probe::http_get(t80, target.host, opt.timing);
+    if (report.http) report.http(h);
+  }
+  std::vector<uint8_t> payload, control;
+  if (primary_ok) {
+    if (opt.tls) {
+      say("TLS handshake with SNI " + name);
+      in.tls = probe::tls_probe(target, name, opt.timing);
+      if (report.tls) report.tls(*in.tls);
+      primary_ok = passed(in.tls->outcome);
+      auto hello = probe::client_hello(name), ctl = probe::client_hello(opt.control_sni);
+      if (hello) payload = hello.value();
+      if (ctl) control = ctl.value();
+    } else {
+      say("HTTP request with Host " + name);
+      in.http = probe::http_get(target, name, opt.timing);
+      if (report.http) report.http(*in.http);
+      primary_ok = passed(in.http->outcome);
+      payload = probe::http_request(name);
+      control = probe::http_request(opt.control_sni);
+    }
+  }
+  passive.pump();
+
+  if (!primary_ok || opt.always_ladder) {
+    say("SYN ladder (TTL 1.." + std::to_string(opt.ladder.max_hops) + ")");
+    in.syn = probe::syn_ladder(target, opt.ladder);
+    for (const auto& s : in.syn)
+      if (report.hop) report.hop("syn", s.ttl, probe::syn_kind_name(s.kind), s.from, s.ms);
+    bool handshake = in.connect && passed(in.connect->outcome);
+    if (handshake && !payload.empty()) {
+      say("trigger ladder with " + std::string(opt.tls ? "SNI " : "Host ") + name);
+      in.trigger = probe::trigger_ladder(target, payload, opt.ladder);
+      say("control ladder with " + std::string(opt.tls ? "SNI " : "Host ") + opt.control_sni);
+      in.control = probe::trigger_ladder(target, control, opt.ladder);
+    }
+  }
+  passive.finish(in);
+  if (report.hop) {
+    for (const auto* ladder : {&in.trigger, &in.control})
+      for (const auto& s : *ladder)
+        report.hop(ladder == &in.trigger ? "trigger" : "control", s.ttl, probe::trigger_kind_name(s.kind),
+                   passive.icmp_from(s.local_port), s.ms);
+  }
+  out.verdict = fuse(in);
+  return out;
+}
+
+}  // namespace rsthop::diagnose

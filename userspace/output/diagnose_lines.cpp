@@ -1,0 +1,150 @@
+#include "diagnose_lines.h"
+
+#include "addr.h"
+#include "clock.h"
+#include "event_parts.h"
+#include "json_writer.h"
+
+namespace rsthop::output {
+namespace {
+
+using namespace parts;
+
+void begin(JsonWriter& w, const Context& ctx, const char* type, const probe::Target& t, uint16_t port) {
+  begin_event(w, ctx, type, monotonic_now_ns());
+  endpoint(w, "destination", t.addr.data(), port, nullptr);
+  w.begin_object("network");
+  w.plain("transport", "tcp");
+  w.plain("type", t.family == 4 ? "ipv4" : "ipv6");
+  w.end_object();
+}
+
+void begin_probe(JsonWriter& w, const char* name, probe::Outcome o, double ms, uint16_t local_port,
+                 const std::string& error) {
+  w.begin_object("probe");
+  w.plain("name", name);
+  w.plain("outcome", probe::outcome_name(o));
+  w.real("ms", ms, 3);
+  if (local_port) w.uint("local_port", local_port);
+  if (!error.empty()) w.string("error", error);
+}
+
+}  // namespace
+
+void append_connect_probe_line(std::string& out, const Context& ctx, const probe::Target& t,
+                               const probe::ConnectResult& r) {
+  JsonWriter w(out);
+  begin(w, ctx, "probe", t, t.port);
+  begin_probe(w, "tcp_connect", r.outcome, r.ms, r.local_port, r.error);
+  w.end_object();
+  w.end_object();
+}
+
+void append_http_probe_line(std::string& out, const Context& ctx, const probe::Target& t, uint16_t port,
+                            const std::string& host, const probe::HttpResult& r) {
+  JsonWriter w(out);
+  begin(w, ctx, "probe", t, port);
+  begin_probe(w, "http", r.outcome, r.ms, r.local_port, r.error);
+  if (!r.status_line.empty()) w.string("status_line", r.status_line);
+  if (!r.location.empty()) w.string("location", r.location);
+  w.end_object();
+  w.begin_object("url");
+  w.string("domain", host);
+  w.end_object();
+  w.end_object();
+}
+
+void append_tls_probe_line(std::string& out, const Context& ctx, const probe::Target& t, const std::string& sni,
+                           const probe::TlsResult& r) {
+  JsonWriter w(out);
+  begin(w, ctx, "probe", t, t.port);
+  begin_probe(w, "tls", r.outcome, r.ms, r.local_port, r.error);
+  if (r.reset_after_hello_ms) w.real("reset_after_hello_ms", *r.reset_after_hello_ms, 3);
+  if (r.reset_before_hello) w.boolean("reset_before_hello", true);
+  if (!r.alert.empty()) w.string("alert", r.alert);
+  w.end_object();
+  w.begin_object("tls");
+  if (!r.version.empty()) w.string("version", r.version);
+  if (!r.cipher.empty()) w.string("cipher", r.cipher);
+  if (!r.alpn.empty()) w.string("next_protocol", r.alpn);
+  w.begin_object("client");
+  w.string("server_name", sni);
+  w.end_object();
+  if (!r.subject.empty()) {
+    w.begin_object("server");
+    w.string("subject", r.subject);
+    w.string("issuer", r.issuer);
+    if (!r.not_before.empty()) w.string("not_before", r.not_before);
+    if (!r.not_after.empty()) w.string("not_after", r.not_after);
+    if (!r.sans.empty()) {
+      w.begin_object("x509");
+      w.begin_array("alternative_names");
+      for (const auto& n : r.sans) w.string(n);
+      w.end_array();
+      w.end_object();
+    }
+    w.end_object();
+  }
+  w.end_object();
+  w.end_object();
+}
+
+void append_hop_line(std::string& out, const Context& ctx, const probe::Target& t, const char* ladder, int ttl,
+                     const char* result, const std::optional<Addr16>& from, double ms) {
+  JsonWriter w(out);
+  begin(w, ctx, "hop", t, t.port);
+  w.begin_object("hop");
+  w.plain("ladder", ladder);
+  w.uint("ttl", static_cast<uint64_t>(ttl));
+  w.plain("result", result);
+  if (from) w.string("ip", addr_to_string(from->data()));
+  w.real("ms", ms, 3);
+  w.end_object();
+  w.end_object();
+}
+
+void append_verdict_line(std::string& out, const Context& ctx, const probe::Target& t, const std::string& name,
+                         const diagnose::Verdict& v) {
+  JsonWriter w(out);
+  begin(w, ctx, "verdict", t, t.port);
+  w.begin_object("verdict");
+  w.plain("outcome", v.outcome);
+  w.plain("origin", v.origin);
+  if (v.hop) w.uint("hop", static_cast<uint64_t>(*v.hop));
+  if (v.hop_ip) w.string("hop_ip", addr_to_string(v.hop_ip->data()));
+  if (v.endpoint_hop) w.uint("endpoint_hop", static_cast<uint64_t>(*v.endpoint_hop));
+  w.plain("trigger", v.trigger);
+  if (v.l2_mac) {
+    w.begin_object("l2_neighbor");
+    w.string("mac", mac_to_string(v.l2_mac->data()));
+    if (!v.l2_vendor.empty()) w.string("vendor", v.l2_vendor);
+    w.end_object();
+  }
+  w.real("confidence", v.confidence, 2);
+  w.string("summary", v.summary);
+  if (!v.next_step.empty()) w.string("next_step", v.next_step);
+  w.begin_array("evidence");
+  for (const auto& e : v.evidence) {
+    w.begin_object();
+    w.string("signal", e.signal);
+    w.string("observed", e.observed);
+    if (!e.expected.empty()) w.string("expected", e.expected);
+    w.real("weight", e.weight, 2);
+    w.end_object();
+  }
+  w.end_array();
+  w.end_object();
+  if (t.port == 80) {  // an HTTP target is tested by its Host header, a TLS one by its SNI
+    w.begin_object("url");
+    w.string("domain", name);
+  } else {
+    w.begin_object("tls");
+    w.begin_object("client");
+    w.string("server_name", name);
+    w.end_object();
+  }
+  w.end_object();
+  w.end_object();
+}
+
+}  // namespace rsthop::output

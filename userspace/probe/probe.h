@@ -1,0 +1,130 @@
+// Active probes: ordinary sockets (no raw sockets), one target.
+//
+// Each probe goes only to the Target it is given; the caller (diagnose/)
+// owns the budget and the rate.  Every probe reports the local port it used
+// so the kernel capture's events (SYN-ACK, RST, ICMP quoting the probe) can
+// be matched to it.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "addr.h"
+#include "result.h"
+
+namespace rsthop::probe {
+
+struct Target {
+  Addr16 addr{};        // IPv4-mapped for IPv4
+  uint8_t family = 4;   // 4 or 6
+  uint16_t port = 443;
+  std::string host;     // as the user typed it (SNI / Host default)
+};
+
+// HOST[:PORT] or [V6]:PORT, resolved with getaddrinfo; the first address wins
+// (`family` 4 or 6 forces one).  One clear sentence when it cannot resolve.
+Result<Target> resolve(const std::string& host_port, uint16_t default_port, int family = 0);
+
+enum class Outcome {
+  ok,           // connected / answered
+  refused,      // RST to the SYN (ECONNREFUSED)
+  reset,        // RST after the handshake (ECONNRESET / EPIPE)
+  timeout,      // nothing within the timeout
+  unreachable,  // ICMP unreachable, no route
+  tls_alert,    // the peer sent a TLS alert
+  cert_error,   // handshake done, certificate did not verify (informational: probes do not verify)
+  error,        // anything else (message in `error`)
+};
+const char* outcome_name(Outcome o);
+
+struct Timing {
+  int timeout_ms = 3000;
+};
+
+struct ConnectResult {
+  Outcome outcome = Outcome::error;
+  double ms = 0;           // until connected or failed
+  uint16_t local_port = 0;
+  std::string error;       // strerror-like detail when not ok
+};
+// Like `telnet host port`: a TCP handshake, then a clean close.
+ConnectResult tcp_connect(const Target& t, const Timing& tm);
+
+struct HttpResult {
+  ConnectResult connect;
+  Outcome outcome = Outcome::error;
+  double ms = 0;           // from the request to the status line (or failure)
+  std::string status_line; // "HTTP/1.1 301 Moved Permanently"
+  std::string location;    // Location header, if any
+  uint16_t local_port = 0;
+  std::string error;
+};
+// `GET / HTTP/1.1` with `Host: host_header` on t.port (plain HTTP).
+HttpResult http_get(const Target& t, const std::string& host_header, const Timing& tm);
+
+struct TlsResult {
+  ConnectResult connect;
+  Outcome outcome = Outcome::error;
+  double ms = 0;                       // handshake time (or until failure)
+  std::optional<double> reset_after_hello_ms;  // reset this long after the ClientHello left
+  bool reset_before_hello = false;     // reset before the ClientHello could be sent
+  std::string version, cipher, alpn;
+  std::string subject, issuer;
+  std::vector<std::string> sans;
+  std::string not_before, not_after;   // RFC 3339
+  std::string alert;                   // TLS alert description
+  std::string error;
+  uint16_t local_port = 0;
+};
+// A TLS handshake with `sni` (certificates are recorded, not verified).
+TlsResult tls_probe(const Target& t, const std::string& sni, const Timing& tm);
+
+// The bytes of a real ClientHello for `sni` (OpenSSL, written to memory, never sent here).
+Result<std::vector<uint8_t>> client_hello(const std::string& sni);
+// `GET / HTTP/1.1\r\nHost: host\r\n...\r\n\r\n`.
+std::vector<uint8_t> http_request(const std::string& host);
+
+struct LadderOptions {
+  int max_hops = 32;
+  int concurrency = 8;      // TTL steps in flight at once
+  int step_timeout_ms = 600;
+  int min_gap_ms = 5;       // between two probes sent to the target (rate limit)
+};
+
+// One TTL of the SYN ladder: a connect() with IP_TTL / IPV6_UNICAST_HOPS = ttl
+// and IP_RECVERR / IPV6_RECVERR; ICMP errors reach the socket's error queue
+// while it is still connecting, with the offender's address.
+struct SynStep {
+  enum Kind { time_exceeded, unreachable, reached, refused, silent };
+  int ttl = 0;
+  Kind kind = silent;
+  std::optional<Addr16> from;  // the ICMP's source (or the target when reached)
+  double ms = 0;
+  uint16_t local_port = 0;
+};
+const char* syn_kind_name(SynStep::Kind k);
+// Runs TTL 1..max_hops (bounded concurrency) and stops once the target answered.
+std::vector<SynStep> syn_ladder(const Target& t, const LadderOptions& o);
+
+// One TTL of a trigger ladder: handshake at full TTL, then `payload` (a
+// ClientHello or an HTTP request) sent with TTL k.  What the socket saw:
+struct TriggerStep {
+  enum Kind { reset, response, silent, error };
+  int ttl = 0;
+  Kind kind = silent;
+  double ms = 0;            // from sending the payload to the reset / response
+  uint16_t local_port = 0;  // to match ICMP errors the capture saw
+  uint32_t payload_seq = 0; // TCP sequence number of the payload's first byte, when known (TCP_REPAIR-free: 0)
+  // Why, for `error`; a note otherwise (a FIN without data).  Not named
+  // `error`: that name is the Kind enumerator above (unscoped enum, one scope).
+  std::string detail;
+};
+const char* trigger_kind_name(TriggerStep::Kind k);
+// Runs TTL 1..max_hops (bounded concurrency); stops once every TTL up to the
+// first that got a reset or a response is known.
+std::vector<TriggerStep> trigger_ladder(const Target& t, const std::vector<uint8_t>& payload, const LadderOptions& o);
+
+}  // namespace rsthop::probe
