@@ -1,12 +1,11 @@
 """The motivating story, in a lab: a client whose default gateway is an
 F5-like load balancer (MAC from F5's OUI 00:01:d7) that resets HTTPS
 connections to `customerweb` a few seconds after the ClientHello, while
-port 80 works.  rsthop traces the client and names the culprit.
+port 80 works.  `rsthop diagnose customerweb:443` names the culprit.
 
 Run through scripts/demo.sh (it builds first).  Everything lives in network
 namespaces that exist only for the demo, on 198.18.0.0/15 addresses."""
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -40,14 +39,6 @@ def main():
         mac = lab.run("r1", "cat /sys/class/net/left0/address").stdout.strip()
         say(f"The gateway's MAC on the client's segment: {mac}")
 
-        trace = lab.popen("client", [RSTHOP, "trace", "-i", lab.client_if, "--format", "text",
-                                     "--stats-interval", "0"], text=True)
-        line = trace.stderr.readline()
-        if "tracing" not in line:
-            say(f"rsthop did not start: {line}{trace.stderr.read()}")
-            return 1
-        say(f"\n{line.strip()}")
-
         say("\nThe classic investigation, step by step:")
         step(lab, "port 80 answers", "curl -sS -o /dev/null -w 'HTTP %{http_code} -> %{redirect_url}\\n' "
                                      "http://customerweb/")
@@ -55,16 +46,15 @@ def main():
              f"(sleep {RESET_AFTER_MS / 1000 + 1.5:.1f}) | openssl s_client -connect customerweb:443 "
              "-servername customerweb -quiet 2>&1 | tail -2")
 
-        time.sleep(1.5)
-        trace.send_signal(signal.SIGINT)
-        out, err = trace.communicate(timeout=20)
-        say("\nWhat rsthop saw on the client (rsthop trace -i right0 --format text):\n")
-        for line in out.splitlines():
-            if line.split()[1:2] in (["RESET"], ["FLOW"]):
-                say("  " + line)
-        verdicts = [line for line in out.splitlines() if " RESET " in line and "=> middlebox" in line]
-        say("\nAnswer: " + (verdicts[0].split("=> ", 1)[1] if verdicts else "no middlebox reset was attributed"))
-        return 0 if verdicts else 1
+        hold = RESET_AFTER_MS / 1000 + 1
+        say(f"\nThe same in one command:\n\n$ rsthop diagnose customerweb:443 --hold {hold:g}\n")
+        r = lab.run("client", f"{RSTHOP} diagnose customerweb:443 --format text --hold {hold:g} 2>&1",
+                    check=False, timeout=120)
+        say(r.stdout.rstrip())
+        ok = r.returncode == 0 and "origin middlebox, hop 1" in r.stdout and "F5 Networks" in r.stdout
+        if not ok:
+            say("\ndemo: rsthop did not name the load balancer at hop 1")
+        return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -94,6 +94,7 @@ int run_diagnose(const DiagnoseOptions& opt) {
   o.ladder.concurrency = opt.concurrency;
   o.ladder.step_timeout_ms = static_cast<int>(opt.step_timeout_s * 1000);
   o.always_ladder = opt.always_ladder;
+  o.hold_ms = static_cast<int>(opt.hold_s * 1000);
   const std::string name = opt.sni.empty() ? t.host : opt.sni;
 
   diagnose::Reporter rep;

@@ -16,6 +16,7 @@ struct DiagnoseOptions {
   std::string output = "-";
   double timeout_s = 3;
   double step_timeout_s = 0.6;
+  double hold_s = 4;
   int family = 0;                   // 0, 4 or 6
   bool always_ladder = false;
   bool verbose = false;

@@ -65,6 +65,8 @@ int main(int argc, char** argv) {
   diag->add_option("--timeout", d.timeout_s, "Seconds each probe may take (default 3)")->check(CLI::Range(0.1, 60.0));
   diag->add_option("--step-timeout", d.step_timeout_s, "Seconds each ladder step waits (default 0.6)")
       ->check(CLI::Range(0.05, 10.0));
+  diag->add_option("--hold", d.hold_s, "Seconds to keep the TLS connection open to catch delayed resets (default 4)")
+      ->check(CLI::Range(0.0, 120.0));
   diag->add_flag("-4{4},-6{6}", d.family, "Use IPv4 or IPv6 only");
   diag->add_flag("--ladder", d.always_ladder, "Run the TTL ladders even when the probes pass");
   diag->add_flag("-v,--verbose", d.verbose, "Show libbpf's log");

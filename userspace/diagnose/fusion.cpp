@@ -63,6 +63,9 @@ std::map<int, Addr16> path_addresses(const Inputs& in) {
   std::map<int, Addr16> path;
   for (const auto& s : in.syn)
     if (s.from && s.kind != SynStep::silent) path[s.ttl] = *s.from;
+  // Where port 80 crosses a router that answers port 443 in the target's name, the router's own address wins.
+  for (const auto& s : in.syn80)
+    if (s.from && s.kind == SynStep::time_exceeded) path[s.ttl] = *s.from;
   for (const auto* steps : {&in.trigger, &in.control}) {
     auto ports = ttl_by_port(*steps);
     for (const auto& i : in.icmp)
@@ -87,14 +90,23 @@ Verdict fuse(const Inputs& in) {
       if (!v.endpoint_hop || s.ttl < *v.endpoint_hop) v.endpoint_hop = s.ttl;
   if (v.endpoint_hop)
     add("endpoint_hop", "the SYN ladder reached " + tgt + " at TTL " + std::to_string(*v.endpoint_hop), "", 0);
+  std::optional<int> e80;
+  for (const auto& s : in.syn80)
+    if ((s.kind == SynStep::reached || s.kind == SynStep::refused) && (!e80 || s.ttl < *e80)) e80 = s.ttl;
+  const bool proxied = v.endpoint_hop && e80 && *v.endpoint_hop < *e80;
+  if (proxied)
+    add("port_distance", "port " + std::to_string(in.target.port) + " answers at TTL " + std::to_string(*v.endpoint_hop),
+        "port 80 answers at TTL " + std::to_string(*e80) + ": a proxy or load balancer terminates port " +
+            std::to_string(in.target.port),
+        0.6);
   if (!in.captured)
     add("no_capture", "no kernel capture (not root?): no RST TTLs, no hop addresses for the trigger ladder", "", 0);
 
   auto finish = [&](std::optional<int> hop) {
     v.hop = hop;
     if (hop && *hop > 0) {
-      if (v.endpoint_hop && *hop == *v.endpoint_hop) v.hop_ip = in.target.addr;
-      else if (auto it = path.find(*hop); it != path.end()) v.hop_ip = it->second;
+      if (auto it = path.find(*hop); it != path.end()) v.hop_ip = it->second;
+      else if (v.endpoint_hop && *hop == *v.endpoint_hop) v.hop_ip = in.target.addr;
     }
     std::string where = hop ? (*hop == 0 ? "this host" : "hop " + std::to_string(*hop)) : "an unknown hop";
     if (v.hop_ip && hop && *hop > 0) where += " (" + addr_to_string(v.hop_ip->data()) + ")";
@@ -238,14 +250,33 @@ Verdict fuse(const Inputs& in) {
                     (v.trigger == "sni" ? " when the ClientHello names " : v.trigger == "host" ? " for the Host " : "") +
                     (v.trigger == "sni" || v.trigger == "host" ? "'" + in.target.host + "'" : "") + ".";
         if (on_path) add("race", "the original also reached the server (it answered after the RST)", "", 0);
+        bool vendor = !v.l2_vendor.empty() && v.l2_vendor != "locally administered";
         v.next_step = "Ask the owner of " + where + " about its filtering policy" +
-                      (v.l2_vendor.empty() ? "." : " (the gateway here is " + v.l2_vendor + ").");
+                      (vendor ? " (the gateway here is " + v.l2_vendor + ")." : ".");
       }
       return v;
     }
-    // No reset in the ladder: the passive verdict on the real connection decides (e.g. a proxy
-    // that resets seconds later, longer than a ladder step).
-    if (prim && prim->verdict.origin == "middlebox") {
+    // No reset in the ladder: the reset is not provoked by the request but comes later
+    // (a proxy's or balancer's timer); the passive verdict on the real connection decides.
+    v.trigger = "any";
+    if (in.tls && in.tls->reset_after_hello_ms)
+      add("delayed_reset", "reset " + std::to_string(static_cast<int>(*in.tls->reset_after_hello_ms)) +
+                               " ms after the ClientHello, the ladder's requests were answered",
+          "", 0);
+    if (proxied && !(prim && prim->verdict.origin == "endpoint")) {
+      v.origin = "middlebox";
+      std::string where = finish(v.endpoint_hop);
+      v.confidence = std::min(0.9, (prim ? std::max(0.6, prim->verdict.confidence) : 0.6) + 0.15 - blind);
+      v.summary = "A proxy or load balancer at " + where + " answers port " + std::to_string(in.target.port) +
+                  " for " + tgt + " and resets the connection" +
+                  (in.tls && in.tls->reset_after_hello_ms
+                       ? " " + std::to_string(static_cast<int>(*in.tls->reset_after_hello_ms / 1000 + 0.5)) +
+                             " s after the ClientHello"
+                       : "") +
+                  (v.l2_vendor.empty() || v.l2_vendor == "locally administered" ? "" : "; its MAC belongs to " + v.l2_vendor);
+      if (v.summary.back() != '.') v.summary += ".";
+      v.next_step = "Check the idle and session timeouts, and the TLS profile, of the device at " + where + ".";
+    } else if (prim && prim->verdict.origin == "middlebox") {
       v.origin = "middlebox";
       std::string where = finish(prim->verdict.hops);
       v.confidence = prim->verdict.confidence;
@@ -265,7 +296,10 @@ Verdict fuse(const Inputs& in) {
       v.summary = "The connection to " + tgt + " is reset, but neither the ladder nor the capture pins down who sends it.";
       v.next_step = "Run again as root (for the capture), or with a longer --timeout.";
     }
-    for (const auto& e : prim ? prim->verdict.evidence : std::vector<attribution::Evidence>{}) v.evidence.push_back(e);
+    for (const auto& e : prim ? prim->verdict.evidence : std::vector<attribution::Evidence>{}) {
+      bool dup = std::any_of(v.evidence.begin(), v.evidence.end(), [&](const auto& x) { return x.signal == e.signal; });
+      if (!dup) v.evidence.push_back(e);
+    }
     return v;
   }
 

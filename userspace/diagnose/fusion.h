@@ -40,6 +40,7 @@ struct Inputs {
   std::optional<probe::HttpResult> http;    // HTTP on port 80 (or the target port for HTTP targets)
   std::optional<probe::TlsResult> tls;      // for TLS targets
   std::vector<probe::SynStep> syn;
+  std::vector<probe::SynStep> syn80;       // the same to port 80, for TLS targets: a proxy on 443 shows up nearer
   std::vector<probe::TriggerStep> trigger, control;
   // Passive evidence; empty when the capture could not run.
   bool captured = false;

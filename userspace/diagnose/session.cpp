@@ -70,6 +70,9 @@ class Passive {
   }
 
   void on_reset(const flow::ResetRecord& r) {
+    // Our own probes abort their sockets on purpose (ladder steps, timeouts):
+    // a RST this host's TCP stack sent is not evidence about the path.
+    if (r.local_reason) return;
     const rh_event& e = r.first.ev;
     ResetSeen rs;
     // Our end of the connection: the destination of a remote RST, the source of ours.
@@ -121,7 +124,9 @@ Outcome run(const probe::Target& target, const Options& opt, EventSource* captur
   if (primary_ok) {
     if (opt.tls) {
       say("TLS handshake with SNI " + name);
-      in.tls = probe::tls_probe(target, name, opt.timing);
+      probe::Timing held = opt.timing;
+      held.hold_ms = opt.hold_ms;
+      in.tls = probe::tls_probe(target, name, held);
       if (report.tls) report.tls(*in.tls);
       primary_ok = passed(in.tls->outcome);
       auto hello = probe::client_hello(name), ctl = probe::client_hello(opt.control_sni);
@@ -143,6 +148,11 @@ Outcome run(const probe::Target& target, const Options& opt, EventSource* captur
     in.syn = probe::syn_ladder(target, opt.ladder);
     for (const auto& s : in.syn)
       if (report.hop) report.hop("syn", s.ttl, probe::syn_kind_name(s.kind), s.from, s.ms);
+    if (opt.tls && target.port != 80) {
+      probe::Target t80 = target;
+      t80.port = 80;
+      in.syn80 = probe::syn_ladder(t80, opt.ladder);
+    }
     bool handshake = in.connect && passed(in.connect->outcome);
     if (handshake && !payload.empty()) {
       say("trigger ladder with " + std::string(opt.tls ? "SNI " : "Host ") + name);

@@ -30,6 +30,7 @@ struct Options {
   std::string control_sni = "rsthop-control.invalid";
   bool tls = true;                  // TLS target (else HTTP)
   probe::Timing timing;             // per probe
+  int hold_ms = 4000;               // keep the TLS connection open this long to catch delayed resets
   probe::LadderOptions ladder;
   bool always_ladder = false;       // run the ladders even when the probes pass
 };

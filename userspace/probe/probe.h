@@ -42,6 +42,10 @@ const char* outcome_name(Outcome o);
 
 struct Timing {
   int timeout_ms = 3000;
+  // tls_probe: after a good handshake, keep the connection open this long
+  // (idle) and report a reset that comes meanwhile: load balancers and proxies
+  // often cut connections seconds after the ClientHello.
+  int hold_ms = 0;
 };
 
 struct ConnectResult {

@@ -293,6 +293,28 @@ TlsResult tls_probe(const Target& t, const std::string& sni, const Timing& tm) {
   SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
   if (alpn && alpn_len) r.alpn.assign(reinterpret_cast<const char*>(alpn), alpn_len);
   record_cert(ssl, r);
+  if (tm.hold_ms > 0) {
+    // Idle on the established connection; what the server sends (tickets) is read and dropped.
+    const auto hold_end = Clock::now() + std::chrono::milliseconds(tm.hold_ms);
+    for (;;) {
+      int rv = detail::wait_fd(fd.get(), POLLIN, hold_end);
+      if (rv <= 0) break;  // held to the end (or poll failed): the connection survived
+      char buf[16384];
+      ssize_t n = ::recv(fd.get(), buf, sizeof(buf), MSG_DONTWAIT);
+      if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR))) continue;
+      if (n == 0) break;  // the server closed: not a reset
+      int e = errno;
+      r.outcome = detail::classify_errno(e);
+      if (r.outcome == Outcome::reset && hello_sent) {
+        r.reset_after_hello_ms = std::chrono::duration<double, std::milli>(Clock::now() - *hello_sent).count();
+        r.error = "the connection was reset after the TLS handshake, while idle";
+      } else {
+        r.error = std::string("the held connection failed: ") + std::strerror(e);
+      }
+      detail::abort_close(fd);
+      return r;
+    }
+  }
   // close_notify, then a half-close that reads the server's remaining bytes
   // (TLS 1.3 session tickets), so our close() does not answer them with a RST.
   SSL_shutdown(ssl);
