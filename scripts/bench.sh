@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 bash scripts/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null  # the build the tests use
-cmake --build build -j "$(nproc)" --target rsthop bpfbench eventbench >/dev/null
+cmake --build build -j "$(nproc)" --target rsthop bpfbench eventbench lab-tls-server >/dev/null
 
 out=build/bench
 mkdir -p "$out"
@@ -33,6 +33,10 @@ for _ in 1 2 3; do
 done
 echo "{\"userspace_events_per_s\": $best}" > "$out/events.json"
 cat "$out/events.json"
+
+echo "== time to verdict: rsthop diagnose on a 5-hop lab path, reset at hop 2"
+python3 tools/lab/verdict_bench.py > "$out/verdict.json"
+cat "$out/verdict.json"
 
 echo "== bulk TCP over veth (iperf3, ${secs}s x ${runs} runs each, interleaved)"
 tag="rhb$$"
@@ -99,6 +103,7 @@ import json, sys
 out, b, r, t, cost = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
 res = json.load(open(f"{out}/bpf.json"))
 res.update(json.load(open(f"{out}/events.json")))
+res["diagnose_verdict_s"] = json.load(open(f"{out}/verdict.json"))["diagnose_verdict_s"]
 res.update({"bulk_baseline_gbps": round(b, 2), "bulk_rsthop_gbps": round(r, 2), "bulk_tcpdump_gbps": round(t, 2)})
 res["bulk_rsthop_ratio"] = round(r / b, 3)
 res["bulk_tcpdump_ratio"] = round(t / b, 3)
@@ -112,6 +117,7 @@ rows = [
     ("tc tracked data, added ns (<= 30)", res["tc_data_ns"] - res["tc_empty_ns"]),
     ("tc control+event, added ns (<= 80)", res["tc_control_ns"] - res["tc_empty_ns"]),
     ("userspace events/s (>= 1,000,000)", res["userspace_events_per_s"]),
+    ("diagnose time to verdict, s (<= 2)", res["diagnose_verdict_s"]),
     ("bulk baseline Gbit/s", res["bulk_baseline_gbps"]),
     ("bulk with rsthop Gbit/s", res["bulk_rsthop_gbps"]),
     ("bulk with tcpdump Gbit/s", res["bulk_tcpdump_gbps"]),

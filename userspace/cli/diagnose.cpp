@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "capture.h"
@@ -95,6 +96,8 @@ int run_diagnose(const DiagnoseOptions& opt) {
   o.ladder.step_timeout_ms = static_cast<int>(opt.step_timeout_s * 1000);
   o.always_ladder = opt.always_ladder;
   o.hold_ms = static_cast<int>(opt.hold_s * 1000);
+  o.budget = opt.budget;
+  o.ladder.min_gap_ms = std::max(1, static_cast<int>(1000.0 / opt.rate));
   const std::string name = opt.sni.empty() ? t.host : opt.sni;
 
   diagnose::Reporter rep;

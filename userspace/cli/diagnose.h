@@ -19,6 +19,8 @@ struct DiagnoseOptions {
   double hold_s = 4;
   int family = 0;                   // 0, 4 or 6
   bool always_ladder = false;
+  int budget = 200;                 // connections to the target, all probes together
+  double rate = 200;                // connections per second at most
   bool verbose = false;
 };
 

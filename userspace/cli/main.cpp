@@ -67,6 +67,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.05, 10.0));
   diag->add_option("--hold", d.hold_s, "Seconds to keep the TLS connection open to catch delayed resets (default 4)")
       ->check(CLI::Range(0.0, 120.0));
+  diag->add_option("--budget", d.budget, "Most connections to the target, all probes together (default 200)")
+      ->check(CLI::Range(3, 10000));
+  diag->add_option("--rate", d.rate, "Most new connections per second to the target (default 200)")
+      ->check(CLI::Range(1.0, 1000.0));
   diag->add_flag("-4{4},-6{6}", d.family, "Use IPv4 or IPv6 only");
   diag->add_flag("--ladder", d.always_ladder, "Run the TTL ladders even when the probes pass");
   diag->add_flag("-v,--verbose", d.verbose, "Show libbpf's log");

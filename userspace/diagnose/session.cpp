@@ -1,6 +1,8 @@
 #include "session.h"
 
+#include <algorithm>
 #include <cstring>
+#include <future>
 #include <map>
 
 #include "clock.h"
@@ -143,22 +145,38 @@ Outcome run(const probe::Target& target, const Options& opt, EventSource* captur
   }
   passive.pump();
 
+  // The budget bounds every ladder: each TTL step is one connection to the target.
+  int budget = opt.budget - 3;
+  auto ladder_opts = [&]() {
+    probe::LadderOptions lo = opt.ladder;
+    lo.max_hops = std::max(0, std::min(lo.max_hops, budget));
+    return lo;
+  };
+  auto spend = [&](size_t steps) { budget -= static_cast<int>(steps); };
   if (!primary_ok || opt.always_ladder) {
     say("SYN ladder (TTL 1.." + std::to_string(opt.ladder.max_hops) + ")");
-    in.syn = probe::syn_ladder(target, opt.ladder);
+    in.syn = probe::syn_ladder(target, ladder_opts());
+    spend(in.syn.size());
     for (const auto& s : in.syn)
       if (report.hop) report.hop("syn", s.ttl, probe::syn_kind_name(s.kind), s.from, s.ms);
     if (opt.tls && target.port != 80) {
       probe::Target t80 = target;
       t80.port = 80;
-      in.syn80 = probe::syn_ladder(t80, opt.ladder);
+      in.syn80 = probe::syn_ladder(t80, ladder_opts());
+      spend(in.syn80.size());
     }
     bool handshake = in.connect && passed(in.connect->outcome);
     if (handshake && !payload.empty()) {
-      say("trigger ladder with " + std::string(opt.tls ? "SNI " : "Host ") + name);
-      in.trigger = probe::trigger_ladder(target, payload, opt.ladder);
-      say("control ladder with " + std::string(opt.tls ? "SNI " : "Host ") + opt.control_sni);
-      in.control = probe::trigger_ladder(target, control, opt.ladder);
+      say("trigger and control ladders with " + std::string(opt.tls ? "SNI " : "Host ") + name + " and " +
+          opt.control_sni);
+      // Both at once, each at half the rate: the silent steps' waits overlap.
+      probe::LadderOptions lo = ladder_opts();
+      lo.max_hops = std::max(0, std::min(lo.max_hops, budget / 2));
+      lo.min_gap_ms *= 2;
+      auto ctl = std::async(std::launch::async, [&] { return probe::trigger_ladder(target, control, lo); });
+      in.trigger = probe::trigger_ladder(target, payload, lo);
+      in.control = ctl.get();
+      spend(in.trigger.size() + in.control.size());
     }
   }
   passive.finish(in);

@@ -33,6 +33,7 @@ struct Options {
   int hold_ms = 4000;               // keep the TLS connection open this long to catch delayed resets
   probe::LadderOptions ladder;
   bool always_ladder = false;       // run the ladders even when the probes pass
+  int budget = 200;                 // connections opened to the target, all probes together
 };
 
 // What the session reports as it goes; any of them may be empty.

@@ -1,0 +1,296 @@
+"""Active diagnosis end to end: `rsthop diagnose` on the client probes the lab's
+server, runs its TTL ladders while the capture records what they provoke, and
+its single verdict line names who resets (or drops) the connection.
+
+Topology: client -> r1 -> r2 -> r3 -> r4 -> server, so router k is hop k and
+the server is hop 5.  Every middlebox behaviour is placed on hops 1, 2 and 3,
+for IPv4 and IPv6; one lab serves all hops of one (behaviour, family), the
+behaviour is undone between hops.  All traffic stays inside the lab's
+namespaces (198.18.0.0/15, 2001:db8::/32)."""
+import json
+import subprocess
+import sys
+import time
+import unittest
+
+from harness import BIN, Lab, of_type, require_root, validate
+
+BLOCKED = "blocked.lab"  # the server's name in the lab, and the SNI the middleboxes match
+ROUTERS = 4
+SERVER_HOP = ROUTERS + 1
+HOPS = (1, 2, 3)
+FAMILIES = (4, 6)
+NOBODY = 65534
+
+# (behaviour, hop, family) -> "pass" | "FAIL", printed at the end.
+MATRIX = {}
+
+
+class Diagnosis:
+    """One `rsthop diagnose` run: exit code, stderr, the parsed NDJSON events."""
+
+    def __init__(self, argv, proc, took):
+        self.argv = argv
+        self.rc = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+        self.took = took
+        self.events = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+
+    @property
+    def verdict(self):
+        return self.events[-1]["verdict"]
+
+    def describe(self):
+        v = self.verdict
+        ev = "\n".join(f"    {e['signal']}: {e['observed']}" + (f" (expected: {e['expected']})" if e.get("expected") else "")
+                       for e in v.get("evidence", []))
+        hops = " ".join(f"{h['hop']['ladder']}{h['hop']['ttl']}={h['hop']['result']}" for h in of_type(self.events, "hop"))
+        return (f"\n  argv: {' '.join(self.argv)}\n  verdict: outcome={v['outcome']} origin={v['origin']} "
+                f"hop={v.get('hop')} hop_ip={v.get('hop_ip')} endpoint_hop={v.get('endpoint_hop')} "
+                f"trigger={v['trigger']} confidence={v['confidence']}\n  summary: {v['summary']}\n"
+                f"  evidence:\n{ev}\n  hops: {hops}\n  stderr: {self.stderr.strip()[-600:]}")
+
+
+class DiagnoseCase(unittest.TestCase):
+    def setUp(self):
+        require_root(self)
+
+    def make_lab(self):
+        lab = Lab(routers=ROUTERS, server_name=BLOCKED)
+        lab.__enter__()
+        self.addCleanup(lab.__exit__, None, None, None)
+        return lab
+
+    def diagnose(self, lab, family, *args, target=None, user=None, timeout=90):
+        """Runs `rsthop diagnose` in the client namespace (as `user` when given);
+        validates every line against the schema and checks the verdict comes last."""
+        argv = [BIN, "diagnose", target or f"{BLOCKED}:443", "--format", "json"]
+        if family:
+            argv.append(f"-{family}")
+        argv += list(args)
+        prefix = ["ip", "netns", "exec", lab.ns("client")]
+        if user is not None:
+            prefix += ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups"]
+        t0 = time.time()
+        proc = subprocess.run(prefix + argv, capture_output=True, text=True, timeout=timeout)
+        d = Diagnosis(argv[1:], proc, time.time() - t0)
+        self.assertTrue(d.events, f"no output from {argv}: rc={d.rc} stderr={d.stderr!r}")
+        validate(d.events)
+        verdicts = of_type(d.events, "verdict")
+        self.assertEqual(len(verdicts), 1, d.stdout)
+        self.assertIs(d.events[-1], verdicts[0], "the verdict is the last line")
+        self.assertTrue(of_type(d.events, "probe"), "probe lines come before the verdict")
+        return d
+
+    def assert_verdict(self, d, outcome, origin, hop=None, hop_ip=None, trigger=None):
+        v, msg = d.verdict, d.describe()
+        self.assertEqual(d.rc, 0, msg)
+        self.assertEqual(v["outcome"], outcome, msg)
+        self.assertEqual(v["origin"], origin, msg)
+        if hop is not None:
+            self.assertEqual(v.get("hop"), hop, msg)
+        if hop_ip is not None:
+            self.assertEqual(v.get("hop_ip"), hop_ip, msg)
+        if trigger is not None:
+            self.assertEqual(v["trigger"], trigger, msg)
+        # The blame never lands on the server when a middlebox is named, and the target's distance is known.
+        if origin in ("middlebox", "endpoint") and outcome != "ok":
+            self.assertEqual(v.get("endpoint_hop"), SERVER_HOP, msg)
+
+    # The matrix: middleboxes at hops 1..3, both families ----------------------------
+    def run_matrix(self, name, place, undo, outcome, server_delay_ms=0, args=()):
+        """For each family: one lab, the server running; for each hop k, `place(lab, k)`
+        the behaviour, diagnose, check the verdict names hop k, `undo(lab, k, handle)`."""
+        for family in FAMILIES:
+            lab = self.make_lab()
+            lab.start_server(reply_delay_ms=server_delay_ms)
+            for k in HOPS:
+                with self.subTest(behaviour=name, hop=k, family=family):
+                    MATRIX[(name, k, family)] = "FAIL"
+                    handle = place(lab, k)
+                    try:
+                        d = self.diagnose(lab, family, *args)
+                    finally:
+                        undo(lab, k, handle)
+                    self.assert_verdict(d, outcome, "middlebox", hop=k, hop_ip=lab.hop_addr(k, family),
+                                        trigger="sni")
+                    v = d.verdict
+                    self.assertGreaterEqual(v["confidence"], 0.8, d.describe())
+                    self.assertTrue(any(e["signal"] == "control" for e in v["evidence"]), d.describe())
+                    MATRIX[(name, k, family)] = "pass"
+                    self.check_extra(name, d)
+
+    def check_extra(self, name, d):
+        signals = {e["signal"] for e in d.verdict["evidence"]}
+        if name == "reset_on_sni":
+            self.assertIn("ttl_check", signals, d.describe())
+            self.assertIn("after its TTL check", self.evidence(d, "ttl_check"), d.describe())
+        elif name == "reset_on_sni_before_ttl":
+            self.assertIn("before its TTL check", self.evidence(d, "ttl_check"), d.describe())
+        elif name == "inject_on_sni":
+            self.assertIn("race", signals, d.describe())
+            self.assertIn("on-path injector", d.verdict["summary"], d.describe())
+        elif name == "drop_on_sni":
+            self.assertIn("silence", signals, d.describe())
+
+    @staticmethod
+    def evidence(d, signal):
+        return " ".join(e["observed"] for e in d.verdict["evidence"] if e["signal"] == signal)
+
+    @staticmethod
+    def flush_filter(lab, k, _handle=None):
+        lab.run(f"r{k}", "iptables -F FORWARD; ip6tables -F FORWARD")
+
+    @staticmethod
+    def flush_pre_ttl(lab, k, _handle=None):
+        lab.run(f"r{k}", "iptables -t raw -F PREROUTING; ip6tables -t raw -F PREROUTING; "
+                         "nft delete table inet rsthop_lab")
+
+    def test_reset_on_sni_after_ttl_check(self):
+        self.run_matrix("reset_on_sni", lambda lab, k: lab.reset_on_sni(k, BLOCKED), self.flush_filter, "reset")
+
+    def test_reset_on_sni_before_ttl_check(self):
+        self.run_matrix("reset_on_sni_before_ttl", lambda lab, k: lab.reset_on_sni(k, BLOCKED, before_ttl_check=True),
+                        self.flush_pre_ttl, "reset")
+
+    def test_on_path_injector(self):
+        # The server's delayed reply lets the injector's RSTs win the race.
+        def undo(lab, k, proc):
+            lab._kill(proc)
+            lab.procs.remove(proc)
+
+        self.run_matrix("inject_on_sni", lambda lab, k: lab.inject_on_sni(k, BLOCKED), undo, "reset",
+                        server_delay_ms=100)
+
+    def test_silent_drop(self):
+        # A drop costs the probe's timeout and a full trigger ladder: keep both short.
+        self.run_matrix("drop_on_sni", lambda lab, k: lab.drop_on_sni(k, BLOCKED), self.flush_filter, "drop",
+                        args=("--timeout", "1.5", "--max-hops", "8"))
+
+    # Endpoints -----------------------------------------------------------------------
+    def test_server_abort_after_hello_is_the_endpoint(self):
+        lab = self.make_lab()
+        lab.start_server(abort_after_hello=True)
+        for family in FAMILIES:
+            with self.subTest(family=family):
+                MATRIX[("server_abort", SERVER_HOP, family)] = "FAIL"
+                d = self.diagnose(lab, family)
+                self.assert_verdict(d, "reset", "endpoint", hop=SERVER_HOP, hop_ip=lab.addr("server", family))
+                MATRIX[("server_abort", SERVER_HOP, family)] = "pass"
+
+    def test_closed_port_is_the_endpoint(self):
+        lab = self.make_lab()  # no server: port 443 is closed
+        for family in FAMILIES:
+            with self.subTest(family=family):
+                MATRIX[("closed_port", SERVER_HOP, family)] = "FAIL"
+                d = self.diagnose(lab, family)
+                self.assert_verdict(d, "reset", "endpoint", hop=SERVER_HOP, hop_ip=lab.addr("server", family))
+                probes = {p["probe"]["name"]: p["probe"] for p in of_type(d.events, "probe")}
+                self.assertEqual(probes["tcp_connect"]["outcome"], "refused", d.describe())
+                MATRIX[("closed_port", SERVER_HOP, family)] = "pass"
+
+    def test_healthy_path_is_ok(self):
+        lab = self.make_lab()
+        lab.start_server()
+        for family in FAMILIES:
+            with self.subTest(family=family):
+                MATRIX[("healthy", "-", family)] = "FAIL"
+                d = self.diagnose(lab, family, "--hold", "0.2")
+                self.assert_verdict(d, "ok", "endpoint")
+                probes = {p["probe"]["name"]: p["probe"]["outcome"] for p in of_type(d.events, "probe")}
+                self.assertEqual(probes.get("tls"), "ok", d.describe())
+                self.assertEqual(of_type(d.events, "hop"), [], "no ladders when the probes pass")
+                MATRIX[("healthy", "-", family)] = "pass"
+
+    # This host -------------------------------------------------------------------------
+    def test_client_firewall_reset_is_local(self):
+        lab = self.make_lab()
+        lab.start_server()
+        lab.client_firewall_reset(port=443, sni=BLOCKED)
+        for family in FAMILIES:
+            with self.subTest(family=family):
+                MATRIX[("client_firewall", 0, family)] = "FAIL"
+                d = self.diagnose(lab, family)
+                self.assert_verdict(d, "reset", "local", hop=0)
+                self.assertNotIn("hop_ip", d.verdict, d.describe())
+                MATRIX[("client_firewall", 0, family)] = "pass"
+
+    # A load balancer as the default gateway ---------------------------------------------
+    def test_f5_load_balancer(self):
+        lab = self.make_lab()
+        lab.start_server()
+        lab.lb_proxy(k=1, reset_after_ms=500)
+        for family in FAMILIES:
+            with self.subTest(family=family):
+                MATRIX[("lb_proxy", 1, family)] = "FAIL"
+                d = self.diagnose(lab, family, "--hold", "1.5")
+                self.assert_verdict(d, "reset", "middlebox", hop=1, hop_ip=lab.hop_addr(1, family))
+                v = d.verdict
+                self.assertEqual(v.get("l2_neighbor", {}).get("vendor"), "F5 Networks, Inc.", d.describe())
+                self.assertEqual(v["l2_neighbor"]["mac"], "00:01:d7:00:00:01", d.describe())
+                self.assertTrue(any(e["signal"] == "port_distance" for e in v["evidence"]), d.describe())
+                MATRIX[("lb_proxy", 1, family)] = "pass"
+
+    # Without privileges -------------------------------------------------------------------
+    def test_unprivileged_runs_without_the_capture(self):
+        r = subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "test", "-x", BIN])
+        self.assertEqual(r.returncode, 0, f"{BIN} is not executable by nobody: put the build somewhere it can reach")
+        lab = self.make_lab()
+        lab.start_server()
+        lab.reset_on_sni(2, BLOCKED, before_ttl_check=True)  # the reset starts at TTL 2 itself
+        MATRIX[("unprivileged before_ttl", 2, 4)] = "FAIL"
+        d = self.diagnose(lab, 4, user=NOBODY)
+        self.assertIn("no kernel capture", d.stderr)
+        self.assert_verdict(d, "reset", "middlebox", hop=2, trigger="sni")
+        v = d.verdict
+        self.assertLess(v["confidence"], 0.8, d.describe())
+        self.assertTrue(any(e["signal"] == "no_capture" for e in v["evidence"]), d.describe())
+        self.assertNotIn("l2_neighbor", v, "no MAC without the capture")
+        MATRIX[("unprivileged before_ttl", 2, 4)] = "pass"
+
+    # Errors ---------------------------------------------------------------------------------
+    def test_unresolvable_name_and_bad_options(self):
+        # Inside a lab namespace: no route out, so the resolver's queries cannot leave it.
+        lab = self.make_lab()
+
+        def run(*args):
+            return subprocess.run(["ip", "netns", "exec", lab.ns("client"), BIN, "diagnose"] + list(args),
+                                  capture_output=True, text=True, timeout=30)
+
+        r = run("nosuch.invalid:443", "--format", "json")
+        self.assertNotEqual(r.returncode, 0, r)
+        self.assertEqual(r.stdout, "", "no probe or verdict lines when nothing resolves")
+        lines = [line for line in r.stderr.splitlines() if line.strip()]
+        self.assertEqual(len(lines), 1, r.stderr)
+        self.assertIn("cannot resolve", lines[0])
+        self.assertIn("nosuch.invalid", lines[0])
+
+        server = lab.addr("server", 4)
+        for args in ([],                                          # no target
+                     [f"{server}:443", "--max-hops", "0"],
+                     [f"{server}:443", "--max-hops", "65"],
+                     [f"{server}:443", "--format", "xml"],
+                     [f"{server}:443", "--timeout", "-1"],
+                     [f"{server}:443", "--hold", "abc"],
+                     [f"{server}:443", "--no-such-option"],
+                     [f"{server}:99999"],
+                     [f"{server}:443", "-4", "-6", "--max-hops", "nine"]):
+            with self.subTest(args=args):
+                r = run(*args)
+                self.assertNotEqual(r.returncode, 0, (args, r.stdout, r.stderr))
+                self.assertNotIn('"verdict"', r.stdout, (args, r.stdout))
+                self.assertTrue(r.stderr.strip(), (args, "says why"))
+
+
+def tearDownModule():
+    if not MATRIX:
+        return
+    out = ["", "diagnose matrix (behaviour, hop, family):"]
+    for (name, hop, family), res in sorted(MATRIX.items(), key=lambda kv: (kv[0][0], str(kv[0][1]), kv[0][2])):
+        out.append(f"  {name:26} hop {hop!s:2} IPv{family}  {res}")
+    print("\n".join(out), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
