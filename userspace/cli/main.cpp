@@ -71,7 +71,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(3, 10000));
   diag->add_option("--rate", d.rate, "Most new connections per second to the target (default 200)")
       ->check(CLI::Range(1.0, 1000.0));
-  diag->add_flag("-4{4},-6{6}", d.family, "Use IPv4 or IPv6 only");
+  auto* v4 = diag->add_flag("-4", [&d](int64_t) { d.family = 4; }, "Use IPv4 only");
+  diag->add_flag("-6", [&d](int64_t) { d.family = 6; }, "Use IPv6 only")->excludes(v4);
   diag->add_flag("--ladder", d.always_ladder, "Run the TTL ladders even when the probes pass");
   diag->add_flag("-v,--verbose", d.verbose, "Show libbpf's log");
 

@@ -270,8 +270,10 @@ Verdict fuse(const Inputs& in) {
       v.summary = "A proxy or load balancer at " + where + " answers port " + std::to_string(in.target.port) +
                   " for " + tgt + " and resets the connection" +
                   (in.tls && in.tls->reset_after_hello_ms
-                       ? " " + std::to_string(static_cast<int>(*in.tls->reset_after_hello_ms / 1000 + 0.5)) +
-                             " s after the ClientHello"
+                       ? " " + (*in.tls->reset_after_hello_ms < 1000  // a sub-second timer is not "0 s" or "1 s"
+                                    ? std::to_string(static_cast<int>(*in.tls->reset_after_hello_ms)) + " ms"
+                                    : std::to_string(static_cast<int>(*in.tls->reset_after_hello_ms / 1000 + 0.5)) + " s") +
+                             " after the ClientHello"
                        : "") +
                   (v.l2_vendor.empty() || v.l2_vendor == "locally administered" ? "" : "; its MAC belongs to " + v.l2_vendor);
       if (v.summary.back() != '.') v.summary += ".";

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <chrono>
 #include <future>
+#include <thread>
 #include <map>
 
 #include "clock.h"
@@ -28,6 +30,14 @@ class Passive {
     if (!src_) return;
     src_->drain([this](const flow::Packet& p) { on_packet(p); });
     timeline_.tick(monotonic_now_ns());
+  }
+
+  // What the capture has shown so far, without closing the timeline.
+  void snapshot(Inputs& in) {
+    pump();
+    in.captured = src_ != nullptr;
+    in.icmp = icmp_;
+    in.resets = resets_;
   }
 
   void finish(Inputs& in) {
@@ -178,6 +188,27 @@ Outcome run(const probe::Target& target, const Options& opt, EventSource* captur
       in.control = ctl.get();
       spend(in.trigger.size() + in.control.size());
     }
+  }
+  // A silent drop is placed where the trigger's ICMP answers stop; routers rate-limit ICMP per
+  // destination, so an answer missing at the next TTL may just have been suppressed.  Re-test
+  // that TTL alone after the limiter refilled (about one answer per second), a few times.
+  for (int retest = 0; retest < 3 && !in.trigger.empty(); retest++) {
+    passive.snapshot(in);
+    Verdict v = fuse(in);
+    if (v.outcome != "drop" || !v.hop || (v.endpoint_hop && *v.hop + 1 >= *v.endpoint_hop) || budget <= 0) break;
+    const int ttl = *v.hop + 1;
+    say("re-testing TTL " + std::to_string(ttl) + " after a pause (ICMP rate limits)");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    probe::LadderOptions one = opt.ladder;
+    one.min_ttl = one.max_hops = ttl;
+    auto step = probe::trigger_ladder(target, payload, one);
+    spend(step.size());
+    passive.pump();
+    if (step.empty()) break;
+    std::erase_if(in.trigger, [&](const probe::TriggerStep& s) { return s.ttl == ttl; });
+    in.trigger.push_back(step.front());
+    passive.snapshot(in);
+    if (!passive.icmp_from(step.front().local_port)) break;  // still silent: the drop is at hop ttl-1
   }
   passive.finish(in);
   if (report.hop) {

@@ -51,7 +51,7 @@ std::vector<Step> run_ladder(const LadderOptions& o, Prober& pr) {
 
   std::vector<Step> steps;
   std::vector<Pending> inflight;
-  int next = 1;
+  int next = std::clamp(o.min_ttl, 1, max_hops);
   int end_ttl = INT_MAX;
   std::optional<Clock::time_point> last_launch;
 

@@ -92,6 +92,7 @@ Result<std::vector<uint8_t>> client_hello(const std::string& sni);
 std::vector<uint8_t> http_request(const std::string& host);
 
 struct LadderOptions {
+  int min_ttl = 1;          // first TTL (a re-test of one step sets min_ttl = max_hops)
   int max_hops = 32;
   int concurrency = 8;      // TTL steps in flight at once
   int step_timeout_ms = 600;
