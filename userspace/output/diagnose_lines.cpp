@@ -4,6 +4,7 @@
 #include "clock.h"
 #include "event_parts.h"
 #include "json_writer.h"
+#include "verdict_fields.h"
 
 namespace rsthop::output {
 namespace {
@@ -123,16 +124,7 @@ void append_verdict_line(std::string& out, const Context& ctx, const probe::Targ
   w.real("confidence", v.confidence, 2);
   w.string("summary", v.summary);
   if (!v.next_step.empty()) w.string("next_step", v.next_step);
-  w.begin_array("evidence");
-  for (const auto& e : v.evidence) {
-    w.begin_object();
-    w.string("signal", e.signal);
-    w.string("observed", e.observed);
-    if (!e.expected.empty()) w.string("expected", e.expected);
-    w.real("weight", e.weight, 2);
-    w.end_object();
-  }
-  w.end_array();
+  write_evidence(w, v.evidence);
   w.end_object();
   if (t.port == 80) {  // an HTTP target is tested by its Host header, a TLS one by its SNI
     w.begin_object("url");

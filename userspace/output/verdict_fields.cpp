@@ -4,6 +4,19 @@
 
 namespace rsthop::output {
 
+void write_evidence(JsonWriter& w, const std::vector<attribution::Evidence>& evidence) {
+  w.begin_array("evidence");
+  for (const auto& e : evidence) {
+    w.begin_object();
+    w.string("signal", e.signal);
+    w.string("observed", e.observed);
+    if (!e.expected.empty()) w.string("expected", e.expected);
+    w.real("weight", e.weight, 2);
+    w.end_object();
+  }
+  w.end_array();
+}
+
 void write_verdict_fields(JsonWriter& w, const attribution::Verdict& v) {
   w.plain("origin", v.origin);
   if (v.hops) w.uint("hops", static_cast<uint64_t>(*v.hops));
@@ -26,16 +39,7 @@ void write_verdict_fields(JsonWriter& w, const attribution::Verdict& v) {
     if (!v.diagnostic->text.empty()) w.string("text", v.diagnostic->text);
     w.end_object();
   }
-  w.begin_array("evidence");
-  for (const auto& e : v.evidence) {
-    w.begin_object();
-    w.string("signal", e.signal);
-    w.string("observed", e.observed);
-    if (!e.expected.empty()) w.string("expected", e.expected);
-    w.real("weight", e.weight, 2);
-    w.end_object();
-  }
-  w.end_array();
+  write_evidence(w, v.evidence);
 
   const auto& fp = v.fingerprint;
   w.begin_object("fingerprint");

@@ -7,6 +7,9 @@
 
 namespace rsthop::output {
 
+// `evidence`: [{signal, observed, expected, weight}], as reset and verdict lines carry it.
+void write_evidence(JsonWriter& w, const std::vector<attribution::Evidence>& evidence);
+
 // Writes the verdict's members into the currently open `reset` object.
 void write_verdict_fields(JsonWriter& w, const attribution::Verdict& v);
 
