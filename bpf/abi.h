@@ -31,6 +31,7 @@ enum rh_hook {
 	RH_HOOK_TC_EGRESS = 2,
 	RH_HOOK_TP_SEND_RESET = 3,   /* tp_btf/tcp_send_reset: this host sent a RST */
 	RH_HOOK_TP_RECV_RESET = 4,   /* tp_btf/tcp_receive_reset: a socket here accepted a RST */
+	RH_HOOK_PCAP = 5,            /* a capture file (userspace/pcap); never set by the kernel */
 };
 
 /* What an event is about. */

@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "analyze.h"
 #include "capture.h"
 #include "diagnose.h"
 #include "trace.h"
@@ -51,6 +52,19 @@ int main(int argc, char** argv) {
   trace->add_option("--max-flows", t.max_flows, "Flow table entries in the kernel")->check(CLI::Range(1024, 4194304));
   trace->add_flag("-v,--verbose", t.verbose, "Show libbpf's log, including the verifier's");
 
+  rsthop::cli::AnalyzeOptions a;
+  auto* analyze = app.add_subcommand("analyze", "Find who reset the connections in capture files (pcap, pcapng, gzip'd)");
+  analyze->add_option("files", a.files, "Capture files; '-' reads standard input")->required();
+  analyze->add_option("--host", a.hosts, "Only flows with an endpoint in this CIDR (repeatable, max 16)");
+  analyze->add_option("-p,--port", a.ports, "Only flows with this port on either side (repeatable)")
+      ->check(CLI::Range(1, 65535));
+  analyze->add_option("--filter", a.filter, "libpcap filter expression applied first, e.g. 'tcp port 443'");
+  analyze->add_option("-f,--format", a.format, "json (NDJSON) or text (default: text on a terminal, else json)")
+      ->check(CLI::IsMember({"json", "text"}));
+  analyze->add_option("-o,--output", a.output, "Write events to PATH ('-' for stdout)");
+  analyze->add_option("--max-flows", a.max_flows, "Flow table entries (default 65536, as the kernel's)")
+      ->check(CLI::Range(1, 4194304));
+
   rsthop::cli::DiagnoseOptions d;
   auto* diag = app.add_subcommand("diagnose", "Probe HOST[:PORT] (TCP, HTTP, TLS, TTL ladders) and name who resets or drops");
   diag->add_option("target", d.target, "HOST[:PORT] (default port 443)")->required();
@@ -91,6 +105,7 @@ int main(int argc, char** argv) {
     }
     return rsthop::cli::run_trace(t);
   }
+  if (analyze->parsed()) return rsthop::cli::run_analyze(a);
   if (diag->parsed()) return rsthop::cli::run_diagnose(d);
   if (cleanup->parsed()) return run_cleanup();
   return 2;

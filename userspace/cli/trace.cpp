@@ -13,18 +13,13 @@
 #include "engine.h"
 #include "event.h"
 #include "names.h"
+#include "report.h"
 #include "signals.h"
 #include "sink.h"
 #include "timeline.h"
 
 namespace rsthop::cli {
 namespace {
-
-std::string host_name() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof(buf) - 1) != 0) return "unknown";
-  return buf;
-}
 
 // if_indextoname costs a socket and an ioctl: look each index up once.
 std::function<std::string(uint32_t)> if_name_cache() {
@@ -43,35 +38,6 @@ int fail(const std::string& msg) {
   std::cerr << "rsthop: " << msg << "\n";
   return 1;
 }
-
-// Reports, as `lost` events, every loss counter that moved since last time.
-class LossReporter {
- public:
-  Result<void> report(output::Writer& w, const output::Context& ctx, uint64_t now,
-                      const output::KernelCounters& k, uint64_t malformed) {
-    for (int i = 0; i < RH_C_MAX; i++) {
-      if (!output::counter_is_loss(i) || k[i] <= last_[i]) continue;
-      auto r = w.emit([&](std::string& l) {
-        output::append_lost_line(l, ctx, now, output::loss_cause(i), k[i] - last_[i], k[i]);
-      });
-      if (!r) return r;
-      last_[i] = k[i];
-    }
-    if (malformed > last_malformed_) {
-      auto r = w.emit([&](std::string& l) {
-        output::append_lost_line(l, ctx, now, output::kLossCauseMalformedRecord, malformed - last_malformed_,
-                                 malformed);
-      });
-      if (!r) return r;
-      last_malformed_ = malformed;
-    }
-    return {};
-  }
-
- private:
-  output::KernelCounters last_{};
-  uint64_t last_malformed_ = 0;
-};
 
 }  // namespace
 

@@ -16,6 +16,9 @@ namespace rsthop::flow {
 struct Packet {
   rh_event ev{};
   std::vector<uint8_t> data;  // first payload bytes, only for RH_EV_PAYLOAD
+  // Capture files only (the pcap room): 1-based frame number in `file`; 0 and "" live.
+  uint64_t frame = 0;
+  std::string file;
 };
 
 // What the first payload of a direction said, when it was TLS or HTTP.
@@ -50,6 +53,9 @@ struct FlowSummary {
   std::string closed_by;             // "source" | "destination" | "timeout" | "trace_end" | "unknown"
   bool handshake_seen = false;
   AppHint app;                       // from the initiator's first payload
+  // Capture files only: the file and the first / last frame that produced an event of this flow.
+  uint64_t first_frame = 0, last_frame = 0;
+  std::string file;
 };
 
 inline constexpr size_t kMaxBurstDetail = 16;
@@ -60,6 +66,7 @@ struct ResetRecord {
   uint32_t count = 1;                // RSTs in the burst
   std::vector<uint32_t> seqs;        // sequence numbers of every RST in the burst
   std::vector<uint8_t> ttls;         // TTL / hop limit of every RST in the burst
+  std::vector<uint64_t> frames;      // capture files only: frame numbers of the burst's RSTs (as seqs)
   std::optional<uint16_t> local_reason;  // enum sk_rst_reason when this host sent it
   bool local_receive = false;        // a socket here accepted a RST (tcp_receive_reset)
   bool wire_seen = false;            // seen by an XDP / tc hook (false: only a tracepoint saw it)

@@ -37,7 +37,7 @@ namespace {
 constexpr uint64_t kRecentKeepNs = 30'000'000'000ULL;
 
 bool is_wire_hook(uint8_t hook) {
-  return hook == RH_HOOK_XDP || hook == RH_HOOK_TC_INGRESS || hook == RH_HOOK_TC_EGRESS;
+  return hook == RH_HOOK_XDP || hook == RH_HOOK_TC_INGRESS || hook == RH_HOOK_TC_EGRESS || hook == RH_HOOK_PCAP;
 }
 
 uint8_t orig_side(const rh_flow_state& st, uint8_t first_sender) {
@@ -122,6 +122,7 @@ Timeline::Rec& Timeline::rec_for(const Packet& p) {
   r.ifindex = p.ev.ifindex;
   r.first_sender = p.ev.side;
   r.first_ns = p.ev.ts_ns;
+  r.file = p.file;
   lru_.push_front(p.ev.key);
   r.lru = lru_.begin();
   return r;
@@ -145,6 +146,10 @@ void Timeline::add(const Packet& p) {
   }
   Rec& r = rec_for(p);
   r.last_ns = std::max<uint64_t>(r.last_ns, ev.ts_ns);
+  if (p.frame) {
+    if (!r.first_frame) r.first_frame = p.frame;
+    r.last_frame = std::max(r.last_frame, p.frame);
+  }
   // ICMP events and tracepoint events carry a copy only when the flow existed.
   bool state_valid = ev.kind != RH_EV_ICMP && ev.kind != RH_EV_LOCAL_RST_SEND && ev.kind != RH_EV_LOCAL_RST_RECV;
   if (state_valid || ev.flow.ts_syn || ev.flow.ts_synack || ev.flow.packets[0] || ev.flow.packets[1]) {
@@ -205,6 +210,7 @@ void Timeline::on_reset_event(Rec& r, const Packet& p) {
       rec.seqs.push_back(ev.seq);
       rec.ttls.push_back(ev.ttl);
       rec.rsts.push_back(ev);
+      if (p.frame) rec.frames.push_back(p.frame);
     }
     r.burst = std::make_unique<ResetRecord>(std::move(rec));
   } else if (wire) {
@@ -216,6 +222,7 @@ void Timeline::on_reset_event(Rec& r, const Packet& p) {
       b.seqs.push_back(ev.seq);
       b.ttls.push_back(ev.ttl);
       b.rsts.push_back(ev);
+      if (p.frame) b.frames.push_back(p.frame);
     } else {
       // Compared with the latest copy, not the burst's first: every RST of a
       // burst seen at two hooks arrives as two consecutive copies.
@@ -229,6 +236,7 @@ void Timeline::on_reset_event(Rec& r, const Packet& p) {
           b.seqs.push_back(ev.seq);
           b.ttls.push_back(ev.ttl);
           b.rsts.push_back(ev);
+          if (p.frame) b.frames.push_back(p.frame);
         }
       }
     }
@@ -299,6 +307,9 @@ void Timeline::emit_flow(Rec& r, const char* closed_by) {
   f.conn_state = conn_state(st);
   f.history = history(st, o);
   f.app = r.app;
+  f.first_frame = r.first_frame;
+  f.last_frame = r.last_frame;
+  f.file = r.file;
   if (closed_by) {
     f.closed_by = closed_by;
   } else {

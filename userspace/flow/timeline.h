@@ -59,6 +59,8 @@ class Timeline {
     bool have_state = false;
     uint8_t first_sender = RH_SIDE_UNKNOWN;
     uint64_t first_ns = 0, last_ns = 0, closed_ns = 0;
+    uint64_t first_frame = 0, last_frame = 0;  // capture files only
+    std::string file;
     std::optional<std::array<uint8_t, 6>> mac[2];
     std::optional<rh_event> synack, syn;
     uint64_t first_rst_ns[2] = {0, 0};

@@ -1,6 +1,7 @@
 #include "event.h"
 
 #include <algorithm>
+#include <cstring>
 #include <optional>
 
 #include "addr.h"
@@ -28,8 +29,11 @@ uint8_t family_of(uint8_t family, const uint8_t* addr) {
 
 // Only XDP and tc see Ethernet headers; tracepoint events carry zero MACs
 // that must not be reported as a real address.
-bool hook_has_l2(uint8_t hook) {
-  return hook == RH_HOOK_XDP || hook == RH_HOOK_TC_INGRESS || hook == RH_HOOK_TC_EGRESS;
+// A capture file has them when its link type does (zero MACs otherwise).
+bool hook_has_l2(const rh_event& ev) {
+  static const uint8_t zero[6] = {};
+  if (ev.hook == RH_HOOK_PCAP) return std::memcmp(ev.smac, zero, 6) != 0 || std::memcmp(ev.dmac, zero, 6) != 0;
+  return ev.hook == RH_HOOK_XDP || ev.hook == RH_HOOK_TC_INGRESS || ev.hook == RH_HOOK_TC_EGRESS;
 }
 
 }  // namespace
@@ -100,15 +104,35 @@ void observer(JsonWriter& w, const Context& ctx, uint32_t ifindex) {
   w.end_object();
 }
 
+// Where in a capture file an event comes from (all empty for live events).
+struct FileRef {
+  std::string_view file;
+  const std::vector<uint64_t>* frames = nullptr;  // reset lines
+  uint64_t first_frame = 0, last_frame = 0;       // flow lines
+};
+
 // The rsthop.* object: ifindex when known, the hook for per-packet events
-// (nullptr for flows) and the initiator's HTTP request line when seen.
-void rsthop_object(JsonWriter& w, uint32_t ifindex, const char* hook, const flow::AppHint* app) {
+// (nullptr for flows), the initiator's HTTP request line when seen, and the
+// capture file's name and frame numbers for `rsthop analyze`.
+void rsthop_object(JsonWriter& w, uint32_t ifindex, const char* hook, const flow::AppHint* app,
+                   const FileRef& ref = {}) {
   bool http = app != nullptr && !app->http_request.empty();
-  if (ifindex == 0 && hook == nullptr && !http) return;
+  bool file = !ref.file.empty();
+  if (ifindex == 0 && hook == nullptr && !http && !file) return;
   w.begin_object("rsthop");
   if (ifindex != 0) w.uint("ifindex", ifindex);
   if (hook != nullptr) w.plain("hook", hook);
   if (http) w.string("http_request", app->http_request);
+  if (file) {
+    w.string("file", ref.file);
+    if (ref.frames) {
+      w.begin_array("frames");
+      for (uint64_t f : *ref.frames) w.uint(f);
+      w.end_array();
+    }
+    if (ref.first_frame) w.uint("first_frame", ref.first_frame);
+    if (ref.last_frame) w.uint("last_frame", ref.last_frame);
+  }
   w.end_object();
 }
 
@@ -203,7 +227,7 @@ std::optional<Baseline> reset_baseline(const flow::ResetRecord& r) {
   }
   if (r.synack) {
     const rh_event& sa = *r.synack;
-    return Baseline{"syn-ack", sa.ttl, sa.window, sa.ip_id, hook_has_l2(sa.hook) ? sa.smac : nullptr};
+    return Baseline{"syn-ack", sa.ttl, sa.window, sa.ip_id, hook_has_l2(sa) ? sa.smac : nullptr};
   }
   if (st != nullptr && st->ts_synack != 0) {
     return Baseline{"syn-ack", st->peer_ttl, st->peer_window, st->peer_ip_id, st->peer_mac};
@@ -256,7 +280,7 @@ void append_flow_line(std::string& out, const Context& ctx, const flow::FlowSumm
   side("destination", f.destination);
   network(w, fam, "tcp", tuple_id(fam, f.source.ip.data(), f.destination.ip.data(), f.source.port, f.destination.port));
   observer(w, ctx, f.ifindex);
-  rsthop_object(w, f.ifindex, nullptr, &f.app);
+  rsthop_object(w, f.ifindex, nullptr, &f.app, FileRef{f.file, nullptr, f.first_frame, f.last_frame});
 
   w.begin_object("flow");
   w.string("conn_state", f.conn_state);
@@ -281,12 +305,12 @@ void append_reset_line(std::string& out, const Context& ctx, const flow::ResetRe
   JsonWriter w(out);
   begin_event(w, ctx, "reset", ev.ts_ns);
   uint8_t fam = family_of(ev.family, ev.saddr);
-  bool l2 = hook_has_l2(ev.hook);
+  bool l2 = hook_has_l2(ev);
   endpoint(w, "source", ev.saddr, ev.sport, l2 ? ev.smac : nullptr);
   endpoint(w, "destination", ev.daddr, ev.dport, l2 ? ev.dmac : nullptr);
   network(w, fam, "tcp", tuple_id(fam, ev.saddr, ev.daddr, ev.sport, ev.dport));
   observer(w, ctx, ev.ifindex);
-  rsthop_object(w, ev.ifindex, hook_name(ev.hook), &r.app);
+  rsthop_object(w, ev.ifindex, hook_name(ev.hook), &r.app, FileRef{r.first.file, &r.frames});
 
   w.begin_object("reset");
   // Tracepoint-only records carry the tuple but no wire features.
@@ -328,7 +352,7 @@ void append_packet_line(std::string& out, const Context& ctx, const flow::Packet
   JsonWriter w(out);
   begin_event(w, ctx, "packet", ev.ts_ns);
   uint8_t fam = family_of(ev.family, ev.saddr);
-  bool l2 = hook_has_l2(ev.hook);
+  bool l2 = hook_has_l2(ev);
   bool icmp = ev.kind == RH_EV_ICMP;
   bool local = ev.kind == RH_EV_LOCAL_RST_SEND || ev.kind == RH_EV_LOCAL_RST_RECV;
 

@@ -74,6 +74,7 @@ const char* hook_name(uint8_t hook) {
     case RH_HOOK_TC_EGRESS: return "tc-egress";
     case RH_HOOK_TP_SEND_RESET: return "tp-send-reset";
     case RH_HOOK_TP_RECV_RESET: return "tp-recv-reset";
+    case RH_HOOK_PCAP: return "pcap";
     default: return "unknown";
   }
 }

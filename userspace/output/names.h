@@ -20,7 +20,7 @@ const char* loss_cause(int idx);
 // lost.cause for malformed ring-buffer records found by userspace.
 inline constexpr const char* kLossCauseMalformedRecord = "malformed_record";
 
-// "xdp" | "tc-ingress" | "tc-egress" | "tp-send-reset" | "tp-recv-reset" | "unknown".
+// "xdp" | "tc-ingress" | "tc-egress" | "tp-send-reset" | "tp-recv-reset" | "pcap" | "unknown".
 const char* hook_name(uint8_t hook);
 // "syn" | "syn-ack" | "fin" | "rst" | "icmp" | "payload" | "local-rst-send" | "local-rst-recv" | "unknown".
 const char* packet_kind_name(uint8_t kind);

@@ -78,12 +78,27 @@ std::string tuple_text(const json& ev, const char* src = "source", const char* d
   return endpoint_text(s ? *s : json::object()) + " -> " + endpoint_text(d ? *d : json::object());
 }
 
-// " (tc-ingress eth0)"
+// "x.pcap frame 6", "x.pcap frames 6,9" or "x.pcap frames 1-12" (rsthop analyze); "" live.
+std::string file_text(const json& ev) {
+  if (!has(ev, {"rsthop", "file"})) return {};
+  std::string out = str(ev, {"rsthop", "file"});
+  if (const json* fr = at(ev, {"rsthop", "frames"}); fr && fr->is_array() && !fr->empty()) {
+    out += fr->size() == 1 ? " frame " : " frames ";
+    for (size_t i = 0; i < fr->size(); i++) out += (i ? "," : "") + (*fr)[i].dump();
+  } else if (has(ev, {"rsthop", "first_frame"})) {
+    out += " frames " + str(ev, {"rsthop", "first_frame"}) + "-" + str(ev, {"rsthop", "last_frame"});
+  }
+  return out;
+}
+
+// " (tc-ingress eth0)", " (pcap x.pcap frame 6)"
 std::string where_text(const json& ev) {
   std::string hook = str(ev, {"rsthop", "hook"});
   std::string ifname = str(ev, {"observer", "interface", "name"});
   if (ifname.empty() && has(ev, {"rsthop", "ifindex"})) ifname = "if" + str(ev, {"rsthop", "ifindex"});
   std::string both = hook + (hook.empty() || ifname.empty() ? "" : " ") + ifname;
+  std::string file = file_text(ev);
+  if (!file.empty()) both += (both.empty() ? "" : " ") + file;
   return both.empty() ? std::string() : " (" + both + ")";
 }
 
@@ -133,6 +148,7 @@ std::string flow_text(const json& ev) {
   if (has(ev, {"flow", "duration_ms"})) out += " " + ms_at(ev, {"flow", "duration_ms"});
   out += " " + str(ev, {"source", "bytes"}) + "B/" + str(ev, {"source", "packets"}) + "p -> " +
          str(ev, {"destination", "bytes"}) + "B/" + str(ev, {"destination", "packets"}) + "p";
+  if (std::string file = file_text(ev); !file.empty()) out += " (" + file + ")";
   return out + app_text(ev);
 }
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "community_id.h"
 #include "fixtures.h"
 #include "names.h"
@@ -239,6 +241,41 @@ TEST(Names, CountersAndEnums) {
   EXPECT_EQ(tcp_flags_string(0xff), "FSRPAUEC");
   EXPECT_STREQ(hook_name(RH_HOOK_TC_EGRESS), "tc-egress");
   EXPECT_STREQ(packet_kind_name(RH_EV_SYNACK), "syn-ack");
+}
+
+TEST(Event, CaptureFileAndFramesOnResetAndFlowLines) {
+  auto r = fixtures::reset_record();
+  r.first.ev.hook = RH_HOOK_PCAP;
+  r.first.file = "cap.pcap";
+  r.frames = {6, 9};
+  json e = reset_event(fixtures::context(), r);
+  EXPECT_EQ(e["rsthop"]["hook"], "pcap");
+  EXPECT_EQ(e["rsthop"]["file"], "cap.pcap");
+  EXPECT_EQ(e["rsthop"]["frames"], json::array({6, 9}));
+  // Live events carry neither.
+  json live = reset_event(fixtures::context(), fixtures::reset_record());
+  EXPECT_FALSE(live["rsthop"].contains("file"));
+  EXPECT_FALSE(live["rsthop"].contains("frames"));
+
+  auto f = fixtures::flow_summary();
+  f.file = "-";
+  f.first_frame = 3;
+  f.last_frame = 40;
+  json fl = flow_event(fixtures::context(), f);
+  EXPECT_EQ(fl["rsthop"]["file"], "-");
+  EXPECT_EQ(fl["rsthop"]["first_frame"], 3);
+  EXPECT_EQ(fl["rsthop"]["last_frame"], 40);
+  EXPECT_FALSE(fl["rsthop"].contains("frames"));
+}
+
+// A capture file's frames have MACs only when its link type does.
+TEST(Event, CaptureFileMacsOnlyWhenTheLinkTypeHasThem) {
+  auto r = fixtures::reset_record();
+  r.first.ev.hook = RH_HOOK_PCAP;
+  EXPECT_TRUE(reset_event(fixtures::context(), r)["source"].contains("mac"));
+  std::memset(r.first.ev.smac, 0, 6);
+  std::memset(r.first.ev.dmac, 0, 6);
+  EXPECT_FALSE(reset_event(fixtures::context(), r)["source"].contains("mac"));
 }
 
 }  // namespace

@@ -25,6 +25,28 @@ TEST(Text, FlowLine) {
             "512B/3p -> 1024B/4p sni=example.test host=example.test");
 }
 
+TEST(Text, CaptureFileFramesOnResetAndFlowLines) {
+  auto r = fx::reset_record();
+  r.count = 2;
+  r.first.ev.hook = RH_HOOK_PCAP;
+  r.first.ev.ifindex = 0;
+  r.first.file = "cap.pcap";
+  r.frames = {6, 9};
+  std::string line = render_text(reset_event(fx::context(), r));
+  EXPECT_NE(line.find(" (pcap cap.pcap frames 6,9) "), std::string::npos) << line;
+  r.frames = {6};
+  line = render_text(reset_event(fx::context(), r));
+  EXPECT_NE(line.find(" (pcap cap.pcap frame 6) "), std::string::npos) << line;
+
+  auto f = fx::flow_summary();
+  f.ifindex = 0;
+  f.file = "cap.pcap";
+  f.first_frame = 1;
+  f.last_frame = 12;
+  line = render_text(flow_event(fx::context(), f));
+  EXPECT_NE(line.find("1024B/4p (cap.pcap frames 1-12) sni="), std::string::npos) << line;
+}
+
 TEST(Text, Ipv6PortsAreBracketed) {
   std::string line = render_text(packet_event(fx::context(), fx::syn_v6()));
   EXPECT_EQ(line, "02:33:38.000000 PKT syn [2001:db8::1]:40000 -> [2001:db8::1:0:0:2]:443 [S] ttl 64 seq 1000 ack 0 "

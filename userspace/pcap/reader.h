@@ -1,0 +1,70 @@
+// Capture files in: pcap and pcapng through libpcap, plain or gzip'd, from a
+// path or from standard input ("-"), with an optional BPF filter expression.
+//
+// Limits (libpcap 1.10): a pcapng file whose interfaces have different link
+// types is refused by libpcap itself ("an interface has a type ... different
+// from the type of the first interface"), and the interface a packet came in
+// on is not reported per packet, so events carry ifindex 0.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "result.h"
+
+namespace rsthop::pcap {
+
+// One record of the file, valid until the next call to Reader::next().
+struct Record {
+  std::span<const uint8_t> bytes;  // the captured bytes (caplen)
+  uint32_t wire_len = 0;           // the packet's length on the wire
+  uint64_t ts_ns = 0;              // capture time, Unix ns
+  uint64_t frame = 0;              // 1-based, counting every record of the file (filtered ones too)
+  bool matched = true;             // false: the --filter expression rejected it
+};
+
+// Where the IP header starts for a link type: the offset, whether the bytes
+// from there are an Ethernet header (has_l2), or the enum rh_counter cause
+// (RH_C_TRUNC_L2, RH_C_NON_TCP) when the frame holds no IP packet.
+struct L3Start {
+  size_t offset = 0;
+  bool has_l2 = false;
+  int cause = 0;
+};
+bool link_supported(int dlt);
+L3Start link_l3(int dlt, std::span<const uint8_t> frame);
+// "EN10MB", "LINUX_SLL", ... (libpcap's names), or "DLT <n>".
+std::string link_name(int dlt);
+
+class Reader {
+ public:
+  // Opens `path` ("-": standard input).  Errors name the file: "<path>: ...".
+  // `filter`, when not empty, is compiled for the file's link type.
+  static Result<std::unique_ptr<Reader>> open(const std::string& path, const std::string& filter = {});
+  ~Reader();
+  Reader(const Reader&) = delete;
+  Reader& operator=(const Reader&) = delete;
+
+  enum class Next { record, end, error };
+  // The next record; on `error`, error() says why (libpcap's reason) and the
+  // file cannot be read further.
+  Next next(Record& out);
+  const std::string& error() const { return error_; }
+
+  int linktype() const { return dlt_; }
+  bool gzipped() const { return gzipped_; }
+  const std::string& name() const { return name_; }
+
+ private:
+  struct Impl;
+  explicit Reader(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+  std::string name_, error_;
+  int dlt_ = 0;
+  bool gzipped_ = false;
+  uint64_t frame_ = 0;
+};
+
+}  // namespace rsthop::pcap

@@ -1,0 +1,117 @@
+// The offline road's kernel: turns captured frames into the flow::Packet
+// events the kernel programs (bpf/rsthop.bpf.c) would have emitted, by running
+// the very same shared C (rh_parse_l3 / rh_parse_tcp / rh_parse_tcp_opts from
+// bpf/parse.h, rh_flow_key_make, rh_track from bpf/track.h) over a userspace
+// flow table.  Each event carries, like the kernel's, a copy of the flow state
+// after the packet (ev.flow), the sender's side (ev.side) and the canonical
+// key; losses are counted by cause in the kernel's counters.
+//
+// Per packet it does what rh_handle() does: parse, --host/--port filter (same
+// semantics: a port on either side, an address of either side in a CIDR; for
+// ICMP errors the quoted tuple), flow table keyed by the canonical key, event
+// kinds, RST payload and first-payload snapshots, ICMP quotes.
+//
+// Differences from the kernel, on purpose: the clock is the frame's capture
+// timestamp (any time domain; 0 is replaced by 1, since the state machine
+// reads 0 as "not seen"), and the LRU table's evictions, silent in the
+// kernel, are counted under RH_C_LOST_FLOW_TABLE.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <list>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "abi.h"
+#include "addr.h"
+#include "model.h"
+#include "timeline.h"
+
+namespace rsthop::pcap {
+
+// Where and when a frame was seen.
+struct FrameInfo {
+  uint64_t ts_ns = 0;
+  uint8_t hook = RH_HOOK_PCAP;  // enum rh_hook
+  uint32_t ifindex = 0;
+  bool has_l2 = true;           // bytes start at an Ethernet header (else at the IP header)
+  uint32_t segs = 1;            // GSO segments the frame stands for
+  uint64_t frame = 0;           // 1-based frame number in its file (0: none)
+};
+
+// One captured frame, owning its bytes (tests and the replay helper).
+struct Frame {
+  uint64_t ts_ns = 0;
+  std::vector<uint8_t> bytes;   // from the Ethernet header (or the IP header, see has_l2)
+  uint8_t hook = RH_HOOK_TC_INGRESS;
+  uint32_t ifindex = 1;
+  bool has_l2 = true;
+  uint32_t segs = 1;
+};
+
+// A tcp_send_reset / tcp_receive_reset tracepoint hit on the socket
+// local -> remote.  SEND: this host sent a RST; RECV: a socket here accepted one.
+struct LocalReset {
+  uint64_t ts_ns = 0;
+  uint8_t kind = RH_EV_LOCAL_RST_SEND;  // RH_EV_LOCAL_RST_SEND or RH_EV_LOCAL_RST_RECV
+  uint8_t family = 4;
+  std::array<uint8_t, 16> local_addr{};   // network order, IPv4-mapped for IPv4
+  uint16_t local_port = 0;
+  std::array<uint8_t, 16> remote_addr{};
+  uint16_t remote_port = 0;
+  uint16_t reason = 0;                    // enum sk_rst_reason (SEND only)
+};
+
+// The user's --host / --port filter, as the kernel holds it in rodata.
+struct Filter {
+  std::vector<Cidr> hosts;        // empty: any address (the kernel keeps at most RH_MAX_CIDRS)
+  std::vector<uint16_t> ports;    // empty: any port
+  bool match(const uint8_t* saddr, const uint8_t* daddr, uint16_t sport, uint16_t dport) const;
+};
+
+class Tracker {
+ public:
+  struct Options {
+    Filter filter;
+    size_t max_flows = 65536;     // the kernel's default flow-table size
+  };
+  Tracker() : Tracker(Options{}) {}
+  explicit Tracker(Options opt);
+
+  // The event the kernel would emit for this frame, if any.
+  std::optional<flow::Packet> feed(std::span<const uint8_t> bytes, const FrameInfo& info);
+  std::optional<flow::Packet> feed(const Frame& f);
+  // The event the tracepoint programs would emit (always one).
+  flow::Packet feed(const LocalReset& r);
+  // A frame the link layer already rejected (no IP inside, or cut short
+  // before it): counted as the kernel counts a parse failure (cause is an
+  // enum rh_counter).
+  void count_unparsed(int cause);
+
+  // The flow table, as the kernel's `flows` map answers a lookup.
+  std::optional<rh_flow_state> lookup(const rh_flow_key& k) const;
+  // lookup() as a Timeline::StateLookup; the Tracker must outlive it.
+  flow::Timeline::StateLookup state_lookup() const;
+
+  const rh_counters& counters() const { return counters_; }
+  size_t flow_count() const { return flows_.size(); }
+
+ private:
+  struct Entry {
+    rh_flow_state st;
+    std::list<rh_flow_key>::iterator lru;
+  };
+  rh_flow_state* flow_get(const rh_flow_key& k, uint8_t tcp_flags);
+  void count(int cause);
+
+  Options opt_;
+  std::unordered_map<rh_flow_key, Entry, flow::KeyHash, flow::KeyEq> flows_;
+  std::list<rh_flow_key> lru_;  // front = most recently used
+  rh_counters counters_{};
+};
+
+}  // namespace rsthop::pcap
