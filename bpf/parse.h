@@ -199,7 +199,7 @@ RH_INLINE int rh_parse_ipv4(struct rh_cursor *c, struct rh_pkt *p)
 RH_INLINE int rh_parse_ipv6(struct rh_cursor *c, struct rh_pkt *p)
 {
 	const __u8 *h = c->pos;
-	__u32 ext = 0;
+	__u32 ext = 0, plen;
 	__u8 nh;
 	int i;
 
@@ -210,7 +210,9 @@ RH_INLINE int rh_parse_ipv6(struct rh_cursor *c, struct rh_pkt *p)
 	p->family = 6;
 	p->ip_id = 0;
 	p->ttl = h[7];
-	p->ip_len = (__u16)(rh_ntohs(RH_LD16(h + 4)) + 40);
+	plen = rh_ntohs(RH_LD16(h + 4));
+	/* ip_len is 16 bits: a payload over 65495 bytes saturates it, l4_len does not wrap. */
+	p->ip_len = plen + 40 > 0xffff ? 0xffff : (__u16)(plen + 40);
 	RH_COPY(p->saddr, h + 8, 16);
 	RH_COPY(p->daddr, h + 24, 16);
 	nh = h[6];
@@ -244,7 +246,7 @@ RH_INLINE int rh_parse_ipv6(struct rh_cursor *c, struct rh_pkt *p)
 	if (nh == 0 || nh == 43 || nh == 44 || nh == 60 || nh == 51)
 		return -RH_C_UNSUPPORTED_ENCAP;
 	p->l4proto = nh;
-	p->l4_len = p->ip_len >= 40 + ext ? (__u16)(p->ip_len - 40 - ext) : 0;
+	p->l4_len = plen >= ext ? (__u16)(plen - ext) : 0;
 	c->pos = h;
 	return nh;
 }
@@ -430,6 +432,8 @@ RH_INLINE int rh_parse_icmp_quote(struct rh_cursor *c, const struct rh_pkt *p, s
 		ihl = (__u32)(in[0] & 0x0f) * 4;
 		if (ihl < 20)
 			return -RH_C_MALFORMED_L4;
+		if (in + ihl > c->end)
+			return -RH_C_TRUNC_L4;
 		proto = in[9];
 		q->family = 4;
 		q->ttl = in[8];

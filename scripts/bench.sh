@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 bash scripts/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null  # the build the tests use
-cmake --build build -j "$(nproc)" --target rsthop bpfbench eventbench lab-tls-server >/dev/null
+cmake --build build -j "$(nproc)" --target rsthop bpfbench eventbench lab-tls-server pcapgen >/dev/null
 
 out=build/bench
 mkdir -p "$out"
@@ -37,6 +37,10 @@ cat "$out/events.json"
 echo "== time to verdict: rsthop diagnose on a 5-hop lab path, reset at hop 2"
 python3 tools/lab/verdict_bench.py > "$out/verdict.json"
 cat "$out/verdict.json"
+
+echo "== rsthop analyze vs tshark on a synthetic 2M-packet capture (pcapgen), CPU 0, median of 3"
+tools/pcapgen/analyze_bench.sh build "$out" >/dev/null
+cat "$out/analyze.json"
 
 echo "== bulk TCP over veth (iperf3, ${secs}s x ${runs} runs each, interleaved)"
 tag="rhb$$"
@@ -104,6 +108,8 @@ out, b, r, t, cost = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(
 res = json.load(open(f"{out}/bpf.json"))
 res.update(json.load(open(f"{out}/events.json")))
 res["diagnose_verdict_s"] = json.load(open(f"{out}/verdict.json"))["diagnose_verdict_s"]
+an = json.load(open(f"{out}/analyze.json"))
+res.update({k: an[k] for k in ("analyze_pps", "tshark_pps", "analyze_tshark_ratio")})
 res.update({"bulk_baseline_gbps": round(b, 2), "bulk_rsthop_gbps": round(r, 2), "bulk_tcpdump_gbps": round(t, 2)})
 res["bulk_rsthop_ratio"] = round(r / b, 3)
 res["bulk_tcpdump_ratio"] = round(t / b, 3)
@@ -118,6 +124,9 @@ rows = [
     ("tc control+event, added ns (<= 80)", res["tc_control_ns"] - res["tc_empty_ns"]),
     ("userspace events/s (>= 1,000,000)", res["userspace_events_per_s"]),
     ("diagnose time to verdict, s (<= 2)", res["diagnose_verdict_s"]),
+    ("analyze packets/s, one core (>= 2,000,000)", res["analyze_pps"]),
+    ("tshark -Y reset packets/s, one core", res["tshark_pps"] if res["tshark_pps"] is not None else "n/a"),
+    ("analyze / tshark (>= 10)", res["analyze_tshark_ratio"] if res["analyze_tshark_ratio"] is not None else "n/a"),
     ("bulk baseline Gbit/s", res["bulk_baseline_gbps"]),
     ("bulk with rsthop Gbit/s", res["bulk_rsthop_gbps"]),
     ("bulk with tcpdump Gbit/s", res["bulk_tcpdump_gbps"]),

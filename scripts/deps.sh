@@ -5,10 +5,10 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
+  clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libclang-rt-14-dev
   libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev
   libssl-dev libpcap-dev ieee-data
-  iproute2 nftables iptables iperf3 tcpdump curl openssl
+  iproute2 nftables iptables iperf3 tcpdump tshark curl openssl
   python3 python3-jsonschema
 )
 

@@ -7,9 +7,11 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "clock.h"
 #include "engine.h"
+#include "evidence.h"
 #include "event.h"
 #include "reader.h"
 #include "report.h"
@@ -61,6 +63,7 @@ struct Run {
   Result<void> write_status;
   Progress progress;
   uint64_t first_ts = 0, last_ts = 0;
+  pcap::Evidence* evidence = nullptr;  // --pcap-out
 
   template <typename Build>
   void emit(Build&& build) {
@@ -91,10 +94,13 @@ bool analyze_file(Run& run, const std::string& path) {
          run.uc.resets_emitted++;
          attribution::Verdict v = run.engine.classify(r);
          run.emit([&](std::string& l) { output::append_reset_line(l, run.ctx, r, &v); });
+         if (run.evidence && run.write_status)
+           run.write_status = run.evidence->write(r, pcap::verdict_label(v.origin, v.hops, v.confidence, v.summary));
        }},
       tracker.state_lookup());
 
   const int dlt = reader.linktype();
+  if (run.evidence && run.write_status) run.write_status = run.evidence->begin_file(path, dlt);
   uint64_t now = 0, next_tick = 0;
   bool ok = true;
   pcap::Record rec;
@@ -121,6 +127,7 @@ bool analyze_file(Run& run, const std::string& path) {
       tracker.count_unparsed(l3.cause);
       continue;
     }
+    if (run.evidence) run.evidence->add(rec.bytes, rec.wire_len, rec.ts_ns, rec.frame, l3.offset, l3.has_l2);
     pcap::FrameInfo info{rec.ts_ns, RH_HOOK_PCAP, 0, l3.has_l2, 1, rec.frame};
     if (auto p = tracker.feed(rec.bytes.subspan(l3.offset), info)) {
       p->file = path;
@@ -174,6 +181,13 @@ int run_analyze(const AnalyzeOptions& opt) {
   attribution::Engine engine({.local_events = false}, registry ? &registry.value() : nullptr);
 
   Run run{opt, track, writer, ctx, engine, {}, {}, {}, {}, {}};
+  std::optional<pcap::Evidence> evidence;
+  if (!opt.pcap_out.empty()) {
+    auto ev = pcap::Evidence::create(opt.pcap_out);
+    if (!ev) return fail(ev.error().message);
+    evidence.emplace(std::move(ev.value()));
+    run.evidence = &*evidence;
+  }
   int rc = 0;
   for (const auto& f : opt.files) {
     if (!analyze_file(run, f)) rc = 1;
@@ -184,6 +198,12 @@ int run_analyze(const AnalyzeOptions& opt) {
     output::append_stats_line(l, ctx, run.last_ts, run.kernel, run.uc, span, true);
   });
   if (run.write_status) run.write_status = writer.flush();
+  if (evidence) {
+    if (auto c = evidence->close(); run.write_status && !c) run.write_status = c;
+    if (const auto& es = evidence->stats(); es.flows_evicted || es.frames_dropped)
+      std::cerr << "rsthop: notice: --pcap-out: " << es.frames_dropped << " frames of " << es.flows_evicted
+                << " flows did not fit in memory and are missing from " << opt.pcap_out << "\n";
+  }
   if (!run.write_status) return fail(run.write_status.error().message);
   return rc;
 }

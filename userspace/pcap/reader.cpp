@@ -91,7 +91,7 @@ struct Reader::Impl {
   bool have_prog = false;
   ~Impl() {
     if (have_prog) pcap_freecode(&prog);
-    if (p) pcap_close(p);  // closes the FILE*, which closes the gzFile and the descriptor
+    if (p) pcap_close(p);  // closes the FILE* (and through it the gzFile, if any) and the descriptor
   }
 };
 
@@ -102,6 +102,20 @@ Result<std::unique_ptr<Reader>> Reader::open(const std::string& path, const std:
   const std::string name = path == "-" ? "standard input" : path;
   int fd = path == "-" ? dup(STDIN_FILENO) : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return make_error(name + ": cannot open: " + std::strerror(errno), errno);
+  // A regular file that does not start with gzip's magic skips zlib: libpcap
+  // reads it through a plain FILE* with a large buffer (zlib's passthrough
+  // would copy every byte once more).  Pipes and gzip'd files take zlib.
+  unsigned char magic[2] = {};
+  if (path != "-" && pread(fd, magic, 2, 0) >= 0 && !(magic[0] == 0x1f && magic[1] == 0x8b)) {
+    FILE* plain = fdopen(fd, "rb");
+    if (!plain) {
+      int e = errno;
+      close(fd);
+      return make_error(name + ": cannot open: " + std::strerror(e), e);
+    }
+    setvbuf(plain, nullptr, _IOFBF, 1 << 20);
+    return finish_open(name, plain, false, filter);
+  }
   gzFile gz = gzdopen(fd, "rb");
   if (!gz) {
     close(fd);
@@ -114,6 +128,11 @@ Result<std::unique_ptr<Reader>> Reader::open(const std::string& path, const std:
     gzclose(gz);
     return make_error(name + ": cannot open: " + std::strerror(errno), errno);
   }
+  return finish_open(name, f, gzipped, filter);
+}
+
+Result<std::unique_ptr<Reader>> Reader::finish_open(const std::string& name, FILE* f, bool gzipped,
+                                                    const std::string& filter) {
   auto impl = std::make_unique<Impl>();
   char errbuf[PCAP_ERRBUF_SIZE] = {};
   impl->p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, errbuf);

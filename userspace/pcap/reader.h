@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <span>
 #include <string>
@@ -60,6 +61,9 @@ class Reader {
  private:
   struct Impl;
   explicit Reader(std::unique_ptr<Impl> impl);
+  // Takes `f` (libpcap closes it) and opens the capture in it.
+  static Result<std::unique_ptr<Reader>> finish_open(const std::string& name, std::FILE* f, bool gzipped,
+                                                     const std::string& filter);
   std::unique_ptr<Impl> impl_;
   std::string name_, error_;
   int dlt_ = 0;

@@ -1,6 +1,7 @@
 #include "tracker.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 
 #include "parse.h"
@@ -51,26 +52,138 @@ void Tracker::count(int cause) {
   if (cause >= 0 && cause < RH_C_MAX) counters_.c[cause]++;
 }
 
+namespace {
+
+uint64_t load64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+// The key's 37 meaningful bytes as five words (the pad bytes masked off).
+struct KeyWords {
+  uint64_t w[5];
+  explicit KeyWords(const rh_flow_key& k) {
+    static_assert(sizeof(rh_flow_key) == 40 && offsetof(rh_flow_key, port_a) == 32 &&
+                  offsetof(rh_flow_key, family) == 36);
+    const auto* b = reinterpret_cast<const uint8_t*>(&k);
+    for (int i = 0; i < 4; i++) w[i] = load64(b + 8 * i);
+    uint64_t tail = 0;
+    std::memcpy(&tail, b + 32, 5);
+    w[4] = tail;
+  }
+  bool operator==(const KeyWords& o) const {
+    return ((w[0] ^ o.w[0]) | (w[1] ^ o.w[1]) | (w[2] ^ o.w[2]) | (w[3] ^ o.w[3]) | (w[4] ^ o.w[4])) == 0;
+  }
+};
+
+}  // namespace
+
+uint32_t Tracker::hash_key(const rh_flow_key& k) {
+  KeyWords kw(k);
+  uint64_t h = 0x9E3779B97F4A7C15ULL;
+  for (uint64_t w : kw.w) {
+    h ^= w;
+    h *= 0xFF51AFD7ED558CCDULL;
+    h ^= h >> 32;
+  }
+  return static_cast<uint32_t>(h ^ (h >> 29));
+}
+
+uint32_t Tracker::find(const rh_flow_key& k, uint32_t h) const {
+  if (slots_.empty()) return kNone;
+  KeyWords kw(k);
+  for (uint32_t i = h & mask_;; i = (i + 1) & mask_) {
+    const Slot& s = slots_[i];
+    if (s.node == kNone) return kNone;
+    if (s.hash == h && KeyWords(nodes_[s.node].key) == kw) return s.node;
+  }
+}
+
+void Tracker::index_insert(uint32_t node, uint32_t h) {
+  uint32_t i = h & mask_;
+  while (slots_[i].node != kNone) i = (i + 1) & mask_;
+  slots_[i] = {node, h};
+}
+
+void Tracker::index_grow() {
+  size_t n = slots_.empty() ? 1024 : slots_.size() * 2;
+  slots_.assign(n, Slot{});
+  mask_ = static_cast<uint32_t>(n - 1);
+  for (uint32_t x = head_; x != kNone; x = nodes_[x].next) index_insert(x, nodes_[x].hash);
+}
+
+// Backward-shift deletion: later entries of the probe run move into the hole
+// when their home slot allows it, so lookups never need tombstones.
+void Tracker::index_erase(uint32_t node) {
+  uint32_t i = nodes_[node].hash & mask_;
+  while (slots_[i].node != node) i = (i + 1) & mask_;
+  for (uint32_t j = i;;) {
+    j = (j + 1) & mask_;
+    if (slots_[j].node == kNone) break;
+    uint32_t home = slots_[j].hash & mask_;
+    // Move j into the hole at i unless its home lies cyclically in (i, j].
+    bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+    if (!stays) {
+      slots_[i] = slots_[j];
+      i = j;
+    }
+  }
+  slots_[i] = Slot{};
+}
+
+void Tracker::lru_unlink(uint32_t n) {
+  Node& x = nodes_[n];
+  if (x.prev != kNone) nodes_[x.prev].next = x.next; else head_ = x.next;
+  if (x.next != kNone) nodes_[x.next].prev = x.prev; else tail_ = x.prev;
+}
+
+void Tracker::lru_push_front(uint32_t n) {
+  Node& x = nodes_[n];
+  x.prev = kNone;
+  x.next = head_;
+  if (head_ != kNone) nodes_[head_].prev = n; else tail_ = n;
+  head_ = n;
+}
+
 // flow__get(): create on first sight, count mid-stream starts.  The table is
 // an LRU like the kernel's: a full table drops its least recently used flow.
 rh_flow_state* Tracker::flow_get(const rh_flow_key& k, uint8_t tcp_flags) {
-  auto it = flows_.find(k);
-  if (it != flows_.end()) {
-    lru_.splice(lru_.begin(), lru_, it->second.lru);
-    return &it->second.st;
+  const uint32_t h = hash_key(k);
+  uint32_t n = find(k, h);
+  if (n != kNone) {
+    if (head_ != n) {
+      lru_unlink(n);
+      lru_push_front(n);
+    }
+    return &nodes_[n].st;
   }
-  if (flows_.size() >= opt_.max_flows) {
-    flows_.erase(lru_.back());
-    lru_.pop_back();
+  if (live_ >= opt_.max_flows) {
+    uint32_t victim = tail_;
+    index_erase(victim);
+    lru_unlink(victim);
+    free_.push_back(victim);
+    live_--;
     counters_.c[RH_C_LOST_FLOW_TABLE]++;
   }
-  Entry e;
-  rh_flow_reset(&e.st);
-  lru_.push_front(k);
-  e.lru = lru_.begin();
+  if ((live_ + 1) * 2 > slots_.size()) index_grow();
+  if (free_.empty()) {
+    n = static_cast<uint32_t>(nodes_.size());
+    nodes_.emplace_back();
+  } else {
+    n = free_.back();
+    free_.pop_back();
+  }
+  Node& x = nodes_[n];
+  x.key = k;
+  x.hash = h;
+  rh_flow_reset(&x.st);
+  lru_push_front(n);
+  index_insert(n, h);
+  live_++;
   counters_.c[RH_C_FLOW_NEW]++;
   if (!(tcp_flags & RH_TCP_SYN)) counters_.c[RH_C_FLOW_MIDSTREAM]++;
-  return &flows_.emplace(k, e).first->second.st;
+  return &x.st;
 }
 
 void Tracker::count_unparsed(int cause) {
@@ -234,9 +347,9 @@ flow::Packet Tracker::feed(const LocalReset& r) {
 }
 
 std::optional<rh_flow_state> Tracker::lookup(const rh_flow_key& k) const {
-  auto it = flows_.find(k);
-  if (it == flows_.end()) return std::nullopt;
-  return it->second.st;
+  uint32_t n = find(k, hash_key(k));
+  if (n == kNone) return std::nullopt;
+  return nodes_[n].st;
 }
 
 flow::Timeline::StateLookup Tracker::state_lookup() const {

@@ -19,11 +19,9 @@
 
 #include <array>
 #include <cstdint>
-#include <list>
 #include <optional>
 #include <span>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "abi.h"
@@ -98,19 +96,41 @@ class Tracker {
   flow::Timeline::StateLookup state_lookup() const;
 
   const rh_counters& counters() const { return counters_; }
-  size_t flow_count() const { return flows_.size(); }
+  size_t flow_count() const { return live_; }
 
  private:
-  struct Entry {
+  // The flow table: nodes in an arena, threaded on an intrusive LRU list
+  // (head = most recently used), and an open-addressing index (linear probing,
+  // backward-shift deletion, load <= 1/2) of node numbers with their hash.
+  // One probe and no allocation per packet of a known flow.
+  static constexpr uint32_t kNone = UINT32_MAX;
+  struct Node {
+    rh_flow_key key;
     rh_flow_state st;
-    std::list<rh_flow_key>::iterator lru;
+    uint32_t prev, next;  // LRU neighbours (kNone at the ends)
+    uint32_t hash;
   };
+  struct Slot {
+    uint32_t node = kNone;
+    uint32_t hash = 0;
+  };
+  static uint32_t hash_key(const rh_flow_key& k);
+  uint32_t find(const rh_flow_key& k, uint32_t h) const;  // node number or kNone
+  void index_insert(uint32_t node, uint32_t h);
+  void index_erase(uint32_t node);
+  void index_grow();
+  void lru_unlink(uint32_t n);
+  void lru_push_front(uint32_t n);
   rh_flow_state* flow_get(const rh_flow_key& k, uint8_t tcp_flags);
   void count(int cause);
 
   Options opt_;
-  std::unordered_map<rh_flow_key, Entry, flow::KeyHash, flow::KeyEq> flows_;
-  std::list<rh_flow_key> lru_;  // front = most recently used
+  std::vector<Node> nodes_;
+  std::vector<uint32_t> free_;
+  std::vector<Slot> slots_;
+  uint32_t mask_ = 0;
+  size_t live_ = 0;
+  uint32_t head_ = kNone, tail_ = kNone;
   rh_counters counters_{};
 };
 

@@ -1,0 +1,85 @@
+"""`rsthop analyze --pcap-out`: tcpdump records a TLS connection that router 1
+resets on its SNI; analyzing the capture with --pcap-out must write a pcapng
+that tshark reads, holding the RST and rsthop's comments naming the reset
+event and its verdict.
+
+Topology: client -> r1 -> r2 -> server (as test_analyze)."""
+import os
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+from harness import BIN, Lab, of_type, require_root, validate
+
+OK, BLOCKED = "ok.lab", "blocked.lab"
+
+
+class EvidenceTest(unittest.TestCase):
+    def setUp(self):
+        require_root(self)
+        self.lab = Lab(routers=2, server_name=OK)
+        self.lab.__enter__()
+        self.addCleanup(self.lab.__exit__, None, None, None)
+        self.tmp = tempfile.TemporaryDirectory(prefix="rsthop_evidence_")
+        self.addCleanup(self.tmp.cleanup)
+
+    def capture(self, path, action):
+        argv = ["tcpdump", "-i", self.lab.client_if, "-U", "--immediate-mode", "-n", "-w", path, "tcp or icmp or icmp6"]
+        p = self.lab.popen("client", argv)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            line = p.stderr.readline().decode(errors="replace")
+            if "listening on" in line:
+                break
+            if not line and p.poll() is not None:
+                raise AssertionError(f"tcpdump did not start (rc={p.poll()})")
+        action()
+        time.sleep(1.0)
+        p.send_signal(signal.SIGINT)
+        p.wait(timeout=10)
+
+    def tshark(self, path, *args):
+        r = subprocess.run(["tshark", "-n", "-r", path] + list(args), capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout
+
+    def test_pcap_out_holds_the_reset(self):
+        self.lab.start_server()
+        self.lab.reset_on_sni(1, BLOCKED)
+        cap = os.path.join(self.tmp.name, "cap.pcap")
+        ev = os.path.join(self.tmp.name, "ev.pcapng")
+        addr = self.lab.addr("server", 4)
+        self.capture(cap, lambda: self.lab.run(
+            "client", f"curl -4 -sk -m 3 -o /dev/null --resolve {BLOCKED}:443:{addr} https://{BLOCKED}/", check=False))
+
+        r = subprocess.run([BIN, "analyze", "--format", "json", cap, "--pcap-out", ev], capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        import json
+        events = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+        validate(events)
+        resets = of_type(events, "reset")
+        self.assertTrue(resets, r.stdout)
+        self.assertEqual(resets[0]["reset"]["origin"], "middlebox", resets[0]["reset"]["summary"])
+        self.assertEqual(resets[0]["reset"]["hops"], 1)
+
+        comments = [c for c in self.tshark(ev, "-T", "fields", "-e", "frame.comment").splitlines() if c.strip()]
+        self.assertTrue(comments, "no packet comments in the --pcap-out file")
+        self.assertTrue(all(c.startswith("rsthop reset #") for c in comments), comments)
+        self.assertTrue(any(c.startswith("rsthop reset #1: middlebox at hop 1 (confidence ") for c in comments),
+                        comments)
+        rsts = [l for l in self.tshark(ev, "-Y", "tcp.flags.reset==1").splitlines() if l.strip()]
+        self.assertTrue(rsts, "no RST in the --pcap-out file")
+        syns = [l for l in self.tshark(ev, "-Y", "tcp.flags.syn==1").splitlines() if l.strip()]
+        self.assertGreaterEqual(len(syns), 2, "the handshake is missing")
+        # The IDB names the source file.
+        descr = self.tshark(ev, "-T", "fields", "-e", "frame.interface_description", "-c", "1")
+        self.assertIn(f"pcap {cap} (linktype 1)", descr)
+        # Every packet of the evidence is a packet of the capture.
+        self.assertLessEqual(len(comments), len(self.tshark(cap).splitlines()))
+
+
+if __name__ == "__main__":
+    unittest.main()
