@@ -21,6 +21,7 @@
 /* Bounded sizes. */
 #define RH_RST_PAYLOAD_MAX 64   /* RST payload bytes copied into rh_event */
 #define RH_DATA_SNAP_MAX 512    /* first-payload bytes copied into rh_data_event */
+#define RH_FRAME_SNAP_MAX 256   /* frame bytes copied into rh_frame_event (--pcap-out) */
 #define RH_MAX_CIDRS 16         /* in-kernel host filter entries */
 #define RH_PORT_BITMAP_WORDS 1024 /* 65536 bits */
 
@@ -44,6 +45,7 @@ enum rh_event_kind {
 	RH_EV_PAYLOAD = 6,       /* first payload packet of a direction (rh_data_event) */
 	RH_EV_LOCAL_RST_SEND = 7,
 	RH_EV_LOCAL_RST_RECV = 8,
+	RH_EV_FRAME = 9,         /* the first bytes of the frame behind the event before it (rh_frame_event) */
 };
 
 /* TCP flag bits as on the wire (byte 13 of the TCP header). */
@@ -189,6 +191,25 @@ struct rh_event {
 struct rh_data_event {
 	__u8 base[RH_EV_SIZE_BASE]; /* an rh_event prefix */
 	__u8 data[RH_DATA_SNAP_MAX];
+};
+
+/*
+ * RH_EV_FRAME (only when cfg_frames is set, for --pcap-out): submitted right
+ * after the event of a packet (SYN, SYN-ACK, FIN, RST, ICMP error, first
+ * payload), with the same ts_ns, ifindex and hook.  data[] holds the frame
+ * from its first byte (Ethernet for XDP / tc), snap_len of them; wire_len is
+ * the frame's whole length.  Not a prefix of rh_event: readers check the kind
+ * (same offset as rh_event.kind) first.
+ */
+struct rh_frame_event {
+	__u64 ts_ns;
+	__u32 ifindex;
+	__u8 kind;            /* RH_EV_FRAME */
+	__u8 hook;            /* enum rh_hook */
+	__u16 snap_len;       /* valid bytes in data[] */
+	__u32 wire_len;
+	__u32 pad;
+	__u8 data[RH_FRAME_SNAP_MAX];
 };
 
 /* Per-CPU counters (one array per CPU, indexed by enum rh_counter). */

@@ -70,4 +70,30 @@ static inline int rh_record_decode(const void *rec, size_t size, struct rh_event
 	return 0;
 }
 
+/* The record's kind (the same offset in rh_event and rh_frame_event), or -1 when too short. */
+static inline int rh_record_kind(const void *rec, size_t size)
+{
+	if (size < __builtin_offsetof(struct rh_event, kind) + 1)
+		return -1;
+	return ((const struct rh_event *)rec)->kind;
+}
+
+/*
+ * An RH_EV_FRAME record (--pcap-out): returns 0 and points *fe at it (inside
+ * `rec`, *data_len its valid bytes), or -1 when it is malformed.
+ */
+static inline int rh_frame_decode(const void *rec, size_t size, const struct rh_frame_event **fe, size_t *data_len)
+{
+	const struct rh_frame_event *f = (const struct rh_frame_event *)rec;
+
+	*fe = 0;
+	*data_len = 0;
+	if (size < sizeof(struct rh_frame_event) || f->kind != RH_EV_FRAME || f->snap_len > RH_FRAME_SNAP_MAX ||
+	    f->snap_len > f->wire_len)
+		return -1;
+	*fe = f;
+	*data_len = f->snap_len;
+	return 0;
+}
+
 #endif /* RSTHOP_RECORD_H */

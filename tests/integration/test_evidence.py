@@ -11,7 +11,7 @@ import tempfile
 import time
 import unittest
 
-from harness import BIN, Lab, of_type, require_root, validate
+from harness import BIN, Lab, Trace, of_type, require_root, validate
 
 OK, BLOCKED = "ok.lab", "blocked.lab"
 
@@ -79,6 +79,74 @@ class EvidenceTest(unittest.TestCase):
         self.assertIn(f"pcap {cap} (linktype 1)", descr)
         # Every packet of the evidence is a packet of the capture.
         self.assertLessEqual(len(comments), len(self.tshark(cap).splitlines()))
+
+
+class LiveEvidenceTest(unittest.TestCase):
+    """`rsthop trace --pcap-out`: the kernel hands over the first bytes of the
+    packets behind events; the RST router 1 sends on the SNI lands in the file,
+    commented, on an interface named after the hook."""
+
+    def setUp(self):
+        require_root(self)
+        self.lab = Lab(routers=1, server_name=OK)
+        self.lab.__enter__()
+        self.addCleanup(self.lab.__exit__, None, None, None)
+        self.tmp = tempfile.TemporaryDirectory(prefix="rsthop_live_evidence_")
+        self.addCleanup(self.tmp.cleanup)
+
+    def tshark(self, path, *args):
+        r = subprocess.run(["tshark", "-n", "-r", path] + list(args), capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout
+
+    def test_trace_pcap_out_holds_the_reset(self):
+        self.lab.start_server()
+        self.lab.reset_on_sni(1, BLOCKED)
+        ev = os.path.join(self.tmp.name, "ev.pcapng")
+        addr = self.lab.addr("server", 4)
+        t = Trace(self.lab, "client", ["-i", self.lab.client_if, "--pcap-out", ev])
+        self.lab.run("client", f"curl -4 -sk -m 3 -o /dev/null --resolve {BLOCKED}:443:{addr} https://{BLOCKED}/",
+                     check=False)
+        time.sleep(1.5)
+        events = t.stop()
+        self.assertEqual(t.rc, 0, t.stderr)
+        validate(events)
+        self.assertTrue(of_type(events, "reset"), events)
+
+        rsts = [l for l in self.tshark(ev, "-Y", "tcp.flags.reset==1").splitlines() if l.strip()]
+        self.assertTrue(rsts, "no RST in the --pcap-out file")
+        comments = [c for c in self.tshark(ev, "-T", "fields", "-e", "frame.comment").splitlines() if c.strip()]
+        self.assertTrue(comments, "no packet comments in the --pcap-out file")
+        self.assertTrue(all(c.startswith("rsthop reset #") for c in comments), comments)
+        rst_comments = self.tshark(ev, "-Y", "tcp.flags.reset==1", "-T", "fields", "-e", "frame.comment")
+        self.assertIn("rsthop reset #1: ", rst_comments)
+        self.assertIn("[RST]", rst_comments)
+        descr = self.tshark(ev, "-T", "fields", "-e", "frame.interface_description")
+        self.assertTrue(any(f"{h} on {self.lab.client_if}" in descr for h in ("xdp", "tc ingress", "tc egress")),
+                        descr)
+        # Only the packets behind events, at most RH_FRAME_SNAP_MAX (256) bytes each.
+        caplens = [int(x) for x in self.tshark(ev, "-T", "fields", "-e", "frame.cap_len").split()]
+        self.assertTrue(caplens and max(caplens) <= 256, caplens)
+
+    def test_diagnose_pcap_out_holds_the_reset(self):
+        self.lab.start_server()
+        self.lab.reset_on_sni(1, BLOCKED)
+        ev = os.path.join(self.tmp.name, "diag.pcapng")
+        addr = self.lab.addr("server", 4)
+        r = subprocess.run(["ip", "netns", "exec", self.lab.ns("client"), BIN, "diagnose", f"{addr}:443", "--sni",
+                            BLOCKED, "--format", "json", "-4", "--pcap-out", ev],
+                           capture_output=True, text=True, timeout=90)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rst_comments = self.tshark(ev, "-Y", "tcp.flags.reset==1", "-T", "fields", "-e", "frame.comment")
+        self.assertIn("rsthop reset #1: middlebox at hop 1", rst_comments)
+        descr = self.tshark(ev, "-T", "fields", "-e", "frame.interface_description")
+        self.assertIn(f"xdp on {self.lab.client_if}", descr)
+
+    def test_unwritable_pcap_out_fails_before_attaching(self):
+        r = subprocess.run([BIN, "trace", "-i", "lo", "--duration", "1", "--pcap-out", "/nonexistent/dir/ev.pcapng"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertNotIn("tracing", r.stderr)
 
 
 if __name__ == "__main__":

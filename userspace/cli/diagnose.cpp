@@ -8,6 +8,7 @@
 #include "capture.h"
 #include "clock.h"
 #include "diagnose_lines.h"
+#include "live_evidence.h"
 #include "route.h"
 #include "session.h"
 #include "sink.h"
@@ -23,9 +24,15 @@ int fail(const std::string& msg, int rc = 1) {
 // The kernel capture as the session sees it.
 class CaptureSource : public diagnose::EventSource {
  public:
-  explicit CaptureSource(kernel::Capture& c) : c_(c) {}
+  // `rsts`, when set, collects the wire RST events (--pcap-out).
+  CaptureSource(kernel::Capture& c, std::vector<flow::Packet>* rsts) : c_(c), rsts_(rsts) {}
   void drain(const std::function<void(const flow::Packet&)>& h) override {
     kernel::Capture::Handler handler = h;
+    if (rsts_)
+      handler = [&](const flow::Packet& p) {
+        if (p.ev.kind == RH_EV_RST) rsts_->push_back(p);
+        h(p);
+      };
     (void)c_.drain(handler);
   }
   std::optional<rh_flow_state> lookup(const rh_flow_key& k) override { return c_.lookup_flow(k); }
@@ -33,6 +40,7 @@ class CaptureSource : public diagnose::EventSource {
 
  private:
   kernel::Capture& c_;
+  std::vector<flow::Packet>* rsts_;
 };
 
 std::string host_name() {
@@ -53,7 +61,15 @@ int run_diagnose(const DiagnoseOptions& opt) {
   if (!sink) return fail(sink.error().message);
   bool text = opt.format == "text" || (opt.format.empty() && opt.output == "-" && isatty(STDOUT_FILENO));
   output::Writer writer(std::move(sink.value()), text ? output::Format::text : output::Format::json);
-  output::Context ctx{host_name(), WallClock::calibrate(), {}};
+  const WallClock wall = WallClock::calibrate();
+  output::Context ctx{host_name(), wall, {}};
+  std::unique_ptr<LiveEvidence> evidence;  // --pcap-out
+  std::vector<flow::Packet> rsts;          // the RSTs the capture saw, written with the verdict
+  if (!opt.pcap_out.empty()) {
+    auto e = LiveEvidence::create(opt.pcap_out, wall);
+    if (!e) return fail(e.error().message);
+    evidence = std::move(e.value());
+  }
   auto emit = [&](auto&& build) {
     (void)writer.emit(build);
     (void)writer.flush();  // a person watches the steps go by
@@ -73,11 +89,13 @@ int run_diagnose(const DiagnoseOptions& opt) {
   cfg.ports = {t.port, 80};
   cfg.ring_bytes = 4u << 20;
   cfg.verbose = opt.verbose;
+  cfg.frames = evidence != nullptr;
   std::unique_ptr<kernel::Capture> capture;
   std::unique_ptr<CaptureSource> source;
   if (auto c = kernel::Capture::open(cfg); c && c.value()->attach()) {
     capture = std::move(c.value());
-    source = std::make_unique<CaptureSource>(*capture);
+    if (evidence) capture->set_frame_handler([&](const kernel::FrameRecord& f) { evidence->frame(f); });
+    source = std::make_unique<CaptureSource>(*capture, evidence ? &rsts : nullptr);
   } else {
     std::string why = c ? "cannot attach to " + ifname : c.error().message;
     std::cerr << "rsthop: notice: no kernel capture (" << why
@@ -119,6 +137,19 @@ int run_diagnose(const DiagnoseOptions& opt) {
   if (capture) capture->detach();
   emit([&](std::string& l) { output::append_verdict_line(l, ctx, t, name, out.verdict); });
   if (auto r = writer.flush(); !r) return fail(r.error().message);
+  if (evidence) {
+    // Every RST the probes drew, labelled with the verdict they led to.
+    const std::string label =
+        pcap::verdict_label(out.verdict.origin, out.verdict.hop, out.verdict.confidence, out.verdict.summary);
+    for (const auto& p : rsts) {
+      flow::ResetRecord r;
+      r.first = p;
+      r.rsts = {p.ev};
+      r.wire_seen = true;
+      evidence->reset(r, label);
+    }
+    if (auto r = evidence->close(); !r) return fail(r.error().message);
+  }
   if (out.verdict.outcome == "error") return fail(out.verdict.summary);
   return 0;
 }

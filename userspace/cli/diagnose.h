@@ -6,6 +6,7 @@
 namespace rsthop::cli {
 
 struct DiagnoseOptions {
+  std::string pcap_out;  // --pcap-out: pcapng of the packets behind each reset (\"\" = none)
   std::string target;               // HOST[:PORT]
   std::string sni;                  // default: HOST
   std::string control_sni = "rsthop-control.invalid";

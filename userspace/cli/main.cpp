@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
   trace->add_option("--ring-mb", t.ring_mb, "Ring buffer size in MiB (power of two)")
       ->check(CLI::Range(1, 1024));
   trace->add_option("--max-flows", t.max_flows, "Flow table entries in the kernel")->check(CLI::Range(1024, 4194304));
+  trace->add_option("--pcap-out", t.pcap_out, "Also write the packets behind each reset (pcapng, commented) to FILE");
   trace->add_flag("-v,--verbose", t.verbose, "Show libbpf's log, including the verifier's");
 
   rsthop::cli::AnalyzeOptions a;
@@ -89,6 +90,7 @@ int main(int argc, char** argv) {
   auto* v4 = diag->add_flag("-4", [&d](int64_t) { d.family = 4; }, "Use IPv4 only");
   diag->add_flag("-6", [&d](int64_t) { d.family = 6; }, "Use IPv6 only")->excludes(v4);
   diag->add_flag("--ladder", d.always_ladder, "Run the TTL ladders even when the probes pass");
+  diag->add_option("--pcap-out", d.pcap_out, "Also write the packets behind each reset (pcapng, commented) to FILE");
   diag->add_flag("-v,--verbose", d.verbose, "Show libbpf's log");
 
   auto* cleanup = app.add_subcommand(

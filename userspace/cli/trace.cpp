@@ -11,6 +11,7 @@
 #include "capture.h"
 #include "clock.h"
 #include "engine.h"
+#include "live_evidence.h"
 #include "event.h"
 #include "names.h"
 #include "report.h"
@@ -64,10 +65,19 @@ int run_trace(const TraceOptions& opt) {
   if (!sink) return fail(sink.error().message);
   bool text = opt.format == "text" || (opt.format.empty() && opt.output == "-" && isatty(STDOUT_FILENO));
   output::Writer writer(std::move(sink.value()), text ? output::Format::text : output::Format::json);
+  const WallClock wall = WallClock::calibrate();
+  std::unique_ptr<LiveEvidence> evidence;  // --pcap-out, opened before anything is attached too
+  if (!opt.pcap_out.empty()) {
+    auto e = LiveEvidence::create(opt.pcap_out, wall);
+    if (!e) return fail(e.error().message);
+    evidence = std::move(e.value());
+    cfg.frames = true;
+  }
 
   auto cap = kernel::Capture::open(cfg);
   if (!cap) return fail(cap.error().message);
   kernel::Capture& capture = *cap.value();
+  if (evidence) capture.set_frame_handler([&](const kernel::FrameRecord& f) { evidence->frame(f); });
   for (const auto& n : capture.notices()) std::cerr << "rsthop: notice: " << n << "\n";
   if (auto r = capture.attach(); !r) return fail(r.error().message);  // ~Capture detaches what was attached
   install_stop_handlers();
@@ -77,7 +87,7 @@ int run_trace(const TraceOptions& opt) {
     std::cerr << "rsthop: tracing" << what << "; Ctrl-C to stop\n";
   }
 
-  output::Context ctx{host_name(), WallClock::calibrate(), if_name_cache()};
+  output::Context ctx{host_name(), wall, if_name_cache()};
   auto registry = oui::Registry::load();
   if (!registry) std::cerr << "rsthop: notice: " << registry.error().message << "\n";
   attribution::Engine engine({.local_events = capture.local_events()}, registry ? &registry.value() : nullptr);
@@ -101,6 +111,7 @@ int run_trace(const TraceOptions& opt) {
          uc.resets_emitted++;
          attribution::Verdict v = engine.classify(r);
          emit([&](std::string& l) { output::append_reset_line(l, ctx, r, &v); });
+         if (evidence) evidence->reset(r, pcap::verdict_label(v.origin, v.hops, v.confidence, v.summary));
        }},
       [&](const rh_flow_key& k) { return capture.lookup_flow(k); });
   kernel::Capture::Handler handler = [&](const flow::Packet& p) {
@@ -140,6 +151,7 @@ int run_trace(const TraceOptions& opt) {
       emit([&](std::string& l) { output::append_stats_line(l, ctx, now, k, uc, (now - start) / 1e9, false); });
     }
     flush();  // the batch this poll produced
+    if (evidence && write_status) write_status = evidence->flush();
   }
 
   // Detach first so the counters and the ring stop moving, then drain.
@@ -155,6 +167,9 @@ int run_trace(const TraceOptions& opt) {
   }
   emit([&](std::string& l) { output::append_stats_line(l, ctx, now, k, uc, (now - start) / 1e9, true); });
   flush();
+  if (evidence) {
+    if (auto c = evidence->close(); write_status && !c) write_status = c;
+  }
   if (!write_status) return fail(write_status.error().message);
   return rc;
 }

@@ -19,3 +19,5 @@ static_assert(sizeof(rh_event) % 8 == 0);
 static_assert(offsetof(rh_data_event, data) == RH_EV_SIZE_BASE);
 static_assert(sizeof(rh_counters) == RH_C_MAX * sizeof(__u64));
 static_assert(sizeof(rh_cidr) == 32);
+static_assert(offsetof(rh_frame_event, kind) == offsetof(rh_event, kind));
+static_assert(offsetof(rh_frame_event, data) == 24 && sizeof(rh_frame_event) == 24 + RH_FRAME_SNAP_MAX);

@@ -57,6 +57,7 @@ struct Capture::Impl {
   std::vector<std::unique_ptr<Link>> links;
   std::vector<bpf_link*> tp_links;
   const Handler* handler = nullptr;
+  FrameHandler frame_handler;
   uint64_t* malformed = nullptr;
   flow::Packet scratch;  // the record on_record hands to the handler
 
@@ -66,6 +67,16 @@ struct Capture::Impl {
     flow::Packet& p = scratch;
     const uint8_t* bytes = nullptr;
     size_t n = 0;
+    if (rh_record_kind(data, size) == RH_EV_FRAME) {
+      const rh_frame_event* fe = nullptr;
+      if (rh_frame_decode(data, size, &fe, &n) != 0) {
+        (*malformed)++;
+        return;
+      }
+      if (frame_handler)
+        frame_handler(FrameRecord{fe->ts_ns, fe->ifindex, fe->hook, fe->wire_len, {fe->data, n}});
+      return;
+    }
     if (rh_record_decode(data, size, &p.ev, &bytes, &n) != 0) {
       (*malformed)++;
       return;
@@ -122,6 +133,7 @@ Result<std::unique_ptr<Capture>> Capture::open(const CaptureConfig& cfg) {
     std::memcpy(ro->cfg_cidrs[i].mask, cfg.hosts[i].mask.data(), 16);
   }
   ro->cfg_wakeup_bytes = cfg.ring_bytes / 8;
+  ro->cfg_frames = cfg.frames;
   bpf_map__set_max_entries(s->maps.events, cfg.ring_bytes);
   bpf_map__set_max_entries(s->maps.flows, cfg.max_flows);
 
@@ -217,6 +229,8 @@ std::array<uint64_t, RH_C_MAX> Capture::counters() const {
     for (int i = 0; i < RH_C_MAX; i++) sum[i] += c.c[i];
   return sum;
 }
+
+void Capture::set_frame_handler(FrameHandler h) { impl_->frame_handler = std::move(h); }
 
 bool Capture::local_events() const { return impl_->tp_links.size() == 3; }
 

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -31,7 +32,17 @@ struct CaptureConfig {
   uint32_t max_flows = 65536;
   bool local_resets = true;       // tp_btf programs on tcp_send_reset / tcp_receive_reset
   bool clsact = false;            // tc through clsact filters even where tcx links exist
+  bool frames = false;            // --pcap-out: the kernel also hands over the first bytes of each event's frame
   bool verbose = false;
+};
+
+// The first bytes of the frame behind the event just handed over (CaptureConfig.frames).
+struct FrameRecord {
+  uint64_t ts_ns = 0;   // the event's (CLOCK_MONOTONIC)
+  uint32_t ifindex = 0;
+  uint8_t hook = 0;     // enum rh_hook
+  uint32_t wire_len = 0;
+  std::span<const uint8_t> bytes;  // from the frame's first byte (Ethernet); valid during the call
 };
 
 // How one program ended up attached, for the user and for tests.
@@ -45,6 +56,7 @@ struct Attachment {
 class Capture {
  public:
   using Handler = std::function<void(const flow::Packet&)>;
+  using FrameHandler = std::function<void(const FrameRecord&)>;
 
   // Opens, configures and loads the object; nothing is attached yet.
   static Result<std::unique_ptr<Capture>> open(const CaptureConfig& cfg);
@@ -60,6 +72,9 @@ class Capture {
   Result<int> poll(int timeout_ms, const Handler& h);
   // Hands over whatever is queued without waiting.
   Result<int> drain(const Handler& h);
+
+  // Receives the frame records (CaptureConfig.frames); events still go to the poll/drain handler.
+  void set_frame_handler(FrameHandler h);
 
   std::array<uint64_t, RH_C_MAX> counters() const;
   std::optional<rh_flow_state> lookup_flow(const rh_flow_key& k) const;

@@ -50,6 +50,17 @@ Result<void> Evidence::begin_file(const std::string& file, int dlt) {
   return {};
 }
 
+Result<uint32_t> Evidence::begin_interface(const std::string& name, const std::string& description, int dlt) {
+  PcapngWriter::Interface i;
+  i.linktype = linktype_of(dlt);
+  i.name = name;
+  i.description = description;
+  auto id = w_.add_interface(i);
+  if (!id) return id.error();
+  iface_ = id.value();
+  return id.value();
+}
+
 Evidence::Flow& Evidence::flow(const rh_flow_key& k) {
   auto it = flows_.find(k);
   if (it != flows_.end()) {
@@ -82,6 +93,7 @@ Evidence::Kept Evidence::keep(std::span<const uint8_t> frame, uint32_t wire_len,
   k.ts = ts;
   k.frame = no;
   k.wire_len = wire_len;
+  k.iface = iface_;
   k.role = role;
   f.bytes += frame.size();
   bytes_ += frame.size();
@@ -207,7 +219,7 @@ Result<void> Evidence::write(const flow::ResetRecord& r, const std::string& labe
   const std::string head = "rsthop reset #" + std::to_string(n) + ": " + label + " [";
   Result<void> res;
   for (const Kept* k : out) {
-    res = w_.write_packet(iface_, k->ts, k->bytes, k->wire_len, head + kRole[k->role] + "]");
+    res = w_.write_packet(k->iface, k->ts, k->bytes, k->wire_len, head + kRole[k->role] + "]");
     if (!res) break;
     stats_.packets++;
   }

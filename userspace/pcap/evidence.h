@@ -57,7 +57,14 @@ class Evidence {
   // A new source: flows do not continue across files.  Writes its IDB
   // (`dlt` as libpcap reports it; the IDB holds the LINKTYPE_ value).
   Result<void> begin_file(const std::string& file, int dlt);
-  // One frame of the current file: `frame` from its link-layer header,
+  // A live source (rsthop trace / diagnose): an IDB named `name` with
+  // if_description `description` ("xdp on eth0"); flows are kept across
+  // interfaces (a flow is seen at ingress and egress).  Returns its id for
+  // use_interface().
+  Result<uint32_t> begin_interface(const std::string& name, const std::string& description, int dlt);
+  // Frames add()ed from now on belong to interface `id`.
+  void use_interface(uint32_t id) { iface_ = id; }
+  // One frame of the current file (or interface): `frame` from its link-layer header,
   // `l3_offset` / `has_l2` as pcap::link_l3() found them.
   void add(std::span<const uint8_t> frame, uint32_t wire_len, uint64_t ts_ns, uint64_t frame_no, size_t l3_offset,
            bool has_l2);
@@ -73,6 +80,7 @@ class Evidence {
     std::vector<uint8_t> bytes;
     uint64_t ts = 0, frame = 0;
     uint32_t wire_len = 0;
+    uint32_t iface = 0;    // IDB it was seen on
     uint64_t anchor = 0;   // frame number of the RST it was kept for (0: any, ICMP errors)
     uint8_t side = 0;      // side of the anchoring RST's sender
     Role role = before;
