@@ -141,6 +141,11 @@ class LiveEvidenceTest(unittest.TestCase):
         self.assertIn("rsthop reset #1: middlebox at hop 1", rst_comments)
         descr = self.tshark(ev, "-T", "fields", "-e", "frame.interface_description")
         self.assertIn(f"xdp on {self.lab.client_if}", descr)
+        # Each probe's connection is in the file too, commented with the probe and its outcome
+        # (the TLS probe's frames went out with the reset it drew, each frame once).
+        comments = self.tshark(ev, "-T", "fields", "-e", "frame.comment")
+        self.assertIn("rsthop probe tcp_connect: ok [handshake]", comments)
+        self.assertIn("rsthop probe http: ok HTTP/1.1 301", comments)
 
     def test_unwritable_pcap_out_fails_before_attaching(self):
         r = subprocess.run([BIN, "trace", "-i", "lo", "--duration", "1", "--pcap-out", "/nonexistent/dir/ev.pcapng"],

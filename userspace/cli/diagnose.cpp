@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <map>
 
 #include "capture.h"
 #include "clock.h"
@@ -31,16 +32,23 @@ class CaptureSource : public diagnose::EventSource {
     if (rsts_)
       handler = [&](const flow::Packet& p) {
         if (p.ev.kind == RH_EV_RST) rsts_->push_back(p);
+        // Our SYNs name each probe's connection by its local port.
+        if (p.ev.kind == RH_EV_SYN && p.ev.hook == RH_HOOK_TC_EGRESS) keys_[p.ev.sport] = p.ev.key;
         h(p);
       };
     (void)c_.drain(handler);
   }
   std::optional<rh_flow_state> lookup(const rh_flow_key& k) override { return c_.lookup_flow(k); }
   bool local_events() const override { return c_.local_events(); }
+  std::optional<rh_flow_key> key_of(uint16_t local_port) const {
+    auto it = keys_.find(local_port);
+    return it == keys_.end() ? std::nullopt : std::optional<rh_flow_key>(it->second);
+  }
 
  private:
   kernel::Capture& c_;
   std::vector<flow::Packet>* rsts_;
+  std::map<uint16_t, rh_flow_key> keys_;
 };
 
 std::string host_name() {
@@ -120,14 +128,20 @@ int run_diagnose(const DiagnoseOptions& opt) {
 
   diagnose::Reporter rep;
   if (text) rep.progress = [&](const std::string& m) { std::cerr << "rsthop: " << m << "...\n"; };
+  std::vector<std::pair<uint16_t, std::string>> probe_labels;  // --pcap-out: each probe's connection
   rep.connect = [&](const probe::ConnectResult& r) {
+    probe_labels.emplace_back(r.local_port, std::string("probe tcp_connect: ") + probe::outcome_name(r.outcome));
     emit([&](std::string& l) { output::append_connect_probe_line(l, ctx, t, r); });
   };
   rep.http = [&](const probe::HttpResult& r) {
+    probe_labels.emplace_back(r.local_port, std::string("probe http: ") + probe::outcome_name(r.outcome) +
+                                                (r.status_line.empty() ? "" : " " + r.status_line));
     uint16_t port = o.tls ? 80 : t.port;
     emit([&](std::string& l) { output::append_http_probe_line(l, ctx, t, port, name, r); });
   };
   rep.tls = [&](const probe::TlsResult& r) {
+    probe_labels.emplace_back(r.local_port, std::string("probe tls: ") + probe::outcome_name(r.outcome) +
+                                                (r.error.empty() ? "" : " (" + r.error + ")"));
     emit([&](std::string& l) { output::append_tls_probe_line(l, ctx, t, name, r); });
   };
   rep.hop = [&](const char* ladder, int ttl, const char* result, const std::optional<Addr16>& from, double ms) {
@@ -148,6 +162,8 @@ int run_diagnose(const DiagnoseOptions& opt) {
       r.wire_seen = true;
       evidence->reset(r, label);
     }
+    for (const auto& [port, what] : probe_labels)
+      if (auto key = source ? source->key_of(port) : std::nullopt) evidence->probe(*key, what);
     if (auto r = evidence->close(); !r) return fail(r.error().message);
   }
   if (out.verdict.outcome == "error") return fail(out.verdict.summary);

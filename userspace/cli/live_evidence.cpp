@@ -66,6 +66,8 @@ void LiveEvidence::reset(const flow::ResetRecord& r, std::string label) {
   pending_.emplace_back(r, std::move(label));
 }
 
+void LiveEvidence::probe(const rh_flow_key& key, std::string label) { probes_.emplace_back(key, std::move(label)); }
+
 Result<void> LiveEvidence::flush() {
   for (auto& [rec, label] : pending_) {
     if (!status_) break;
@@ -77,6 +79,11 @@ Result<void> LiveEvidence::flush() {
     status_ = ev_.write(rec, label);
   }
   pending_.clear();
+  for (const auto& [key, label] : probes_) {
+    if (!status_) break;
+    status_ = ev_.write_flow(key, label);
+  }
+  probes_.clear();
   return status_;
 }
 

@@ -34,6 +34,8 @@ class LiveEvidence {
   void frame(const kernel::FrameRecord& f);
   // Queued until flush(): its frames may still be in the ring.
   void reset(const flow::ResetRecord& r, std::string label);
+  // A diagnose probe's connection, written after the resets (also at flush()).
+  void probe(const rh_flow_key& key, std::string label);
   Result<void> flush();
   // Flushes and closes; prints a notice when frames did not fit in memory.
   Result<void> close();
@@ -54,6 +56,7 @@ class LiveEvidence {
   std::unordered_map<uint64_t, uint64_t> numbers_;            // event_key -> frame number
   std::deque<uint64_t> order_;                                // event_keys, oldest first
   std::vector<std::pair<flow::ResetRecord, std::string>> pending_;
+  std::vector<std::pair<rh_flow_key, std::string>> probes_;
   Result<void> status_;
 };
 

@@ -235,6 +235,35 @@ Result<void> Evidence::write(const flow::ResetRecord& r, const std::string& labe
   return res;
 }
 
+Result<void> Evidence::write_flow(const rh_flow_key& key, const std::string& label) {
+  auto it = flows_.find(key);
+  if (it == flows_.end()) return {};
+  Flow& f = it->second;
+  std::vector<const Kept*> out;
+  for (size_t i = f.hs_written; i < f.hs.size(); i++) out.push_back(&f.hs[i]);
+  for (const auto& k : f.pinned) out.push_back(&k);
+  for (const auto& k : f.ring) out.push_back(&k);
+  std::sort(out.begin(), out.end(), [](const Kept* a, const Kept* b) {
+    return a->ts != b->ts ? a->ts < b->ts : a->frame < b->frame;
+  });
+  // No RST anchors these frames: only the handshake and ICMP errors keep their names.
+  static const char* const kRole[] = {"handshake", "packet", "RST", "packet", "ICMP error"};
+  Result<void> res;
+  for (const Kept* k : out) {
+    res = w_.write_packet(k->iface, k->ts, k->bytes, k->wire_len, "rsthop " + label + " [" + kRole[k->role] + "]");
+    if (!res) break;
+    stats_.packets++;
+  }
+  for (size_t i = f.hs_written; i < f.hs.size(); i++) drop(f, f.hs[i].bytes.size());
+  for (auto& k : f.hs) std::vector<uint8_t>().swap(k.bytes);
+  f.hs_written = f.hs.size();
+  for (const auto& k : f.pinned) drop(f, k.bytes.size());
+  for (const auto& k : f.ring) drop(f, k.bytes.size());
+  f.pinned.clear();
+  f.ring.clear();
+  return res;
+}
+
 Result<void> Evidence::close() { return w_.close(); }
 
 }  // namespace rsthop::pcap

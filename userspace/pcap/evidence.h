@@ -70,6 +70,9 @@ class Evidence {
            bool has_l2);
   // The frames behind one reset record (of the current file).
   Result<void> write(const flow::ResetRecord& r, const std::string& label);
+  // Every frame still kept for one flow (e.g. a diagnose probe's connection),
+  // commented "rsthop <label> [role]"; frames already written are not repeated.
+  Result<void> write_flow(const rh_flow_key& key, const std::string& label);
   Result<void> close();
 
   const Stats& stats() const { return stats_; }
