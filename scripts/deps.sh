@@ -8,7 +8,7 @@ packages=(
   clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libclang-rt-14-dev
   libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev
   libssl-dev libpcap-dev ieee-data
-  iproute2 nftables iptables iperf3 tcpdump tshark curl openssl
+  iproute2 nftables iptables iperf3 tcpdump tshark curl openssl procps util-linux
   python3 python3-jsonschema
 )
 
