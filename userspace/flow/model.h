@@ -64,8 +64,6 @@ inline constexpr size_t kMaxBurstDetail = 16;
 struct ResetRecord {
   Packet first;                      // the first RST of the burst (wire features)
   uint32_t count = 1;                // RSTs in the burst
-  std::vector<uint32_t> seqs;        // sequence numbers of every RST in the burst
-  std::vector<uint8_t> ttls;         // TTL / hop limit of every RST in the burst
   std::vector<uint64_t> frames;      // capture files only: frame numbers of the burst's RSTs (as seqs)
   std::optional<uint16_t> local_reason;  // enum sk_rst_reason when this host sent it
   bool local_receive = false;        // a socket here accepted a RST (tcp_receive_reset)
@@ -73,7 +71,7 @@ struct ResetRecord {
   std::optional<rh_flow_state> flow_state;  // flow state when the RST was seen
   std::optional<rh_event> synack;    // the responder's SYN-ACK, when seen (baseline)
   std::optional<rh_event> syn;       // the initiator's SYN, when seen (baseline at the server)
-  std::vector<rh_event> rsts;        // the burst's wire RSTs, the first kMaxBurstDetail of them
+  std::vector<rh_event> rsts;        // the burst's wire RSTs (their seq, TTL...), the first kMaxBurstDetail
   std::optional<rh_flow_state> state_after;  // the flow's state when the record was emitted
   bool initiator_local = false;      // the initiator's SYN left this host (tc egress, fresh TTL)
   bool responder_local = false;      // the responder's SYN-ACK left this host

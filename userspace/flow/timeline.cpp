@@ -207,8 +207,6 @@ void Timeline::on_reset_event(Rec& r, const Packet& p) {
     rec.count = 1;  // a RST only a tracepoint saw is still one RST
     rec.wire_seen = wire;
     if (wire) {
-      rec.seqs.push_back(ev.seq);
-      rec.ttls.push_back(ev.ttl);
       rec.rsts.push_back(ev);
       if (p.frame) rec.frames.push_back(p.frame);
     }
@@ -219,8 +217,6 @@ void Timeline::on_reset_event(Rec& r, const Packet& p) {
       b.first = p;  // the tracepoint saw it first; the wire copy has the features
       b.wire_seen = true;
       b.count = 1;
-      b.seqs.push_back(ev.seq);
-      b.ttls.push_back(ev.ttl);
       b.rsts.push_back(ev);
       if (p.frame) b.frames.push_back(p.frame);
     } else {
@@ -233,8 +229,6 @@ void Timeline::on_reset_event(Rec& r, const Packet& p) {
       if (!duplicate) {  // the same RST seen at a second hook is not a second RST
         b.count++;
         if (b.rsts.size() < kMaxBurstDetail) {
-          b.seqs.push_back(ev.seq);
-          b.ttls.push_back(ev.ttl);
           b.rsts.push_back(ev);
           if (p.frame) b.frames.push_back(p.frame);
         }

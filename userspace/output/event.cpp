@@ -320,17 +320,13 @@ void append_reset_line(std::string& out, const Context& ctx, const flow::ResetRe
     if (ev.snap_len > 0) hex_field(w, "payload_hex", ev.payload, ev.snap_len, RH_RST_PAYLOAD_MAX);
   }
   w.uint("count", r.count);
-  if (r.count > 1) {
-    if (!r.seqs.empty()) {
-      w.begin_array("seqs");
-      for (uint32_t s : r.seqs) w.uint(s);
-      w.end_array();
-    }
-    if (!r.ttls.empty()) {
-      w.begin_array("ttls");
-      for (uint8_t t : r.ttls) w.uint(t);
-      w.end_array();
-    }
+  if (r.count > 1 && !r.rsts.empty()) {
+    w.begin_array("seqs");
+    for (const rh_event& e : r.rsts) w.uint(e.seq);
+    w.end_array();
+    w.begin_array("ttls");
+    for (const rh_event& e : r.rsts) w.uint(e.ttl);
+    w.end_array();
   }
   if (r.local_reason) w.plain("local_reason", rst_reason_name(*r.local_reason));
   w.boolean("local", verdict ? verdict->origin == "local"

@@ -217,8 +217,7 @@ struct TriggerProber {
     s.local_port = p.local_port;
     s.ms = p.payload_sent ? detail::ms_since(p.t0) : 0;
     s.detail = std::move(detail);
-    // payload_seq stays 0: reading the ISN needs TCP_REPAIR or a capture;
-    // the capture matches the step by local_port instead.
+    // The capture matches the step by local_port (reading our ISN would need TCP_REPAIR).
     return s;
   }
   // Connected: lower the TTL and send the payload.

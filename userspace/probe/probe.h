@@ -122,7 +122,6 @@ struct TriggerStep {
   Kind kind = silent;
   double ms = 0;            // from sending the payload to the reset / response
   uint16_t local_port = 0;  // to match ICMP errors the capture saw
-  uint32_t payload_seq = 0; // TCP sequence number of the payload's first byte, when known (TCP_REPAIR-free: 0)
   // Why, for `error`; a note otherwise (a FIN without data).  Not named
   // `error`: that name is the Kind enumerator above (unscoped enum, one scope).
   std::string detail;

@@ -37,7 +37,7 @@ Inputs base(Outcome tls_outcome) {
 template <class F>
 std::vector<TriggerStep> ladder(uint16_t port0, F kind_at) {
   std::vector<TriggerStep> v;
-  for (int k = 1; k <= kTarget + 1; k++) v.push_back({k, kind_at(k), 1.0, static_cast<uint16_t>(port0 + k), 0, ""});
+  for (int k = 1; k <= kTarget + 1; k++) v.push_back({k, kind_at(k), 1.0, static_cast<uint16_t>(port0 + k), ""});
   return v;
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "addr.h"
 #include "event.h"
@@ -90,8 +91,12 @@ inline flow::ResetRecord reset_record() {
   flow::ResetRecord r;
   r.first.ev = server_rst();
   r.count = 3;
-  r.seqs = {1234, 1235, 1236};
-  r.ttls = {63, 63, 62};
+  for (auto [seq, ttl] : {std::pair<uint32_t, uint8_t>{1234, 63}, {1235, 63}, {1236, 62}}) {
+    rh_event e = r.first.ev;
+    e.seq = seq;
+    e.ttl = ttl;
+    r.rsts.push_back(e);
+  }
   r.wire_seen = true;
   r.flow_state = flow_state();
   r.rtt_ms = 0.12;

@@ -197,8 +197,12 @@ json reference_reset_event(const Context& ctx, const flow::ResetRecord& r) {
   }
   rs["count"] = r.count;
   if (r.count > 1) {
-    if (!r.seqs.empty()) rs["seqs"] = r.seqs;
-    if (!r.ttls.empty()) rs["ttls"] = r.ttls;
+    if (!r.rsts.empty()) {
+      for (const auto& e : r.rsts) {
+        rs["seqs"].push_back(e.seq);
+        rs["ttls"].push_back(e.ttl);
+      }
+    }
   }
   if (r.local_reason) rs["local_reason"] = rst_reason_name(*r.local_reason);
   rs["local"] = r.local_reason.has_value() || ev.hook == RH_HOOK_TC_EGRESS || ev.hook == RH_HOOK_TP_SEND_RESET;
