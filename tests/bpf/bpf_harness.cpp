@@ -1,6 +1,6 @@
 #include "bpf_harness.h"
 
-#include "record.h"
+#include "bpf/record.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "abi.h"
-#include "packet_builder.h"
+#include "bpf/abi.h"
+#include "tests/common/packet_builder.h"
 
 struct rsthop_bpf;
 struct ring_buffer;

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "bpf_harness.h"
-#include "packet_builder.h"
+#include "tests/common/packet_builder.h"
 
 namespace rsthop::test {
 

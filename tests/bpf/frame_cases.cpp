@@ -6,9 +6,9 @@
 #include <algorithm>
 
 #include "bpf_harness.h"
-#include "packet_builder.h"
-#include "privileged.h"
-#include "record.h"
+#include "tests/common/packet_builder.h"
+#include "tests/common/privileged.h"
+#include "bpf/record.h"
 #include "rsthop.skel.h"
 
 namespace rsthop::test {

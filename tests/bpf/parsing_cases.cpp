@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "case_table.h"
-#include "parse.h"
+#include "bpf/parse.h"
 
 namespace rsthop::test {
 namespace {

@@ -9,7 +9,7 @@
 
 #include "bpf_harness.h"
 #include "case_table.h"
-#include "privileged.h"
+#include "tests/common/privileged.h"
 #include "rsthop.skel.h"
 
 namespace rsthop::test {

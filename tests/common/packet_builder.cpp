@@ -1,4 +1,4 @@
-#include "packet_builder.h"
+#include "tests/common/packet_builder.h"
 
 #include <arpa/inet.h>
 

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "packet_builder.h"
+#include "tests/common/packet_builder.h"
 
 namespace rsthop::test {
 

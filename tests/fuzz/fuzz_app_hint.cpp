@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <span>
 
-#include "app_hint.h"
+#include "flow/app_hint.h"
 #include "fuzz_check.h"
 
 namespace {

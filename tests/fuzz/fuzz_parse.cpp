@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "fuzz_check.h"
-#include "parse.h"
-#include "tracker.h"
-#include "track.h"
+#include "bpf/parse.h"
+#include "pcap/tracker.h"
+#include "bpf/track.h"
 
 namespace {
 

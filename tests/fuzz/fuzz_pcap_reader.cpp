@@ -10,8 +10,8 @@
 #include <string>
 
 #include "fuzz_check.h"
-#include "reader.h"
-#include "tracker.h"
+#include "pcap/reader.h"
+#include "pcap/tracker.h"
 
 using namespace rsthop::pcap;
 

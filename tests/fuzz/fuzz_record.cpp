@@ -7,7 +7,7 @@
 #include <memory>
 
 #include "fuzz_check.h"
-#include "record.h"
+#include "bpf/record.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::unique_ptr<uint8_t[]> rec(new uint8_t[size ? size : 1]);

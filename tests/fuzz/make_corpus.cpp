@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "packet_builder.h"
-#include "record.h"
+#include "tests/common/packet_builder.h"
+#include "bpf/record.h"
 
 namespace fs = std::filesystem;
 using namespace rsthop::test;

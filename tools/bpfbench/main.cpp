@@ -31,10 +31,10 @@
 #include <thread>
 #include <vector>
 
-#include "abi.h"
+#include "bpf/abi.h"
 #include "bench_empty.skel.h"
-#include "packet_builder.h"
-#include "ring.h"
+#include "tests/common/packet_builder.h"
+#include "kernel/ring.h"
 #include "rsthop.skel.h"
 
 namespace {

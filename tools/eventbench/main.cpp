@@ -11,12 +11,12 @@
 #include <cstring>
 #include <iostream>
 
-#include "capture.h"
-#include "clock.h"
-#include "event.h"
-#include "packet_builder.h"
-#include "sink.h"
-#include "timeline.h"
+#include "kernel/capture.h"
+#include "common/clock.h"
+#include "output/event.h"
+#include "tests/common/packet_builder.h"
+#include "output/sink.h"
+#include "flow/timeline.h"
 
 using namespace rsthop;
 using test::PacketBuilder;

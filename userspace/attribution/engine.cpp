@@ -1,4 +1,4 @@
-#include "engine.h"
+#include "attribution/engine.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,8 +6,8 @@
 #include <set>
 #include <span>
 
-#include "addr.h"
-#include "signals.h"
+#include "common/addr.h"
+#include "attribution/signals.h"
 
 namespace rsthop::attribution {
 namespace {

@@ -12,9 +12,9 @@
 #include <map>
 #include <unordered_map>
 
-#include "model.h"
-#include "oui.h"
-#include "verdict.h"
+#include "flow/model.h"
+#include "oui/oui.h"
+#include "attribution/verdict.h"
 
 namespace rsthop::attribution {
 

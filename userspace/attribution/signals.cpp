@@ -1,4 +1,4 @@
-#include "signals.h"
+#include "attribution/signals.h"
 
 #include <algorithm>
 #include <cctype>

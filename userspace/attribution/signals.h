@@ -6,7 +6,7 @@
 #include <span>
 #include <string>
 
-#include "verdict.h"
+#include "attribution/verdict.h"
 
 namespace rsthop::attribution {
 

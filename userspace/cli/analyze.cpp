@@ -1,4 +1,4 @@
-#include "analyze.h"
+#include "cli/analyze.h"
 
 #include <unistd.h>
 
@@ -9,15 +9,15 @@
 #include <memory>
 #include <optional>
 
-#include "clock.h"
-#include "engine.h"
-#include "evidence.h"
-#include "event.h"
-#include "reader.h"
-#include "report.h"
-#include "sink.h"
-#include "timeline.h"
-#include "tracker.h"
+#include "common/clock.h"
+#include "attribution/engine.h"
+#include "pcap/evidence.h"
+#include "output/event.h"
+#include "pcap/reader.h"
+#include "cli/report.h"
+#include "output/sink.h"
+#include "flow/timeline.h"
+#include "pcap/tracker.h"
 
 namespace rsthop::cli {
 namespace {

@@ -1,4 +1,4 @@
-#include "diagnose.h"
+#include "cli/diagnose.h"
 
 #include <unistd.h>
 
@@ -6,13 +6,13 @@
 #include <iostream>
 #include <map>
 
-#include "capture.h"
-#include "clock.h"
-#include "diagnose_lines.h"
-#include "live_evidence.h"
-#include "route.h"
-#include "session.h"
-#include "sink.h"
+#include "kernel/capture.h"
+#include "common/clock.h"
+#include "output/diagnose_lines.h"
+#include "cli/live_evidence.h"
+#include "probe/route.h"
+#include "diagnose/session.h"
+#include "output/sink.h"
 
 namespace rsthop::cli {
 namespace {

@@ -1,11 +1,11 @@
-#include "live_evidence.h"
+#include "cli/live_evidence.h"
 
 #include <net/if.h>
 #include <pcap/pcap.h>
 
 #include <iostream>
 
-#include "reader.h"
+#include "pcap/reader.h"
 
 namespace rsthop::cli {
 namespace {

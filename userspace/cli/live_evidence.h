@@ -18,11 +18,11 @@
 #include <utility>
 #include <vector>
 
-#include "capture.h"
-#include "clock.h"
-#include "evidence.h"
-#include "model.h"
-#include "result.h"
+#include "kernel/capture.h"
+#include "common/clock.h"
+#include "pcap/evidence.h"
+#include "flow/model.h"
+#include "common/result.h"
 
 namespace rsthop::cli {
 

@@ -4,10 +4,10 @@
 
 #include <iostream>
 
-#include "analyze.h"
-#include "capture.h"
-#include "diagnose.h"
-#include "trace.h"
+#include "cli/analyze.h"
+#include "kernel/capture.h"
+#include "cli/diagnose.h"
+#include "cli/trace.h"
 
 namespace {
 

@@ -1,8 +1,8 @@
-#include "report.h"
+#include "cli/report.h"
 
 #include <unistd.h>
 
-#include "names.h"
+#include "output/names.h"
 
 namespace rsthop::cli {
 

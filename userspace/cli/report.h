@@ -4,9 +4,9 @@
 #include <cstdint>
 #include <string>
 
-#include "event.h"
-#include "result.h"
-#include "sink.h"
+#include "output/event.h"
+#include "common/result.h"
+#include "output/sink.h"
 
 namespace rsthop::cli {
 

@@ -1,4 +1,4 @@
-#include "trace.h"
+#include "cli/trace.h"
 
 #include <net/if.h>
 #include <unistd.h>
@@ -8,16 +8,16 @@
 #include <memory>
 #include <unordered_map>
 
-#include "capture.h"
-#include "clock.h"
-#include "engine.h"
-#include "live_evidence.h"
-#include "event.h"
-#include "names.h"
-#include "report.h"
-#include "signals.h"
-#include "sink.h"
-#include "timeline.h"
+#include "kernel/capture.h"
+#include "common/clock.h"
+#include "attribution/engine.h"
+#include "cli/live_evidence.h"
+#include "output/event.h"
+#include "output/names.h"
+#include "cli/report.h"
+#include "cli/stop_signals.h"
+#include "output/sink.h"
+#include "flow/timeline.h"
 
 namespace rsthop::cli {
 namespace {

@@ -1,4 +1,4 @@
-#include "fusion.h"
+#include "diagnose/fusion.h"
 
 #include <algorithm>
 #include <set>

@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "addr.h"
-#include "probe.h"
-#include "verdict.h"
+#include "common/addr.h"
+#include "probe/probe.h"
+#include "attribution/verdict.h"
 
 namespace rsthop::diagnose {
 

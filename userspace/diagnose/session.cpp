@@ -1,4 +1,4 @@
-#include "session.h"
+#include "diagnose/session.h"
 
 #include <algorithm>
 #include <cstring>
@@ -7,9 +7,9 @@
 #include <thread>
 #include <map>
 
-#include "clock.h"
-#include "engine.h"
-#include "timeline.h"
+#include "common/clock.h"
+#include "attribution/engine.h"
+#include "flow/timeline.h"
 
 namespace rsthop::diagnose {
 namespace {

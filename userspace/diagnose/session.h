@@ -8,10 +8,10 @@
 #include <optional>
 #include <string>
 
-#include "fusion.h"
-#include "model.h"
-#include "oui.h"
-#include "probe.h"
+#include "diagnose/fusion.h"
+#include "flow/model.h"
+#include "oui/oui.h"
+#include "probe/probe.h"
 
 namespace rsthop::diagnose {
 

@@ -1,4 +1,4 @@
-#include "app_hint.h"
+#include "flow/app_hint.h"
 
 #include <algorithm>
 #include <cctype>

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <span>
 
-#include "model.h"
+#include "flow/model.h"
 
 namespace rsthop::flow {
 

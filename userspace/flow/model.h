@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "abi.h"
+#include "bpf/abi.h"
 
 namespace rsthop::flow {
 

@@ -1,11 +1,11 @@
-#include "timeline.h"
+#include "flow/timeline.h"
 
 #include <algorithm>
 #include <cstring>
 #include <utility>
 #include <vector>
 
-#include "app_hint.h"
+#include "flow/app_hint.h"
 
 namespace rsthop::flow {
 

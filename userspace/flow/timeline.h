@@ -16,7 +16,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "model.h"
+#include "flow/model.h"
 
 namespace rsthop::flow {
 

@@ -2,7 +2,7 @@
 // compiler and the C++ compiler would lay out differently.
 #include <cstddef>
 
-#include "abi.h"
+#include "bpf/abi.h"
 
 static_assert(sizeof(rh_flow_key) == 40);
 static_assert(offsetof(rh_flow_key, port_a) == 32 && offsetof(rh_flow_key, family) == 36);

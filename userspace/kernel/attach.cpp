@@ -1,4 +1,4 @@
-#include "attach.h"
+#include "kernel/attach.h"
 
 #include <bpf/bpf.h>
 #include <linux/if_link.h>

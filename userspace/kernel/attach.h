@@ -7,9 +7,9 @@
 #include <memory>
 #include <string>
 
-#include "capture.h"
-#include "fd.h"
-#include "result.h"
+#include "kernel/capture.h"
+#include "common/fd.h"
+#include "common/result.h"
 
 namespace rsthop::kernel {
 

@@ -1,4 +1,4 @@
-#include "capture.h"
+#include "kernel/capture.h"
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -11,10 +11,10 @@
 #include <cstdio>
 #include <cstring>
 
-#include "attach.h"
-#include "record.h"
-#include "ring.h"
-#include "skeleton.h"
+#include "kernel/attach.h"
+#include "bpf/record.h"
+#include "kernel/ring.h"
+#include "kernel/skeleton.h"
 
 namespace rsthop::kernel {
 namespace {

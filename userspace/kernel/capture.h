@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "abi.h"
-#include "addr.h"
-#include "model.h"
-#include "result.h"
+#include "bpf/abi.h"
+#include "common/addr.h"
+#include "flow/model.h"
+#include "common/result.h"
 
 namespace rsthop::kernel {
 

@@ -1,4 +1,4 @@
-#include "ring.h"
+#include "kernel/ring.h"
 
 #include <bpf/bpf.h>
 #include <linux/bpf.h>

@@ -14,8 +14,8 @@
 #include <functional>
 #include <memory>
 
-#include "fd.h"
-#include "result.h"
+#include "common/fd.h"
+#include "common/result.h"
 
 namespace rsthop::kernel {
 

@@ -3,7 +3,7 @@
 
 #include <memory>
 
-#include "abi.h"  // the skeleton's rodata names ABI types
+#include "bpf/abi.h"  // the skeleton's rodata names ABI types
 #include "rsthop.skel.h"
 
 namespace rsthop::kernel {

@@ -1,4 +1,4 @@
-#include "oui.h"
+#include "oui/oui.h"
 
 #include <fstream>
 

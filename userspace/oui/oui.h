@@ -10,7 +10,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "result.h"
+#include "common/result.h"
 
 namespace rsthop::oui {
 

@@ -1,4 +1,4 @@
-#include "community_id.h"
+#include "output/community_id.h"
 
 #include <openssl/evp.h>
 

@@ -1,10 +1,10 @@
-#include "diagnose_lines.h"
+#include "output/diagnose_lines.h"
 
-#include "addr.h"
-#include "clock.h"
-#include "event_parts.h"
-#include "json_writer.h"
-#include "verdict_fields.h"
+#include "common/addr.h"
+#include "common/clock.h"
+#include "output/event_parts.h"
+#include "output/json_writer.h"
+#include "output/verdict_fields.h"
 
 namespace rsthop::output {
 namespace {

@@ -5,9 +5,9 @@
 #include <optional>
 #include <string>
 
-#include "event.h"
-#include "fusion.h"
-#include "probe.h"
+#include "output/event.h"
+#include "diagnose/fusion.h"
+#include "probe/probe.h"
 
 namespace rsthop::output {
 

@@ -1,15 +1,15 @@
-#include "event.h"
+#include "output/event.h"
 
 #include <algorithm>
 #include <cstring>
 #include <optional>
 
-#include "addr.h"
-#include "community_id.h"
-#include "event_parts.h"
-#include "json_writer.h"
-#include "verdict_fields.h"
-#include "names.h"
+#include "common/addr.h"
+#include "output/community_id.h"
+#include "output/event_parts.h"
+#include "output/json_writer.h"
+#include "output/verdict_fields.h"
+#include "output/names.h"
 
 namespace rsthop::output {
 

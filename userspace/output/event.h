@@ -14,10 +14,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "abi.h"
-#include "clock.h"
-#include "model.h"
-#include "verdict.h"
+#include "bpf/abi.h"
+#include "common/clock.h"
+#include "flow/model.h"
+#include "attribution/verdict.h"
 
 namespace rsthop::output {
 

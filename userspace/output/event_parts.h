@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <optional>
 
-#include "event.h"
-#include "json_writer.h"
+#include "output/event.h"
+#include "output/json_writer.h"
 
 namespace rsthop::output::parts {
 

@@ -1,8 +1,8 @@
-#include "names.h"
+#include "output/names.h"
 
 #include <array>
 
-#include "abi.h"
+#include "bpf/abi.h"
 
 namespace rsthop::output {
 

@@ -1,4 +1,4 @@
-#include "sink.h"
+#include "output/sink.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "text.h"
+#include "output/text.h"
 
 namespace rsthop::output {
 

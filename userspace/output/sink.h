@@ -9,8 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "fd.h"
-#include "result.h"
+#include "common/fd.h"
+#include "common/result.h"
 
 namespace rsthop::output {
 

@@ -1,6 +1,6 @@
-#include "verdict_fields.h"
+#include "output/verdict_fields.h"
 
-#include "addr.h"
+#include "common/addr.h"
 
 namespace rsthop::output {
 

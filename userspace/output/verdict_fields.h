@@ -2,8 +2,8 @@
 // reset.hops, reset.evidence[], ...).
 #pragma once
 
-#include "json_writer.h"
-#include "verdict.h"
+#include "output/json_writer.h"
+#include "attribution/verdict.h"
 
 namespace rsthop::output {
 

@@ -1,4 +1,4 @@
-#include "evidence.h"
+#include "pcap/evidence.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -6,7 +6,7 @@
 
 #include <pcap/pcap.h>
 
-#include "parse.h"
+#include "bpf/parse.h"
 
 namespace rsthop::pcap {
 

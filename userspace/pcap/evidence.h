@@ -23,11 +23,11 @@
 #include <unordered_map>
 #include <vector>
 
-#include "abi.h"
-#include "model.h"
-#include "pcapng_writer.h"
-#include "result.h"
-#include "timeline.h"
+#include "bpf/abi.h"
+#include "flow/model.h"
+#include "pcap/pcapng_writer.h"
+#include "common/result.h"
+#include "flow/timeline.h"
 
 namespace rsthop::pcap {
 

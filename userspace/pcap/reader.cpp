@@ -1,4 +1,4 @@
-#include "reader.h"
+#include "pcap/reader.h"
 
 #include <fcntl.h>
 #include <pcap/pcap.h>
@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "abi.h"
+#include "bpf/abi.h"
 
 namespace rsthop::pcap {
 namespace {

@@ -13,7 +13,7 @@
 #include <span>
 #include <string>
 
-#include "result.h"
+#include "common/result.h"
 
 namespace rsthop::pcap {
 

@@ -1,11 +1,11 @@
-#include "tracker.h"
+#include "pcap/tracker.h"
 
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
 
-#include "parse.h"
-#include "track.h"
+#include "bpf/parse.h"
+#include "bpf/track.h"
 
 namespace rsthop::pcap {
 namespace {

@@ -24,10 +24,10 @@
 #include <string>
 #include <vector>
 
-#include "abi.h"
-#include "addr.h"
-#include "model.h"
-#include "timeline.h"
+#include "bpf/abi.h"
+#include "common/addr.h"
+#include "flow/model.h"
+#include "flow/timeline.h"
 
 namespace rsthop::pcap {
 

@@ -7,8 +7,8 @@
 #include <cstring>
 #include <string_view>
 
-#include "probe.h"
-#include "sock.h"
+#include "probe/probe.h"
+#include "probe/sock.h"
 
 namespace rsthop::probe {
 namespace {

@@ -19,8 +19,8 @@
 #include <cstring>
 #include <optional>
 
-#include "probe.h"
-#include "sock.h"
+#include "probe/probe.h"
+#include "probe/sock.h"
 
 namespace rsthop::probe {
 namespace {

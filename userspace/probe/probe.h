@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "addr.h"
-#include "result.h"
+#include "common/addr.h"
+#include "common/result.h"
 
 namespace rsthop::probe {
 

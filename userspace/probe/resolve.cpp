@@ -8,8 +8,8 @@
 #include <optional>
 #include <string_view>
 
-#include "probe.h"
-#include "sock.h"
+#include "probe/probe.h"
+#include "probe/sock.h"
 
 namespace rsthop::probe {
 namespace {

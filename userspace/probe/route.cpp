@@ -1,4 +1,4 @@
-#include "route.h"
+#include "probe/route.h"
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>
@@ -7,7 +7,7 @@
 
 #include <cstring>
 
-#include "fd.h"
+#include "common/fd.h"
 
 namespace rsthop::probe {
 

@@ -4,8 +4,8 @@
 
 #include <string>
 
-#include "probe.h"
-#include "result.h"
+#include "probe/probe.h"
+#include "common/result.h"
 
 namespace rsthop::probe {
 

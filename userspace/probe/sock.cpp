@@ -1,4 +1,4 @@
-#include "sock.h"
+#include "probe/sock.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -9,8 +9,8 @@
 #include <cstdint>
 #include <string>
 
-#include "fd.h"
-#include "probe.h"
+#include "common/fd.h"
+#include "probe/probe.h"
 
 namespace rsthop::probe::detail {
 

@@ -15,8 +15,8 @@
 #include <ctime>
 #include <memory>
 
-#include "probe.h"
-#include "sock.h"
+#include "probe/probe.h"
+#include "probe/sock.h"
 
 namespace rsthop::probe {
 namespace {

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "conn.h"
-#include "engine.h"
+#include "attribution/engine.h"
 
 namespace rsthop::test {
 

@@ -1,5 +1,5 @@
 // The small pure helpers the engine's signals are built from.
-#include "signals.h"
+#include "attribution/signals.h"
 
 #include <gtest/gtest.h>
 

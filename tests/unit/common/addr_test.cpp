@@ -1,4 +1,4 @@
-#include "addr.h"
+#include "common/addr.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
 // Fusion on synthetic ladders: the hop, the origin and the outcome for each
 // way a path can reset or drop, with and without the kernel capture.
-#include "fusion.h"
+#include "diagnose/fusion.h"
 
 #include <gtest/gtest.h>
 

@@ -6,7 +6,7 @@
 #include <random>
 #include <string>
 
-#include "app_hint.h"
+#include "flow/app_hint.h"
 #include "tls_hello.h"
 
 namespace rsthop::test {

@@ -8,10 +8,10 @@
 #include <string_view>
 #include <vector>
 
-#include "packet_builder.h"
-#include "parse.h"
+#include "tests/common/packet_builder.h"
+#include "bpf/parse.h"
 #include "replay.h"
-#include "timeline.h"
+#include "flow/timeline.h"
 
 namespace rsthop::test {
 

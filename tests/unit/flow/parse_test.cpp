@@ -4,8 +4,8 @@
 #include <cstring>
 #include <string>
 
-#include "packet_builder.h"
-#include "parse.h"
+#include "tests/common/packet_builder.h"
+#include "bpf/parse.h"
 
 namespace rsthop::test {
 namespace {

@@ -9,8 +9,8 @@
 #include <span>
 #include <vector>
 
-#include "model.h"
-#include "tracker.h"
+#include "flow/model.h"
+#include "pcap/tracker.h"
 
 namespace rsthop::offline {
 

@@ -3,7 +3,7 @@
 
 #include <string_view>
 
-#include "packet_builder.h"
+#include "tests/common/packet_builder.h"
 
 namespace rsthop::test {
 

@@ -1,6 +1,6 @@
 // The IEEE registry: CSV parsing, longest-prefix lookup over registries the
 // tests write, and the system's ieee-data when it is installed.
-#include "oui.h"
+#include "oui/oui.h"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
-#include "community_id.h"
+#include "output/community_id.h"
 
 #include <gtest/gtest.h>
 
-#include "addr.h"
+#include "common/addr.h"
 
 namespace rsthop::output {
 namespace {

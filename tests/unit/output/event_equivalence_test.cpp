@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "fixtures.h"
-#include "names.h"
+#include "output/names.h"
 #include "reference_event.h"
 
 namespace rsthop::output {

@@ -1,12 +1,12 @@
-#include "event.h"
+#include "output/event.h"
 
 #include <gtest/gtest.h>
 
 #include <cstring>
 
-#include "community_id.h"
+#include "output/community_id.h"
 #include "fixtures.h"
-#include "names.h"
+#include "output/names.h"
 
 namespace rsthop::output {
 namespace {

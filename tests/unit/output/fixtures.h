@@ -7,9 +7,9 @@
 #include <string>
 #include <utility>
 
-#include "addr.h"
-#include "event.h"
-#include "model.h"
+#include "common/addr.h"
+#include "output/event.h"
+#include "flow/model.h"
 
 namespace rsthop::output::fixtures {
 

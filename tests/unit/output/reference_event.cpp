@@ -6,10 +6,10 @@
 #include <algorithm>
 #include <optional>
 
-#include "addr.h"
-#include "clock.h"
-#include "community_id.h"
-#include "names.h"
+#include "common/addr.h"
+#include "common/clock.h"
+#include "output/community_id.h"
+#include "output/names.h"
 
 namespace rsthop::output::reference {
 

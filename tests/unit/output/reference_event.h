@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "event.h"
+#include "output/event.h"
 
 namespace rsthop::output::reference {
 

@@ -3,10 +3,10 @@
 #include <cstdio>
 #include <functional>
 
-#include "engine.h"
+#include "attribution/engine.h"
 #include "fixtures.h"
-#include "names.h"
-#include "sink.h"
+#include "output/names.h"
+#include "output/sink.h"
 
 using namespace rsthop;
 using namespace rsthop::output;

@@ -1,4 +1,4 @@
-#include "sink.h"
+#include "output/sink.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "fixtures.h"
-#include "text.h"
+#include "output/text.h"
 
 namespace rsthop::output {
 namespace {

@@ -1,9 +1,9 @@
-#include "text.h"
+#include "output/text.h"
 
 #include <gtest/gtest.h>
 
 #include "fixtures.h"
-#include "names.h"
+#include "output/names.h"
 
 namespace rsthop::output {
 namespace {

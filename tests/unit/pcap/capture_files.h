@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "packet_builder.h"
+#include "tests/common/packet_builder.h"
 
 namespace rsthop::test {
 

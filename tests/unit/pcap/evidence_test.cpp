@@ -8,9 +8,9 @@
 
 #include "capture_files.h"
 #include "conversation.h"
-#include "evidence.h"
-#include "pcapng_writer.h"
-#include "tracker.h"
+#include "pcap/evidence.h"
+#include "pcap/pcapng_writer.h"
+#include "pcap/tracker.h"
 
 namespace rsthop::test {
 namespace {

@@ -12,8 +12,8 @@
 
 #include "capture_files.h"
 #include "conversation.h"
-#include "reader.h"
-#include "tracker.h"
+#include "pcap/reader.h"
+#include "pcap/tracker.h"
 
 namespace rsthop::test {
 namespace {

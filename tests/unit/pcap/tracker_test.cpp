@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "conversation.h"
-#include "parse.h"
-#include "tracker.h"
+#include "bpf/parse.h"
+#include "pcap/tracker.h"
 
 namespace rsthop::test {
 namespace {

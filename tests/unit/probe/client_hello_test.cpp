@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <string>
 
-#include "app_hint.h"
-#include "probe.h"
+#include "flow/app_hint.h"
+#include "probe/probe.h"
 
 namespace rsthop::probe {
 namespace {

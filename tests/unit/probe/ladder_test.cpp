@@ -21,8 +21,8 @@
 #include <utility>
 #include <vector>
 
-#include "privileged.h"
-#include "probe.h"
+#include "tests/common/privileged.h"
+#include "probe/probe.h"
 
 namespace rsthop::probe {
 namespace {

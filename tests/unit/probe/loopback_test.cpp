@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <thread>
 
-#include "probe.h"
+#include "probe/probe.h"
 #include "test_servers.h"
 
 namespace rsthop::probe {

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "probe.h"
+#include "probe/probe.h"
 
 namespace rsthop::probe {
 namespace {

@@ -9,7 +9,7 @@
 #include <memory>
 #include <thread>
 
-#include "fd.h"
+#include "common/fd.h"
 
 namespace rsthop::test {
 

@@ -1,5 +1,5 @@
 // Stable names of the probe enums (used in JSON output: do not rename).
-#include "probe.h"
+#include "probe/probe.h"
 
 namespace rsthop::probe {
 

@@ -1,4 +1,4 @@
-#include "signals.h"
+#include "cli/stop_signals.h"
 
 #include <csignal>
 
