@@ -187,7 +187,25 @@ class DiagnoseCase(unittest.TestCase):
                 probes = {p["probe"]["name"]: p["probe"]["outcome"] for p in of_type(d.events, "probe")}
                 self.assertEqual(probes.get("tls"), "ok", d.describe())
                 self.assertEqual(of_type(d.events, "hop"), [], "no ladders when the probes pass")
+                # The capture's losses are reported as trace reports them: a final stats line
+                # (before the verdict) counting what the capture delivered.
+                stats = of_type(d.events, "stats")
+                self.assertEqual(len(stats), 1, d.stdout)
+                self.assertIs(stats[0]["stats"]["final"], True, stats)
+                self.assertGreater(stats[0]["stats"]["userspace"]["events_received"], 0, stats)
+                self.assertEqual(of_type(d.events, "lost"), [], "nothing lost on an idle lab")
                 MATRIX[("healthy", "-", family)] = "pass"
+
+    def test_write_error_is_an_error(self):
+        lab = self.make_lab()
+        lab.start_server()
+        argv = ["ip", "netns", "exec", lab.ns("client"), BIN, "diagnose", f"{BLOCKED}:443", "--format", "json",
+                "--hold", "0.2", "--output", "/dev/full"]
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=90)
+        self.assertNotEqual(r.returncode, 0, r)
+        lines = [line for line in r.stderr.splitlines() if line.strip() and "notice" not in line]
+        self.assertEqual(len(lines), 1, r.stderr)
+        self.assertIn("/dev/full", lines[0])
 
     # This host -------------------------------------------------------------------------
     def test_client_firewall_reset_is_local(self):
@@ -237,6 +255,7 @@ class DiagnoseCase(unittest.TestCase):
         self.assertLess(v["confidence"], 0.8, d.describe())
         self.assertTrue(any(e["signal"] == "no_capture" for e in v["evidence"]), d.describe())
         self.assertNotIn("l2_neighbor", v, "no MAC without the capture")
+        self.assertEqual(of_type(d.events, "stats"), [], "no capture, no capture counters")
         MATRIX[("unprivileged before_ttl", 2, 4)] = "pass"
 
     # Errors ---------------------------------------------------------------------------------

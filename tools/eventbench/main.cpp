@@ -1,6 +1,8 @@
 // eventbench: events per second from the ring buffer through the real
-// consumer (Capture::drain -> flow::Timeline) and the NDJSON writer to
-// /dev/null, on one core.  The kernel side fills the ring first with
+// consumer and the pipeline `rsthop trace --packets` runs (Capture::drain ->
+// pipeline::Pipeline: a packet line per event, Engine::observe, the
+// Timeline, each reset classified by the Engine, flow, reset, lost and stats
+// lines) and the NDJSON writer to /dev/null, on one core.  The kernel side fills the ring first with
 // BPF_PROG_TEST_RUN on the real tc program (untimed); then the drain is timed.
 // Prints {"userspace_events_per_s": N, "events": M}.
 #include <bpf/bpf.h>
@@ -16,7 +18,7 @@
 #include "output/event.h"
 #include "tests/common/packet_builder.h"
 #include "output/sink.h"
-#include "flow/timeline.h"
+#include "pipeline/pipeline.h"
 
 using namespace rsthop;
 using test::PacketBuilder;
@@ -85,27 +87,34 @@ int main(int argc, char** argv) {
   if (!sink) return 1;
   output::Writer writer(std::move(sink.value()), output::Format::json);
   output::Context ctx{"bench", WallClock::calibrate(), {}};
-  uint64_t events = 0;
-  flow::Timeline timeline(
-      {.max_flows = 1u << 20},
-      {[&](const flow::FlowSummary& f) { (void)writer.emit([&](std::string& l) { output::append_flow_line(l, ctx, f); }); },
-       [&](const flow::ResetRecord& r) {
-         (void)writer.emit([&](std::string& l) { output::append_reset_line(l, ctx, r); });
-       }});
-  kernel::Capture::Handler h = [&](const flow::Packet& p) {
-    events++;
-    // --packets: every event is a line
-    (void)writer.emit([&](std::string& l) { output::append_packet_line(l, ctx, p); });
-    timeline.add(p);
-  };
+  pipeline::Pipeline::Options po;
+  po.timeline.max_flows = 1u << 20;
+  po.engine.local_events = false;  // cfg.local_resets = false
+  po.packet_lines = true;          // --packets: every event is a line
+  po.start_ns = monotonic_now_ns();
+  kernel::Capture& capture = *cap.value();
+  pipeline::Pipeline pipe(
+      po, &writer, ctx, [&](const rh_flow_key& key) { return capture.lookup_flow(key); },
+      [&] { return pipeline::Counters{capture.counters(), capture.malformed_records()}; });
+  kernel::Capture::Handler h = [&](const flow::Packet& p) { pipe.add(p); };
   auto t0 = std::chrono::steady_clock::now();
-  while (true) {
-    auto n = cap.value()->drain(h);
-    (void)writer.flush();  // as rsthop trace does after every batch
-    if (!n || n.value() == 0) break;
+  while (pipe.ok()) {
+    auto n = capture.drain(h);
+    if (!n) {
+      std::cerr << "eventbench: " << n.error().message << "\n";
+      return 1;
+    }
+    pipe.advance(monotonic_now_ns());
+    pipe.flush();  // as rsthop trace does after every batch
+    if (n.value() == 0) break;
   }
-  timeline.finish(monotonic_now_ns());
-  (void)writer.flush();
+  uint64_t now = monotonic_now_ns();
+  pipe.finish(now, (now - po.start_ns) / 1e9);
+  if (!pipe.ok()) {
+    std::cerr << "eventbench: " << pipe.status().error().message << "\n";
+    return 1;
+  }
+  const uint64_t events = pipe.userspace().events_received;
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("{\"userspace_events_per_s\": %.0f, \"events\": %llu}\n", events / s,
               static_cast<unsigned long long>(events));

@@ -10,13 +10,12 @@
 #include <optional>
 
 #include "common/clock.h"
-#include "attribution/engine.h"
 #include "pcap/evidence.h"
 #include "output/event.h"
 #include "pcap/reader.h"
 #include "cli/report.h"
 #include "output/sink.h"
-#include "flow/timeline.h"
+#include "pipeline/pipeline.h"
 #include "pcap/tracker.h"
 
 namespace rsthop::cli {
@@ -54,21 +53,12 @@ class Progress {
 struct Run {
   const AnalyzeOptions& opt;
   pcap::Tracker::Options track;
-  output::Writer& writer;
-  const output::Context& ctx;
-  attribution::Engine& engine;
-  output::UserspaceCounters uc;
-  output::KernelCounters kernel{};
-  LossReporter losses;
-  Result<void> write_status;
+  pipeline::Pipeline* pipe = nullptr;
+  pipeline::Counters counters;  // the files' Trackers, summed as each file ends; reader errors
   Progress progress;
   uint64_t first_ts = 0, last_ts = 0;
   pcap::Evidence* evidence = nullptr;  // --pcap-out
-
-  template <typename Build>
-  void emit(Build&& build) {
-    if (write_status) write_status = writer.emit(build);
-  }
+  Result<void> evidence_status;        // its first error ends the run, as a write error does
 };
 
 // One file on its own: its own flow table and timeline (flows do not
@@ -82,26 +72,11 @@ bool analyze_file(Run& run, const std::string& path) {
   }
   pcap::Reader& reader = *opened.value();
   pcap::Tracker tracker(run.track);
-  flow::Timeline::Options topt;
-  topt.max_flows = run.opt.max_flows;
-  flow::Timeline timeline(
-      topt,
-      {[&](const flow::FlowSummary& f) {
-         run.uc.flows_emitted++;
-         run.emit([&](std::string& l) { output::append_flow_line(l, run.ctx, f); });
-       },
-       [&](const flow::ResetRecord& r) {
-         run.uc.resets_emitted++;
-         attribution::Verdict v = run.engine.classify(r);
-         run.emit([&](std::string& l) { output::append_reset_line(l, run.ctx, r, &v); });
-         if (run.evidence && run.write_status)
-           run.write_status = run.evidence->write(r, pcap::verdict_label(v.origin, v.hops, v.confidence, v.summary));
-       }},
-      tracker.state_lookup());
-
+  pipeline::Pipeline& pipe = *run.pipe;
+  pipe.restart(tracker.state_lookup());
   const int dlt = reader.linktype();
-  if (run.evidence && run.write_status) run.write_status = run.evidence->begin_file(path, dlt);
-  uint64_t now = 0, next_tick = 0;
+  if (run.evidence) run.evidence_status = run.evidence->begin_file(path, dlt);
+  uint64_t now = 0;
   bool ok = true;
   pcap::Record rec;
   for (;;) {
@@ -111,7 +86,7 @@ bool analyze_file(Run& run, const std::string& path) {
       // libpcap cannot resynchronise after a bad record: the rest of the file is lost.
       std::cerr << "rsthop: " << reader.name() << ": packet " << rec.frame + 1 << ": " << reader.error()
                 << "; stopping this file\n";
-      run.uc.parse_errors++;
+      run.counters.malformed++;
       ok = false;
       break;
     }
@@ -131,24 +106,17 @@ bool analyze_file(Run& run, const std::string& path) {
     pcap::FrameInfo info{rec.ts_ns, RH_HOOK_PCAP, 0, l3.has_l2, 1, rec.frame};
     if (auto p = tracker.feed(rec.bytes.subspan(l3.offset), info)) {
       p->file = path;
-      run.uc.events_received++;
-      run.engine.observe(*p);
-      timeline.add(*p);
+      pipe.add(*p);
     }
-    if (now >= next_tick) {
-      timeline.tick(now);
-      next_tick = now + 1'000'000'000ULL;
-    }
-    if (!run.write_status) break;
+    pipe.advance(now);
+    if (!pipe.ok() || !run.evidence_status) break;
   }
   run.progress.clear();
-  timeline.finish(now);
+  pipe.finish_flows(now);
   run.last_ts = std::max(run.last_ts, now);
-  for (int i = 0; i < RH_C_MAX; i++) run.kernel[static_cast<size_t>(i)] += tracker.counters().c[i];
-  run.uc.flows_evicted_userspace += timeline.evicted();
-  if (run.write_status)
-    run.write_status = run.losses.report(run.writer, run.ctx, now, run.kernel, run.uc.parse_errors);
-  if (run.write_status) run.write_status = run.writer.flush();
+  for (int i = 0; i < RH_C_MAX; i++) run.counters.kernel[static_cast<size_t>(i)] += tracker.counters().c[i];
+  pipe.report_losses(now);
+  pipe.flush();
   return ok;
 }
 
@@ -177,34 +145,40 @@ int run_analyze(const AnalyzeOptions& opt) {
   output::Context ctx{host_name(), WallClock::fixed(0), {}};
   auto registry = oui::Registry::load();
   if (!registry) std::cerr << "rsthop: notice: " << registry.error().message << "\n";
+  Run run{opt, track};
   // A capture has no tracepoints: the absence of a local event means nothing.
-  attribution::Engine engine({.local_events = false}, registry ? &registry.value() : nullptr);
-
-  Run run{opt, track, writer, ctx, engine, {}, {}, {}, {}, {}};
+  pipeline::Pipeline::Options po;
+  po.engine.local_events = false;
+  po.registry = registry ? &registry.value() : nullptr;
+  po.timeline.max_flows = opt.max_flows;
+  pipeline::Pipeline pipe(po, &writer, ctx, {}, [&run] { return run.counters; });
+  run.pipe = &pipe;
   std::optional<pcap::Evidence> evidence;
   if (!opt.pcap_out.empty()) {
     auto ev = pcap::Evidence::create(opt.pcap_out);
     if (!ev) return fail(ev.error().message);
     evidence.emplace(std::move(ev.value()));
     run.evidence = &*evidence;
+    pipe.set_hooks({.on_reset = [&](const flow::ResetRecord& r, const attribution::Verdict& v) {
+      return evidence->write(r, pcap::verdict_label(v.origin, v.hops, v.confidence, v.summary));
+    }});
   }
   int rc = 0;
   for (const auto& f : opt.files) {
     if (!analyze_file(run, f)) rc = 1;
-    if (!run.write_status) break;
+    if (!pipe.ok() || !run.evidence_status) break;
   }
   double span = run.last_ts > run.first_ts ? (run.last_ts - run.first_ts) / 1e9 : 0;
-  run.emit([&](std::string& l) {
-    output::append_stats_line(l, ctx, run.last_ts, run.kernel, run.uc, span, true);
-  });
-  if (run.write_status) run.write_status = writer.flush();
+  pipe.write_stats(run.last_ts, span, true);
+  pipe.flush();
+  Result<void> status = pipe.ok() ? run.evidence_status : pipe.status();
   if (evidence) {
-    if (auto c = evidence->close(); run.write_status && !c) run.write_status = c;
+    if (auto c = evidence->close(); status && !c) status = c;
     if (const auto& es = evidence->stats(); es.flows_evicted || es.frames_dropped)
       std::cerr << "rsthop: notice: --pcap-out: " << es.frames_dropped << " frames of " << es.flows_evicted
                 << " flows did not fit in memory and are missing from " << opt.pcap_out << "\n";
   }
-  if (!run.write_status) return fail(run.write_status.error().message);
+  if (!status) return fail(status.error().message);
   return rc;
 }
 

@@ -5,14 +5,20 @@
 #include <algorithm>
 #include <iostream>
 #include <map>
+#include <memory>
+#include <utility>
+#include <vector>
 
 #include "kernel/capture.h"
 #include "common/clock.h"
-#include "output/diagnose_lines.h"
+#include "cli/report.h"
+#include "diagnose/lines.h"
 #include "cli/live_evidence.h"
 #include "probe/route.h"
 #include "diagnose/session.h"
 #include "output/sink.h"
+#include "pcap/evidence.h"
+#include "pipeline/pipeline.h"
 
 namespace rsthop::cli {
 namespace {
@@ -27,7 +33,7 @@ class CaptureSource : public diagnose::EventSource {
  public:
   // `rsts`, when set, collects the wire RST events (--pcap-out).
   CaptureSource(kernel::Capture& c, std::vector<flow::Packet>* rsts) : c_(c), rsts_(rsts) {}
-  void drain(const std::function<void(const flow::Packet&)>& h) override {
+  Result<void> drain(const std::function<void(const flow::Packet&)>& h) override {
     kernel::Capture::Handler handler = h;
     if (rsts_)
       handler = [&](const flow::Packet& p) {
@@ -36,7 +42,9 @@ class CaptureSource : public diagnose::EventSource {
         if (p.ev.kind == RH_EV_SYN && p.ev.hook == RH_HOOK_TC_EGRESS) keys_[p.ev.sport] = p.ev.key;
         h(p);
       };
-    (void)c_.drain(handler);
+    auto n = c_.drain(handler);
+    if (!n) return n.error();
+    return {};
   }
   std::optional<rh_flow_state> lookup(const rh_flow_key& k) override { return c_.lookup_flow(k); }
   bool local_events() const override { return c_.local_events(); }
@@ -51,9 +59,122 @@ class CaptureSource : public diagnose::EventSource {
   std::map<uint16_t, rh_flow_key> keys_;
 };
 
-std::string host_name() {
-  char buf[256] = {};
-  return gethostname(buf, sizeof(buf) - 1) == 0 ? buf : "unknown";
+// The capture on the route's interface, filtered to the target; without it the probes still run.
+struct Live {
+  std::unique_ptr<kernel::Capture> capture;
+  std::unique_ptr<CaptureSource> source;
+};
+Live start_capture(const DiagnoseOptions& opt, const probe::Target& t, const std::string& ifname,
+                   LiveEvidence* evidence, std::vector<flow::Packet>* rsts) {
+  kernel::CaptureConfig cfg;
+  cfg.interfaces = {ifname};
+  auto host = parse_cidr(addr_to_string(t.addr.data()));
+  if (host) cfg.hosts = {host.value()};
+  cfg.ports = {t.port, 80};
+  cfg.ring_bytes = 4u << 20;
+  cfg.verbose = opt.verbose;
+  cfg.frames = evidence != nullptr;
+  Live live;
+  auto c = kernel::Capture::open(cfg);
+  Result<void> attached = c ? c.value()->attach() : Result<void>(c.error());
+  if (!attached) {
+    std::cerr << "rsthop: notice: no kernel capture (" << attached.error().message
+              << "): the probes run, but without RST TTLs, MACs and the hop addresses of the trigger ladder; "
+                 "confidence is lowered\n";
+    return live;
+  }
+  live.capture = std::move(c.value());
+  if (evidence) live.capture->set_frame_handler([evidence](const kernel::FrameRecord& f) { evidence->frame(f); });
+  live.source = std::make_unique<CaptureSource>(*live.capture, evidence ? rsts : nullptr);
+  return live;
+}
+
+diagnose::Options session_options(const DiagnoseOptions& opt, const probe::Target& t) {
+  diagnose::Options o;
+  o.sni = opt.sni;
+  o.control_sni = opt.control_sni;
+  o.tls = t.port != 80;
+  o.timing.timeout_ms = static_cast<int>(opt.timeout_s * 1000);
+  o.ladder.max_hops = opt.max_hops;
+  o.ladder.concurrency = opt.concurrency;
+  o.ladder.step_timeout_ms = static_cast<int>(opt.step_timeout_s * 1000);
+  o.always_ladder = opt.always_ladder;
+  o.hold_ms = static_cast<int>(opt.hold_s * 1000);
+  o.budget = opt.budget;
+  o.ladder.min_gap_ms = std::max(1, static_cast<int>(1000.0 / opt.rate));
+  return o;
+}
+
+// The probe, hop and verdict lines, each flushed at once (a person watches
+// the steps go by); the first failed write is kept and ends the run.
+struct Lines {
+  output::Writer& writer;
+  const output::Context& ctx;
+  Result<void> status;
+  std::vector<std::pair<uint16_t, std::string>> probe_labels;  // --pcap-out: each probe's connection
+
+  template <typename Build>
+  void emit(Build&& build) {
+    if (status) status = writer.emit(build);
+    if (status) status = writer.flush();
+  }
+};
+
+diagnose::Reporter reporter(Lines& lines, const probe::Target& t, const diagnose::Options& o, const std::string& name,
+                            bool text) {
+  diagnose::Reporter rep;
+  auto& ctx = lines.ctx;
+  if (text) rep.progress = [](const std::string& m) { std::cerr << "rsthop: " << m << "...\n"; };
+  rep.connect = [&lines, &ctx, &t](const probe::ConnectResult& r) {
+    lines.probe_labels.emplace_back(r.local_port, std::string("probe tcp_connect: ") + probe::outcome_name(r.outcome));
+    lines.emit([&](std::string& l) { diagnose::append_connect_probe_line(l, ctx, monotonic_now_ns(), t, r); });
+  };
+  rep.http = [&lines, &ctx, &t, port = o.tls ? uint16_t{80} : t.port, name](const probe::HttpResult& r) {
+    lines.probe_labels.emplace_back(r.local_port, std::string("probe http: ") + probe::outcome_name(r.outcome) +
+                                                      (r.status_line.empty() ? "" : " " + r.status_line));
+    lines.emit([&](std::string& l) { diagnose::append_http_probe_line(l, ctx, monotonic_now_ns(), t, port, name, r); });
+  };
+  rep.tls = [&lines, &ctx, &t, name](const probe::TlsResult& r) {
+    lines.probe_labels.emplace_back(r.local_port, std::string("probe tls: ") + probe::outcome_name(r.outcome) +
+                                                      (r.error.empty() ? "" : " (" + r.error + ")"));
+    lines.emit([&](std::string& l) { diagnose::append_tls_probe_line(l, ctx, monotonic_now_ns(), t, name, r); });
+  };
+  rep.hop = [&lines, &ctx, &t](const char* ladder, int ttl, const char* result, const std::optional<Addr16>& from,
+                               double ms) {
+    lines.emit([&](std::string& l) {
+      diagnose::append_hop_line(l, ctx, monotonic_now_ns(), t, ladder, ttl, result, from, ms);
+    });
+  };
+  return rep;
+}
+
+// Every RST the probes drew, labelled with the verdict they led to, then each probe's connection.
+Result<void> write_evidence(LiveEvidence& evidence, const diagnose::Verdict& v, const std::vector<flow::Packet>& rsts,
+                            const Lines& lines, const CaptureSource* source) {
+  const std::string label = pcap::verdict_label(v.origin, v.hop, v.confidence, v.summary);
+  for (const auto& p : rsts) {
+    flow::ResetRecord r;
+    r.first = p;
+    r.rsts = {p.ev};
+    r.wire_seen = true;
+    evidence.reset(r, label);
+  }
+  for (const auto& [port, what] : lines.probe_labels)
+    if (auto key = source ? source->key_of(port) : std::nullopt) evidence.probe(*key, what);
+  return evidence.close();
+}
+
+// The capture's losses, as trace reports them: `lost` lines and the final
+// `stats` line in JSON, one sentence on stderr in text.
+void report_losses(pipeline::Pipeline& pipe, bool captured, bool text, uint64_t start) {
+  if (!captured) return;
+  const uint64_t now = monotonic_now_ns();
+  pipe.report_losses(now);
+  if (!text) pipe.write_stats(now, (now - start) / 1e9, true);
+  pipe.flush();
+  if (text && pipe.lost_total())
+    std::cerr << "rsthop: notice: the capture lost " << pipe.lost_total()
+              << " events (run with --format json for the lost lines); the verdict may miss evidence\n";
 }
 
 }  // namespace
@@ -78,94 +199,38 @@ int run_diagnose(const DiagnoseOptions& opt) {
     if (!e) return fail(e.error().message);
     evidence = std::move(e.value());
   }
-  auto emit = [&](auto&& build) {
-    (void)writer.emit(build);
-    (void)writer.flush();  // a person watches the steps go by
-  };
-
-  // The capture on the route's interface, filtered to the target; without it the probes still run.
   std::string ifname = opt.interface;
   if (ifname.empty()) {
     auto r = probe::route_interface(t);
     if (!r) return fail(r.error().message);
     ifname = r.value();
   }
-  kernel::CaptureConfig cfg;
-  cfg.interfaces = {ifname};
-  auto host = parse_cidr(addr_to_string(t.addr.data()));
-  if (host) cfg.hosts = {host.value()};
-  cfg.ports = {t.port, 80};
-  cfg.ring_bytes = 4u << 20;
-  cfg.verbose = opt.verbose;
-  cfg.frames = evidence != nullptr;
-  std::unique_ptr<kernel::Capture> capture;
-  std::unique_ptr<CaptureSource> source;
-  if (auto c = kernel::Capture::open(cfg); c && c.value()->attach()) {
-    capture = std::move(c.value());
-    if (evidence) capture->set_frame_handler([&](const kernel::FrameRecord& f) { evidence->frame(f); });
-    source = std::make_unique<CaptureSource>(*capture, evidence ? &rsts : nullptr);
-  } else {
-    std::string why = c ? "cannot attach to " + ifname : c.error().message;
-    std::cerr << "rsthop: notice: no kernel capture (" << why
-              << "): the probes run, but without RST TTLs, MACs and the hop addresses of the trigger ladder; "
-                 "confidence is lowered\n";
-  }
+  Live live = start_capture(opt, t, ifname, evidence.get(), &rsts);
   auto registry = oui::Registry::load();
+  const oui::Registry* reg = registry ? &registry.value() : nullptr;
 
-  diagnose::Options o;
-  o.sni = opt.sni;
-  o.control_sni = opt.control_sni;
-  o.tls = t.port != 80;
-  o.timing.timeout_ms = static_cast<int>(opt.timeout_s * 1000);
-  o.ladder.max_hops = opt.max_hops;
-  o.ladder.concurrency = opt.concurrency;
-  o.ladder.step_timeout_ms = static_cast<int>(opt.step_timeout_s * 1000);
-  o.always_ladder = opt.always_ladder;
-  o.hold_ms = static_cast<int>(opt.hold_s * 1000);
-  o.budget = opt.budget;
-  o.ladder.min_gap_ms = std::max(1, static_cast<int>(1000.0 / opt.rate));
+  auto po = diagnose::pipeline_options(live.capture && live.capture->local_events(), reg);
+  po.loss_lines = !text;
+  po.start_ns = monotonic_now_ns();
+  pipeline::Pipeline pipe(
+      po, &writer, ctx, {}, [&live] {
+        if (!live.capture) return pipeline::Counters{};
+        return pipeline::Counters{live.capture->counters(), live.capture->malformed_records()};
+      });
+  const diagnose::Options o = session_options(opt, t);
   const std::string name = opt.sni.empty() ? t.host : opt.sni;
-
-  diagnose::Reporter rep;
-  if (text) rep.progress = [&](const std::string& m) { std::cerr << "rsthop: " << m << "...\n"; };
-  std::vector<std::pair<uint16_t, std::string>> probe_labels;  // --pcap-out: each probe's connection
-  rep.connect = [&](const probe::ConnectResult& r) {
-    probe_labels.emplace_back(r.local_port, std::string("probe tcp_connect: ") + probe::outcome_name(r.outcome));
-    emit([&](std::string& l) { output::append_connect_probe_line(l, ctx, t, r); });
-  };
-  rep.http = [&](const probe::HttpResult& r) {
-    probe_labels.emplace_back(r.local_port, std::string("probe http: ") + probe::outcome_name(r.outcome) +
-                                                (r.status_line.empty() ? "" : " " + r.status_line));
-    uint16_t port = o.tls ? 80 : t.port;
-    emit([&](std::string& l) { output::append_http_probe_line(l, ctx, t, port, name, r); });
-  };
-  rep.tls = [&](const probe::TlsResult& r) {
-    probe_labels.emplace_back(r.local_port, std::string("probe tls: ") + probe::outcome_name(r.outcome) +
-                                                (r.error.empty() ? "" : " (" + r.error + ")"));
-    emit([&](std::string& l) { output::append_tls_probe_line(l, ctx, t, name, r); });
-  };
-  rep.hop = [&](const char* ladder, int ttl, const char* result, const std::optional<Addr16>& from, double ms) {
-    emit([&](std::string& l) { output::append_hop_line(l, ctx, t, ladder, ttl, result, from, ms); });
-  };
-  auto out = diagnose::run(t, o, source.get(), registry ? &registry.value() : nullptr, rep);
-  if (capture) capture->detach();
-  emit([&](std::string& l) { output::append_verdict_line(l, ctx, t, name, out.verdict); });
-  if (auto r = writer.flush(); !r) return fail(r.error().message);
+  Lines lines{writer, ctx, {}, {}};
+  auto out = diagnose::run(t, o, live.source.get(), reg, pipe, reporter(lines, t, o, name, text));
+  if (live.capture) live.capture->detach();
+  report_losses(pipe, live.capture != nullptr, text, po.start_ns);
+  if (!pipe.ok()) return fail(pipe.status().error().message);
+  lines.emit([&](std::string& l) { diagnose::append_verdict_line(l, ctx, monotonic_now_ns(), t, name, out.verdict); });
+  if (!lines.status) return fail(lines.status.error().message);
   if (evidence) {
-    // Every RST the probes drew, labelled with the verdict they led to.
-    const std::string label =
-        pcap::verdict_label(out.verdict.origin, out.verdict.hop, out.verdict.confidence, out.verdict.summary);
-    for (const auto& p : rsts) {
-      flow::ResetRecord r;
-      r.first = p;
-      r.rsts = {p.ev};
-      r.wire_seen = true;
-      evidence->reset(r, label);
-    }
-    for (const auto& [port, what] : probe_labels)
-      if (auto key = source ? source->key_of(port) : std::nullopt) evidence->probe(*key, what);
-    if (auto r = evidence->close(); !r) return fail(r.error().message);
+    if (auto r = write_evidence(*evidence, out.verdict, rsts, lines, live.source.get()); !r)
+      return fail(r.error().message);
   }
+  if (out.capture_error) return fail(out.capture_error->message);
   if (out.verdict.outcome == "error") return fail(out.verdict.summary);
   return 0;
 }

@@ -10,14 +10,13 @@
 
 #include "kernel/capture.h"
 #include "common/clock.h"
-#include "attribution/engine.h"
 #include "cli/live_evidence.h"
 #include "output/event.h"
 #include "output/names.h"
 #include "cli/report.h"
 #include "cli/stop_signals.h"
 #include "output/sink.h"
-#include "flow/timeline.h"
+#include "pipeline/pipeline.h"
 
 namespace rsthop::cli {
 namespace {
@@ -38,6 +37,39 @@ std::function<std::string(uint32_t)> if_name_cache() {
 int fail(const std::string& msg) {
   std::cerr << "rsthop: " << msg << "\n";
   return 1;
+}
+
+// Polls until the duration ends, a stop signal or an error, then detaches and
+// drains what is left.  Returns the exit code of capture errors; write errors stay in `pipe`.
+int trace_loop(const TraceOptions& opt, kernel::Capture& capture, pipeline::Pipeline& pipe, LiveEvidence* evidence,
+               uint64_t start) {
+  const uint64_t deadline = opt.duration_s > 0 ? start + static_cast<uint64_t>(opt.duration_s * 1e9) : 0;
+  kernel::Capture::Handler handler = [&](const flow::Packet& p) { pipe.add(p); };
+  int rc = 0;
+  Result<void> evidence_status;
+  while (!stop_requested() && pipe.ok() && evidence_status) {
+    uint64_t now = monotonic_now_ns();
+    if (deadline && now >= deadline) break;
+    int wait_ms = 100;
+    if (deadline) wait_ms = static_cast<int>(std::min<uint64_t>(100, (deadline - now) / 1'000'000 + 1));
+    if (auto r = capture.poll(wait_ms, handler); !r) {
+      std::cerr << "rsthop: " << r.error().message << "\n";
+      rc = 1;
+      break;
+    }
+    pipe.advance(monotonic_now_ns());
+    pipe.flush();  // the batch this poll produced
+    if (evidence && pipe.ok()) evidence_status = evidence->flush();
+  }
+  // Detach first so the counters and the ring stop moving, then drain.
+  capture.detach();
+  if (auto d = capture.drain(handler); !d) {
+    std::cerr << "rsthop: " << d.error().message << "\n";
+    rc = 1;
+  }
+  uint64_t now = monotonic_now_ns();
+  pipe.finish(now, (now - start) / 1e9);
+  return rc;  // a failed evidence flush is sticky: LiveEvidence::close() reports it
 }
 
 }  // namespace
@@ -90,87 +122,23 @@ int run_trace(const TraceOptions& opt) {
   output::Context ctx{host_name(), wall, if_name_cache()};
   auto registry = oui::Registry::load();
   if (!registry) std::cerr << "rsthop: notice: " << registry.error().message << "\n";
-  attribution::Engine engine({.local_events = capture.local_events()}, registry ? &registry.value() : nullptr);
-  output::UserspaceCounters uc;
-  Result<void> write_status;
-  // build(line) appends one JSON document; see output::Writer::emit.
-  auto emit = [&](auto&& build) {
-    if (!write_status) return;
-    write_status = writer.emit(build);
-  };
-  auto flush = [&] {
-    if (write_status) write_status = writer.flush();
-  };
-  flow::Timeline timeline(
-      {},
-      {[&](const flow::FlowSummary& f) {
-         uc.flows_emitted++;
-         emit([&](std::string& l) { output::append_flow_line(l, ctx, f); });
-       },
-       [&](const flow::ResetRecord& r) {
-         uc.resets_emitted++;
-         attribution::Verdict v = engine.classify(r);
-         emit([&](std::string& l) { output::append_reset_line(l, ctx, r, &v); });
-         if (evidence) evidence->reset(r, pcap::verdict_label(v.origin, v.hops, v.confidence, v.summary));
-       }},
-      [&](const rh_flow_key& k) { return capture.lookup_flow(k); });
-  kernel::Capture::Handler handler = [&](const flow::Packet& p) {
-    uc.events_received++;
-    if (opt.packets) emit([&](std::string& l) { output::append_packet_line(l, ctx, p); });
-    engine.observe(p);
-    timeline.add(p);
-  };
-
-  LossReporter losses;
-  const uint64_t start = monotonic_now_ns();
-  const uint64_t deadline = opt.duration_s > 0 ? start + static_cast<uint64_t>(opt.duration_s * 1e9) : 0;
-  const uint64_t stats_every = static_cast<uint64_t>(opt.stats_interval_s * 1e9);
-  uint64_t next_tick = start + 1'000'000'000ULL, next_stats = stats_every ? start + stats_every : 0;
-  int rc = 0;
-  while (!stop_requested() && write_status) {
-    uint64_t now = monotonic_now_ns();
-    if (deadline && now >= deadline) break;
-    int wait_ms = 100;
-    if (deadline) wait_ms = static_cast<int>(std::min<uint64_t>(100, (deadline - now) / 1'000'000 + 1));
-    if (auto r = capture.poll(wait_ms, handler); !r) {
-      std::cerr << "rsthop: " << r.error().message << "\n";
-      rc = 1;
-      break;
-    }
-    now = monotonic_now_ns();
-    if (now >= next_tick) {
-      next_tick = now + 1'000'000'000ULL;
-      timeline.tick(now);
-      uc.parse_errors = capture.malformed_records();
-      uc.flows_evicted_userspace = timeline.evicted();
-      if (auto r = losses.report(writer, ctx, now, capture.counters(), uc.parse_errors); !r) write_status = r;
-    }
-    if (next_stats && now >= next_stats) {
-      next_stats = now + stats_every;
-      auto k = capture.counters();
-      emit([&](std::string& l) { output::append_stats_line(l, ctx, now, k, uc, (now - start) / 1e9, false); });
-    }
-    flush();  // the batch this poll produced
-    if (evidence && write_status) write_status = evidence->flush();
-  }
-
-  // Detach first so the counters and the ring stop moving, then drain.
-  capture.detach();
-  (void)capture.drain(handler);
-  uint64_t now = monotonic_now_ns();
-  timeline.finish(now);
-  auto k = capture.counters();
-  uc.parse_errors = capture.malformed_records();
-  uc.flows_evicted_userspace = timeline.evicted();
-  if (write_status) {
-    if (auto r = losses.report(writer, ctx, now, k, uc.parse_errors); !r) write_status = r;
-  }
-  emit([&](std::string& l) { output::append_stats_line(l, ctx, now, k, uc, (now - start) / 1e9, true); });
-  flush();
-  if (evidence) {
-    if (auto c = evidence->close(); write_status && !c) write_status = c;
-  }
-  if (!write_status) return fail(write_status.error().message);
+  pipeline::Pipeline::Options po;
+  po.engine.local_events = capture.local_events();
+  po.registry = registry ? &registry.value() : nullptr;
+  po.packet_lines = opt.packets;
+  po.start_ns = monotonic_now_ns();
+  po.stats_every_ns = static_cast<uint64_t>(opt.stats_interval_s * 1e9);
+  pipeline::Pipeline pipe(
+      po, &writer, ctx, [&](const rh_flow_key& k) { return capture.lookup_flow(k); },
+      [&] { return pipeline::Counters{capture.counters(), capture.malformed_records()}; });
+  if (evidence)
+    pipe.set_hooks({.on_reset = [&](const flow::ResetRecord& r, const attribution::Verdict& v) -> Result<void> {
+      evidence->reset(r, pcap::verdict_label(v.origin, v.hops, v.confidence, v.summary));
+      return {};
+    }});
+  int rc = trace_loop(opt, capture, pipe, evidence.get(), po.start_ns);
+  if (auto c = evidence ? evidence->close() : Result<void>(); pipe.ok() && !c) return fail(c.error().message);
+  if (!pipe.ok()) return fail(pipe.status().error().message);
   return rc;
 }
 

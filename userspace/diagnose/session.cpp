@@ -8,28 +8,34 @@
 #include <map>
 
 #include "common/clock.h"
-#include "attribution/engine.h"
-#include "flow/timeline.h"
 
 namespace rsthop::diagnose {
 namespace {
 
 bool same_addr(const uint8_t* a, const Addr16& b) { return std::memcmp(a, b.data(), 16) == 0; }
 
-// Everything the capture saw about our probes: resets (judged by the engine),
-// ICMP errors quoting them, and the gateway the target's packets came through.
+// Everything the capture saw about our probes: resets (judged by the
+// pipeline's engine), ICMP errors quoting them, and the gateway the target's
+// packets came through.
 class Passive {
  public:
-  Passive(const probe::Target& t, EventSource* src, const oui::Registry* reg)
-      : target_(t), src_(src), reg_(reg),
-        engine_({.local_events = src && src->local_events()}, reg),
-        timeline_({.burst_ns = 300'000'000ULL}, {nullptr, [this](const flow::ResetRecord& r) { on_reset(r); }},
-                  [this](const rh_flow_key& k) { return src_ ? src_->lookup(k) : std::nullopt; }) {}
+  Passive(const probe::Target& t, EventSource* src, const oui::Registry* reg, pipeline::Pipeline& pipe)
+      : target_(t), src_(src), reg_(reg), pipe_(pipe) {
+    pipe_.set_hooks({.on_reset = [this](const flow::ResetRecord& r, const attribution::Verdict& v) {
+                       on_reset(r, v);
+                       return Result<void>();
+                     },
+                     .on_packet = [this](const flow::Packet& p) { on_packet(p); }});
+  }
+  ~Passive() { pipe_.set_hooks({}); }
+  Passive(const Passive&) = delete;
+  Passive& operator=(const Passive&) = delete;
 
   void pump() {
     if (!src_) return;
-    src_->drain([this](const flow::Packet& p) { on_packet(p); });
-    timeline_.tick(monotonic_now_ns());
+    auto r = src_->drain([this](const flow::Packet& p) { pipe_.add(p); });
+    if (!r && !error_) error_ = r.error();
+    pipe_.advance(monotonic_now_ns());
   }
 
   // What the capture has shown so far, without closing the timeline.
@@ -42,13 +48,15 @@ class Passive {
 
   void finish(Inputs& in) {
     pump();
-    timeline_.finish(monotonic_now_ns());
+    pipe_.finish_flows(monotonic_now_ns());
     in.captured = src_ != nullptr;
     in.icmp = icmp_;
     in.resets = resets_;
     in.gateway_mac = gateway_;
     if (gateway_ && reg_) in.gateway_vendor = reg_->vendor(*gateway_);
   }
+
+  const std::optional<Error>& error() const { return error_; }
 
   // The ICMP source seen for a probe's local port, if any.
   std::optional<Addr16> icmp_from(uint16_t port) const {
@@ -77,11 +85,9 @@ class Passive {
         gateway_ = m;
       }
     }
-    engine_.observe(p);
-    timeline_.add(p);
   }
 
-  void on_reset(const flow::ResetRecord& r) {
+  void on_reset(const flow::ResetRecord& r, const attribution::Verdict& v) {
     // Our own probes abort their sockets on purpose (ladder steps, timeouts):
     // a RST this host's TCP stack sent is not evidence about the path.
     if (r.local_reason) return;
@@ -90,15 +96,15 @@ class Passive {
     // Our end of the connection: the destination of a remote RST, the source of ours.
     rs.local_port = same_addr(e.saddr, target_.addr) ? e.dport : e.sport;
     rs.ttl = e.ttl;
-    rs.verdict = engine_.classify(r);
+    rs.verdict = v;
     resets_.push_back(std::move(rs));
   }
 
   probe::Target target_;
   EventSource* src_;
   const oui::Registry* reg_;
-  attribution::Engine engine_;
-  flow::Timeline timeline_;
+  pipeline::Pipeline& pipe_;
+  std::optional<Error> error_;
   std::vector<IcmpSeen> icmp_;
   std::vector<ResetSeen> resets_;
   std::optional<std::array<uint8_t, 6>> gateway_;
@@ -108,12 +114,23 @@ bool passed(probe::Outcome o) { return o == probe::Outcome::ok; }
 
 }  // namespace
 
+pipeline::Pipeline::Options pipeline_options(bool local_events, const oui::Registry* registry) {
+  pipeline::Pipeline::Options o;
+  o.timeline.burst_ns = 300'000'000ULL;
+  o.engine.local_events = local_events;
+  o.registry = registry;
+  o.flow_lines = false;
+  o.reset_lines = false;
+  o.tick_ns = 0;
+  return o;
+}
+
 Outcome run(const probe::Target& target, const Options& opt, EventSource* capture, const oui::Registry* registry,
-            const Reporter& report) {
+            pipeline::Pipeline& pipe, const Reporter& report) {
   auto say = [&](const std::string& m) {
     if (report.progress) report.progress(m);
   };
-  Passive passive(target, capture, registry);
+  Passive passive(target, capture, registry, pipe);
   Outcome out;
   Inputs& in = out.inputs;
   in.target = target;
@@ -218,6 +235,7 @@ Outcome run(const probe::Target& target, const Options& opt, EventSource* captur
                    passive.icmp_from(s.local_port), s.ms);
   }
   out.verdict = fuse(in);
+  out.capture_error = passive.error();
   return out;
 }
 

@@ -1,7 +1,9 @@
 // A diagnose session: runs the probes against one target while the kernel
 // capture (when it could be started) records what they provoke, and fuses
 // both into one verdict.  The capture is reached through EventSource, so
-// the session does not depend on libbpf.
+// the session does not depend on libbpf; its packets go through the
+// caller's pipeline::Pipeline (built from pipeline_options()), which judges
+// the resets and reports the capture's losses as every command does.
 #pragma once
 
 #include <functional>
@@ -10,7 +12,9 @@
 
 #include "diagnose/fusion.h"
 #include "flow/model.h"
+#include "common/result.h"
 #include "oui/oui.h"
+#include "pipeline/pipeline.h"
 #include "probe/probe.h"
 
 namespace rsthop::diagnose {
@@ -19,8 +23,8 @@ namespace rsthop::diagnose {
 class EventSource {
  public:
   virtual ~EventSource() = default;
-  // Hands over every event queued so far.
-  virtual void drain(const std::function<void(const flow::Packet&)>& h) = 0;
+  // Hands over every event queued so far; an error means the ring could not be read.
+  virtual Result<void> drain(const std::function<void(const flow::Packet&)>& h) = 0;
   virtual std::optional<rh_flow_state> lookup(const rh_flow_key& k) = 0;
   virtual bool local_events() const = 0;
 };
@@ -48,12 +52,20 @@ struct Reporter {
       hop;
 };
 
+// The pipeline a session needs: resets in short bursts, judged with the
+// capture's local events, a tick at every look at the capture (the session
+// reads its resets between probes), and no flow or reset lines (the verdict
+// line carries what they showed).
+pipeline::Pipeline::Options pipeline_options(bool local_events, const oui::Registry* registry);
+
 // Runs everything and returns the fused inputs (for the verdict line) and the verdict.
 struct Outcome {
   Inputs inputs;
   Verdict verdict;
+  std::optional<Error> capture_error;  // the first failed drain: the verdict may miss evidence
 };
+// `pipe` takes the capture's packets (its hooks are the session's while it runs).
 Outcome run(const probe::Target& target, const Options& opt, EventSource* capture, const oui::Registry* registry,
-            const Reporter& report);
+            pipeline::Pipeline& pipe, const Reporter& report);
 
 }  // namespace rsthop::diagnose

@@ -1,4 +1,4 @@
-// Building blocks shared by the event builders (event.cpp, diagnose_lines.cpp).
+// Building blocks shared by the event builders (event.cpp, diagnose/lines.cpp).
 #pragma once
 
 #include <cstdint>

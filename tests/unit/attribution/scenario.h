@@ -1,7 +1,8 @@
 // Test helpers for the attribution suite: a scripted connection (conn.h)
-// seen from one host, fed through the Replayer into a Timeline exactly as the
-// CLI wires them (every event also goes to Engine::observe), and the reset
-// records it emits classified by the Engine.
+// seen from one host, fed through the Replayer into the pipeline every
+// command runs (pipeline::Pipeline: Engine::observe, the Timeline, each reset
+// record classified by the Engine), without a writer: the resets and their
+// verdicts are collected through the pipeline's reset hook.
 //
 // Client vantage (default): the client's packets leave through tc egress with
 // TTL 64, the server's arrive at XDP with TTL 64 - k for k routers.  Server
@@ -19,6 +20,7 @@
 
 #include "conn.h"
 #include "attribution/engine.h"
+#include "pipeline/pipeline.h"
 
 namespace rsthop::test {
 
@@ -30,22 +32,43 @@ inline std::string client_hello() {
   return s;
 }
 
+// What the pipeline handed back (named as the flow suite's Harness names it).
+struct Fed {
+  offline::Replayer replayer;
+  std::vector<flow::ResetRecord> resets;
+  std::vector<attribution::Verdict> verdicts;
+};
+
+inline pipeline::Pipeline::Options scenario_options(const oui::Registry* reg, attribution::Engine::Options opt) {
+  pipeline::Pipeline::Options o;
+  o.engine = opt;
+  o.registry = reg;
+  return o;
+}
+
 struct Scenario {
   explicit Scenario(const oui::Registry* reg = nullptr, attribution::Engine::Options opt = {}, bool server_vantage = false)
-      : engine(opt, reg), server_side(server_vantage) {
+      : pipe(scenario_options(reg, opt), nullptr, {}, [this](const rh_flow_key& k) { return h.replayer.lookup(k); }),
+        engine(pipe.engine()), server_side(server_vantage) {
     c.s_ttl = 61;  // three routers between client and server
+    pipe.set_hooks({.on_reset = [this](const flow::ResetRecord& r, const attribution::Verdict& v) {
+      h.resets.push_back(r);
+      h.verdicts.push_back(v);
+      return Result<void>();
+    }});
   }
+  Scenario(const Scenario&) = delete;
+  Scenario& operator=(const Scenario&) = delete;
 
   // The hook a segment is seen at from this vantage: what this host sends
   // leaves through tc egress, what it receives arrives at XDP.
   uint8_t hook_of(bool from_client) const { return from_client != server_side ? RH_HOOK_TC_EGRESS : RH_HOOK_XDP; }
 
-  // Feeds one frame as the CLI would: event -> observe -> timeline.
+  // Feeds one frame as the CLI would, through the pipeline.
   int frame(uint64_t ts, Bytes bytes, uint8_t hook) {
     auto p = h.replayer.feed(offline::Frame{ts, std::move(bytes), hook});
     if (!p) return 0;
-    engine.observe(*p);
-    h.timeline.add(*p);
+    pipe.add(*p);
     return p->ev.kind;
   }
   int cl(uint64_t ts, uint8_t flags, std::string_view data = {}) { return frame(ts, c.c(flags, data), hook_of(true)); }
@@ -63,9 +86,7 @@ struct Scenario {
     r.remote_addr = server_side ? c.client16() : c.server16();
     r.remote_port = server_side ? c.cport : c.sport;
     r.reason = reason;
-    auto p = h.replayer.feed(r);
-    engine.observe(p);
-    h.timeline.add(p);
+    pipe.add(h.replayer.feed(r));
   }
   void accepted(uint64_t ts) { local(ts, RH_EV_LOCAL_RST_RECV); }
 
@@ -79,17 +100,16 @@ struct Scenario {
     return t0 + rtt_ns + 200'000;
   }
 
-  // Emits everything and classifies every reset record.
+  // Emits everything; the verdict of every reset record, in order.
   std::vector<attribution::Verdict> finish(uint64_t ts) {
-    h.timeline.finish(ts);
-    std::vector<attribution::Verdict> out;
-    for (const auto& r : h.resets) out.push_back(engine.classify(r));
-    return out;
+    pipe.finish_flows(ts);
+    return h.verdicts;
   }
 
-  Harness h;
+  Fed h;
   Conn c;
-  attribution::Engine engine;
+  pipeline::Pipeline pipe;      // after h: its lookup reads h.replayer
+  attribution::Engine& engine;  // the pipeline's (tests share hop memory by copying it)
   bool server_side = false;
 };
 

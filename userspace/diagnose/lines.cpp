@@ -1,18 +1,19 @@
-#include "output/diagnose_lines.h"
+#include "diagnose/lines.h"
 
 #include "common/addr.h"
-#include "common/clock.h"
 #include "output/event_parts.h"
 #include "output/json_writer.h"
 #include "output/verdict_fields.h"
 
-namespace rsthop::output {
+namespace rsthop::diagnose {
 namespace {
 
-using namespace parts;
+using namespace output::parts;
+using output::JsonWriter;
 
-void begin(JsonWriter& w, const Context& ctx, const char* type, const probe::Target& t, uint16_t port) {
-  begin_event(w, ctx, type, monotonic_now_ns());
+void begin(JsonWriter& w, const output::Context& ctx, uint64_t now_mono_ns, const char* type, const probe::Target& t,
+           uint16_t port) {
+  begin_event(w, ctx, type, now_mono_ns);
   endpoint(w, "destination", t.addr.data(), port, nullptr);
   w.begin_object("network");
   w.plain("transport", "tcp");
@@ -32,19 +33,19 @@ void begin_probe(JsonWriter& w, const char* name, probe::Outcome o, double ms, u
 
 }  // namespace
 
-void append_connect_probe_line(std::string& out, const Context& ctx, const probe::Target& t,
-                               const probe::ConnectResult& r) {
+void append_connect_probe_line(std::string& out, const output::Context& ctx, uint64_t now_mono_ns,
+                               const probe::Target& t, const probe::ConnectResult& r) {
   JsonWriter w(out);
-  begin(w, ctx, "probe", t, t.port);
+  begin(w, ctx, now_mono_ns, "probe", t, t.port);
   begin_probe(w, "tcp_connect", r.outcome, r.ms, r.local_port, r.error);
   w.end_object();
   w.end_object();
 }
 
-void append_http_probe_line(std::string& out, const Context& ctx, const probe::Target& t, uint16_t port,
-                            const std::string& host, const probe::HttpResult& r) {
+void append_http_probe_line(std::string& out, const output::Context& ctx, uint64_t now_mono_ns, const probe::Target& t,
+                            uint16_t port, const std::string& host, const probe::HttpResult& r) {
   JsonWriter w(out);
-  begin(w, ctx, "probe", t, port);
+  begin(w, ctx, now_mono_ns, "probe", t, port);
   begin_probe(w, "http", r.outcome, r.ms, r.local_port, r.error);
   if (!r.status_line.empty()) w.string("status_line", r.status_line);
   if (!r.location.empty()) w.string("location", r.location);
@@ -55,10 +56,10 @@ void append_http_probe_line(std::string& out, const Context& ctx, const probe::T
   w.end_object();
 }
 
-void append_tls_probe_line(std::string& out, const Context& ctx, const probe::Target& t, const std::string& sni,
-                           const probe::TlsResult& r) {
+void append_tls_probe_line(std::string& out, const output::Context& ctx, uint64_t now_mono_ns, const probe::Target& t,
+                           const std::string& sni, const probe::TlsResult& r) {
   JsonWriter w(out);
-  begin(w, ctx, "probe", t, t.port);
+  begin(w, ctx, now_mono_ns, "probe", t, t.port);
   begin_probe(w, "tls", r.outcome, r.ms, r.local_port, r.error);
   if (r.reset_after_hello_ms) w.real("reset_after_hello_ms", *r.reset_after_hello_ms, 3);
   if (r.reset_before_hello) w.boolean("reset_before_hello", true);
@@ -90,10 +91,10 @@ void append_tls_probe_line(std::string& out, const Context& ctx, const probe::Ta
   w.end_object();
 }
 
-void append_hop_line(std::string& out, const Context& ctx, const probe::Target& t, const char* ladder, int ttl,
-                     const char* result, const std::optional<Addr16>& from, double ms) {
+void append_hop_line(std::string& out, const output::Context& ctx, uint64_t now_mono_ns, const probe::Target& t,
+                     const char* ladder, int ttl, const char* result, const std::optional<Addr16>& from, double ms) {
   JsonWriter w(out);
-  begin(w, ctx, "hop", t, t.port);
+  begin(w, ctx, now_mono_ns, "hop", t, t.port);
   w.begin_object("hop");
   w.plain("ladder", ladder);
   w.uint("ttl", static_cast<uint64_t>(ttl));
@@ -104,10 +105,10 @@ void append_hop_line(std::string& out, const Context& ctx, const probe::Target& 
   w.end_object();
 }
 
-void append_verdict_line(std::string& out, const Context& ctx, const probe::Target& t, const std::string& name,
-                         const diagnose::Verdict& v) {
+void append_verdict_line(std::string& out, const output::Context& ctx, uint64_t now_mono_ns, const probe::Target& t,
+                         const std::string& name, const Verdict& v) {
   JsonWriter w(out);
-  begin(w, ctx, "verdict", t, t.port);
+  begin(w, ctx, now_mono_ns, "verdict", t, t.port);
   w.begin_object("verdict");
   w.plain("outcome", v.outcome);
   w.plain("origin", v.origin);
@@ -124,7 +125,7 @@ void append_verdict_line(std::string& out, const Context& ctx, const probe::Targ
   w.real("confidence", v.confidence, 2);
   w.string("summary", v.summary);
   if (!v.next_step.empty()) w.string("next_step", v.next_step);
-  write_evidence(w, v.evidence);
+  output::write_evidence(w, v.evidence);
   w.end_object();
   if (t.port == 80) {  // an HTTP target is tested by its Host header, a TLS one by its SNI
     w.begin_object("url");
@@ -139,4 +140,4 @@ void append_verdict_line(std::string& out, const Context& ctx, const probe::Targ
   w.end_object();
 }
 
-}  // namespace rsthop::output
+}  // namespace rsthop::diagnose

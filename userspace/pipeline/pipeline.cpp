@@ -1,0 +1,94 @@
+#include "pipeline/pipeline.h"
+
+namespace rsthop::pipeline {
+
+Pipeline::Pipeline(Options opt, output::Writer* writer, output::Context ctx, flow::Timeline::StateLookup lookup,
+                   CounterSource counters)
+    : opt_(opt), writer_(writer), ctx_(std::move(ctx)), counters_(std::move(counters)),
+      engine_(opt.engine, opt.registry) {
+  timeline_ = make_timeline(std::move(lookup));
+  next_tick_ = opt_.start_ns ? opt_.start_ns + opt_.tick_ns : 0;
+  next_stats_ = opt_.stats_every_ns ? opt_.start_ns + opt_.stats_every_ns : 0;
+}
+
+std::unique_ptr<flow::Timeline> Pipeline::make_timeline(flow::Timeline::StateLookup lookup) {
+  return std::make_unique<flow::Timeline>(
+      opt_.timeline,
+      flow::Timeline::Callbacks{[this](const flow::FlowSummary& f) { on_flow(f); },
+                                [this](const flow::ResetRecord& r) { on_reset(r); }},
+      std::move(lookup));
+}
+
+void Pipeline::on_flow(const flow::FlowSummary& f) {
+  if (!opt_.flow_lines) return;
+  uc_.flows_emitted++;
+  emit([&](std::string& l) { output::append_flow_line(l, ctx_, f); });
+}
+
+void Pipeline::on_reset(const flow::ResetRecord& r) {
+  attribution::Verdict v = engine_.classify(r);
+  if (opt_.reset_lines) {
+    uc_.resets_emitted++;
+    emit([&](std::string& l) { output::append_reset_line(l, ctx_, r, &v); });
+  }
+  if (hooks_.on_reset && status_) status_ = hooks_.on_reset(r, v);
+}
+
+void Pipeline::add(const flow::Packet& p) {
+  uc_.events_received++;
+  if (opt_.packet_lines) emit([&](std::string& l) { output::append_packet_line(l, ctx_, p); });
+  if (hooks_.on_packet) hooks_.on_packet(p);
+  engine_.observe(p);
+  timeline_->add(p);
+}
+
+void Pipeline::advance(uint64_t now) {
+  if (now >= next_tick_) {
+    next_tick_ = now + opt_.tick_ns;
+    timeline_->tick(now);
+    report_losses(now);
+  }
+  if (next_stats_ && now >= next_stats_) {
+    next_stats_ = now + opt_.stats_every_ns;
+    write_stats(now, now > opt_.start_ns ? (now - opt_.start_ns) / 1e9 : 0, false);
+  }
+}
+
+void Pipeline::finish_flows(uint64_t now) { timeline_->finish(now); }
+
+void Pipeline::restart(flow::Timeline::StateLookup lookup) {
+  evicted_before_ += timeline_->evicted();
+  timeline_ = make_timeline(std::move(lookup));
+  next_tick_ = 0;
+}
+
+Counters Pipeline::read_counters() {
+  Counters c = counters_ ? counters_() : Counters{};
+  uc_.parse_errors = c.malformed;
+  uc_.flows_evicted_userspace = evicted_before_ + timeline_->evicted();
+  return c;
+}
+
+void Pipeline::report_losses(uint64_t now) {
+  if (!status_) return;
+  Counters c = read_counters();
+  status_ = losses_.report(opt_.loss_lines ? writer_ : nullptr, ctx_, now, c.kernel, c.malformed);
+}
+
+void Pipeline::write_stats(uint64_t now, double elapsed_s, bool final) {
+  Counters c = read_counters();
+  emit([&](std::string& l) { output::append_stats_line(l, ctx_, now, c.kernel, uc_, elapsed_s, final); });
+}
+
+void Pipeline::finish(uint64_t now, double elapsed_s) {
+  finish_flows(now);
+  report_losses(now);
+  write_stats(now, elapsed_s, true);
+  flush();
+}
+
+void Pipeline::flush() {
+  if (writer_ && status_) status_ = writer_->flush();
+}
+
+}  // namespace rsthop::pipeline

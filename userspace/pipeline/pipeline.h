@@ -1,0 +1,111 @@
+// The one road from events to lines that every command shares: flow::Packets
+// in (Engine::observe, then the Timeline), and out, through one
+// output::Writer, the `flow` lines, the `reset` lines with their verdict,
+// `packet` lines (trace --packets), `lost` lines and `stats` lines.
+//
+// Contract: add() takes packets in roughly time order; advance(now) runs the
+// schedule (a timeline tick, then a loss report, every `tick_ns`; a stats
+// line every `stats_every_ns`); finish(now, elapsed) ends the run.  After the
+// first failed write (or failed hook) nothing more is written and status()
+// keeps that error: the caller stops and reports it.  `now` is whatever clock
+// the packets carry (CLOCK_MONOTONIC live, capture time offline).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include "attribution/engine.h"
+#include "common/result.h"
+#include "flow/timeline.h"
+#include "oui/oui.h"
+#include "output/event.h"
+#include "output/sink.h"
+#include "pipeline/losses.h"
+
+namespace rsthop::pipeline {
+
+// The loss counters behind the `lost` and `stats` lines.
+struct Counters {
+  output::KernelCounters kernel{};  // the kernel's, or the offline Tracker's
+  uint64_t malformed = 0;           // records userspace could not read
+};
+
+class Pipeline {
+ public:
+  struct Options {
+    flow::Timeline::Options timeline;
+    attribution::Engine::Options engine;
+    const oui::Registry* registry = nullptr;  // MAC vendors for the verdicts; may be null
+    bool flow_lines = true;
+    bool reset_lines = true;
+    bool packet_lines = false;   // one line per event (trace --packets)
+    bool loss_lines = true;      // `lost` lines (losses are counted in lost_total() either way)
+    uint64_t tick_ns = 1'000'000'000ULL;
+    uint64_t start_ns = 0;        // first tick at start_ns + tick_ns; 0: at the first advance()
+    uint64_t stats_every_ns = 0;  // periodic stats lines; 0: only the ones asked for
+  };
+  struct Hooks {
+    // Each reset record with its verdict, after its line (evidence writers, diagnose).
+    std::function<Result<void>(const flow::ResetRecord&, const attribution::Verdict&)> on_reset;
+    // Each packet, before the engine and the timeline see it.
+    std::function<void(const flow::Packet&)> on_packet;
+  };
+  using CounterSource = std::function<Counters()>;
+
+  // `writer` may be null: no lines at all (unit tests collect through the hooks).
+  // `counters`, when set, is read at each loss report and stats line.
+  Pipeline(Options opt, output::Writer* writer, output::Context ctx, flow::Timeline::StateLookup lookup = {},
+           CounterSource counters = {});
+
+  void set_hooks(Hooks h) { hooks_ = std::move(h); }
+  attribution::Engine& engine() { return engine_; }
+
+  void add(const flow::Packet& p);
+  // Runs what is due at `now`; cheap when nothing is.
+  void advance(uint64_t now);
+  // Emits every flow and reset still open (the timeline's finish).
+  void finish_flows(uint64_t now);
+  // A fresh timeline (a new capture file: flows do not continue across files)
+  // with its own tick schedule; call finish_flows() first.  The engine and
+  // the counters carry on.
+  void restart(flow::Timeline::StateLookup lookup);
+  // `lost` lines for every counter that moved since the previous report.
+  void report_losses(uint64_t now);
+  void write_stats(uint64_t now, double elapsed_s, bool final);
+  // finish_flows, report_losses, the final stats line, flush.
+  void finish(uint64_t now, double elapsed_s);
+  // Writes out what the writer buffered (after each batch).
+  void flush();
+
+  const Result<void>& status() const { return status_; }
+  bool ok() const { return static_cast<bool>(status_); }
+  const output::UserspaceCounters& userspace() const { return uc_; }
+  uint64_t lost_total() const { return losses_.total(); }
+
+ private:
+  std::unique_ptr<flow::Timeline> make_timeline(flow::Timeline::StateLookup lookup);
+  void on_flow(const flow::FlowSummary& f);
+  void on_reset(const flow::ResetRecord& r);
+  template <typename Build>
+  void emit(Build&& build) {
+    if (writer_ && status_) status_ = writer_->emit(build);
+  }
+  Counters read_counters();
+
+  Options opt_;
+  output::Writer* writer_;
+  output::Context ctx_;
+  CounterSource counters_;
+  Hooks hooks_;
+  attribution::Engine engine_;
+  std::unique_ptr<flow::Timeline> timeline_;
+  LossReporter losses_;
+  output::UserspaceCounters uc_;
+  uint64_t evicted_before_ = 0;  // by the timelines restart() replaced
+  uint64_t next_tick_ = 0, next_stats_ = 0;
+  Result<void> status_;
+};
+
+}  // namespace rsthop::pipeline
