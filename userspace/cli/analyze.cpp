@@ -95,7 +95,7 @@ bool analyze_file(Run& run, const std::string& path) {
          attribution::Verdict v = run.engine.classify(r);
          run.emit([&](std::string& l) { output::append_reset_line(l, run.ctx, r, &v); });
          if (run.evidence && run.write_status)
-           run.write_status = run.evidence->write(r, pcap::verdict_label(v.origin, v.hops, v.confidence, v.summary));
+           run.write_status = run.evidence->write(r, pcap::verdict_label(attribution::name(v.origin), v.hop, v.confidence, v.summary));
        }},
       tracker.state_lookup());
 

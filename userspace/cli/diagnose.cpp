@@ -154,7 +154,7 @@ int run_diagnose(const DiagnoseOptions& opt) {
   if (evidence) {
     // Every RST the probes drew, labelled with the verdict they led to.
     const std::string label =
-        pcap::verdict_label(out.verdict.origin, out.verdict.hop, out.verdict.confidence, out.verdict.summary);
+        pcap::verdict_label(attribution::name(out.verdict.origin), out.verdict.hop, out.verdict.confidence, out.verdict.summary);
     for (const auto& p : rsts) {
       flow::ResetRecord r;
       r.first = p;
@@ -166,7 +166,7 @@ int run_diagnose(const DiagnoseOptions& opt) {
       if (auto key = source ? source->key_of(port) : std::nullopt) evidence->probe(*key, what);
     if (auto r = evidence->close(); !r) return fail(r.error().message);
   }
-  if (out.verdict.outcome == "error") return fail(out.verdict.summary);
+  if (out.verdict.outcome == diagnose::RequestOutcome::error) return fail(out.verdict.summary);
   return 0;
 }
 

@@ -111,7 +111,7 @@ int run_trace(const TraceOptions& opt) {
          uc.resets_emitted++;
          attribution::Verdict v = engine.classify(r);
          emit([&](std::string& l) { output::append_reset_line(l, ctx, r, &v); });
-         if (evidence) evidence->reset(r, pcap::verdict_label(v.origin, v.hops, v.confidence, v.summary));
+         if (evidence) evidence->reset(r, pcap::verdict_label(attribution::name(v.origin), v.hop, v.confidence, v.summary));
        }},
       [&](const rh_flow_key& k) { return capture.lookup_flow(k); });
   kernel::Capture::Handler handler = [&](const flow::Packet& p) {

@@ -6,7 +6,8 @@
 namespace rsthop::diagnose {
 namespace {
 
-using probe::Outcome;
+using ProbeOutcome = probe::Outcome;
+using attribution::Origin;
 using probe::SynStep;
 using probe::TriggerStep;
 
@@ -114,27 +115,27 @@ Verdict fuse(const Inputs& in) {
   };
 
   // The port itself.
-  if (in.connect && in.connect->outcome != Outcome::ok) {
+  if (in.connect && in.connect->outcome != ProbeOutcome::ok) {
     const auto& c = *in.connect;
-    if (c.outcome == Outcome::refused) {
-      v.outcome = "reset";
+    if (c.outcome == ProbeOutcome::refused) {
+      v.outcome = RequestOutcome::reset;
       const ResetSeen* rs = reset_on(in, c.local_port);
-      if (rs && rs->verdict.origin == "local") {
-        v.origin = "local";
+      if (rs && rs->verdict.origin == Origin::local) {
+        v.origin = Origin::local;
         std::string where = finish(0);
         v.confidence = 0.9;
         v.summary = "This host refused the connection to " + tgt + " itself (a local firewall rule or no route).";
         v.next_step = "Check this host's firewall (nft list ruleset / iptables -S OUTPUT).";
         return v;
       }
-      if (rs && rs->verdict.origin == "middlebox" && rs->verdict.hops) {
-        v.origin = "middlebox";
-        std::string where = finish(rs->verdict.hops);
+      if (rs && rs->verdict.origin == Origin::middlebox && rs->verdict.hop) {
+        v.origin = Origin::middlebox;
+        std::string where = finish(rs->verdict.hop);
         v.confidence = std::max(0.5, rs->verdict.confidence);
         v.summary = "A device at " + where + " rejects connections to " + tgt + " (RST to the SYN) before the server.";
         v.next_step = "Check the firewall or ACLs of that hop for port " + std::to_string(in.target.port) + ".";
       } else {
-        v.origin = "endpoint";
+        v.origin = Origin::endpoint;
         std::string where = finish(v.endpoint_hop);
         v.confidence = rs ? 0.85 : 0.65 - blind / 2;
         v.summary = tgt + " refused the connection: the port is closed on the server (" + where + ").";
@@ -143,26 +144,26 @@ Verdict fuse(const Inputs& in) {
       add("connect", "refused (RST to the SYN) after " + std::to_string(static_cast<int>(c.ms)) + " ms", "", 0);
       return v;
     }
-    v.outcome = c.outcome == Outcome::timeout ? "drop" : "error";
+    v.outcome = c.outcome == ProbeOutcome::timeout ? RequestOutcome::drop : RequestOutcome::error;
     finish(std::nullopt);
     v.confidence = 0.5;
-    v.summary = "No TCP handshake with " + tgt + " (" + probe::outcome_name(c.outcome) +
+    v.summary = "No TCP handshake with " + tgt + " (" + probe::name(c.outcome) +
                 (c.error.empty() ? "" : ": " + c.error) + ").";
     v.next_step = "Check routing and firewalls towards the target; the SYN ladder shows how far the SYN gets.";
     return v;
   }
 
   // The application probe (TLS, or HTTP for plain-HTTP targets).
-  Outcome primary = in.tls ? in.tls->outcome : in.http ? in.http->outcome : Outcome::ok;
+  ProbeOutcome primary = in.tls ? in.tls->outcome : in.http ? in.http->outcome : ProbeOutcome::ok;
   uint16_t primary_port = in.tls ? in.tls->local_port : in.http ? in.http->local_port : 0;
-  if (primary == Outcome::ok || primary == Outcome::tls_alert || primary == Outcome::cert_error) {
-    v.outcome = primary == Outcome::ok ? "ok" : "error";
-    v.origin = "endpoint";
+  if (primary == ProbeOutcome::ok || primary == ProbeOutcome::tls_alert || primary == ProbeOutcome::cert_error) {
+    v.outcome = primary == ProbeOutcome::ok ? RequestOutcome::ok : RequestOutcome::error;
+    v.origin = Origin::endpoint;
     finish(v.endpoint_hop);
     v.confidence = 0.9;
-    v.summary = primary == Outcome::ok ? tgt + " answers normally: no reset, no drop."
+    v.summary = primary == ProbeOutcome::ok ? tgt + " answers normally: no reset, no drop."
                                        : tgt + " answered with a TLS alert (" + in.tls->alert + "): the server, not the path.";
-    v.next_step = primary == Outcome::ok ? "Nothing on the path interferes with this request." : "Check the server's TLS setup.";
+    v.next_step = primary == ProbeOutcome::ok ? "Nothing on the path interferes with this request." : "Check the server's TLS setup.";
     return v;
   }
 
@@ -172,7 +173,7 @@ Verdict fuse(const Inputs& in) {
   const auto ctrl_resp = first_ttl(in.control, TriggerStep::response);
   const bool control_ok = ctrl_resp && !ctrl_reset;
   if (!in.control.empty()) {
-    v.trigger = control_ok ? in.trigger_name : "any";
+    v.trigger = control_ok ? in.trigger_kind : Trigger::any;
     add("control", control_ok ? "the control request passes (answered at TTL " + std::to_string(*ctrl_resp) + ")"
                               : "the control request fails too",
         "", 0);
@@ -182,9 +183,9 @@ Verdict fuse(const Inputs& in) {
   const ResetSeen* prim = reset_on(in, primary_port);
   const ResetSeen* at_k = trig_reset ? reset_on(in, step_port(in.trigger, *trig_reset)) : nullptr;
   for (const ResetSeen* rs : {prim, at_k}) {
-    if (rs && rs->verdict.origin == "local") {
-      v.outcome = "reset";
-      v.origin = "local";
+    if (rs && rs->verdict.origin == Origin::local) {
+      v.outcome = RequestOutcome::reset;
+      v.origin = Origin::local;
       finish(0);
       v.confidence = rs->verdict.confidence;
       v.summary = "This host reset the connection to " + tgt + " itself: " + rs->verdict.summary;
@@ -193,13 +194,13 @@ Verdict fuse(const Inputs& in) {
     }
   }
 
-  if (primary == Outcome::reset) {
-    v.outcome = "reset";
+  if (primary == ProbeOutcome::reset) {
+    v.outcome = RequestOutcome::reset;
     if (trig_reset && (!trig_resp || *trig_reset < *trig_resp)) {
       const int k = *trig_reset;
       add("trigger_ladder", "the first reset comes at TTL " + std::to_string(k), "", 0);
       // The RST's own hop distance, unless the device copies the probe's TTL.
-      int h = at_k && at_k->verdict.hops ? *at_k->verdict.hops : -1;  // -1: no trustworthy RST TTL
+      int h = at_k && at_k->verdict.hop ? *at_k->verdict.hop : -1;  // -1: no trustworthy RST TTL
       std::set<uint8_t> rst_ttls;
       for (const auto& s : in.trigger)
         if (s.kind == TriggerStep::reset)
@@ -222,10 +223,10 @@ Verdict fuse(const Inputs& in) {
         add("ttl_check", "no trustworthy RST TTL: hop " + std::to_string(hop) + " from the ladder alone", "", 0);
       }
       bool at_target = v.endpoint_hop && hop >= *v.endpoint_hop;
-      if (at_target && h < 0 && !(at_k && at_k->verdict.origin == "endpoint")) {
+      if (at_target && h < 0 && !(at_k && at_k->verdict.origin == Origin::endpoint)) {
         // Without the RST's TTL, the server and a device right in front of it that acts
         // after its TTL check look the same: say so rather than accuse either.
-        v.origin = "unknown";
+        v.origin = Origin::unknown;
         finish(v.endpoint_hop);
         v.confidence = 0.35;
         v.summary = "The reset starts when the trigger reaches " + tgt + " (TTL " + std::to_string(k) +
@@ -233,22 +234,22 @@ Verdict fuse(const Inputs& in) {
         v.next_step = "Run rsthop diagnose as root: the RST's TTL tells the two apart.";
         return v;
       }
-      if (at_target || (at_k && at_k->verdict.origin == "endpoint")) {
-        v.origin = "endpoint";
+      if (at_target || (at_k && at_k->verdict.origin == Origin::endpoint)) {
+        v.origin = Origin::endpoint;
         std::string where = finish(v.endpoint_hop ? v.endpoint_hop : std::optional<int>(hop));
         v.confidence = 0.85 - blind;
         v.summary = "The server " + tgt + " itself resets the connection (" + where + "): the reset starts only when the "
-                    "trigger reaches it" + (v.trigger == "any" ? ", for any request." : ".");
+                    "trigger reaches it" + (v.trigger == Trigger::any ? ", for any request." : ".");
         v.next_step = "Check the server's or its application's logs for why it aborts these connections.";
       } else {
-        v.origin = "middlebox";
+        v.origin = Origin::middlebox;
         std::string where = finish(hop);
         bool on_path = (at_k && has_signal(at_k->verdict, "race")) || (prim && has_signal(prim->verdict, "race"));
         v.confidence = std::min(0.95, (at_k ? 0.9 : 0.75) - blind);
         v.summary = std::string(on_path ? "An on-path injector" : "An in-path device") + " at " + where +
                     " resets connections to " + tgt +
-                    (v.trigger == "sni" ? " when the ClientHello names " : v.trigger == "host" ? " for the Host " : "") +
-                    (v.trigger == "sni" || v.trigger == "host" ? "'" + in.target.host + "'" : "") + ".";
+                    (v.trigger == Trigger::sni ? " when the ClientHello names " : v.trigger == Trigger::host ? " for the Host " : "") +
+                    (v.trigger == Trigger::sni || v.trigger == Trigger::host ? "'" + in.target.host + "'" : "") + ".";
         if (on_path) add("race", "the original also reached the server (it answered after the RST)", "", 0);
         bool vendor = !v.l2_vendor.empty() && v.l2_vendor != "locally administered";
         v.next_step = "Ask the owner of " + where + " about its filtering policy" +
@@ -258,13 +259,13 @@ Verdict fuse(const Inputs& in) {
     }
     // No reset in the ladder: the reset is not provoked by the request but comes later
     // (a proxy's or balancer's timer); the passive verdict on the real connection decides.
-    v.trigger = "any";
+    v.trigger = Trigger::any;
     if (in.tls && in.tls->reset_after_hello_ms)
       add("delayed_reset", "reset " + std::to_string(static_cast<int>(*in.tls->reset_after_hello_ms)) +
                                " ms after the ClientHello, the ladder's requests were answered",
           "", 0);
-    if (proxied && !(prim && prim->verdict.origin == "endpoint")) {
-      v.origin = "middlebox";
+    if (proxied && !(prim && prim->verdict.origin == Origin::endpoint)) {
+      v.origin = Origin::middlebox;
       std::string where = finish(v.endpoint_hop);
       v.confidence = std::min(0.9, (prim ? std::max(0.6, prim->verdict.confidence) : 0.6) + 0.15 - blind);
       v.summary = "A proxy or load balancer at " + where + " answers port " + std::to_string(in.target.port) +
@@ -278,22 +279,22 @@ Verdict fuse(const Inputs& in) {
                   (v.l2_vendor.empty() || v.l2_vendor == "locally administered" ? "" : "; its MAC belongs to " + v.l2_vendor);
       if (v.summary.back() != '.') v.summary += ".";
       v.next_step = "Check the idle and session timeouts, and the TLS profile, of the device at " + where + ".";
-    } else if (prim && prim->verdict.origin == "middlebox") {
-      v.origin = "middlebox";
-      std::string where = finish(prim->verdict.hops);
+    } else if (prim && prim->verdict.origin == Origin::middlebox) {
+      v.origin = Origin::middlebox;
+      std::string where = finish(prim->verdict.hop);
       v.confidence = prim->verdict.confidence;
       v.summary = prim->verdict.summary;
       v.next_step = "The TCP peer for this port is a proxy or load balancer at " + where +
                     (v.l2_vendor.empty() ? "" : " (" + v.l2_vendor + ")") + ": check its timeouts and policies.";
-    } else if (prim && prim->verdict.origin == "endpoint") {
-      v.origin = "endpoint";
-      finish(v.endpoint_hop ? v.endpoint_hop : prim->verdict.hops);
+    } else if (prim && prim->verdict.origin == Origin::endpoint) {
+      v.origin = Origin::endpoint;
+      finish(v.endpoint_hop ? v.endpoint_hop : prim->verdict.hop);
       v.confidence = prim->verdict.confidence;
       v.summary = prim->verdict.summary;
       v.next_step = "Check the server's logs for why it aborts these connections.";
     } else {
-      v.origin = "unknown";
-      finish(prim ? prim->verdict.hops : std::nullopt);
+      v.origin = Origin::unknown;
+      finish(prim ? prim->verdict.hop : std::nullopt);
       v.confidence = 0.3;
       v.summary = "The connection to " + tgt + " is reset, but neither the ladder nor the capture pins down who sends it.";
       v.next_step = "Run again as root (for the capture), or with a longer --timeout.";
@@ -306,10 +307,10 @@ Verdict fuse(const Inputs& in) {
   }
 
   // A timeout after the handshake: a silent drop, if the control passes.
-  v.outcome = "drop";
+  v.outcome = RequestOutcome::drop;
   const auto icmp = icmp_ttls(in, in.trigger);
   if (control_ok && !trig_resp) {
-    v.origin = "middlebox";
+    v.origin = Origin::middlebox;
     std::optional<int> hop;
     if (!icmp.empty()) hop = *icmp.rbegin();  // it answers ICMP up to its own hop, then swallows the trigger
     std::string where = finish(hop);
@@ -318,11 +319,11 @@ Verdict fuse(const Inputs& in) {
         "the control is answered at TTL " + std::to_string(*ctrl_resp), 0);
     v.confidence = hop ? 0.85 : 0.55;
     v.summary = "A device at " + where + " silently drops requests to " + tgt +
-                (v.trigger == "sni" ? " whose ClientHello names '" + in.target.host + "'" : "") + ".";
+                (v.trigger == Trigger::sni ? " whose ClientHello names '" + in.target.host + "'" : "") + ".";
     v.next_step = "Ask the owner of " + where + " about its filtering policy.";
     return v;
   }
-  v.origin = "unknown";
+  v.origin = Origin::unknown;
   finish(std::nullopt);
   v.confidence = 0.3;
   v.summary = "Requests to " + tgt + " time out" + (control_ok ? "" : ", the control request too") +
