@@ -14,6 +14,7 @@
 
 #include "flow/model.h"
 #include "oui/oui.h"
+#include "attribution/remote.h"
 #include "attribution/verdict.h"
 
 namespace rsthop::attribution {
@@ -40,6 +41,9 @@ class Engine {
     std::array<uint8_t, 16> addr;
     bool operator<(const Key& o) const { return addr < o.addr; }
   };
+  // Everything the remote signals read about this reset (the engine's hop memory included).
+  RemoteFacts remote_facts(const flow::ResetRecord& r, const rh_flow_state& st, const Verdict& v) const;
+
   Options opt_;
   const oui::Registry* oui_;
   std::map<Key, std::map<uint16_t, int>> hops_by_port_;  // bounded in observe()

@@ -5,9 +5,21 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace rsthop::attribution {
+
+// Who sent a reset.  The names are the JSON values (reset.origin, verdict.origin): do not rename.
+enum class Origin { endpoint, middlebox, local, unknown };
+// Cloudflare Radar's connection-tampering stages: when in the connection the reset came.
+enum class Stage { post_syn, post_ack, post_psh, later };
+
+// One name table per enum (verdict.cpp); parse() is its inverse, nullopt for a name not in it.
+const char* name(Origin o);
+const char* name(Stage s);
+std::optional<Origin> parse_origin(std::string_view s);
+std::optional<Stage> parse_stage(std::string_view s);
 
 // One piece of evidence: what was observed, what an endpoint reset would look
 // like, and how far it moves the verdict (> 0 towards a middlebox, < 0 towards
@@ -17,6 +29,7 @@ struct Evidence {
   std::string observed;
   std::string expected;
   double weight = 0;
+  bool strong = false;   // an endpoint's own RST cannot produce it (not rendered: it only steers the decision)
 };
 
 // The injector's signature, to recognise a device across connections.
@@ -40,12 +53,12 @@ struct RstDiagnostic {
 };
 
 struct Verdict {
-  std::string origin = "unknown";      // endpoint | middlebox | local | unknown
-  std::optional<int> hops;             // hop of the RST's sender (0: this host)
-  std::optional<int> endpoint_hops;    // hop of the peer it claims to be
+  Origin origin = Origin::unknown;
+  std::optional<int> hop;              // hop of the RST's sender (0: this host); JSON "hops"
+  std::optional<int> endpoint_hop;     // hop of the peer it claims to be; JSON "endpoint_hops"
   double confidence = 0;               // 0..1
   std::string summary;                 // one sentence for people
-  std::string stage;                   // post_syn | post_ack | post_psh | later
+  Stage stage = Stage::later;
   std::vector<Evidence> evidence;
   bool conflicting = false;            // signals pointed both ways
   std::optional<std::array<uint8_t, 6>> l2_mac;

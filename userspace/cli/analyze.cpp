@@ -160,7 +160,7 @@ int run_analyze(const AnalyzeOptions& opt) {
     evidence.emplace(std::move(ev.value()));
     run.evidence = &*evidence;
     pipe.set_hooks({.on_reset = [&](const flow::ResetRecord& r, const attribution::Verdict& v) {
-      return evidence->write(r, pcap::verdict_label(v.origin, v.hops, v.confidence, v.summary));
+      return evidence->write(r, pcap::verdict_label(attribution::name(v.origin), v.hop, v.confidence, v.summary));
     }});
   }
   int rc = 0;

@@ -151,7 +151,7 @@ diagnose::Reporter reporter(Lines& lines, const probe::Target& t, const diagnose
 // Every RST the probes drew, labelled with the verdict they led to, then each probe's connection.
 Result<void> write_evidence(LiveEvidence& evidence, const diagnose::Verdict& v, const std::vector<flow::Packet>& rsts,
                             const Lines& lines, const CaptureSource* source) {
-  const std::string label = pcap::verdict_label(v.origin, v.hop, v.confidence, v.summary);
+  const std::string label = pcap::verdict_label(attribution::name(v.origin), v.hop, v.confidence, v.summary);
   for (const auto& p : rsts) {
     flow::ResetRecord r;
     r.first = p;
@@ -231,7 +231,7 @@ int run_diagnose(const DiagnoseOptions& opt) {
       return fail(r.error().message);
   }
   if (out.capture_error) return fail(out.capture_error->message);
-  if (out.verdict.outcome == "error") return fail(out.verdict.summary);
+  if (out.verdict.outcome == diagnose::RequestOutcome::error) return fail(out.verdict.summary);
   return 0;
 }
 

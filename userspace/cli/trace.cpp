@@ -133,7 +133,7 @@ int run_trace(const TraceOptions& opt) {
       [&] { return pipeline::Counters{capture.counters(), capture.malformed_records()}; });
   if (evidence)
     pipe.set_hooks({.on_reset = [&](const flow::ResetRecord& r, const attribution::Verdict& v) -> Result<void> {
-      evidence->reset(r, pcap::verdict_label(v.origin, v.hops, v.confidence, v.summary));
+      evidence->reset(r, pcap::verdict_label(attribution::name(v.origin), v.hop, v.confidence, v.summary));
       return {};
     }});
   int rc = trace_loop(opt, capture, pipe, evidence.get(), po.start_ns);

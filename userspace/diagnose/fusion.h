@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/addr.h"
@@ -18,6 +19,17 @@
 #include "attribution/verdict.h"
 
 namespace rsthop::diagnose {
+
+// What happened to the request, as the verdict line's `outcome` names it (JSON values: do not rename).
+enum class RequestOutcome { ok, reset, drop, error };
+// What provokes the interference: the TLS SNI, the HTTP Host, any request, or nothing found.
+enum class Trigger { sni, host, any, none };
+
+// One name table per enum (fusion_names.cpp); parse() is its inverse, nullopt for a name not in it.
+const char* name(RequestOutcome o);
+const char* name(Trigger t);
+std::optional<RequestOutcome> parse_outcome(std::string_view s);
+std::optional<Trigger> parse_trigger(std::string_view s);
 
 // An ICMP error the capture saw quoting one of our probes (matched by local port).
 struct IcmpSeen {
@@ -35,7 +47,7 @@ struct ResetSeen {
 
 struct Inputs {
   probe::Target target;
-  std::string trigger_name;        // "sni" (TLS) or "host" (HTTP)
+  Trigger trigger_kind = Trigger::sni;  // what the trigger ladder varies: sni (TLS) or host (HTTP)
   std::optional<probe::ConnectResult> connect;
   std::optional<probe::HttpResult> http;    // HTTP on port 80 (or the target port for HTTP targets)
   std::optional<probe::TlsResult> tls;      // for TLS targets
@@ -51,12 +63,12 @@ struct Inputs {
 };
 
 struct Verdict {
-  std::string outcome = "error";   // ok | reset | drop | error
-  std::string origin = "unknown";  // endpoint | middlebox | local | unknown
+  RequestOutcome outcome = RequestOutcome::error;
+  attribution::Origin origin = attribution::Origin::unknown;
   std::optional<int> hop;
   std::optional<Addr16> hop_ip;
   std::optional<int> endpoint_hop;
-  std::string trigger = "none";    // sni | host | any | none
+  Trigger trigger = Trigger::none;
   std::optional<std::array<uint8_t, 6>> l2_mac;
   std::string l2_vendor;
   std::vector<attribution::Evidence> evidence;

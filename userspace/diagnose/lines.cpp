@@ -110,12 +110,12 @@ void append_verdict_line(std::string& out, const output::Context& ctx, uint64_t 
   JsonWriter w(out);
   begin(w, ctx, now_mono_ns, "verdict", t, t.port);
   w.begin_object("verdict");
-  w.plain("outcome", v.outcome);
-  w.plain("origin", v.origin);
+  w.plain("outcome", diagnose::name(v.outcome));
+  w.plain("origin", attribution::name(v.origin));
   if (v.hop) w.uint("hop", static_cast<uint64_t>(*v.hop));
   if (v.hop_ip) w.string("hop_ip", addr_to_string(v.hop_ip->data()));
   if (v.endpoint_hop) w.uint("endpoint_hop", static_cast<uint64_t>(*v.endpoint_hop));
-  w.plain("trigger", v.trigger);
+  w.plain("trigger", diagnose::name(v.trigger));
   if (v.l2_mac) {
     w.begin_object("l2_neighbor");
     w.string("mac", mac_to_string(v.l2_mac->data()));

@@ -134,7 +134,7 @@ Outcome run(const probe::Target& target, const Options& opt, EventSource* captur
   Outcome out;
   Inputs& in = out.inputs;
   in.target = target;
-  in.trigger_name = opt.tls ? "sni" : "host";
+  in.trigger_kind = opt.tls ? Trigger::sni : Trigger::host;
   const std::string name = opt.sni.empty() ? target.host : opt.sni;
 
   say("TCP connect to port " + std::to_string(target.port));
@@ -212,7 +212,7 @@ Outcome run(const probe::Target& target, const Options& opt, EventSource* captur
   for (int retest = 0; retest < 3 && !in.trigger.empty(); retest++) {
     passive.snapshot(in);
     Verdict v = fuse(in);
-    if (v.outcome != "drop" || !v.hop || (v.endpoint_hop && *v.hop + 1 >= *v.endpoint_hop) || budget <= 0) break;
+    if (v.outcome != RequestOutcome::drop || !v.hop || (v.endpoint_hop && *v.hop + 1 >= *v.endpoint_hop) || budget <= 0) break;
     const int ttl = *v.hop + 1;
     say("re-testing TTL " + std::to_string(ttl) + " after a pause (ICMP rate limits)");
     std::this_thread::sleep_for(std::chrono::milliseconds(1100));

@@ -329,7 +329,7 @@ void append_reset_line(std::string& out, const Context& ctx, const flow::ResetRe
     w.end_array();
   }
   if (r.local_reason) w.plain("local_reason", rst_reason_name(*r.local_reason));
-  w.boolean("local", verdict ? verdict->origin == "local"
+  w.boolean("local", verdict ? verdict->origin == attribution::Origin::local
                              : r.local_reason.has_value() || ev.hook == RH_HOOK_TC_EGRESS ||
                                    ev.hook == RH_HOOK_TP_SEND_RESET);
   w.boolean("received_by_socket", r.local_receive);

@@ -18,13 +18,13 @@ void write_evidence(JsonWriter& w, const std::vector<attribution::Evidence>& evi
 }
 
 void write_verdict_fields(JsonWriter& w, const attribution::Verdict& v) {
-  w.plain("origin", v.origin);
-  if (v.hops) w.uint("hops", static_cast<uint64_t>(*v.hops));
-  if (v.endpoint_hops) w.uint("endpoint_hops", static_cast<uint64_t>(*v.endpoint_hops));
+  w.plain("origin", attribution::name(v.origin));
+  if (v.hop) w.uint("hops", static_cast<uint64_t>(*v.hop));
+  if (v.endpoint_hop) w.uint("endpoint_hops", static_cast<uint64_t>(*v.endpoint_hop));
   w.real("confidence", v.confidence, 2);
   w.boolean("conflicting", v.conflicting);
   w.string("summary", v.summary);
-  w.plain("stage", v.stage);
+  w.plain("stage", attribution::name(v.stage));
   if (v.l2_mac) {
     w.begin_object("l2_src");
     w.string("mac", mac_to_string(v.l2_mac->data()));

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/addr.h"
@@ -38,7 +39,10 @@ enum class Outcome {
   cert_error,   // handshake done, certificate did not verify (informational: probes do not verify)
   error,        // anything else (message in `error`)
 };
-const char* outcome_name(Outcome o);
+// Names (probe_names.cpp, one table per enum) and their inverses (nullopt for an unknown name).
+const char* name(Outcome o);
+std::optional<Outcome> parse_outcome(std::string_view s);
+inline const char* outcome_name(Outcome o) { return name(o); }  // the older spelling, kept for its callers
 
 struct Timing {
   int timeout_ms = 3000;
@@ -110,7 +114,9 @@ struct SynStep {
   double ms = 0;
   uint16_t local_port = 0;
 };
-const char* syn_kind_name(SynStep::Kind k);
+const char* name(SynStep::Kind k);
+std::optional<SynStep::Kind> parse_syn_kind(std::string_view s);
+inline const char* syn_kind_name(SynStep::Kind k) { return name(k); }
 // Runs TTL 1..max_hops (bounded concurrency) and stops once the target answered.
 std::vector<SynStep> syn_ladder(const Target& t, const LadderOptions& o);
 
@@ -126,7 +132,9 @@ struct TriggerStep {
   // `error`: that name is the Kind enumerator above (unscoped enum, one scope).
   std::string detail;
 };
-const char* trigger_kind_name(TriggerStep::Kind k);
+const char* name(TriggerStep::Kind k);
+std::optional<TriggerStep::Kind> parse_trigger_kind(std::string_view s);
+inline const char* trigger_kind_name(TriggerStep::Kind k) { return name(k); }
 // Runs TTL 1..max_hops (bounded concurrency); stops once every TTL up to the
 // first that got a reset or a response is known.
 std::vector<TriggerStep> trigger_ladder(const Target& t, const std::vector<uint8_t>& payload, const LadderOptions& o);

@@ -1,41 +1,43 @@
-// Stable names of the probe enums (used in JSON output: do not rename).
+// Stable names of the probe enums (used in JSON output: do not rename).  One
+// table per enum, indexed by the enumerator; parse() is name()'s inverse.
+#include <array>
+#include <cstddef>
+
 #include "probe/probe.h"
 
 namespace rsthop::probe {
+namespace {
 
-const char* outcome_name(Outcome o) {
-  switch (o) {
-    case Outcome::ok: return "ok";
-    case Outcome::refused: return "refused";
-    case Outcome::reset: return "reset";
-    case Outcome::timeout: return "timeout";
-    case Outcome::unreachable: return "unreachable";
-    case Outcome::tls_alert: return "tls_alert";
-    case Outcome::cert_error: return "cert_error";
-    case Outcome::error: return "error";
-  }
-  return "error";
+constexpr std::array<const char*, 8> kOutcomeNames = {"ok",          "refused",   "reset",      "timeout",
+                                                      "unreachable", "tls_alert", "cert_error", "error"};
+constexpr std::array<const char*, 5> kSynKindNames = {"time_exceeded", "unreachable", "reached", "refused", "silent"};
+constexpr std::array<const char*, 4> kTriggerKindNames = {"reset", "response", "silent", "error"};
+static_assert(static_cast<size_t>(Outcome::error) + 1 == kOutcomeNames.size());
+static_assert(static_cast<size_t>(SynStep::silent) + 1 == kSynKindNames.size());
+static_assert(static_cast<size_t>(TriggerStep::error) + 1 == kTriggerKindNames.size());
+
+template <typename E, size_t N>
+std::optional<E> parse_in(const std::array<const char*, N>& names, std::string_view s) {
+  for (size_t i = 0; i < N; i++)
+    if (s == names[i]) return static_cast<E>(i);
+  return std::nullopt;
 }
 
-const char* syn_kind_name(SynStep::Kind k) {
-  switch (k) {
-    case SynStep::time_exceeded: return "time_exceeded";
-    case SynStep::unreachable: return "unreachable";
-    case SynStep::reached: return "reached";
-    case SynStep::refused: return "refused";
-    case SynStep::silent: return "silent";
-  }
-  return "silent";
+// An out-of-range value (a cast from a corrupt integer) names itself "error" rather than reading past the table.
+template <size_t N>
+const char* name_in(const std::array<const char*, N>& names, size_t i, const char* fallback) {
+  return i < N ? names[i] : fallback;
 }
 
-const char* trigger_kind_name(TriggerStep::Kind k) {
-  switch (k) {
-    case TriggerStep::reset: return "reset";
-    case TriggerStep::response: return "response";
-    case TriggerStep::silent: return "silent";
-    case TriggerStep::error: return "error";
-  }
-  return "error";
+}  // namespace
+
+const char* name(Outcome o) { return name_in(kOutcomeNames, static_cast<size_t>(o), "error"); }
+const char* name(SynStep::Kind k) { return name_in(kSynKindNames, static_cast<size_t>(k), "silent"); }
+const char* name(TriggerStep::Kind k) { return name_in(kTriggerKindNames, static_cast<size_t>(k), "error"); }
+std::optional<Outcome> parse_outcome(std::string_view s) { return parse_in<Outcome>(kOutcomeNames, s); }
+std::optional<SynStep::Kind> parse_syn_kind(std::string_view s) { return parse_in<SynStep::Kind>(kSynKindNames, s); }
+std::optional<TriggerStep::Kind> parse_trigger_kind(std::string_view s) {
+  return parse_in<TriggerStep::Kind>(kTriggerKindNames, s);
 }
 
 }  // namespace rsthop::probe

@@ -143,6 +143,102 @@ void classify_ssl_failure(TlsResult& r) {
   r.error = "TLS handshake failed: " + openssl_error();
 }
 
+// The negotiated session: version, cipher, ALPN and the certificate.
+void record_session(SSL* ssl, TlsResult& r) {
+  r.version = SSL_get_version(ssl);
+  if (const SSL_CIPHER* c = SSL_get_current_cipher(ssl)) r.cipher = SSL_CIPHER_get_name(c);
+  const unsigned char* alpn = nullptr;
+  unsigned int alpn_len = 0;
+  SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+  if (alpn && alpn_len) r.alpn.assign(reinterpret_cast<const char*>(alpn), alpn_len);
+  record_cert(ssl, r);
+}
+
+// Idles on the established connection for `hold_ms`; what the server sends
+// (tickets) is read and dropped.  False (with `r` saying why) when the
+// connection failed meanwhile; the caller closes it.
+bool hold(const Fd& fd, int hold_ms, std::optional<Clock::time_point> hello_sent, TlsResult& r) {
+  const auto hold_end = Clock::now() + std::chrono::milliseconds(hold_ms);
+  for (;;) {
+    int rv = detail::wait_fd(fd.get(), POLLIN, hold_end);
+    if (rv <= 0) return true;  // held to the end (or poll failed): the connection survived
+    char buf[16384];
+    ssize_t n = ::recv(fd.get(), buf, sizeof(buf), MSG_DONTWAIT);
+    if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR))) continue;
+    if (n == 0) return true;  // the server closed: not a reset
+    int e = errno;
+    r.outcome = detail::classify_errno(e);
+    if (r.outcome == Outcome::reset && hello_sent) {
+      r.reset_after_hello_ms = std::chrono::duration<double, std::milli>(Clock::now() - *hello_sent).count();
+      r.error = "the connection was reset after the TLS handshake, while idle";
+    } else {
+      r.error = std::string("the held connection failed: ") + std::strerror(e);
+    }
+    return false;
+  }
+}
+
+// The peer's FIN during the handshake: lets OpenSSL see the end (an alert may
+// have come with it).  True when that completed the handshake after all.
+bool peer_closed(SSL* ssl, BIO* rbio, Clock::time_point t0, TlsResult& r) {
+  BIO_set_mem_eof_return(rbio, 0);
+  ERR_clear_error();
+  int rc = SSL_connect(ssl);
+  if (rc == 1) return true;
+  r.ms = detail::ms_since(t0);
+  if (ERR_peek_error() != 0 && SSL_get_error(ssl, rc) == SSL_ERROR_SSL) {
+    classify_ssl_failure(r);
+  } else {
+    r.outcome = Outcome::error;
+    r.error = "the server closed the connection (FIN) during the TLS handshake";
+  }
+  return false;
+}
+
+// The socket failed with errno `e` during the handshake: a reset before or after the ClientHello, or another error.
+void handshake_socket_failed(TlsResult& r, int e, const char* what, Clock::time_point t0,
+                             std::optional<Clock::time_point> hello_sent) {
+  r.ms = detail::ms_since(t0);
+  r.outcome = detail::classify_errno(e);
+  if (r.outcome == Outcome::reset) {
+    if (hello_sent) {
+      r.reset_after_hello_ms = std::chrono::duration<double, std::milli>(Clock::now() - *hello_sent).count();
+      r.error = "the connection was reset during the TLS handshake, after the ClientHello left";
+    } else {
+      r.reset_before_hello = true;
+      r.error = "the connection was reset before the ClientHello could be sent";
+    }
+  } else {
+    r.error = std::string(what) + " failed during the TLS handshake: " + std::strerror(e);
+  }
+}
+
+// Moves OpenSSL's output (and what the socket did not take before) to the
+// socket; `hello_sent` is set by the first byte sent.  False with `err` set
+// when the socket failed; true when all is sent or the rest waits for POLLOUT.
+bool flush_out(int fd, BIO* wbio, std::vector<char>& out, std::optional<Clock::time_point>& hello_sent, int& err) {
+  char* p = nullptr;
+  long n = BIO_get_mem_data(wbio, &p);
+  if (n > 0) {
+    out.insert(out.end(), p, p + n);
+    (void)BIO_reset(wbio);
+  }
+  while (!out.empty()) {
+    const auto before = Clock::now();  // an answer can arrive within send() on short paths
+    ssize_t s = ::send(fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (s > 0) {
+      if (!hello_sent) hello_sent = before;
+      out.erase(out.begin(), out.begin() + s);
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return true;  // the rest once POLLOUT
+    err = errno;
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Result<std::vector<uint8_t>> client_hello(const std::string& sni) {
@@ -187,44 +283,13 @@ TlsResult tls_probe(const Target& t, const std::string& sni, const Timing& tm) {
   std::optional<Clock::time_point> hello_sent;
   std::vector<char> out;  // bytes OpenSSL wrote and the socket did not take yet
 
-  auto socket_failed = [&](int e, const char* what) {
-    r.ms = detail::ms_since(t0);
-    r.outcome = detail::classify_errno(e);
-    if (r.outcome == Outcome::reset) {
-      if (hello_sent) {
-        r.reset_after_hello_ms = std::chrono::duration<double, std::milli>(Clock::now() - *hello_sent).count();
-        r.error = "the connection was reset during the TLS handshake, after the ClientHello left";
-      } else {
-        r.reset_before_hello = true;
-        r.error = "the connection was reset before the ClientHello could be sent";
-      }
-    } else {
-      r.error = std::string(what) + " failed during the TLS handshake: " + std::strerror(e);
-    }
-  };
-
+  auto socket_failed = [&](int e, const char* what) { handshake_socket_failed(r, e, what, t0, hello_sent); };
   // Moves OpenSSL's output to the socket; false when the socket failed.
   auto flush = [&]() -> bool {
-    char* p = nullptr;
-    long n = BIO_get_mem_data(wbio, &p);
-    if (n > 0) {
-      out.insert(out.end(), p, p + n);
-      (void)BIO_reset(wbio);
-    }
-    while (!out.empty()) {
-      const auto before = Clock::now();  // an answer can arrive within send() on short paths
-      ssize_t s = ::send(fd.get(), out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (s > 0) {
-        if (!hello_sent) hello_sent = before;
-        out.erase(out.begin(), out.begin() + s);
-        continue;
-      }
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return true;  // the rest once POLLOUT
-      socket_failed(errno, "sending");
-      return false;
-    }
-    return true;
+    int e = 0;
+    if (flush_out(fd.get(), wbio, out, hello_sent, e)) return true;
+    socket_failed(e, "sending");
+    return false;
   };
 
   for (;;) {
@@ -263,18 +328,7 @@ TlsResult tls_probe(const Target& t, const std::string& sni, const Timing& tm) {
     if (n > 0) {
       BIO_write(rbio, buf, static_cast<int>(n));
     } else if (n == 0) {
-      // The peer's FIN: let OpenSSL see the end (an alert may have come with it).
-      BIO_set_mem_eof_return(rbio, 0);
-      ERR_clear_error();
-      rc = SSL_connect(ssl);
-      if (rc == 1) break;
-      r.ms = detail::ms_since(t0);
-      if (ERR_peek_error() != 0 && SSL_get_error(ssl, rc) == SSL_ERROR_SSL) {
-        classify_ssl_failure(r);
-      } else {
-        r.outcome = Outcome::error;
-        r.error = "the server closed the connection (FIN) during the TLS handshake";
-      }
+      if (peer_closed(ssl, rbio, t0, r)) break;
       detail::abort_close(fd);
       return r;
     } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
@@ -286,34 +340,10 @@ TlsResult tls_probe(const Target& t, const std::string& sni, const Timing& tm) {
 
   r.ms = detail::ms_since(t0);
   r.outcome = Outcome::ok;
-  r.version = SSL_get_version(ssl);
-  if (const SSL_CIPHER* c = SSL_get_current_cipher(ssl)) r.cipher = SSL_CIPHER_get_name(c);
-  const unsigned char* alpn = nullptr;
-  unsigned int alpn_len = 0;
-  SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
-  if (alpn && alpn_len) r.alpn.assign(reinterpret_cast<const char*>(alpn), alpn_len);
-  record_cert(ssl, r);
-  if (tm.hold_ms > 0) {
-    // Idle on the established connection; what the server sends (tickets) is read and dropped.
-    const auto hold_end = Clock::now() + std::chrono::milliseconds(tm.hold_ms);
-    for (;;) {
-      int rv = detail::wait_fd(fd.get(), POLLIN, hold_end);
-      if (rv <= 0) break;  // held to the end (or poll failed): the connection survived
-      char buf[16384];
-      ssize_t n = ::recv(fd.get(), buf, sizeof(buf), MSG_DONTWAIT);
-      if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR))) continue;
-      if (n == 0) break;  // the server closed: not a reset
-      int e = errno;
-      r.outcome = detail::classify_errno(e);
-      if (r.outcome == Outcome::reset && hello_sent) {
-        r.reset_after_hello_ms = std::chrono::duration<double, std::milli>(Clock::now() - *hello_sent).count();
-        r.error = "the connection was reset after the TLS handshake, while idle";
-      } else {
-        r.error = std::string("the held connection failed: ") + std::strerror(e);
-      }
-      detail::abort_close(fd);
-      return r;
-    }
+  record_session(ssl, r);
+  if (tm.hold_ms > 0 && !hold(fd, tm.hold_ms, hello_sent, r)) {
+    detail::abort_close(fd);
+    return r;
   }
   // close_notify, then a half-close that reads the server's remaining bytes
   // (TLS 1.3 session tickets), so our close() does not answer them with a RST.

@@ -7,6 +7,9 @@
 namespace rsthop::test {
 namespace {
 
+using attribution::Origin;
+using attribution::Stage;
+
 constexpr uint64_t kT0 = 10 * kSec;
 constexpr uint64_t kRtt = 20 * kMs;
 
@@ -25,11 +28,11 @@ TEST(Endpoint, AbortRightAfterClientHelloAtAnyDistance) {
     sc.accepted(t + 20'000);
     auto v = sc.finish(t + 5 * kSec);
     ASSERT_EQ(v.size(), 1u);
-    EXPECT_EQ(v[0].origin, "endpoint") << dump(v[0]);
-    EXPECT_EQ(v[0].hops, k + 1) << dump(v[0]);
-    EXPECT_EQ(v[0].endpoint_hops, k + 1);
+    EXPECT_EQ(v[0].origin, Origin::endpoint) << dump(v[0]);
+    EXPECT_EQ(v[0].hop, k + 1) << dump(v[0]);
+    EXPECT_EQ(v[0].endpoint_hop, k + 1);
     EXPECT_GE(v[0].confidence, 0.7) << dump(v[0]);
-    EXPECT_EQ(v[0].stage, "post_psh");
+    EXPECT_EQ(v[0].stage, Stage::post_psh);
     EXPECT_FALSE(v[0].conflicting);
     EXPECT_FALSE(v[0].summary.empty());
     // The exact sequence number counts for the endpoint, even though the
@@ -56,7 +59,7 @@ TEST(Endpoint, LinuxAbortWithZeroIpIdSynAckAndRandomIpIdRst) {
   sc.accepted(t + 20'000);
   auto v = sc.finish(t + 5 * kSec);
   ASSERT_EQ(v.size(), 1u);
-  EXPECT_EQ(v[0].origin, "endpoint") << dump(v[0]);
+  EXPECT_EQ(v[0].origin, Origin::endpoint) << dump(v[0]);
   EXPECT_GE(v[0].confidence, 0.7) << dump(v[0]);
 }
 
@@ -81,8 +84,8 @@ TEST(Endpoint, NatInFrontOfTheServerIsNeverAMiddlebox) {
     sc.accepted(t + 20'000);
     auto v = sc.finish(t + 5 * kSec);
     ASSERT_EQ(v.size(), 1u);
-    EXPECT_NE(v[0].origin, "middlebox") << dump(v[0]);
-    EXPECT_EQ(v[0].endpoint_hops, c.endpoint_hops) << dump(v[0]);
+    EXPECT_NE(v[0].origin, Origin::middlebox) << dump(v[0]);
+    EXPECT_EQ(v[0].endpoint_hop, c.endpoint_hops) << dump(v[0]);
   }
 }
 
@@ -96,8 +99,8 @@ TEST(Endpoint, AsymmetricRoutingIsNotAMiddlebox) {
   sc.accepted(t + 20'000);
   auto v = sc.finish(t + 5 * kSec);
   ASSERT_EQ(v.size(), 1u);
-  EXPECT_NE(v[0].origin, "middlebox") << dump(v[0]);
-  EXPECT_EQ(v[0].origin, "endpoint") << dump(v[0]);  // TTL and seq are the server's
+  EXPECT_NE(v[0].origin, Origin::middlebox) << dump(v[0]);
+  EXPECT_EQ(v[0].origin, Origin::endpoint) << dump(v[0]);  // TTL and seq are the server's
   ASSERT_TRUE(v[0].l2_mac);
   EXPECT_EQ(*v[0].l2_mac, other_router);
   EXPECT_NE(find_evidence(v[0], "l2_source"), nullptr) << dump(v[0]);
@@ -135,8 +138,8 @@ TEST(Endpoint, RetransmittedAndDuplicatedRstsAreCountedOnce) {
     EXPECT_EQ(v[0].fingerprint.count, c.count);
     EXPECT_EQ(v[0].fingerprint.seq_offsets, std::vector<int64_t>(c.count, 0)) << dump(v[0]);
     EXPECT_EQ(v[0].fingerprint.ttl_pattern, "constant");
-    EXPECT_EQ(v[0].origin, "endpoint") << dump(v[0]);
-    EXPECT_EQ(v[0].hops, 4);
+    EXPECT_EQ(v[0].origin, Origin::endpoint) << dump(v[0]);
+    EXPECT_EQ(v[0].hop, 4);
   }
 }
 
@@ -154,13 +157,13 @@ TEST(Endpoint, MidStreamRstWithoutHandshakeIsLowConfidence) {
     sc.accepted(t + 20'000);
     auto v = sc.finish(t + 5 * kSec);
     ASSERT_EQ(v.size(), 1u);
-    EXPECT_NE(v[0].origin, "middlebox") << dump(v[0]);
+    EXPECT_NE(v[0].origin, Origin::middlebox) << dump(v[0]);
     EXPECT_LE(v[0].confidence, 0.4) << dump(v[0]);
     EXPECT_FALSE(v[0].summary.empty());
-    EXPECT_EQ(v[0].hops, 4);
-    EXPECT_FALSE(v[0].endpoint_hops);
+    EXPECT_EQ(v[0].hop, 4);
+    EXPECT_FALSE(v[0].endpoint_hop);
     // Data flowed before rsthop saw it: not "right after the SYN".
-    EXPECT_EQ(v[0].stage, "later") << dump(v[0]);
+    EXPECT_EQ(v[0].stage, Stage::later) << dump(v[0]);
     EXPECT_EQ(v[0].summary.find("SYN"), std::string::npos) << v[0].summary;
   }
 }
@@ -173,10 +176,10 @@ TEST(Endpoint, ClosedPortIsNotAMiddlebox) {
   sc.accepted(kT0 + kRtt + 20'000);
   auto v = sc.finish(kT0 + 5 * kSec);
   ASSERT_EQ(v.size(), 1u);
-  EXPECT_NE(v[0].origin, "middlebox") << dump(v[0]);
-  EXPECT_EQ(v[0].stage, "post_syn");
-  EXPECT_EQ(v[0].hops, 4);
-  EXPECT_FALSE(v[0].endpoint_hops);
+  EXPECT_NE(v[0].origin, Origin::middlebox) << dump(v[0]);
+  EXPECT_EQ(v[0].stage, Stage::post_syn);
+  EXPECT_EQ(v[0].hop, 4);
+  EXPECT_FALSE(v[0].endpoint_hop);
   EXPECT_LE(v[0].confidence, 0.4);
 }
 
@@ -198,9 +201,9 @@ TEST(Endpoint, ClosedPortWithTheAddressSeenOnAnotherPort) {
   sc.accepted(kT0 + kRtt + 20'000);
   auto v = sc.finish(kT0 + 5 * kSec);
   ASSERT_EQ(v.size(), 1u);
-  EXPECT_NE(v[0].origin, "middlebox") << dump(v[0]);
-  EXPECT_EQ(v[0].endpoint_hops, 4) << dump(v[0]);
-  EXPECT_EQ(v[0].hops, 4);
+  EXPECT_NE(v[0].origin, Origin::middlebox) << dump(v[0]);
+  EXPECT_EQ(v[0].endpoint_hop, 4) << dump(v[0]);
+  EXPECT_EQ(v[0].hop, 4);
   EXPECT_NE(find_evidence(v[0], "hop_memory"), nullptr) << dump(v[0]);
   EXPECT_EQ(find_evidence(v[0], "port_distance"), nullptr) << dump(v[0]);
 
@@ -212,7 +215,7 @@ TEST(Endpoint, ClosedPortWithTheAddressSeenOnAnotherPort) {
   other.frame(kT0 + kRtt, other.c.builder(false, kRstAck).seq(0).window(0).build(), RH_HOOK_XDP);
   auto w = other.finish(kT0 + 5 * kSec);
   ASSERT_EQ(w.size(), 1u);
-  EXPECT_FALSE(w[0].endpoint_hops);
+  EXPECT_FALSE(w[0].endpoint_hop);
 }
 
 // 13b. Server vantage: the client's own RST (same TTL as its SYN).
@@ -230,11 +233,11 @@ TEST(Endpoint, ServerVantageClientsOwnRst) {
   sc.accepted(t + 20'000);
   auto v = sc.finish(t + 5 * kSec);
   ASSERT_EQ(v.size(), 1u);
-  EXPECT_EQ(v[0].origin, "endpoint") << dump(v[0]);
-  EXPECT_EQ(v[0].hops, 7);
-  EXPECT_EQ(v[0].endpoint_hops, 7);
+  EXPECT_EQ(v[0].origin, Origin::endpoint) << dump(v[0]);
+  EXPECT_EQ(v[0].hop, 7);
+  EXPECT_EQ(v[0].endpoint_hop, 7);
   EXPECT_GE(v[0].confidence, 0.7) << dump(v[0]);
-  EXPECT_EQ(v[0].stage, "later");
+  EXPECT_EQ(v[0].stage, Stage::later);
 }
 
 // A server that rejects an upload while the client is still sending: the RST
@@ -251,9 +254,9 @@ TEST(Endpoint, ResetDuringAnUploadIsNotTooFast) {
   sc.accepted(trst + 20'000);
   auto v = sc.finish(trst + 5 * kSec);
   ASSERT_EQ(v.size(), 1u);
-  EXPECT_NE(v[0].origin, "middlebox") << dump(v[0]);
+  EXPECT_NE(v[0].origin, Origin::middlebox) << dump(v[0]);
   EXPECT_FALSE(has_positive(v[0], "timing")) << dump(v[0]);
-  EXPECT_EQ(v[0].origin, "endpoint") << dump(v[0]);
+  EXPECT_EQ(v[0].origin, Origin::endpoint) << dump(v[0]);
 }
 
 }  // namespace

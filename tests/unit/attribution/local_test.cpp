@@ -7,6 +7,9 @@
 namespace rsthop::test {
 namespace {
 
+using attribution::Origin;
+using attribution::Stage;
+
 constexpr uint64_t kT0 = 10 * kSec;
 constexpr uint64_t kRtt = 20 * kMs;
 
@@ -20,8 +23,8 @@ TEST(Local, StackSentRstWithReason) {
   sc.frame(t + 10'000, sc.c.builder(true, kRstAck).window(0).build(), RH_HOOK_TC_EGRESS);
   auto v = sc.finish(t + 5 * kSec);
   ASSERT_EQ(v.size(), 1u);
-  EXPECT_EQ(v[0].origin, "local") << dump(v[0]);
-  EXPECT_EQ(v[0].hops, 0);
+  EXPECT_EQ(v[0].origin, Origin::local) << dump(v[0]);
+  EXPECT_EQ(v[0].hop, 0);
   EXPECT_GE(v[0].confidence, 0.9);
   const auto* e = find_evidence(v[0], "local_stack");
   ASSERT_NE(e, nullptr);
@@ -35,8 +38,8 @@ TEST(Local, TracepointOnlyWithoutWireRst) {
   sc.local(t, RH_EV_LOCAL_RST_SEND, 3);
   auto v = sc.finish(t + 5 * kSec);
   ASSERT_EQ(v.size(), 1u);
-  EXPECT_EQ(v[0].origin, "local") << dump(v[0]);
-  EXPECT_EQ(v[0].hops, 0);
+  EXPECT_EQ(v[0].origin, Origin::local) << dump(v[0]);
+  EXPECT_EQ(v[0].hop, 0);
 }
 
 TEST(Local, AcceptedRstThatNeverCrossedTheWire) {
@@ -47,8 +50,8 @@ TEST(Local, AcceptedRstThatNeverCrossedTheWire) {
   sc.local(t, RH_EV_LOCAL_RST_RECV);
   auto v = sc.finish(t + 5 * kSec);
   ASSERT_EQ(v.size(), 1u);
-  EXPECT_EQ(v[0].origin, "local") << dump(v[0]);
-  EXPECT_EQ(v[0].hops, 0);
+  EXPECT_EQ(v[0].origin, Origin::local) << dump(v[0]);
+  EXPECT_EQ(v[0].hop, 0);
   EXPECT_NE(find_evidence(v[0], "not_on_wire"), nullptr);
 
   // The same tracepoint on a flow rsthop never saw on the wire says nothing.
@@ -56,7 +59,7 @@ TEST(Local, AcceptedRstThatNeverCrossedTheWire) {
   other.local(t, RH_EV_LOCAL_RST_RECV);
   auto w = other.finish(t + 5 * kSec);
   ASSERT_EQ(w.size(), 1u);
-  EXPECT_EQ(w[0].origin, "unknown") << dump(w[0]);
+  EXPECT_EQ(w[0].origin, Origin::unknown) << dump(w[0]);
   EXPECT_LE(w[0].confidence, 0.4);
 }
 
@@ -72,8 +75,8 @@ TEST(Local, WireRstWithoutTracepointIsAFirewallHere) {
     sc.frame(t, sc.c.builder(true, kRstAck).ttl(64).window(0).build(), RH_HOOK_TC_EGRESS);
     auto v = sc.finish(t + 5 * kSec);
     ASSERT_EQ(v.size(), 1u);
-    EXPECT_EQ(v[0].origin, "local") << dump(v[0]);
-    EXPECT_EQ(v[0].hops, 0);
+    EXPECT_EQ(v[0].origin, Origin::local) << dump(v[0]);
+    EXPECT_EQ(v[0].hop, 0);
     EXPECT_GE(v[0].confidence, c.min_confidence);
     EXPECT_EQ(v[0].summary.find("firewall") != std::string::npos, c.local_events) << v[0].summary;
   }
@@ -87,8 +90,8 @@ TEST(Local, ForwardedRstAtEgressIsNotLocal) {
   sc.frame(t, sc.c.builder(true, kRstAck).ttl(63).window(0).build(), RH_HOOK_TC_EGRESS);
   auto v = sc.finish(t + 5 * kSec);
   ASSERT_EQ(v.size(), 1u);
-  EXPECT_NE(v[0].origin, "local") << dump(v[0]);
-  EXPECT_EQ(v[0].hops, 1);
+  EXPECT_NE(v[0].origin, Origin::local) << dump(v[0]);
+  EXPECT_EQ(v[0].hop, 1);
 }
 
 // Events from different CPUs reach the ring buffer slightly out of order: a
@@ -103,7 +106,7 @@ TEST(Local, ReorderedReceiveTracepointJoinsTheWireBurst) {
   auto v = sc.finish(t + 5 * kSec);
   ASSERT_EQ(v.size(), 1u);
   EXPECT_TRUE(sc.h.resets[0].local_receive);
-  EXPECT_EQ(v[0].origin, "endpoint") << dump(v[0]);
+  EXPECT_EQ(v[0].origin, Origin::endpoint) << dump(v[0]);
 }
 
 }  // namespace

@@ -8,6 +8,9 @@
 namespace rsthop::test {
 namespace {
 
+using attribution::Origin;
+using attribution::Stage;
+
 constexpr uint64_t kT0 = 10 * kSec;
 constexpr uint64_t kRtt = 20 * kMs;
 
@@ -31,9 +34,9 @@ TEST(Middlebox, InPathFirewallAtHopOne) {
     sc.accepted(t + 20'000);
     auto v = sc.finish(t + 5 * kSec);
     ASSERT_EQ(v.size(), 1u);
-    EXPECT_EQ(v[0].origin, "middlebox") << dump(v[0]);
-    EXPECT_EQ(v[0].hops, 1);
-    EXPECT_EQ(v[0].endpoint_hops, 3);
+    EXPECT_EQ(v[0].origin, Origin::middlebox) << dump(v[0]);
+    EXPECT_EQ(v[0].hop, 1);
+    EXPECT_EQ(v[0].endpoint_hop, 3);
     EXPECT_GE(v[0].confidence, c.min_confidence) << dump(v[0]);
     EXPECT_TRUE(has_positive(v[0], "hop_distance")) << dump(v[0]);
   }
@@ -62,20 +65,20 @@ TEST(Middlebox, TtlForgingInjectorLosesTheRace) {
   const auto& injected = v[0];
   ASSERT_EQ(sc.h.resets[0].first.ev.side, sc.h.resets[0].initiator ^ 1);  // the server's side
   EXPECT_EQ(sc.h.resets[0].count, 3u);
-  EXPECT_NE(injected.origin, "endpoint") << dump(injected);
-  if (injected.origin == "middlebox") {
+  EXPECT_NE(injected.origin, Origin::endpoint) << dump(injected);
+  if (injected.origin == Origin::middlebox) {
     EXPECT_LT(injected.confidence, 0.8) << dump(injected);
     EXPECT_TRUE(injected.conflicting) << dump(injected);
   } else {
-    EXPECT_EQ(injected.origin, "unknown") << dump(injected);
+    EXPECT_EQ(injected.origin, Origin::unknown) << dump(injected);
   }
   EXPECT_TRUE(has_positive(injected, "race")) << dump(injected);
   // A forged TTL tells no distance: do not report the server's as the injector's.
-  EXPECT_FALSE(injected.hops == injected.endpoint_hops && injected.origin == "middlebox") << dump(injected);
+  EXPECT_FALSE(injected.hop == injected.endpoint_hop && injected.origin == Origin::middlebox) << dump(injected);
 
   // Our own answer to the late ServerHello is this host's stack.
-  EXPECT_EQ(v[1].origin, "local") << dump(v[1]);
-  EXPECT_EQ(v[1].hops, 0);
+  EXPECT_EQ(v[1].origin, Origin::local) << dump(v[1]);
+  EXPECT_EQ(v[1].hop, 0);
 }
 
 // 9. A GFW-like injector: three RST-ACKs with rising seqs beyond anything the
@@ -122,7 +125,7 @@ TEST(Middlebox, GfwLikeBurstWithSeqChange) {
   for (bool banner : {false, true}) {
     SCOPED_TRACE(banner ? "server spoke first" : "server silent");
     auto v = gfw_reset(nullptr, 40000, 500000, banner);
-    EXPECT_EQ(v.origin, "middlebox") << dump(v);
+    EXPECT_EQ(v.origin, Origin::middlebox) << dump(v);
     EXPECT_TRUE(has_positive(v, "seq_change")) << dump(v);
     EXPECT_EQ(v.fingerprint.count, 3u);
     EXPECT_EQ(v.fingerprint.seq_offsets, (std::vector<int64_t>{0, 1460, 4380})) << dump(v);
@@ -130,8 +133,8 @@ TEST(Middlebox, GfwLikeBurstWithSeqChange) {
     EXPECT_EQ(v.fingerprint.ip_id_pattern, "random");
     EXPECT_EQ(v.fingerprint.flags, std::vector<std::string>{"RA"});
     // Its TTL says hop 18, beyond the server at hop 13: no distance to report.
-    EXPECT_FALSE(v.hops) << dump(v);
-    EXPECT_EQ(v.endpoint_hops, 13);
+    EXPECT_FALSE(v.hop) << dump(v);
+    EXPECT_EQ(v.endpoint_hop, 13);
   }
 }
 
@@ -174,7 +177,7 @@ TEST(Middlebox, TimingFasterThanARoundTrip) {
     ASSERT_EQ(v.size(), 1u);
     ASSERT_NE(find_evidence(v[0], "timing"), nullptr) << dump(v[0]);
     EXPECT_EQ(has_positive(v[0], "timing"), c.middlebox) << dump(v[0]);
-    EXPECT_EQ(v[0].origin == "middlebox", c.middlebox) << dump(v[0]);
+    EXPECT_EQ(v[0].origin == Origin::middlebox, c.middlebox) << dump(v[0]);
   }
 }
 
@@ -207,8 +210,8 @@ TEST(Middlebox, InterceptingProxyAnswersOnePortFromCloser) {
   sc.accepted(t + 20'000);
   auto v = sc.finish(t + 5 * kSec);
   ASSERT_EQ(v.size(), 1u);
-  EXPECT_EQ(v[0].origin, "middlebox") << dump(v[0]);
-  EXPECT_EQ(v[0].hops, 1) << dump(v[0]);
+  EXPECT_EQ(v[0].origin, Origin::middlebox) << dump(v[0]);
+  EXPECT_EQ(v[0].hop, 1) << dump(v[0]);
   EXPECT_TRUE(has_positive(v[0], "port_distance")) << dump(v[0]);
   ASSERT_TRUE(v[0].l2_mac);
   EXPECT_EQ(*v[0].l2_mac, f5);
@@ -232,9 +235,9 @@ TEST(Middlebox, ServerVantageForgedClientRst) {
   sc.accepted(t + 20'000);
   auto v = sc.finish(t + 5 * kSec);
   ASSERT_EQ(v.size(), 1u);
-  EXPECT_EQ(v[0].origin, "middlebox") << dump(v[0]);
-  EXPECT_EQ(v[0].hops, 3);
-  EXPECT_EQ(v[0].endpoint_hops, 7);
+  EXPECT_EQ(v[0].origin, Origin::middlebox) << dump(v[0]);
+  EXPECT_EQ(v[0].hop, 3);
+  EXPECT_EQ(v[0].endpoint_hop, 7);
   // The server's SYN -> SYN-ACK "rtt" is its own processing time: no timing signal.
   EXPECT_EQ(find_evidence(v[0], "timing"), nullptr) << dump(v[0]);
 }

@@ -127,9 +127,9 @@ inline bool has_positive(const attribution::Verdict& v, std::string_view signal)
 // Everything a failing expectation needs to show.
 inline std::string dump(const attribution::Verdict& v) {
   char head[128];
-  std::snprintf(head, sizeof(head), "origin=%s hops=%d endpoint_hops=%d confidence=%.3f conflicting=%d stage=%s\n",
-                v.origin.c_str(), v.hops ? *v.hops : -1, v.endpoint_hops ? *v.endpoint_hops : -1, v.confidence,
-                v.conflicting, v.stage.c_str());
+  std::snprintf(head, sizeof(head), "origin=%s hop=%d endpoint_hop=%d confidence=%.3f conflicting=%d stage=%s\n",
+                name(v.origin), v.hop ? *v.hop : -1, v.endpoint_hop ? *v.endpoint_hop : -1, v.confidence,
+                v.conflicting, name(v.stage));
   std::string s = head;
   for (const auto& e : v.evidence) {
     char w[32];

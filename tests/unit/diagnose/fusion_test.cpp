@@ -6,7 +6,8 @@
 
 using namespace rsthop;
 using namespace rsthop::diagnose;
-using probe::Outcome;
+using attribution::Origin;
+using ProbeOutcome = probe::Outcome;
 using probe::SynStep;
 using probe::TriggerStep;
 
@@ -16,14 +17,14 @@ Addr16 ip(const char* s) { return parse_addr(s).value(); }
 Addr16 hop_ip(int k) { return ip(("198.18." + std::to_string(k) + ".2").c_str()); }
 constexpr int kTarget = 4;  // three routers, the server is hop 4
 
-Inputs base(Outcome tls_outcome) {
+Inputs base(ProbeOutcome tls_outcome) {
   Inputs in;
   in.target.addr = ip("198.18.4.2");
   in.target.port = 443;
   in.target.host = "blocked.lab";
-  in.trigger_name = "sni";
+  in.trigger_kind = Trigger::sni;
   in.captured = true;
-  in.connect = probe::ConnectResult{Outcome::ok, 1.0, 40000, ""};
+  in.connect = probe::ConnectResult{ProbeOutcome::ok, 1.0, 40000, ""};
   probe::TlsResult tls;
   tls.outcome = tls_outcome;
   tls.local_port = 40001;
@@ -46,14 +47,14 @@ void icmp_for(Inputs& in, const std::vector<TriggerStep>& steps, int upto) {
     if (s.ttl <= upto) in.icmp.push_back({s.local_port, hop_ip(s.ttl), 11, 0});
 }
 
-ResetSeen passive(uint16_t port, uint8_t ttl, const char* origin, std::optional<int> hops) {
+ResetSeen passive(uint16_t port, uint8_t ttl, Origin origin, std::optional<int> hop) {
   ResetSeen r;
   r.local_port = port;
   r.ttl = ttl;
   r.verdict.origin = origin;
-  r.verdict.hops = hops;
+  r.verdict.hop = hop;
   r.verdict.confidence = 0.8;
-  r.verdict.summary = std::string("passive: ") + origin;
+  r.verdict.summary = std::string("passive: ") + name(origin);
   return r;
 }
 
@@ -64,133 +65,133 @@ auto control_passes() {
 }  // namespace
 
 TEST(Fusion, HealthyPathIsOk) {
-  Inputs in = base(Outcome::ok);
+  Inputs in = base(ProbeOutcome::ok);
   Verdict v = fuse(in);
-  EXPECT_EQ(v.outcome, "ok");
-  EXPECT_EQ(v.origin, "endpoint");
+  EXPECT_EQ(v.outcome, RequestOutcome::ok);
+  EXPECT_EQ(v.origin, Origin::endpoint);
   EXPECT_EQ(v.hop, kTarget);
   EXPECT_EQ(v.endpoint_hop, kTarget);
 }
 
 TEST(Fusion, InPathResetAfterTheTtlCheck) {
   for (int d : {1, 2, 3}) {
-    Inputs in = base(Outcome::reset);
+    Inputs in = base(ProbeOutcome::reset);
     in.trigger = ladder(1000, [&](int k) { return k <= d ? TriggerStep::silent : TriggerStep::reset; });
     in.control = control_passes();
     icmp_for(in, in.trigger, d);
-    in.resets.push_back(passive(static_cast<uint16_t>(1000 + d + 1), static_cast<uint8_t>(64 - d + 1), "middlebox", d));
+    in.resets.push_back(passive(static_cast<uint16_t>(1000 + d + 1), static_cast<uint8_t>(64 - d + 1), Origin::middlebox, d));
     Verdict v = fuse(in);
-    EXPECT_EQ(v.outcome, "reset") << d;
-    EXPECT_EQ(v.origin, "middlebox") << d;
+    EXPECT_EQ(v.outcome, RequestOutcome::reset) << d;
+    EXPECT_EQ(v.origin, Origin::middlebox) << d;
     EXPECT_EQ(v.hop, d) << v.summary;
     ASSERT_TRUE(v.hop_ip) << d;
     EXPECT_EQ(*v.hop_ip, hop_ip(d));
-    EXPECT_EQ(v.trigger, "sni");
+    EXPECT_EQ(v.trigger, Trigger::sni);
     EXPECT_GE(v.confidence, 0.8);
   }
 }
 
 TEST(Fusion, InPathResetBeforeTheTtlCheck) {
-  Inputs in = base(Outcome::reset);
+  Inputs in = base(ProbeOutcome::reset);
   in.trigger = ladder(1000, [](int k) { return k < 2 ? TriggerStep::silent : TriggerStep::reset; });
   in.control = control_passes();
   icmp_for(in, in.trigger, 1);
-  in.resets.push_back(passive(1002, 63, "middlebox", 2));
+  in.resets.push_back(passive(1002, 63, Origin::middlebox, 2));
   Verdict v = fuse(in);
-  EXPECT_EQ(v.origin, "middlebox");
+  EXPECT_EQ(v.origin, Origin::middlebox);
   EXPECT_EQ(v.hop, 2);
 }
 
 TEST(Fusion, EndpointResetIsTheEndpoint) {
-  Inputs in = base(Outcome::reset);
+  Inputs in = base(ProbeOutcome::reset);
   in.trigger = ladder(1000, [](int k) { return k < kTarget ? TriggerStep::silent : TriggerStep::reset; });
   in.control = ladder(2000, [](int k) { return k < kTarget ? TriggerStep::silent : TriggerStep::reset; });
   icmp_for(in, in.trigger, kTarget - 1);
-  in.resets.push_back(passive(1000 + kTarget, 61, "endpoint", kTarget));
+  in.resets.push_back(passive(1000 + kTarget, 61, Origin::endpoint, kTarget));
   Verdict v = fuse(in);
-  EXPECT_EQ(v.origin, "endpoint");
+  EXPECT_EQ(v.origin, Origin::endpoint);
   EXPECT_EQ(v.hop, kTarget);
-  EXPECT_EQ(v.trigger, "any");
+  EXPECT_EQ(v.trigger, Trigger::any);
   EXPECT_EQ(*v.hop_ip, in.target.addr);
 }
 
 TEST(Fusion, WithoutCaptureAResetAtTheTargetIsNotBlamedOnAnyone) {
-  Inputs in = base(Outcome::reset);
+  Inputs in = base(ProbeOutcome::reset);
   in.captured = false;
   in.trigger = ladder(1000, [](int k) { return k < kTarget ? TriggerStep::silent : TriggerStep::reset; });
   in.control = control_passes();
   Verdict v = fuse(in);
-  EXPECT_EQ(v.outcome, "reset");
-  EXPECT_EQ(v.origin, "unknown") << v.summary;
+  EXPECT_EQ(v.outcome, RequestOutcome::reset);
+  EXPECT_EQ(v.origin, Origin::unknown) << v.summary;
   EXPECT_LT(v.confidence, 0.5);
 }
 
 TEST(Fusion, WithoutCaptureAnEarlyResetStillNamesAHop) {
-  Inputs in = base(Outcome::reset);
+  Inputs in = base(ProbeOutcome::reset);
   in.captured = false;
   in.trigger = ladder(1000, [](int k) { return k < 2 ? TriggerStep::silent : TriggerStep::reset; });
   in.control = control_passes();
   Verdict v = fuse(in);
-  EXPECT_EQ(v.origin, "middlebox");
+  EXPECT_EQ(v.origin, Origin::middlebox);
   EXPECT_EQ(v.hop, 2);
   EXPECT_LT(v.confidence, 0.7);
 }
 
 TEST(Fusion, SilentDropAtHopK) {
   for (int d : {1, 2, 3}) {
-    Inputs in = base(Outcome::timeout);
+    Inputs in = base(ProbeOutcome::timeout);
     in.trigger = ladder(1000, [](int) { return TriggerStep::silent; });
     in.control = control_passes();
     icmp_for(in, in.trigger, d);
     Verdict v = fuse(in);
-    EXPECT_EQ(v.outcome, "drop") << d;
-    EXPECT_EQ(v.origin, "middlebox") << d;
+    EXPECT_EQ(v.outcome, RequestOutcome::drop) << d;
+    EXPECT_EQ(v.origin, Origin::middlebox) << d;
     EXPECT_EQ(v.hop, d) << d;
-    EXPECT_EQ(v.trigger, "sni");
+    EXPECT_EQ(v.trigger, Trigger::sni);
   }
 }
 
 TEST(Fusion, ClosedPortIsTheEndpoint) {
-  Inputs in = base(Outcome::ok);
+  Inputs in = base(ProbeOutcome::ok);
   in.tls.reset();
-  in.connect = probe::ConnectResult{Outcome::refused, 1.0, 40000, "refused"};
+  in.connect = probe::ConnectResult{ProbeOutcome::refused, 1.0, 40000, "refused"};
   in.syn.back().kind = SynStep::refused;
   Verdict v = fuse(in);
-  EXPECT_EQ(v.outcome, "reset");
-  EXPECT_EQ(v.origin, "endpoint");
+  EXPECT_EQ(v.outcome, RequestOutcome::reset);
+  EXPECT_EQ(v.origin, Origin::endpoint);
   EXPECT_EQ(v.hop, kTarget);
 }
 
 TEST(Fusion, LocalResetIsThisHost) {
-  Inputs in = base(Outcome::reset);
-  in.resets.push_back(passive(40001, 64, "local", 0));
+  Inputs in = base(ProbeOutcome::reset);
+  in.resets.push_back(passive(40001, 64, Origin::local, 0));
   Verdict v = fuse(in);
-  EXPECT_EQ(v.origin, "local");
+  EXPECT_EQ(v.origin, Origin::local);
   EXPECT_EQ(v.hop, 0);
   EXPECT_FALSE(v.hop_ip);
 }
 
 TEST(Fusion, TtlCopyingDeviceIsNotReadAsADistance) {
-  Inputs in = base(Outcome::reset);
+  Inputs in = base(ProbeOutcome::reset);
   in.trigger = ladder(1000, [](int k) { return k < 2 ? TriggerStep::silent : TriggerStep::reset; });
   in.control = control_passes();
   icmp_for(in, in.trigger, 1);
   // The forged RST copies the probe's TTL: 2, 3, 4, ... which a naive reading takes for far hops.
   for (int k = 2; k <= kTarget + 1; k++)
-    in.resets.push_back(passive(static_cast<uint16_t>(1000 + k), static_cast<uint8_t>(k), "middlebox", 64 - k + 1));
+    in.resets.push_back(passive(static_cast<uint16_t>(1000 + k), static_cast<uint8_t>(k), Origin::middlebox, 64 - k + 1));
   Verdict v = fuse(in);
-  EXPECT_EQ(v.origin, "middlebox");
+  EXPECT_EQ(v.origin, Origin::middlebox);
   EXPECT_EQ(v.hop, 1) << v.summary;  // it answered ICMP at 1 and reset from 2: hop 1 from the ladder alone
   EXPECT_TRUE(std::any_of(v.evidence.begin(), v.evidence.end(), [](const auto& e) { return e.signal == "ttl_copy"; }));
 }
 
 TEST(Fusion, ProxyThatResetsLaterIsNamedFromThePassiveVerdict) {
-  Inputs in = base(Outcome::reset);
+  Inputs in = base(ProbeOutcome::reset);
   in.trigger = ladder(1000, [](int) { return TriggerStep::response; });
   in.control = ladder(2000, [](int) { return TriggerStep::response; });
-  in.resets.push_back(passive(40001, 64, "middlebox", 1));
+  in.resets.push_back(passive(40001, 64, Origin::middlebox, 1));
   Verdict v = fuse(in);
-  EXPECT_EQ(v.origin, "middlebox");
+  EXPECT_EQ(v.origin, Origin::middlebox);
   EXPECT_EQ(v.hop, 1);
   EXPECT_EQ(*v.hop_ip, hop_ip(1));
 }

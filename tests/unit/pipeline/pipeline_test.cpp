@@ -76,7 +76,7 @@ TEST(Pipeline, ResetLineCarriesTheVerdictTheHookGets) {
   Fixture f;
   std::vector<std::string> origins;
   f.pipe.set_hooks({.on_reset = [&](const flow::ResetRecord&, const attribution::Verdict& v) {
-    origins.push_back(v.origin);
+    origins.push_back(std::string(attribution::name(v.origin)));
     return Result<void>();
   }});
   f.reset_connection(kT0);

@@ -112,5 +112,17 @@ TEST(Names, AreStable) {
   EXPECT_STREQ(trigger_kind_name(TriggerStep::error), "error");
 }
 
+TEST(Names, ParseIsTheInverseOfName) {
+  for (int i = 0; i <= static_cast<int>(Outcome::error); i++)
+    EXPECT_EQ(parse_outcome(name(static_cast<Outcome>(i))), static_cast<Outcome>(i)) << i;
+  for (int i = 0; i <= SynStep::silent; i++)
+    EXPECT_EQ(parse_syn_kind(name(static_cast<SynStep::Kind>(i))), static_cast<SynStep::Kind>(i)) << i;
+  for (int i = 0; i <= TriggerStep::error; i++)
+    EXPECT_EQ(parse_trigger_kind(name(static_cast<TriggerStep::Kind>(i))), static_cast<TriggerStep::Kind>(i)) << i;
+  EXPECT_FALSE(parse_outcome("timed_out"));
+  EXPECT_FALSE(parse_syn_kind(""));
+  EXPECT_FALSE(parse_trigger_kind("Reset"));
+}
+
 }  // namespace
 }  // namespace rsthop::probe

@@ -1,0 +1,95 @@
+// The decision and the summary for a remote sender's reset.
+#include <algorithm>
+
+#include "common/addr.h"
+#include "attribution/remote.h"
+
+namespace rsthop::attribution {
+namespace {
+
+bool has(const std::vector<Evidence>& evidence, const char* signal) {
+  return std::any_of(evidence.begin(), evidence.end(), [&](const Evidence& e) { return e.signal == signal; });
+}
+
+std::string middlebox_summary(const RemoteFacts& f, const Decision& d, Stage stage) {
+  // At hop 1 the L2 neighbour is the device itself; farther, it is the gateway it sits behind.
+  std::string l2;
+  if (f.l2_mac && !f.l2_vendor.empty() && f.l2_vendor != "locally administered")
+    l2 = std::string(d.hop && *d.hop == 1 ? "; its MAC " : "; it came through the gateway ") +
+         mac_to_string(f.l2_mac->data()) + " belongs to " + f.l2_vendor;
+  return std::string(d.proxy ? "An intercepting proxy" : "A middlebox") +
+         (d.hop ? " at hop " + std::to_string(*d.hop) : "") + " reset the connection to " +
+         endpoint_str(f.rst.saddr, f.rst.sport) + " " + stage_phrase(stage) +
+         (d.ttl_forged ? " (its TTL is forged: it tells no distance)" : "") + l2 + "; " + d.why + ".";
+}
+
+}  // namespace
+
+Decision decide(const RemoteFacts& f, const std::vector<Evidence>& evidence) {
+  Decision d;
+  double pos = 0, neg = 0, strongest_neg = 0;
+  bool strong = false;
+  for (const auto& e : evidence) {
+    if (e.weight > 0) pos += e.weight;
+    if (e.weight < 0) neg += e.weight;
+    if (e.strong && e.weight > 0) strong = true;
+    strongest_neg = std::min(strongest_neg, e.weight);
+    if (e.weight > 0 && (d.why.empty() || e.weight >= 0.4)) d.why = e.signal + ": " + e.observed + ", expected " + e.expected;
+  }
+  const double score = pos + neg;
+  const auto& ep = f.endpoint_hop;
+  const bool race = has(evidence, "race");
+  d.proxy = has(evidence, "port_distance");
+  // Behind an intercepting proxy the "peer's" SYN-ACK is the proxy's: a RST
+  // matching it is the proxy's too, which agrees with port_distance.
+  const bool proxy_match = d.proxy && ep && f.rst_hop == *ep;
+  // Conflict means one signal clearly says "the peer" (the TTL matches it
+  // exactly) while others say "someone else"; a sum of weak agreements does not.
+  d.conflicting = !proxy_match && pos >= 0.3 && strongest_neg <= -0.25;
+  d.hop = f.rst_hop;
+  if (strong && (score >= 0.3 || race || proxy_match)) {
+    d.origin = Origin::middlebox;
+    d.confidence = std::clamp(0.5 + 0.35 * score, 0.5, 0.95);
+    if (d.conflicting) d.confidence = std::max(0.45, d.confidence - 0.2);
+    // A port answered from nearer than the address's other ports may also be
+    // a router answering for itself while forwarding the rest: stay modest.
+    if (proxy_match && !race) d.confidence = std::min(d.confidence, 0.7);
+    // A box in front of the peer is closer than the peer: a RST from the
+    // peer's distance or beyond carries a forged (or foreign) TTL that tells
+    // no distance.
+    d.ttl_forged = ep && f.rst_hop >= *ep && !proxy_match;
+    if (d.ttl_forged) d.hop.reset();
+  } else if (!strong && score <= -0.2) {
+    d.origin = Origin::endpoint;
+    d.hop = ep;
+    d.confidence = std::clamp(0.55 + 0.5 * -score, 0.55, 0.95);
+  } else {
+    d.origin = Origin::unknown;
+    d.confidence = d.conflicting ? 0.3 : 0.25;
+  }
+  return d;
+}
+
+std::string remote_summary(const RemoteFacts& f, const Decision& d, Stage stage) {
+  const std::string peer = endpoint_str(f.rst.saddr, f.rst.sport);
+  switch (d.origin) {
+    case Origin::middlebox: return middlebox_summary(f, d, stage);
+    case Origin::endpoint:
+      return "The peer " + peer + " itself reset the connection " + stage_phrase(stage) +
+             (f.base ? ": the RST matches its " + std::string(f.base_name) + " (TTL, hop distance" +
+                           (f.peer_next ? ", sequence number" : "") + ")."
+                     : ": it comes from the hop at which the peer answered other connections.");
+    case Origin::local:
+    case Origin::unknown: break;
+  }
+  if (d.conflicting)
+    return "Unclear who reset the connection to " + peer + " " + stage_phrase(stage) + ": the evidence conflicts (" +
+           d.why + ").";
+  if (!f.endpoint_hop)
+    return "The connection to " + peer + " was refused or reset " + stage_phrase(stage) + " from hop " +
+           std::to_string(f.rst_hop) +
+           "; with no packet of the peer to compare, rsthop cannot tell the server from a device in front of it.";
+  return "Unclear who reset the connection to " + peer + " " + stage_phrase(stage) + ": too little evidence either way.";
+}
+
+}  // namespace rsthop::attribution

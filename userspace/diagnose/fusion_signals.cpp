@@ -1,0 +1,90 @@
+#include "diagnose/fusion_signals.h"
+
+#include <map>
+
+namespace rsthop::diagnose {
+namespace {
+
+using attribution::Evidence;
+using probe::SynStep;
+using probe::TriggerStep;
+
+Evidence context(std::string signal, std::string observed) { return Evidence{std::move(signal), std::move(observed), "", 0}; }
+
+std::string target_str(const probe::Target& t) {
+  std::string a = addr_to_string(t.addr.data());
+  return (t.family == 6 ? "[" + a + "]" : a) + ":" + std::to_string(t.port);
+}
+
+}  // namespace
+
+std::optional<int> reached_at(const std::vector<SynStep>& syn) {
+  std::optional<int> k;
+  for (const auto& s : syn)
+    if ((s.kind == SynStep::reached || s.kind == SynStep::refused) && (!k || s.ttl < *k)) k = s.ttl;
+  return k;
+}
+
+std::set<int> icmp_ttls(const Inputs& in, const std::vector<TriggerStep>& steps) {
+  std::map<uint16_t, int> ports;
+  for (const auto& s : steps)
+    if (s.local_port) ports[s.local_port] = s.ttl;
+  std::set<int> out;
+  for (const auto& i : in.icmp)
+    if (auto it = ports.find(i.local_port); it != ports.end()) out.insert(it->second);
+  return out;
+}
+
+std::optional<Evidence> endpoint_hop_signal(const Inputs& in) {
+  auto k = reached_at(in.syn);
+  if (!k) return std::nullopt;
+  return context("endpoint_hop", "the SYN ladder reached " + target_str(in.target) + " at TTL " + std::to_string(*k));
+}
+
+std::optional<Evidence> port_distance_signal(const Inputs& in) {
+  auto ep = reached_at(in.syn), e80 = reached_at(in.syn80);
+  if (!ep || !e80 || *ep >= *e80) return std::nullopt;
+  const std::string port = std::to_string(in.target.port);
+  return Evidence{"port_distance", "port " + port + " answers at TTL " + std::to_string(*ep),
+                  "port 80 answers at TTL " + std::to_string(*e80) + ": a proxy or load balancer terminates port " + port,
+                  0.6};
+}
+
+std::optional<Evidence> no_capture_signal(const Inputs& in) {
+  if (in.captured) return std::nullopt;
+  return context("no_capture", "no kernel capture (not root?): no RST TTLs, no hop addresses for the trigger ladder");
+}
+
+std::optional<Evidence> control_signal(const Inputs& in) {
+  if (in.control.empty()) return std::nullopt;
+  std::optional<int> resp;
+  bool reset = false;
+  for (const auto& s : in.control) {
+    if (s.kind == TriggerStep::reset) reset = true;
+    if (s.kind == TriggerStep::response && (!resp || s.ttl < *resp)) resp = s.ttl;
+  }
+  return context("control", resp && !reset ? "the control request passes (answered at TTL " + std::to_string(*resp) + ")"
+                                           : "the control request fails too");
+}
+
+std::optional<Evidence> ttl_copy_signal(const Inputs& in) {
+  std::set<uint8_t> rst_ttls;
+  for (const auto& s : in.trigger) {
+    if (s.kind != TriggerStep::reset || !s.local_port) continue;
+    for (const auto& r : in.resets)
+      if (r.local_port == s.local_port) {
+        rst_ttls.insert(r.ttl);
+        break;
+      }
+  }
+  if (rst_ttls.size() <= 1) return std::nullopt;
+  return Evidence{"ttl_copy", "the RST's TTL changes with the probe's TTL", "one sender, one TTL", 0};
+}
+
+std::optional<Evidence> delayed_reset_signal(const Inputs& in) {
+  if (!in.tls || !in.tls->reset_after_hello_ms) return std::nullopt;
+  return context("delayed_reset", "reset " + std::to_string(static_cast<int>(*in.tls->reset_after_hello_ms)) +
+                                      " ms after the ClientHello, the ladder's requests were answered");
+}
+
+}  // namespace rsthop::diagnose

@@ -1,0 +1,28 @@
+// Fusion's signals: each reads the Inputs and gives one Evidence or nothing.
+// fuse() lists them in its verdict; they are pure and tested one by one.
+#pragma once
+
+#include <optional>
+#include <set>
+
+#include "diagnose/fusion.h"
+
+namespace rsthop::diagnose {
+
+// The lowest TTL at which a SYN ladder reached the target (SYN-ACK or RST), if any.
+std::optional<int> reached_at(const std::vector<probe::SynStep>& syn);
+// TTLs at which the capture saw an ICMP error quoting a step of `steps`.
+std::set<int> icmp_ttls(const Inputs& in, const std::vector<probe::TriggerStep>& steps);
+
+std::optional<attribution::Evidence> endpoint_hop_signal(const Inputs& in);
+// Port 443 answers nearer than port 80: a proxy or load balancer terminates it.
+std::optional<attribution::Evidence> port_distance_signal(const Inputs& in);
+std::optional<attribution::Evidence> no_capture_signal(const Inputs& in);
+// Whether the control request (the same request without the trigger) passes.
+std::optional<attribution::Evidence> control_signal(const Inputs& in);
+// The RSTs the trigger ladder drew carry different TTLs: the device copies the probe's TTL.
+std::optional<attribution::Evidence> ttl_copy_signal(const Inputs& in);
+// The TLS probe was reset a while after its ClientHello.
+std::optional<attribution::Evidence> delayed_reset_signal(const Inputs& in);
+
+}  // namespace rsthop::diagnose
