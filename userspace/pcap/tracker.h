@@ -6,10 +6,11 @@
 // after the packet (ev.flow), the sender's side (ev.side) and the canonical
 // key; losses are counted by cause in the kernel's counters.
 //
-// Per packet it does what rh_handle() does: parse, --host/--port filter (same
-// semantics: a port on either side, an address of either side in a CIDR; for
-// ICMP errors the quoted tuple), flow table keyed by the canonical key, event
-// kinds, RST payload and first-payload snapshots, ICMP quotes.
+// Per packet it runs what rh_handle() runs, the event glue of bpf/events.h:
+// parse, --host/--port filter (the same code over the same rodata layout),
+// flow table keyed by the canonical key, event kinds, RST payload and
+// first-payload snapshots, ICMP quotes, counters; the record it builds is
+// decoded with rh_record_decode() as the kernel's are.
 //
 // Differences from the kernel, on purpose: the clock is the frame's capture
 // timestamp (any time domain; 0 is replaced by 1, since the state machine
@@ -19,6 +20,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -28,6 +30,8 @@
 #include "common/addr.h"
 #include "flow/model.h"
 #include "flow/timeline.h"
+
+struct rh_filter_cfg;  // bpf/events.h
 
 namespace rsthop::pcap {
 
@@ -64,12 +68,14 @@ struct LocalReset {
   uint16_t reason = 0;                    // enum sk_rst_reason (SEND only)
 };
 
-// The user's --host / --port filter, as the kernel holds it in rodata.
+// The user's --host / --port filter; the Tracker turns it into the kernel's
+// rodata layout (struct rh_filter_cfg) and runs the kernel's filter code.
 struct Filter {
   std::vector<Cidr> hosts;        // empty: any address (the kernel keeps at most RH_MAX_CIDRS)
   std::vector<uint16_t> ports;    // empty: any port
-  bool match(const uint8_t* saddr, const uint8_t* daddr, uint16_t sport, uint16_t dport) const;
 };
+
+struct TrackerRoad;  // tracker.cpp: the bpf/events.h host hooks' context
 
 class Tracker {
  public:
@@ -122,9 +128,12 @@ class Tracker {
   void lru_unlink(uint32_t n);
   void lru_push_front(uint32_t n);
   rh_flow_state* flow_get(const rh_flow_key& k, uint8_t tcp_flags);
+  rh_flow_state* find_state(const rh_flow_key& k);  // no LRU touch, like an ICMP error's lookup
   void count(int cause);
+  friend struct TrackerRoad;
 
   Options opt_;
+  std::shared_ptr<const rh_filter_cfg> filter_;  // immutable, shared by copies
   std::vector<Node> nodes_;
   std::vector<uint32_t> free_;
   std::vector<Slot> slots_;
