@@ -96,7 +96,6 @@ int run_diagnose(const DiagnoseOptions& opt) {
   if (host) cfg.hosts = {host.value()};
   cfg.ports = {t.port, 80};
   cfg.ring_bytes = 4u << 20;
-  cfg.verbose = opt.verbose;
   cfg.frames = evidence != nullptr;
   std::unique_ptr<kernel::Capture> capture;
   std::unique_ptr<CaptureSource> source;
