@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "bpf_harness.h"
+#include "common/addr.h"
 #include "tests/common/packet_builder.h"
 
 namespace rsthop::test {
@@ -78,6 +79,16 @@ void run_case(BpfHarness& h, Hook hook, const Case& c);
 
 std::vector<Case> tracking_cases();  // tracking_cases.cpp
 std::vector<Case> parsing_cases();   // parsing_cases.cpp
+
+// filter_cases.cpp: rows for an instance loaded with configure_filter(),
+// the filter as Cidrs and ports (what the offline Tracker is given).
+std::vector<Case> filter_cases();
+std::vector<Cidr> filter_hosts();
+std::vector<uint16_t> filter_ports();
+void configure_filter(struct ::rsthop_bpf* s);
+// The process's one loaded instance of the object, default (false) or with
+// configure_filter() (true); nullptr and `error` set when it cannot load.
+BpfHarness* shared_harness(bool filter, std::string& error);
 
 }  // namespace rsthop::test
 
