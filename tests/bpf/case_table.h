@@ -74,6 +74,19 @@ Bytes base_synack(const Net& n);
 // An EventExpect for a TCP segment of the test connection.
 EventExpect tcp_event(const Net& n, bool from_client, uint8_t kind);
 
+// A SYN with options to cut at every length (the truncation table).
+struct TruncBase {
+    const char* name;
+    Bytes frame;
+    size_t l2_end;  // bytes up to the end of the last VLAN tag / EtherType
+    size_t l3_end;  // ... of the IP header and its extensions / options
+    // BPF_PROG_TEST_RUN for tc refuses shorter frames: 14 (Ethernet) plus,
+    // for an untagged IPv4/IPv6 EtherType, the fixed IP header (it pulls it).
+    size_t tc_min_len;
+};
+
+std::vector<TruncBase> trunc_bases();
+
 // Runs one row through `hook` and checks everything it says.
 void run_case(BpfHarness& h, Hook hook, const Case& c);
 

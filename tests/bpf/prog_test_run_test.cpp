@@ -103,30 +103,6 @@ TEST(TcGso, PacketsCountSegments)
 // an Ethernet header never reach a program: BPF_PROG_TEST_RUN refuses them
 // (EINVAL), as drivers never deliver them; so trunc_l2 is exercised by the
 // tagged bases, cut inside a VLAN tag (and trunc_l3 on tc by the tagged bases).
-struct TruncBase {
-    const char* name;
-    Bytes frame;
-    size_t l2_end;  // bytes up to the end of the last VLAN tag / EtherType
-    size_t l3_end;  // ... of the IP header and its extensions / options
-    // BPF_PROG_TEST_RUN for tc refuses shorter frames: 14 (Ethernet) plus,
-    // for an untagged IPv4/IPv6 EtherType, the fixed IP header (it pulls it).
-    size_t tc_min_len;
-};
-
-std::vector<TruncBase> trunc_bases()
-{
-    auto syn = [](const Net& n) {
-        return tcp_frame(n, true, kSyn).mss(1460).sack_perm().timestamps(100, 0).nop().wscale(7);
-    };
-    return {
-        {"v4", base_syn(net_v4()), 14, 14 + 20, 14 + 20},
-        {"v6", base_syn(net_v6()), 14, 14 + 40, 14 + 40},
-        {"v4_qinq_ip_options", syn(net_v4()).vlan(100, kTpid8021ad).vlan(200).ip_options({1, 1, 1, 1, 1, 1, 1, 0}).build(),
-         22, 22 + 28, 14},
-        {"v6_vlan_ext_headers", syn(net_v6()).vlan(100).hop_by_hop({}).fragment6(0, false).build(), 18, 18 + 40 + 16, 14},
-    };
-}
-
 class TruncationTest : public ::testing::TestWithParam<Hook> {};
 
 TEST_P(TruncationTest, SynCutAtEveryByte)

@@ -10,6 +10,7 @@
 // the Tracker's names.
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <cstring>
 #include <sstream>
 
@@ -250,6 +251,34 @@ void run_table(bool filter, const std::vector<Case>& rows)
                 return;
         }
     }
+}
+
+// The truncation table: a SYN cut at every length.  Lengths the kernel
+// refuses to run (EINVAL below its minimum) have nothing to compare.
+TEST(Roads, TruncationTable)
+{
+    RSTHOP_REQUIRE_PRIVILEGED();
+    std::string error;
+    BpfHarness* h = shared_harness(false, error);
+    ASSERT_NE(h, nullptr) << "cannot load rsthop.bpf.o: " << error;
+    size_t compared = 0;
+    for (Hook hook : kHooks) {
+        for (const TruncBase& base : trunc_bases()) {
+            for (size_t len = 0; len < base.frame.size(); len++) {
+                Case c;
+                c.name = std::string(base.name) + "_cut_at_" + std::to_string(len);
+                c.frame = truncate(base.frame, len);
+                h->reset();
+                if (h->run(hook, c.frame).err == -EINVAL)
+                    continue;
+                compare_roads(*h, hook, c, tracker_options(false));
+                if (HasFatalFailure())
+                    return;
+                compared++;
+            }
+        }
+    }
+    EXPECT_GT(compared, 100u) << "too few cut frames ran";
 }
 
 TEST(Roads, TrackingTable) { run_table(false, tracking_cases()); }

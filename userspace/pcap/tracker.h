@@ -1,8 +1,7 @@
 // The offline road's kernel: turns captured frames into the flow::Packet
 // events the kernel programs (bpf/rsthop.bpf.c) would have emitted, by running
-// the very same shared C (rh_parse_l3 / rh_parse_tcp / rh_parse_tcp_opts from
-// bpf/parse.h, rh_flow_key_make, rh_track from bpf/track.h) over a userspace
-// flow table.  Each event carries, like the kernel's, a copy of the flow state
+// the very same shared C (rh_glue_frame from bpf/events.h over the parsers of
+// bpf/parse.h and rh_track from bpf/track.h) over a userspace flow table.  Each event carries, like the kernel's, a copy of the flow state
 // after the packet (ev.flow), the sender's side (ev.side) and the canonical
 // key; losses are counted by cause in the kernel's counters.
 //
