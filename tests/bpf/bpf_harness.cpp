@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "kernel/ring.h"
 #include "rsthop.skel.h"
 
 namespace rsthop::test {
@@ -61,30 +62,18 @@ std::unique_ptr<BpfHarness> BpfHarness::load(const Configure& configure, std::st
         *error = std::string("rsthop_bpf__load: ") + std::strerror(-err);
         return nullptr;
     }
-    auto on_event = [](void* ctx, void* data, size_t size) -> int {
-        auto* self = static_cast<BpfHarness*>(ctx);
-        const auto* p = static_cast<const uint8_t*>(data);
-        RawEvent r;
-        r.bytes.assign(p, p + size);
-        const uint8_t* snap = nullptr;
-        size_t n = 0;
-        r.decode_ok = rh_record_decode(p, size, &r.decoded, &snap, &n) == 0;
-        if (snap)
-            r.data.assign(snap, snap + n);
-        self->pending_.push_back(std::move(r));
-        return 0;
-    };
-    h->rb_ = ring_buffer__new(bpf_map__fd(h->skel_->maps.events), on_event, h.get(), nullptr);
-    if (!h->rb_) {
-        *error = std::string("ring_buffer__new: ") + std::strerror(errno);
+    auto ring = kernel::RingConsumer::open(bpf_map__fd(h->skel_->maps.events));
+    if (!ring) {
+        *error = "RingConsumer::open: " + ring.error().message;
         return nullptr;
     }
+    h->ring_ = std::move(ring).value();
     return h;
 }
 
 BpfHarness::~BpfHarness()
 {
-    ring_buffer__free(rb_);
+    ring_.reset();  // unmaps the ring before its map goes
     rsthop_bpf__destroy(skel_);
 }
 
@@ -112,9 +101,18 @@ RunResult BpfHarness::run(Hook hook, const Bytes& frame, uint32_t gso_segs)
 
 std::vector<RawEvent> BpfHarness::drain_events()
 {
-    ring_buffer__consume(rb_);
     std::vector<RawEvent> out;
-    out.swap(pending_);
+    ring_->consume([&out](const void* data, size_t size) {
+        const auto* p = static_cast<const uint8_t*>(data);
+        RawEvent r;
+        r.bytes.assign(p, p + size);
+        const uint8_t* snap = nullptr;
+        size_t n = 0;
+        r.decode_ok = rh_record_decode(p, size, &r.decoded, &snap, &n) == 0;
+        if (snap)
+            r.data.assign(snap, snap + n);
+        out.push_back(std::move(r));
+    });
     return out;
 }
 

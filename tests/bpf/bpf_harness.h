@@ -1,7 +1,9 @@
 // The real rsthop BPF object, loaded through its skeleton, driven with
 // BPF_PROG_TEST_RUN: run one frame through one hook, then read what the
 // programs left behind (ring-buffer events, per-CPU counters, the flows map).
-// Shared by the tests in this directory; needs root (see privileged.h).
+// Events are drained through the product's own ring consumer
+// (kernel/ring.h), so every table row exercises it too.  Shared by the tests
+// in this directory; needs root (see privileged.h).
 #ifndef RSTHOP_TESTS_BPF_HARNESS_H
 #define RSTHOP_TESTS_BPF_HARNESS_H
 
@@ -17,7 +19,10 @@
 #include "tests/common/packet_builder.h"
 
 struct rsthop_bpf;
-struct ring_buffer;
+
+namespace rsthop::kernel {
+class RingConsumer;
+}
 
 namespace rsthop::test {
 
@@ -75,8 +80,7 @@ public:
 private:
     BpfHarness() = default;
     struct ::rsthop_bpf* skel_ = nullptr;
-    struct ring_buffer* rb_ = nullptr;
-    std::vector<RawEvent> pending_;
+    std::unique_ptr<kernel::RingConsumer> ring_;
 };
 
 // The canonical key of (saddr, sport) -> (daddr, dport), computed by the very

@@ -72,6 +72,21 @@ EventExpect tcp_event(const Net& n, bool from_client, uint8_t kind)
     return e;
 }
 
+std::vector<TruncBase> trunc_bases()
+{
+    auto syn = [](const Net& n) {
+        return tcp_frame(n, true, kSyn).mss(1460).sack_perm().timestamps(100, 0).nop().wscale(7);
+    };
+    return {
+        {"v4", base_syn(net_v4()), 14, 14 + 20, 14 + 20},
+        {"v6", base_syn(net_v6()), 14, 14 + 40, 14 + 40},
+        {"v4_qinq_ip_options", syn(net_v4()).vlan(100, kTpid8021ad).vlan(200).ip_options({1, 1, 1, 1, 1, 1, 1, 0}).build(),
+         22, 22 + 28, 14},
+        {"v6_vlan_ext_headers", syn(net_v6()).vlan(100).hop_by_hop({}).fragment6(0, false).build(), 18, 18 + 40 + 16, 14},
+    };
+}
+
+
 namespace {
 
 std::string hex(const void* p, size_t n)

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "bpf_harness.h"
+#include "common/addr.h"
 #include "tests/common/packet_builder.h"
 
 namespace rsthop::test {
@@ -73,11 +74,34 @@ Bytes base_synack(const Net& n);
 // An EventExpect for a TCP segment of the test connection.
 EventExpect tcp_event(const Net& n, bool from_client, uint8_t kind);
 
+// A SYN with options to cut at every length (the truncation table).
+struct TruncBase {
+    const char* name;
+    Bytes frame;
+    size_t l2_end;  // bytes up to the end of the last VLAN tag / EtherType
+    size_t l3_end;  // ... of the IP header and its extensions / options
+    // BPF_PROG_TEST_RUN for tc refuses shorter frames: 14 (Ethernet) plus,
+    // for an untagged IPv4/IPv6 EtherType, the fixed IP header (it pulls it).
+    size_t tc_min_len;
+};
+
+std::vector<TruncBase> trunc_bases();
+
 // Runs one row through `hook` and checks everything it says.
 void run_case(BpfHarness& h, Hook hook, const Case& c);
 
 std::vector<Case> tracking_cases();  // tracking_cases.cpp
 std::vector<Case> parsing_cases();   // parsing_cases.cpp
+
+// filter_cases.cpp: rows for an instance loaded with configure_filter(),
+// the filter as Cidrs and ports (what the offline Tracker is given).
+std::vector<Case> filter_cases();
+std::vector<Cidr> filter_hosts();
+std::vector<uint16_t> filter_ports();
+void configure_filter(struct ::rsthop_bpf* s);
+// The process's one loaded instance of the object, default (false) or with
+// configure_filter() (true); nullptr and `error` set when it cannot load.
+BpfHarness* shared_harness(bool filter, std::string& error);
 
 }  // namespace rsthop::test
 

@@ -17,51 +17,8 @@ namespace {
 
 constexpr Hook kHooks[] = {Hook::Xdp, Hook::TcIngress, Hook::TcEgress};
 
-// Loading verifies six programs (about a second), so each configuration is
-// loaded once per process and tests reset the flow table and ring buffer.
-BpfHarness* shared_harness(const BpfHarness::Configure& configure, std::unique_ptr<BpfHarness>& slot,
-                           std::string& error)
-{
-    if (!slot && error.empty())
-        slot = BpfHarness::load(configure, &error);
-    return slot.get();
-}
-
-BpfHarness* default_harness(std::string& error)
-{
-    static std::unique_ptr<BpfHarness> slot;
-    static std::string err;
-    BpfHarness* h = shared_harness({}, slot, err);
-    error = err;
-    return h;
-}
-
-// The filter instance: port 443 only, hosts in 10.0.0.0/24 or 2001:db8::/64.
-BpfHarness* filter_harness(std::string& error)
-{
-    static std::unique_ptr<BpfHarness> slot;
-    static std::string err;
-    auto configure = [](struct ::rsthop_bpf* s) {
-        s->rodata->cfg_filter_ports = 1;
-        s->rodata->cfg_port_bitmap[kServerPort / 64] |= 1ull << (kServerPort % 64);
-        s->rodata->cfg_filter_hosts = 1;
-        s->rodata->cfg_n_cidrs = 2;
-        auto set = [&](int i, std::string_view addr, int prefix) {
-            auto a = addr16(addr);
-            auto& c = s->rodata->cfg_cidrs[i];
-            for (int b = 0; b < 16; b++) {
-                int bits = std::clamp(prefix - 8 * b, 0, 8);
-                c.mask[b] = static_cast<uint8_t>(0xff00 >> bits);
-                c.addr[b] = a[static_cast<size_t>(b)] & c.mask[b];
-            }
-        };
-        set(0, "10.0.0.0", 96 + 24);
-        set(1, "2001:db8::", 64);
-    };
-    BpfHarness* h = shared_harness(configure, slot, err);
-    error = err;
-    return h;
-}
+BpfHarness* default_harness(std::string& error) { return shared_harness(false, error); }
+BpfHarness* filter_harness(std::string& error) { return shared_harness(true, error); }
 
 #define RSTHOP_GET_HARNESS(var, getter)                                 \
     RSTHOP_REQUIRE_PRIVILEGED();                                        \
@@ -86,36 +43,6 @@ INSTANTIATE_TEST_SUITE_P(Tracking, TableTest,
 INSTANTIATE_TEST_SUITE_P(Parsing, TableTest,
                          ::testing::Combine(::testing::ValuesIn(kHooks), ::testing::ValuesIn(parsing_cases())),
                          [](const auto& info) { return case_name(std::get<0>(info.param), std::get<1>(info.param)); });
-
-std::vector<Case> filter_cases()
-{
-    using C = std::map<int, uint64_t>;
-    std::vector<Case> out;
-    const C filtered{{RH_C_TCP, 1}, {RH_C_FILTERED, 1}};
-    auto no_flow = [](BpfHarness& h) { EXPECT_TRUE(h.flow_keys().empty()) << "a filtered packet creates no flow"; };
-    for (const Net* n : {&net_v4(), &net_v6()}) {
-        std::string f = n->name;
-        out.push_back({f + "_match_syn", {}, base_syn(*n), tcp_event(*n, true, RH_EV_SYN),
-                       C{{RH_C_TCP, 1}, {RH_C_FLOW_NEW, 1}, {RH_C_EVENTS, 1}}, {}});
-        // The reply matches by its source port.
-        out.push_back({f + "_match_synack_by_sport", {}, base_synack(*n), tcp_event(*n, false, RH_EV_SYNACK),
-                       C{{RH_C_TCP, 1}, {RH_C_FLOW_NEW, 1}, {RH_C_FLOW_MIDSTREAM, 0}, {RH_C_EVENTS, 1}}, {}});
-        out.push_back({f + "_other_port", {}, tcp_frame(*n, true, kSyn).tcp(kClientPort, 80).build(), std::nullopt,
-                       filtered, no_flow});
-        Net away = *n;
-        away.client = n->family == 4 ? "192.168.7.1" : "2001:db9::1";
-        away.server = n->family == 4 ? "192.168.7.2" : "2001:db9::2";
-        out.push_back({f + "_other_hosts", {}, base_syn(away), std::nullopt, filtered, no_flow});
-        out.push_back({f + "_other_hosts_rst", {}, tcp_frame(away, false, kRst).build(), std::nullopt, filtered,
-                       no_flow});
-        // One end inside the CIDR is enough.
-        Net half = away;
-        half.server = n->server;
-        out.push_back({f + "_one_host_matches", {}, base_syn(half), tcp_event(half, true, RH_EV_SYN),
-                       C{{RH_C_TCP, 1}, {RH_C_FLOW_NEW, 1}, {RH_C_EVENTS, 1}}, {}});
-    }
-    return out;
-}
 
 class FilterTest : public ::testing::TestWithParam<std::tuple<Hook, Case>> {};
 
@@ -176,30 +103,6 @@ TEST(TcGso, PacketsCountSegments)
 // an Ethernet header never reach a program: BPF_PROG_TEST_RUN refuses them
 // (EINVAL), as drivers never deliver them; so trunc_l2 is exercised by the
 // tagged bases, cut inside a VLAN tag (and trunc_l3 on tc by the tagged bases).
-struct TruncBase {
-    const char* name;
-    Bytes frame;
-    size_t l2_end;  // bytes up to the end of the last VLAN tag / EtherType
-    size_t l3_end;  // ... of the IP header and its extensions / options
-    // BPF_PROG_TEST_RUN for tc refuses shorter frames: 14 (Ethernet) plus,
-    // for an untagged IPv4/IPv6 EtherType, the fixed IP header (it pulls it).
-    size_t tc_min_len;
-};
-
-std::vector<TruncBase> trunc_bases()
-{
-    auto syn = [](const Net& n) {
-        return tcp_frame(n, true, kSyn).mss(1460).sack_perm().timestamps(100, 0).nop().wscale(7);
-    };
-    return {
-        {"v4", base_syn(net_v4()), 14, 14 + 20, 14 + 20},
-        {"v6", base_syn(net_v6()), 14, 14 + 40, 14 + 40},
-        {"v4_qinq_ip_options", syn(net_v4()).vlan(100, kTpid8021ad).vlan(200).ip_options({1, 1, 1, 1, 1, 1, 1, 0}).build(),
-         22, 22 + 28, 14},
-        {"v6_vlan_ext_headers", syn(net_v6()).vlan(100).hop_by_hop({}).fragment6(0, false).build(), 18, 18 + 40 + 16, 14},
-    };
-}
-
 class TruncationTest : public ::testing::TestWithParam<Hook> {};
 
 TEST_P(TruncationTest, SynCutAtEveryByte)

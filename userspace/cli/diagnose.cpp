@@ -64,7 +64,7 @@ struct Live {
   std::unique_ptr<kernel::Capture> capture;
   std::unique_ptr<CaptureSource> source;
 };
-Live start_capture(const DiagnoseOptions& opt, const probe::Target& t, const std::string& ifname,
+Live start_capture(const probe::Target& t, const std::string& ifname,
                    LiveEvidence* evidence, std::vector<flow::Packet>* rsts) {
   kernel::CaptureConfig cfg;
   cfg.interfaces = {ifname};
@@ -72,7 +72,6 @@ Live start_capture(const DiagnoseOptions& opt, const probe::Target& t, const std
   if (host) cfg.hosts = {host.value()};
   cfg.ports = {t.port, 80};
   cfg.ring_bytes = 4u << 20;
-  cfg.verbose = opt.verbose;
   cfg.frames = evidence != nullptr;
   Live live;
   auto c = kernel::Capture::open(cfg);
@@ -205,7 +204,7 @@ int run_diagnose(const DiagnoseOptions& opt) {
     if (!r) return fail(r.error().message);
     ifname = r.value();
   }
-  Live live = start_capture(opt, t, ifname, evidence.get(), &rsts);
+  Live live = start_capture(t, ifname, evidence.get(), &rsts);
   auto registry = oui::Registry::load();
   const oui::Registry* reg = registry ? &registry.value() : nullptr;
 

@@ -88,7 +88,6 @@ int run_trace(const TraceOptions& opt) {
   cfg.ports = opt.ports;
   cfg.ring_bytes = opt.ring_mb << 20;
   cfg.max_flows = opt.max_flows;
-  cfg.verbose = opt.verbose;
   cfg.clsact = opt.tc == "clsact";
 
   // Open the output first: an unwritable path must fail before anything is attached.

@@ -55,7 +55,7 @@ struct Capture::Impl {
   SkelPtr skel;
   std::unique_ptr<RingConsumer> ring;
   std::vector<std::unique_ptr<Link>> links;
-  std::vector<bpf_link*> tp_links;
+  std::vector<BpfLinkPtr> tp_links;  // declared after skel: destroyed before it
   const Handler* handler = nullptr;
   FrameHandler frame_handler;
   uint64_t* malformed = nullptr;
@@ -163,20 +163,21 @@ Result<std::unique_ptr<Capture>> Capture::open(const CaptureConfig& cfg) {
     int e = -err;
     return make_error("cannot load the BPF programs: " + errno_hint(e), e);
   }
+  // The ring first: nothing can fail once the tracepoints are attached.
+  auto ring = RingConsumer::open(bpf_map__fd(s->maps.events));
+  if (!ring) return ring.error();
+  impl->ring = std::move(ring.value());
   if (tp) {
     for (bpf_program* p : {s->progs.rh_sock_state, s->progs.rh_send_reset, s->progs.rh_receive_reset}) {
-      bpf_link* l = bpf_program__attach(p);
+      BpfLinkPtr l(bpf_program__attach(p));
       if (!l) {
         notices.push_back(std::string("cannot attach ") + bpf_program__name(p) + ": " + std::strerror(errno) +
                           "; local resets may be missed");
         continue;
       }
-      impl->tp_links.push_back(l);
+      impl->tp_links.push_back(std::move(l));
     }
   }
-  auto ring = RingConsumer::open(bpf_map__fd(s->maps.events));
-  if (!ring) return ring.error();
-  impl->ring = std::move(ring.value());
 
   auto cap = std::unique_ptr<Capture>(new Capture(std::move(impl)));
   cap->notices_ = std::move(notices);
@@ -210,7 +211,6 @@ Result<void> Capture::attach() {
 
 void Capture::detach() {
   impl_->links.clear();
-  for (bpf_link* l : impl_->tp_links) bpf_link__destroy(l);
   impl_->tp_links.clear();
 }
 

@@ -13,4 +13,10 @@ struct SkelDeleter {
 };
 using SkelPtr = std::unique_ptr<rsthop_bpf, SkelDeleter>;
 
+// A bpf_link (raw tracepoints), owned from the moment bpf_program__attach returns it.
+struct BpfLinkDeleter {
+  void operator()(bpf_link* l) const { bpf_link__destroy(l); }
+};
+using BpfLinkPtr = std::unique_ptr<bpf_link, BpfLinkDeleter>;
+
 }  // namespace rsthop::kernel

@@ -4,47 +4,86 @@
 #include <cstddef>
 #include <cstring>
 
-#include "bpf/parse.h"
-#include "bpf/track.h"
+#include "bpf/events.h"
+#include "bpf/record.h"
+
+namespace rsthop::pcap {
+
+// The offline road's context for the bpf/events.h host hooks below: one
+// frame's bytes and clock, and room for the one record a frame may yield.
+struct TrackerRoad {
+  Tracker* tracker;
+  const uint8_t* data;
+  size_t size;
+  uint64_t ts;
+  union {
+    rh_event ev;
+    rh_data_event data_ev;
+  } rec;
+  uint32_t rec_size = 0;
+  bool submitted = false;
+
+  rh_flow_state* flow_get(const rh_flow_key& k, uint8_t tcp_flags) { return tracker->flow_get(k, tcp_flags); }
+  rh_flow_state* flow_find(const rh_flow_key& k) { return tracker->find_state(k); }
+};
+
+}  // namespace rsthop::pcap
+
+namespace {
+rsthop::pcap::TrackerRoad& road(const rh_frame* f) { return *static_cast<rsthop::pcap::TrackerRoad*>(f->ctx); }
+}  // namespace
+
+// The kernel's bpf_{xdp,skb}_load_bytes: fails (nonzero) past the frame's end.
+static inline long rh_host_load(const rh_frame* f, __u32 off, void* dst, __u32 n) {
+  const auto& r = road(f);
+  if (off > r.size || n > r.size - off) return -1;
+  std::memcpy(dst, r.data + off, n);
+  return 0;
+}
+
+static inline __u64 rh_host_now(const rh_frame* f) { return road(f).ts; }
+
+// Zeroed, unlike ring memory: the kernel leaves pad bytes as they were, and
+// no reader looks at them.
+static inline void* rh_host_reserve(const rh_frame* f, __u32 size) {
+  auto& r = road(f);
+  if (r.rec_size || size > sizeof(r.rec)) return nullptr;  // one record per frame (the glue's contract)
+  std::memset(&r.rec, 0, sizeof(r.rec));
+  r.rec_size = size;
+  return &r.rec;
+}
+
+static inline void rh_host_submit(const rh_frame* f, void* /*rec*/, __u64 /*now*/) { road(f).submitted = true; }
+
+static inline rh_flow_state* rh_host_flow_get(const rh_frame* f, const rh_flow_key* k, const rh_pkt* p) {
+  return road(f).flow_get(*k, p->tcp_flags);
+}
+
+static inline rh_flow_state* rh_host_flow_find(const rh_frame* f, const rh_flow_key* k) {
+  return road(f).flow_find(*k);
+}
 
 namespace rsthop::pcap {
 namespace {
 
-// event__fill_tuple() in bpf/rsthop.bpf.c.
-void fill_tuple(rh_event& ev, const rh_pkt& p) {
-  std::memcpy(ev.saddr, p.saddr, 16);
-  std::memcpy(ev.daddr, p.daddr, 16);
-  ev.family = p.family;
-  ev.ttl = p.ttl;
-  ev.ip_id = p.ip_id;
-  ev.ip_len = p.ip_len;
-  ev.ip_flags = p.ip_flags;
-  ev.vlan_depth = p.vlan_depth;
-  if (p.l2) {
-    std::memcpy(ev.dmac, p.l2, 6);
-    std::memcpy(ev.smac, p.l2 + 6, 6);
+// The kernel's rodata for --host / --port (filled as kernel/capture.cpp fills it).
+std::shared_ptr<const rh_filter_cfg> make_filter(const Filter& in) {
+  auto cfg = std::make_shared<rh_filter_cfg>();
+  std::memset(cfg.get(), 0, sizeof(*cfg));
+  cfg->filter_ports = !in.ports.empty();
+  for (uint16_t p : in.ports) cfg->port_bitmap[p >> 6] |= 1ULL << (p & 63);
+  cfg->filter_hosts = !in.hosts.empty();
+  cfg->n_cidrs = static_cast<uint32_t>(std::min<size_t>(in.hosts.size(), RH_MAX_CIDRS));
+  for (uint32_t i = 0; i < cfg->n_cidrs; i++) {
+    std::memcpy(cfg->cidrs[i].addr, in.hosts[i].addr.data(), 16);
+    std::memcpy(cfg->cidrs[i].mask, in.hosts[i].mask.data(), 16);
   }
+  return cfg;
 }
 
 }  // namespace
 
-// filter__match() in bpf/rsthop.bpf.c.
-bool Filter::match(const uint8_t* saddr, const uint8_t* daddr, uint16_t sport, uint16_t dport) const {
-  if (!ports.empty()) {
-    bool hit = std::find(ports.begin(), ports.end(), sport) != ports.end() ||
-               std::find(ports.begin(), ports.end(), dport) != ports.end();
-    if (!hit) return false;
-  }
-  if (!hosts.empty()) {
-    size_t n = std::min<size_t>(hosts.size(), RH_MAX_CIDRS);
-    bool hit = false;
-    for (size_t i = 0; i < n && !hit; i++) hit = hosts[i].contains(saddr) || hosts[i].contains(daddr);
-    if (!hit) return false;
-  }
-  return true;
-}
-
-Tracker::Tracker(Options opt) : opt_(std::move(opt)) {
+Tracker::Tracker(Options opt) : opt_(std::move(opt)), filter_(make_filter(opt_.filter)) {
   if (opt_.max_flows == 0) opt_.max_flows = 1;
 }
 
@@ -195,122 +234,28 @@ std::optional<flow::Packet> Tracker::feed(const Frame& f) {
   return feed(f.bytes, FrameInfo{f.ts_ns, f.hook, f.ifindex, f.has_l2, f.segs, 0});
 }
 
-std::optional<flow::Packet> Tracker::feed(std::span<const uint8_t> bytes, const FrameInfo& f) {
-  const uint8_t* data = bytes.data();
-  const uint8_t* end = data + bytes.size();
-  const uint64_t ts = f.ts_ns ? f.ts_ns : 1;
-  rh_cursor c{data, end};
-  rh_pkt p{};
+// rh_handle() in bpf/rsthop.bpf.c, through the same bpf/events.h glue; the
+// record is then decoded as the capture decodes the kernel's.
+std::optional<flow::Packet> Tracker::feed(std::span<const uint8_t> bytes, const FrameInfo& info) {
+  TrackerRoad r{this, bytes.data(), bytes.size(), info.ts_ns ? info.ts_ns : 1, {}};
+  rh_frame f{};
+  f.ctx = &r;
+  f.cnt = &counters_;
+  f.filter = filter_.get();
+  f.ifindex = info.ifindex;
+  f.frame_len = static_cast<uint32_t>(std::min<size_t>(bytes.size(), UINT32_MAX));
+  f.segs = info.segs;
+  f.hook = info.hook;
+  f.has_l2 = info.has_l2 ? 1 : 0;
+  rh_glue_frame(&f, bytes.data(), bytes.data() + f.frame_len);
+  if (!r.submitted) return std::nullopt;
 
-  counters_.c[RH_C_PACKETS]++;
-  int r = rh_parse_l3(&c, &p, data, f.has_l2 ? 1 : 0);
-  if (r < 0) {
-    count(-r);
-    return std::nullopt;
-  }
-  if (r == RH_IPPROTO_ICMP || r == RH_IPPROTO_ICMPV6) {
-    rh_icmp_quote q{};
-    if ((r == RH_IPPROTO_ICMP) != (p.family == 4)) {
-      counters_.c[RH_C_NON_TCP]++;
-      return std::nullopt;
-    }
-    r = rh_parse_icmp_quote(&c, &p, &q);
-    if (r <= 0) {
-      count(r < 0 ? -r : RH_C_NON_TCP);
-      return std::nullopt;
-    }
-    if (!opt_.filter.match(q.saddr, q.daddr, q.sport, q.dport)) {
-      counters_.c[RH_C_FILTERED]++;
-      return std::nullopt;
-    }
-    // icmp__event(): the quoted segment names the flow; state only when known.
-    flow::Packet pk;
-    rh_event& ev = pk.ev;
-    ev.side = rh_flow_key_make(&ev.key, q.family, q.saddr, q.sport, q.daddr, q.dport);
-    ev.ts_ns = ts;
-    ev.ifindex = f.ifindex;
-    ev.kind = RH_EV_ICMP;
-    ev.hook = f.hook;
-    fill_tuple(ev, p);
-    ev.icmp_type = q.type;
-    ev.icmp_code = q.code;
-    ev.inner_ttl = q.ttl;
-    std::memcpy(ev.inner_saddr, q.saddr, 16);
-    std::memcpy(ev.inner_daddr, q.daddr, 16);
-    ev.inner_sport = q.sport;
-    ev.inner_dport = q.dport;
-    ev.inner_seq = q.seq;
-    if (auto st = lookup(ev.key)) ev.flow = *st;
-    pk.frame = f.frame;
-    counters_.c[RH_C_ICMP_ERRORS]++;
-    counters_.c[RH_C_EVENTS]++;
-    return pk;
-  }
-  if (r != RH_IPPROTO_TCP) {
-    counters_.c[RH_C_NON_TCP]++;
-    return std::nullopt;
-  }
-  if (p.ip_flags & RH_IPF_FRAG_FIRST) counters_.c[RH_C_FRAGMENTS]++;
-  r = rh_parse_tcp(&c, &p);
-  if (r < 0) {
-    count(-r);
-    return std::nullopt;
-  }
-  counters_.c[RH_C_TCP]++;
-  if (!opt_.filter.match(p.saddr, p.daddr, p.sport, p.dport)) {
-    counters_.c[RH_C_FILTERED]++;
-    return std::nullopt;
-  }
-
-  rh_flow_key k;
-  uint8_t side = rh_flow_key_make(&k, p.family, p.saddr, p.sport, p.daddr, p.dport);
-  rh_flow_state* st = flow_get(k, p.tcp_flags);
-  uint64_t now = rh_track_needs_clock(st, &p, side) ? ts : 0;
-  int kind = rh_track(st, &p, side, now, f.segs);
-  if (!kind) return std::nullopt;
-
-  // tcp__event().
   flow::Packet pk;
-  rh_event& ev = pk.ev;
-  ev.ts_ns = now;
-  ev.ifindex = f.ifindex;
-  ev.kind = static_cast<uint8_t>(kind);
-  ev.hook = f.hook;
-  ev.side = side;
-  fill_tuple(ev, p);
-  ev.sport = p.sport;
-  ev.dport = p.dport;
-  ev.seq = p.seq;
-  ev.ack = p.ack;
-  ev.window = p.window;
-  ev.tcp_flags = p.tcp_flags;
-  ev.payload_len = p.payload_len;
-  rh_tcp_opts o{};
-  rh_parse_tcp_opts(&p, end, &o);
-  ev.opts = o.opts;
-  ev.mss = o.mss;
-  ev.wscale = o.wscale;
-  ev.tsval = o.tsval;
-  ev.tsecr = o.tsecr;
-  ev.key = k;
-  ev.flow = *st;
-  pk.frame = f.frame;
-
-  // payload__copy(): what the frame holds of the payload, capped per kind.
-  size_t off = p.l4_off + p.tcp_hlen;
-  size_t avail = bytes.size() > off ? bytes.size() - off : 0;
-  size_t want = std::min<size_t>(p.payload_len, avail);
-  if (kind == RH_EV_RST && p.payload_len) {
-    size_t n = std::min<size_t>(want, RH_RST_PAYLOAD_MAX);
-    std::memcpy(ev.payload, data + off, n);
-    ev.snap_len = static_cast<uint16_t>(n);
-  } else if (kind == RH_EV_PAYLOAD) {
-    size_t n = std::min<size_t>(want, RH_DATA_SNAP_MAX);
-    pk.data.assign(data + off, data + off + n);
-    ev.snap_len = static_cast<uint16_t>(n);
-    if (n < p.payload_len && n < RH_DATA_SNAP_MAX) counters_.c[RH_C_SNAP_TRUNCATED]++;
-  }
-  counters_.c[RH_C_EVENTS]++;
+  const uint8_t* snap = nullptr;
+  size_t n = 0;
+  if (rh_record_decode(&r.rec, r.rec_size, &pk.ev, &snap, &n) != 0) return std::nullopt;  // the glue's own record
+  if (snap) pk.data.assign(snap, snap + n);
+  pk.frame = info.frame;
   return pk;
 }
 
@@ -344,6 +289,11 @@ flow::Packet Tracker::feed(const LocalReset& r) {
   if (auto st = lookup(k)) ev.flow = *st;
   counters_.c[RH_C_EVENTS]++;
   return pk;
+}
+
+rh_flow_state* Tracker::find_state(const rh_flow_key& k) {
+  uint32_t n = find(k, hash_key(k));
+  return n == kNone ? nullptr : &nodes_[n].st;
 }
 
 std::optional<rh_flow_state> Tracker::lookup(const rh_flow_key& k) const {

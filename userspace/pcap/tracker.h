@@ -1,15 +1,15 @@
 // The offline road's kernel: turns captured frames into the flow::Packet
 // events the kernel programs (bpf/rsthop.bpf.c) would have emitted, by running
-// the very same shared C (rh_parse_l3 / rh_parse_tcp / rh_parse_tcp_opts from
-// bpf/parse.h, rh_flow_key_make, rh_track from bpf/track.h) over a userspace
-// flow table.  Each event carries, like the kernel's, a copy of the flow state
+// the very same shared C (rh_glue_frame from bpf/events.h over the parsers of
+// bpf/parse.h and rh_track from bpf/track.h) over a userspace flow table.  Each event carries, like the kernel's, a copy of the flow state
 // after the packet (ev.flow), the sender's side (ev.side) and the canonical
 // key; losses are counted by cause in the kernel's counters.
 //
-// Per packet it does what rh_handle() does: parse, --host/--port filter (same
-// semantics: a port on either side, an address of either side in a CIDR; for
-// ICMP errors the quoted tuple), flow table keyed by the canonical key, event
-// kinds, RST payload and first-payload snapshots, ICMP quotes.
+// Per packet it runs what rh_handle() runs, the event glue of bpf/events.h:
+// parse, --host/--port filter (the same code over the same rodata layout),
+// flow table keyed by the canonical key, event kinds, RST payload and
+// first-payload snapshots, ICMP quotes, counters; the record it builds is
+// decoded with rh_record_decode() as the kernel's are.
 //
 // Differences from the kernel, on purpose: the clock is the frame's capture
 // timestamp (any time domain; 0 is replaced by 1, since the state machine
@@ -19,6 +19,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -28,6 +29,8 @@
 #include "common/addr.h"
 #include "flow/model.h"
 #include "flow/timeline.h"
+
+struct rh_filter_cfg;  // bpf/events.h
 
 namespace rsthop::pcap {
 
@@ -64,12 +67,14 @@ struct LocalReset {
   uint16_t reason = 0;                    // enum sk_rst_reason (SEND only)
 };
 
-// The user's --host / --port filter, as the kernel holds it in rodata.
+// The user's --host / --port filter; the Tracker turns it into the kernel's
+// rodata layout (struct rh_filter_cfg) and runs the kernel's filter code.
 struct Filter {
   std::vector<Cidr> hosts;        // empty: any address (the kernel keeps at most RH_MAX_CIDRS)
   std::vector<uint16_t> ports;    // empty: any port
-  bool match(const uint8_t* saddr, const uint8_t* daddr, uint16_t sport, uint16_t dport) const;
 };
+
+struct TrackerRoad;  // tracker.cpp: the bpf/events.h host hooks' context
 
 class Tracker {
  public:
@@ -122,9 +127,12 @@ class Tracker {
   void lru_unlink(uint32_t n);
   void lru_push_front(uint32_t n);
   rh_flow_state* flow_get(const rh_flow_key& k, uint8_t tcp_flags);
+  rh_flow_state* find_state(const rh_flow_key& k);  // no LRU touch, like an ICMP error's lookup
   void count(int cause);
+  friend struct TrackerRoad;
 
   Options opt_;
+  std::shared_ptr<const rh_filter_cfg> filter_;  // immutable, shared by copies
   std::vector<Node> nodes_;
   std::vector<uint32_t> free_;
   std::vector<Slot> slots_;
