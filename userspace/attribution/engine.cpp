@@ -7,6 +7,7 @@
 #include <span>
 
 #include "common/addr.h"
+#include "attribution/local.h"
 #include "attribution/signals.h"
 
 namespace rsthop::attribution {
@@ -171,6 +172,7 @@ Verdict Engine::classify(const flow::ResetRecord& r) const {
                                    : ".");
     return v;
   }
+  if (local_firewall_refusal(r, opt_, v)) return v;
   if (!r.wire_seen) {
     bool flow_on_wire = st.packets[0] + st.packets[1] > 0 || r.syn || r.synack;
     if (r.local_receive && flow_on_wire) {

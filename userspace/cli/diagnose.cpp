@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "output/diagnose_lines.h"
 #include "cli/live_evidence.h"
+#include "cli/route_traced.h"
 #include "probe/route.h"
 #include "diagnose/session.h"
 #include "output/sink.h"
@@ -26,7 +27,8 @@ int fail(const std::string& msg, int rc = 1) {
 class CaptureSource : public diagnose::EventSource {
  public:
   // `rsts`, when set, collects the wire RST events (--pcap-out).
-  CaptureSource(kernel::Capture& c, std::vector<flow::Packet>* rsts) : c_(c), rsts_(rsts) {}
+  CaptureSource(kernel::Capture& c, std::vector<flow::Packet>* rsts, std::vector<std::string> interfaces)
+      : c_(c), rsts_(rsts), route_traced_(route_traced_fn(std::move(interfaces))) {}
   void drain(const std::function<void(const flow::Packet&)>& h) override {
     kernel::Capture::Handler handler = h;
     if (rsts_)
@@ -40,6 +42,7 @@ class CaptureSource : public diagnose::EventSource {
   }
   std::optional<rh_flow_state> lookup(const rh_flow_key& k) override { return c_.lookup_flow(k); }
   bool local_events() const override { return c_.local_events(); }
+  bool route_traced(const uint8_t* addr, uint8_t family) const override { return route_traced_(addr, family); }
   std::optional<rh_flow_key> key_of(uint16_t local_port) const {
     auto it = keys_.find(local_port);
     return it == keys_.end() ? std::nullopt : std::optional<rh_flow_key>(it->second);
@@ -49,6 +52,7 @@ class CaptureSource : public diagnose::EventSource {
   kernel::Capture& c_;
   std::vector<flow::Packet>* rsts_;
   std::map<uint16_t, rh_flow_key> keys_;
+  std::function<bool(const uint8_t*, uint8_t)> route_traced_;
 };
 
 std::string host_name() {
@@ -103,7 +107,7 @@ int run_diagnose(const DiagnoseOptions& opt) {
   if (auto c = kernel::Capture::open(cfg); c && c.value()->attach()) {
     capture = std::move(c.value());
     if (evidence) capture->set_frame_handler([&](const kernel::FrameRecord& f) { evidence->frame(f); });
-    source = std::make_unique<CaptureSource>(*capture, evidence ? &rsts : nullptr);
+    source = std::make_unique<CaptureSource>(*capture, evidence ? &rsts : nullptr, cfg.interfaces);
   } else {
     std::string why = c ? "cannot attach to " + ifname : c.error().message;
     std::cerr << "rsthop: notice: no kernel capture (" << why

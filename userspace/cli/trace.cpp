@@ -15,6 +15,7 @@
 #include "output/event.h"
 #include "output/names.h"
 #include "cli/report.h"
+#include "cli/route_traced.h"
 #include "cli/stop_signals.h"
 #include "output/sink.h"
 #include "flow/timeline.h"
@@ -90,7 +91,10 @@ int run_trace(const TraceOptions& opt) {
   output::Context ctx{host_name(), wall, if_name_cache()};
   auto registry = oui::Registry::load();
   if (!registry) std::cerr << "rsthop: notice: " << registry.error().message << "\n";
-  attribution::Engine engine({.local_events = capture.local_events()}, registry ? &registry.value() : nullptr);
+  std::vector<std::string> traced;
+  for (const auto& a : capture.attachments()) traced.push_back(a.interface);
+  attribution::Engine engine({.local_events = capture.local_events(), .route_traced = route_traced_fn(traced)},
+                             registry ? &registry.value() : nullptr);
   output::UserspaceCounters uc;
   Result<void> write_status;
   // build(line) appends one JSON document; see output::Writer::emit.

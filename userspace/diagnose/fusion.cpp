@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include "diagnose/fusion_local.h"
+
 namespace rsthop::diagnose {
 namespace {
 
@@ -119,6 +121,7 @@ Verdict fuse(const Inputs& in) {
     if (c.outcome == Outcome::refused) {
       v.outcome = "reset";
       const ResetSeen* rs = reset_on(in, c.local_port);
+      if (rs && local_firewall_verdict(in, *rs, tgt, v)) return v;
       if (rs && rs->verdict.origin == "local") {
         v.origin = "local";
         std::string where = finish(0);

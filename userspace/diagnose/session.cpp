@@ -22,7 +22,9 @@ class Passive {
  public:
   Passive(const probe::Target& t, EventSource* src, const oui::Registry* reg)
       : target_(t), src_(src), reg_(reg),
-        engine_({.local_events = src && src->local_events()}, reg),
+        engine_({.local_events = src && src->local_events(),
+                 .route_traced = [src](const uint8_t* a, uint8_t f) { return src && src->route_traced(a, f); }},
+                reg),
         timeline_({.burst_ns = 300'000'000ULL}, {nullptr, [this](const flow::ResetRecord& r) { on_reset(r); }},
                   [this](const rh_flow_key& k) { return src_ ? src_->lookup(k) : std::nullopt; }) {}
 
