@@ -135,5 +135,26 @@ class LocalTest(unittest.TestCase):
                     self.assertNotIn("closed on the server", e["observed"], v)
 
 
+    def test_loopback_counts_every_packet_once(self):
+        # A SYN to a closed port on lo and the RST back: one packet each way.
+        t = Trace(self.lab, "client", ["-i", "lo"])
+        for addr in ("127.0.0.1", "::1"):
+            family = 4 if addr == "127.0.0.1" else 6
+            out = self.python(CONNECT.format(family=family, addr=addr).replace(", 80)", ", 9)"))
+            self.assertEqual(out, "refused")
+        time.sleep(1.0)
+        events = t.stop()
+        self.assertEqual(t.rc, 0, t.stderr)
+        validate(events)
+        flows = [f for f in of_type(events, "flow") if f["destination"]["port"] == 9]
+        self.assertEqual(len(flows), 2, flows)
+        for f in flows:
+            self.assertEqual((f["source"]["packets"], f["destination"]["packets"]), (1, 1), f)
+        resets = of_type(events, "reset")
+        self.assertEqual(len(resets), 2, resets)
+        for r in resets:
+            self.assertEqual(r["reset"]["count"], 1, r)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
