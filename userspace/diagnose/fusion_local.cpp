@@ -19,10 +19,11 @@ bool local_firewall_verdict(const Inputs& in, const ResetSeen& rs, const std::st
   v.trigger = "any";
   v.confidence = std::max(0.9, rs.verdict.confidence);
   v.evidence.insert(v.evidence.end(), ev.begin(), ev.end());
-  if (in.connect)
-    v.evidence.push_back({"connect", "refused (RST to the SYN) after " + std::to_string(static_cast<int>(in.connect->ms)) +
-                                         " ms, without the SYN leaving this host",
+  if (in.connect) {
+    std::string ms = std::to_string(static_cast<int>(in.connect->ms));
+    v.evidence.push_back({"connect", "refused (RST to the SYN) after " + ms + " ms, without the SYN leaving this host",
                           "", 0});
+  }
   v.summary = "A firewall rule on this host refused the connection before the SYN left; " + target +
               " was never asked.";
   v.next_step = "Check this host's OUTPUT rules (nft list ruleset / iptables -S OUTPUT) for port " +
