@@ -48,6 +48,9 @@ enum rh_event_kind {
 	RH_EV_FRAME = 9,         /* the first bytes of the frame behind the event before it (rh_frame_event) */
 };
 
+/* enum tcp_state (include/net/tcp_states.h), as LOCAL_RST_RECV events carry it. */
+#define RH_TCP_STATE_SYN_SENT 2
+
 /* TCP flag bits as on the wire (byte 13 of the TCP header). */
 #define RH_TCP_FIN 0x01
 #define RH_TCP_SYN 0x02
@@ -164,7 +167,7 @@ struct rh_event {
 	__u8 smac[6];
 	__u8 dmac[6];
 	__u16 snap_len;       /* valid bytes in payload[] (or rh_data_event.data[]) */
-	__u16 reason;         /* local reset: enum sk_rst_reason; else 0 */
+	__u16 reason;         /* LOCAL_RST_SEND: enum sk_rst_reason; LOCAL_RST_RECV: the socket's tcp_state; else 0 */
 	__u32 pad0;
 	struct rh_flow_state flow;  /* copy of the flow's state after this packet (zero when none) */
 	/* RST payload */

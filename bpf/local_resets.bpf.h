@@ -2,8 +2,8 @@
 /*
  * The tp_btf half of rsthop.bpf.c: tcp_send_reset / tcp_receive_reset mark
  * resets this host's own stack sent or accepted, and inet_sock_set_state
- * caches the tuple of closing sockets (an abort releases the port before the
- * reset is sent).  Included at the end of rsthop.bpf.c, whose maps, config
+ * caches the tuple of closing sockets (for resets sent once the socket has
+ * let go of its addresses).  Included at the end of rsthop.bpf.c, whose maps, config
  * and helpers (counters__get, filter__match, ringbuf__submit) it uses: one
  * object, two files.
  */
@@ -36,6 +36,14 @@ static __always_inline int sk__tuple(const struct sock *sk, struct rh_sk_tuple *
 		return 0;
 	}
 	t->sport = sk->__sk_common.skc_num;
+	/*
+	 * An abort (close with unread data, SO_LINGER 0) moves the socket to
+	 * TCP_CLOSE, which releases the port (skc_num = 0) before both the
+	 * state tracepoint and the reset fire; inet_sport keeps it until the
+	 * socket is reused.
+	 */
+	if (!t->sport)
+		t->sport = rh_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
 	t->dport = rh_ntohs(sk->__sk_common.skc_dport);
 	rh_flow_key_make(&t->key, t->family, t->saddr, t->sport, daddr, t->dport);
 	return 1;
@@ -163,13 +171,17 @@ int BPF_PROG(rh_send_reset, const struct sock *sk, const struct sk_buff *skb)
 	return 0;
 }
 
+/*
+ * The socket's state rides in `reason` (see abi.h): a RST accepted in
+ * SYN_SENT answered this socket's SYN, whether or not that SYN left.
+ */
 SEC("tp_btf/tcp_receive_reset")
 int BPF_PROG(rh_receive_reset, struct sock *sk)
 {
 	struct rh_sk_tuple t = {};
 
 	if (sk && netns__ours(sk->__sk_common.skc_net.net) && sk__tuple(sk, &t))
-		local__event(&t, RH_EV_LOCAL_RST_RECV, RH_HOOK_TP_RECV_RESET, 0);
+		local__event(&t, RH_EV_LOCAL_RST_RECV, RH_HOOK_TP_RECV_RESET, sk->__sk_common.skc_state);
 	return 0;
 }
 

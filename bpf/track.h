@@ -63,7 +63,13 @@ RH_INLINE int rh_track(struct rh_flow_state *st, const struct rh_pkt *p, __u8 si
 		if (!(f & (RH_TCP_SYN | RH_TCP_FIN | RH_TCP_RST)) && !p->payload_len)
 			st->pure_ack |= (__u8)(1 << (side & 1));
 	}
-	if (p->payload_len) {
+	/*
+	 * A RST's payload (an RFC 5961 challenge text, a diagnostic payload, a
+	 * censor's message) is not stream data: counting it would make the peer
+	 * look like it answered, move seq_next past the RST's own seq and add a
+	 * 'd' to the history.
+	 */
+	if (p->payload_len && !(f & RH_TCP_RST)) {
 		__u32 end = p->seq + p->payload_len;
 
 		st->bytes[side & 1] += p->payload_len;

@@ -128,6 +128,11 @@ void add_family(std::vector<Case>& out, const Net& n)
             EXPECT_EQ(ev.flow.ts_rst[RH_SIDE_B], ev.ts_ns);
             EXPECT_NE(ev.flow.ts_syn, 0u);
             EXPECT_LT(ev.flow.ts_syn, ev.ts_ns);
+            // The RST's text is no data of the server's: no bytes, no seq advance, no payload time.
+            EXPECT_EQ(ev.flow.bytes[RH_SIDE_B], 0u);
+            EXPECT_EQ(ev.flow.seq_next[RH_SIDE_B], 0u);
+            EXPECT_EQ(ev.flow.ts_last_payload[RH_SIDE_B], 0u);
+            EXPECT_EQ(ev.flow.ts_first_payload[RH_SIDE_B], 0u);
         };
         Bytes rst = tcp_frame(n, false, kRst | kAck).payload(kRstText).build();
         out.push_back({f + "_rst_with_payload", {base_syn(n)}, rst, e, C{{RH_C_TCP, 1}, {RH_C_EVENTS, 1}}, {}});

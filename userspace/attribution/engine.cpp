@@ -7,6 +7,7 @@
 #include <span>
 
 #include "common/addr.h"
+#include "attribution/local.h"
 #include "attribution/remote.h"
 #include "attribution/signals.h"
 
@@ -196,7 +197,7 @@ Verdict Engine::classify(const flow::ResetRecord& r) const {
     v.l2_mac = m;
     if (oui_) v.l2_vendor = oui_->vendor(m);
   }
-  if (local_verdict(r, st, opt_.local_events, v)) return v;
+  if (local_firewall_refusal(r, opt_, v) || local_verdict(r, st, opt_.local_events, v)) return v;
 
   // A remote sender: compare the RST with the peer it claims to be.
   const RemoteFacts f = remote_facts(r, st, v);

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <unordered_map>
 
@@ -25,6 +26,10 @@ class Engine {
     // The tcp_send_reset / tcp_receive_reset tracepoints are running, so the
     // absence of a local event means something.
     bool local_events = true;
+    // True when the route to `addr` (16 bytes, IPv4-mapped; family 4 or 6)
+    // leaves through a traced interface, so a SYN to it would have crossed
+    // one.  Empty: unknown (capture files, tests that do not say).
+    std::function<bool(const uint8_t* addr, uint8_t family)> route_traced;
   };
 
   explicit Engine(Options opt, const oui::Registry* registry = nullptr) : opt_(opt), oui_(registry) {}

@@ -14,6 +14,7 @@
 #include "cli/report.h"
 #include "diagnose/lines.h"
 #include "cli/live_evidence.h"
+#include "cli/route_traced.h"
 #include "probe/route.h"
 #include "diagnose/session.h"
 #include "output/sink.h"
@@ -32,7 +33,8 @@ int fail(const std::string& msg, int rc = 1) {
 class CaptureSource : public diagnose::EventSource {
  public:
   // `rsts`, when set, collects the wire RST events (--pcap-out).
-  CaptureSource(kernel::Capture& c, std::vector<flow::Packet>* rsts) : c_(c), rsts_(rsts) {}
+  CaptureSource(kernel::Capture& c, std::vector<flow::Packet>* rsts, std::vector<std::string> interfaces)
+      : c_(c), rsts_(rsts), route_traced_(route_traced_fn(std::move(interfaces))) {}
   Result<void> drain(const std::function<void(const flow::Packet&)>& h) override {
     kernel::Capture::Handler handler = h;
     if (rsts_)
@@ -48,6 +50,7 @@ class CaptureSource : public diagnose::EventSource {
   }
   std::optional<rh_flow_state> lookup(const rh_flow_key& k) override { return c_.lookup_flow(k); }
   bool local_events() const override { return c_.local_events(); }
+  bool route_traced(const uint8_t* addr, uint8_t family) const override { return route_traced_(addr, family); }
   std::optional<rh_flow_key> key_of(uint16_t local_port) const {
     auto it = keys_.find(local_port);
     return it == keys_.end() ? std::nullopt : std::optional<rh_flow_key>(it->second);
@@ -57,6 +60,7 @@ class CaptureSource : public diagnose::EventSource {
   kernel::Capture& c_;
   std::vector<flow::Packet>* rsts_;
   std::map<uint16_t, rh_flow_key> keys_;
+  std::function<bool(const uint8_t*, uint8_t)> route_traced_;
 };
 
 // The capture on the route's interface, filtered to the target; without it the probes still run.
@@ -84,7 +88,7 @@ Live start_capture(const probe::Target& t, const std::string& ifname,
   }
   live.capture = std::move(c.value());
   if (evidence) live.capture->set_frame_handler([evidence](const kernel::FrameRecord& f) { evidence->frame(f); });
-  live.source = std::make_unique<CaptureSource>(*live.capture, evidence ? rsts : nullptr);
+  live.source = std::make_unique<CaptureSource>(*live.capture, evidence ? rsts : nullptr, cfg.interfaces);
   return live;
 }
 
@@ -210,6 +214,8 @@ int run_diagnose(const DiagnoseOptions& opt) {
 
   auto po = diagnose::pipeline_options(live.capture && live.capture->local_events(), reg);
   po.loss_lines = !text;
+  if (live.source)
+    po.engine.route_traced = [src = live.source.get()](const uint8_t* a, uint8_t f) { return src->route_traced(a, f); };
   po.start_ns = monotonic_now_ns();
   pipeline::Pipeline pipe(
       po, &writer, ctx, {}, [&live] {

@@ -14,6 +14,7 @@
 #include "output/event.h"
 #include "output/names.h"
 #include "cli/report.h"
+#include "cli/route_traced.h"
 #include "cli/stop_signals.h"
 #include "output/sink.h"
 #include "pipeline/pipeline.h"
@@ -123,6 +124,9 @@ int run_trace(const TraceOptions& opt) {
   if (!registry) std::cerr << "rsthop: notice: " << registry.error().message << "\n";
   pipeline::Pipeline::Options po;
   po.engine.local_events = capture.local_events();
+  std::vector<std::string> traced;
+  for (const auto& a : capture.attachments()) traced.push_back(a.interface);
+  po.engine.route_traced = route_traced_fn(traced);
   po.registry = registry ? &registry.value() : nullptr;
   po.packet_lines = opt.packets;
   po.start_ns = monotonic_now_ns();

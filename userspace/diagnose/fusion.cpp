@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "diagnose/fusion_local.h"
 #include "diagnose/fusion_signals.h"
 
 namespace rsthop::diagnose {
@@ -102,6 +103,7 @@ void connect_failed(Fusion& f) {
   }
   v.outcome = RequestOutcome::reset;
   const ResetSeen* rs = reset_on(f.in, c.local_port);
+  if (rs && local_firewall_verdict(f.in, *rs, f.tgt, v)) return;
   if (rs && rs->verdict.origin == Origin::local) {
     v.origin = Origin::local;
     f.place(0);

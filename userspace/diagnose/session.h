@@ -27,6 +27,9 @@ class EventSource {
   virtual Result<void> drain(const std::function<void(const flow::Packet&)>& h) = 0;
   virtual std::optional<rh_flow_state> lookup(const rh_flow_key& k) = 0;
   virtual bool local_events() const = 0;
+  // Whether the route to `addr` leaves through a captured interface (see
+  // attribution::Engine::Options::route_traced); false when unknown.
+  virtual bool route_traced(const uint8_t* /*addr*/, uint8_t /*family*/) const { return false; }
 };
 
 struct Options {

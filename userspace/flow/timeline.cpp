@@ -157,6 +157,7 @@ void Timeline::add(const Packet& p) {
     r.have_state = true;
   }
   uint8_t side = ev.side & 1;
+  if (is_wire_hook(ev.hook)) r.on_wire = true;
   if (is_wire_hook(ev.hook) && ev.kind != RH_EV_ICMP) {
     static const uint8_t zero[6] = {};
     if (std::memcmp(ev.smac, zero, 6) != 0) {
@@ -278,7 +279,9 @@ void Timeline::emit_flow(Rec& r, const char* closed_by) {
       r.have_state = true;
     }
   }
-  if (!cb_.on_flow) return;
+  // A connection only a tracepoint saw (its SYN refused by a firewall here,
+  // or carried by an untraced interface) has no packets to summarise.
+  if (!cb_.on_flow || !(r.on_wire || r.have_state)) return;
   const rh_flow_state& st = r.state;
   uint8_t o = orig_side(st, r.first_sender), d = o ^ 1;
   FlowSummary f;

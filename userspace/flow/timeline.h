@@ -57,6 +57,7 @@ class Timeline {
     uint32_t ifindex = 0;
     rh_flow_state state{};
     bool have_state = false;
+    bool on_wire = false;  // an XDP / tc / pcap hook saw one of its packets
     uint8_t first_sender = RH_SIDE_UNKNOWN;
     uint64_t first_ns = 0, last_ns = 0, closed_ns = 0;
     uint64_t first_frame = 0, last_frame = 0;  // capture files only

@@ -4,6 +4,8 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "common/fd.h"
 #include "kernel/attach.h"
 #include "bpf/record.h"
 #include "kernel/ring.h"
@@ -184,12 +187,33 @@ Result<std::unique_ptr<Capture>> Capture::open(const CaptureConfig& cfg) {
   return cap;
 }
 
+namespace {
+
+bool is_loopback(const std::string& name) {
+  Fd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  return s.valid() && ioctl(s.get(), SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_LOOPBACK);
+}
+
+}  // namespace
+
 Result<void> Capture::attach() {
   rsthop_bpf* s = impl_->skel.get();
   for (const auto& name : impl_->cfg.interfaces) {
     uint32_t idx = if_nametoindex(name.c_str());
     if (idx == 0) return make_error("there is no network interface named '" + name + "'", ENODEV);
     std::string mode;
+    // Every packet on loopback leaves through its egress and comes back in
+    // through its ingress: one hook sees it once.  Egress keeps the truth
+    // that this host sent it.
+    if (is_loopback(name)) {
+      auto l = attach_tc(s->progs.rh_tc_egress, idx, false, impl_->cfg.clsact, mode);
+      if (!l) return l.error();
+      impl_->links.push_back(std::move(l.value()));
+      attached_.push_back({name, idx, "tc-egress", mode});
+      continue;
+    }
     if (impl_->cfg.xdp != XdpMode::off) {
       auto l = attach_xdp(s->progs.rh_xdp, idx, impl_->cfg.xdp, mode);
       if (!l) return l.error();

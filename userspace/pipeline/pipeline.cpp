@@ -20,6 +20,7 @@ std::unique_ptr<flow::Timeline> Pipeline::make_timeline(flow::Timeline::StateLoo
 }
 
 void Pipeline::on_flow(const flow::FlowSummary& f) {
+  if (hooks_.on_flow) hooks_.on_flow(f);
   if (!opt_.flow_lines) return;
   uc_.flows_emitted++;
   emit([&](std::string& l) { output::append_flow_line(l, ctx_, f); });

@@ -49,6 +49,8 @@ class Pipeline {
   struct Hooks {
     // Each reset record with its verdict, after its line (evidence writers, diagnose).
     std::function<Result<void>(const flow::ResetRecord&, const attribution::Verdict&)> on_reset;
+    // Each finished flow, whether or not flow lines are written (tests, parity checks).
+    std::function<void(const flow::FlowSummary&)> on_flow;
     // Each packet, before the engine and the timeline see it.
     std::function<void(const flow::Packet&)> on_packet;
   };

@@ -63,6 +63,52 @@ TEST(Local, AcceptedRstThatNeverCrossedTheWire) {
   EXPECT_LE(w[0].confidence, 0.4);
 }
 
+// nft output "... reject with tcp reset": the SYN never reaches the traced
+// interface, the forged RST loops back over lo into the SYN_SENT socket.
+TEST(Local, OwnFirewallRefusingTheSynBeforeItLeft) {
+  struct Case {
+    const char* name;
+    bool route_traced;
+    uint16_t state;   // the socket's tcp_state, as the RECV event carries it
+    bool syn_on_wire;
+    Origin origin;
+  };
+  for (const Case& c : {Case{"refused here", true, RH_TCP_STATE_SYN_SENT, false, Origin::local},
+                        Case{"route through an untraced interface", false, RH_TCP_STATE_SYN_SENT, false, Origin::unknown},
+                        Case{"established socket", true, 1, false, Origin::unknown},
+                        Case{"the SYN left", true, RH_TCP_STATE_SYN_SENT, true, Origin::local}}) {
+    for (bool v6 : {false, true}) {
+      SCOPED_TRACE(std::string(c.name) + (v6 ? " v6" : " v4"));
+      attribution::Engine::Options opt;
+      int asked = 0;
+      opt.route_traced = [&, traced = c.route_traced](const uint8_t*, uint8_t family) {
+        asked++;
+        EXPECT_EQ(family, v6 ? 6 : 4);
+        return traced;
+      };
+      Scenario sc(nullptr, opt);
+      if (v6) sc.c.client = "2001:db8::1", sc.c.server = "2001:db8::2";
+      if (c.syn_on_wire) sc.cl(kT0, kSyn);
+      sc.local(kT0 + 30'000, RH_EV_LOCAL_RST_RECV, c.state);
+      auto v = sc.finish(kT0 + 5 * kSec);
+      ASSERT_EQ(v.size(), 1u);
+      EXPECT_EQ(v[0].origin, c.origin) << dump(v[0]);
+      bool refusal = std::string(c.name) == "refused here";
+      EXPECT_EQ(find_evidence(v[0], "local_refusal") != nullptr, refusal) << dump(v[0]);
+      if (refusal) {
+        EXPECT_EQ(v[0].hop, 0);
+        EXPECT_FALSE(v[0].endpoint_hop);
+        EXPECT_EQ(v[0].stage, attribution::Stage::post_syn);
+        EXPECT_EQ(v[0].summary.rfind("A firewall rule on this host refused the connection before the SYN left", 0), 0u)
+            << v[0].summary;
+        EXPECT_EQ(asked, 1);
+      }
+      // Nothing crossed the wire: no flow summary for a connection that never left.
+      EXPECT_EQ(sc.h.flows.size(), c.syn_on_wire ? 1u : 0u);
+    }
+  }
+}
+
 TEST(Local, WireRstWithoutTracepointIsAFirewallHere) {
   struct Case {
     bool local_events;

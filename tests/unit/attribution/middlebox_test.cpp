@@ -242,6 +242,26 @@ TEST(Middlebox, ServerVantageForgedClientRst) {
   EXPECT_EQ(find_evidence(v[0], "timing"), nullptr) << dump(v[0]);
 }
 
+// A RST's payload (a censor's text, RFC 5961 challenge bytes) is not the
+// peer's data: the RST still answers the first request, stays fast, has the
+// peer's next seq, and the history shows no 'd'.
+TEST(Middlebox, RstPayloadIsNotThePeersData) {
+  for (const std::string& text : {std::string("blocked by policy"), std::string(200, 'x')}) {
+    SCOPED_TRACE(text.size());
+    Scenario sc;
+    uint64_t t = sc.handshake_and_hello(kT0, kRtt) + kMs;
+    sc.frame(t, sc.c.builder(false, kRstAck).ttl(63).window(0).payload(text).build(), RH_HOOK_XDP);
+    auto v = sc.finish(t + 5 * kSec);
+    ASSERT_EQ(v.size(), 1u);
+    EXPECT_EQ(v[0].stage, attribution::Stage::post_psh) << dump(v[0]);
+    EXPECT_TRUE(has_positive(v[0], "timing")) << dump(v[0]);
+    for (int64_t off : v[0].fingerprint.seq_offsets) EXPECT_EQ(off, 0) << dump(v[0]);
+    ASSERT_EQ(sc.h.flows.size(), 1u);
+    EXPECT_EQ(sc.h.flows[0].history.find('d'), std::string::npos) << sc.h.flows[0].history;
+    EXPECT_EQ(sc.h.flows[0].destination.bytes, 0u);
+  }
+}
+
 // 14. What a RST's payload says: plain text, or a diagnostic payload.
 TEST(Middlebox, PayloadTextAndDiagnostic) {
   {

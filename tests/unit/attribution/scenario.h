@@ -37,6 +37,7 @@ struct Fed {
   offline::Replayer replayer;
   std::vector<flow::ResetRecord> resets;
   std::vector<attribution::Verdict> verdicts;
+  std::vector<flow::FlowSummary> flows;
 };
 
 inline pipeline::Pipeline::Options scenario_options(const oui::Registry* reg, attribution::Engine::Options opt) {
@@ -55,7 +56,8 @@ struct Scenario {
       h.resets.push_back(r);
       h.verdicts.push_back(v);
       return Result<void>();
-    }});
+    },
+                    .on_flow = [this](const flow::FlowSummary& f) { h.flows.push_back(f); }});
   }
   Scenario(const Scenario&) = delete;
   Scenario& operator=(const Scenario&) = delete;

@@ -162,6 +162,32 @@ TEST(Fusion, ClosedPortIsTheEndpoint) {
   EXPECT_EQ(v.hop, kTarget);
 }
 
+TEST(Fusion, OwnFirewallRefusingTheSynIsThisHostNotTheServer) {
+  // nft output "reject with tcp reset": every SYN, at any TTL, is refused at once.
+  Inputs in = base(ProbeOutcome::ok);
+  in.tls.reset();
+  in.connect = probe::ConnectResult{ProbeOutcome::refused, 0.1, 40000, "refused"};
+  in.syn.clear();
+  for (int k = 1; k <= kTarget; k++) in.syn.push_back({k, SynStep::refused, in.target.addr, 0.1, 0});
+  ResetSeen rs = passive(40000, 0, Origin::local, 0);
+  rs.verdict.evidence.push_back({"local_refusal", "a RST accepted in SYN_SENT that no traced interface saw", "", 0.9});
+  in.resets.push_back(rs);
+  Verdict v = fuse(in);
+  EXPECT_EQ(v.outcome, RequestOutcome::reset);
+  EXPECT_EQ(v.origin, Origin::local) << v.summary;
+  EXPECT_EQ(v.hop, 0);
+  EXPECT_FALSE(v.hop_ip);
+  EXPECT_FALSE(v.endpoint_hop);
+  const std::string phrase = "A firewall rule on this host refused the connection before the SYN left";
+  EXPECT_NE(v.summary.find(phrase), std::string::npos) << v.summary;
+  EXPECT_TRUE(
+      std::none_of(v.evidence.begin(), v.evidence.end(), [](const auto& e) { return e.signal == "endpoint_hop"; }));
+
+  // Without the engine's local_refusal, a RST to the SYN still is the closed port.
+  in.resets.clear();
+  EXPECT_EQ(fuse(in).origin, Origin::endpoint);
+}
+
 TEST(Fusion, LocalResetIsThisHost) {
   Inputs in = base(ProbeOutcome::reset);
   in.resets.push_back(passive(40001, 64, Origin::local, 0));
