@@ -45,60 +45,12 @@ uint8_t orig_side(const rh_flow_state& st, uint8_t first_sender) {
   return first_sender == RH_SIDE_UNKNOWN ? RH_SIDE_A : first_sender;
 }
 
-bool closed(const rh_flow_state& st) {
-  return (st.ts_fin[0] && st.ts_fin[1]) || st.rst_count[0] || st.rst_count[1];
-}
-
 uint64_t latest_activity(const rh_flow_state& st) {
   return std::max<uint64_t>({st.ts_syn, st.ts_synack, st.ts_last_payload[0], st.ts_last_payload[1], st.ts_fin[0],
                    st.ts_fin[1], st.ts_rst[0], st.ts_rst[1]});
 }
 
 }  // namespace
-
-std::string conn_state(const rh_flow_state& st) {
-  uint8_t o = st.initiator == RH_SIDE_UNKNOWN ? RH_SIDE_A : st.initiator, r = o ^ 1;
-  bool syn = st.ts_syn, synack = st.ts_synack;
-  bool rst_o = st.rst_count[o], rst_r = st.rst_count[r];
-  bool fin_o = st.ts_fin[o], fin_r = st.ts_fin[r];
-  if (!syn && !synack) return "OTH";
-  if (rst_o || rst_r) {
-    if (syn && !synack) return rst_r ? "REJ" : "RSTOS0";
-    if (!syn && synack) return rst_r ? "RSTRH" : "OTH";
-    if (rst_o && rst_r) return st.ts_rst[o] <= st.ts_rst[r] ? "RSTO" : "RSTR";
-    return rst_o ? "RSTO" : "RSTR";
-  }
-  if (syn && !synack) return fin_o ? "SH" : "S0";
-  if (!syn) return fin_r ? "SHR" : "OTH";
-  if (fin_o && fin_r) return "SF";
-  if (fin_o) return "S2";
-  if (fin_r) return "S3";
-  return "S1";
-}
-
-std::string history(const rh_flow_state& st, uint8_t o) {
-  uint8_t r = o ^ 1;
-  std::vector<std::pair<uint64_t, char>> v;
-  v.reserve(10);  // one allocation: at most ten letters
-  auto add = [&](uint64_t ts, bool seen, char c) {
-    if (seen) v.emplace_back(ts, c);
-  };
-  add(st.ts_syn, st.ts_syn != 0, 'S');
-  add(st.ts_synack, st.ts_synack != 0, 'h');
-  uint64_t after_hs = std::max<uint64_t>(st.ts_syn, st.ts_synack) + 1;
-  add(after_hs, (st.pure_ack >> o) & 1, 'A');
-  add(after_hs, (st.pure_ack >> r) & 1, 'a');
-  add(st.ts_first_payload[o], st.bytes[o] != 0, 'D');
-  add(st.ts_first_payload[r], st.bytes[r] != 0, 'd');
-  add(st.ts_fin[o], st.ts_fin[o] != 0, 'F');
-  add(st.ts_fin[r], st.ts_fin[r] != 0, 'f');
-  add(st.ts_rst[o], st.rst_count[o] != 0, 'R');
-  add(st.ts_rst[r], st.rst_count[r] != 0, 'r');
-  std::stable_sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::string out;
-  for (auto& [ts, c] : v) out.push_back(c);
-  return out;
-}
 
 Timeline::Timeline(Options opt, Callbacks cb, StateLookup lookup)
     : opt_(opt), cb_(std::move(cb)), lookup_(std::move(lookup)) {}
@@ -130,21 +82,42 @@ Timeline::Rec& Timeline::rec_for(const Packet& p) {
 
 void Timeline::add(const Packet& p) {
   const rh_event& ev = p.ev;
-  bool new_syn = ev.kind == RH_EV_SYN;
+  bool new_syn = ev.kind == RH_EV_SYN && (ev.tcp_flags & (RH_TCP_SYN | RH_TCP_ACK)) == RH_TCP_SYN;
+  bool wire_rst = ev.kind == RH_EV_RST;
+  bool late = false;
   auto recent = recent_.find(ev.key);
   if (recent != recent_.end()) {
-    if (!new_syn && ev.ts_ns - recent->second < kRecentKeepNs) return;  // late packet of a summarised flow
-    recent_.erase(recent);
+    if (!new_syn && ev.ts_ns - recent->second < kRecentKeepNs) {
+      // A late packet of a summarised flow starts no second flow, but a RST is
+      // never dropped: it still gets its reset line (and no flow line).
+      if (!wire_rst && ev.kind != RH_EV_LOCAL_RST_SEND && ev.kind != RH_EV_LOCAL_RST_RECV) return;
+      late = true;
+    } else {
+      recent_.erase(recent);
+    }
   }
   auto existing = flows_.find(ev.key);
-  if (new_syn && existing != flows_.end() && existing->second.have_state && existing->second.state.ts_syn &&
-      existing->second.state.syn_seq != ev.seq) {
-    // The tuple is reused by a new connection: close the old one first.
-    flush_burst(existing->second);
-    emit_flow(existing->second, closed(existing->second.state) ? nullptr : "timeout");
-    erase(ev.key);
+  std::optional<rh_flow_state> carried;
+  if (new_syn && existing != flows_.end() && existing->second.have_state) {
+    Rec& old = existing->second;
+    // A new SYN on a tuple whose connection ended (RST, FIN both ways) or with
+    // a new ISN is a new connection, as Zeek's conn.log has one row per attempt.
+    bool new_isn = old.state.ts_syn && old.state.syn_seq != ev.seq;
+    if (new_isn || old.zeek.ended()) {
+      flush_burst(old);
+      emit_flow(old, old.closed_ns ? nullptr : "timeout");
+      // The kernel starts its entry afresh only on a new ISN: otherwise the
+      // state copies go on counting from the old connection's.
+      if (ev.flow.ts_syn == old.state.ts_syn && ev.flow.syn_seq == old.state.syn_seq) carried = old.zeek_prev;
+      erase(ev.key, /*remember=*/false);  // its own next packets belong to the new flow
+    }
   }
+  bool fresh = flows_.find(ev.key) == flows_.end();
   Rec& r = rec_for(p);
+  if (fresh) {
+    r.late = late;
+    if (carried) r.zeek_prev = *carried;
+  }
   r.last_ns = std::max<uint64_t>(r.last_ns, ev.ts_ns);
   if (p.frame) {
     if (!r.first_frame) r.first_frame = p.frame;
@@ -155,6 +128,10 @@ void Timeline::add(const Packet& p) {
   if (state_valid || ev.flow.ts_syn || ev.flow.ts_synack || ev.flow.packets[0] || ev.flow.packets[1]) {
     r.state = ev.flow;
     r.have_state = true;
+  }
+  if (state_valid) {
+    r.zeek.on_event(ev, r.zeek_prev);
+    r.zeek_prev = ev.flow;
   }
   uint8_t side = ev.side & 1;
   if (is_wire_hook(ev.hook) && ev.kind != RH_EV_ICMP) {
@@ -187,7 +164,7 @@ void Timeline::add(const Packet& p) {
   }
   // A RST only a tracepoint saw (a local firewall's) closes the flow too.
   bool local_rst = ev.kind == RH_EV_LOCAL_RST_SEND || ev.kind == RH_EV_LOCAL_RST_RECV;
-  if (((r.have_state && closed(r.state)) || local_rst) && !r.closed_ns) r.closed_ns = ev.ts_ns;
+  if ((r.zeek.ended() || local_rst || r.late) && !r.closed_ns) r.closed_ns = ev.ts_ns;
 }
 
 void Timeline::on_reset_event(Rec& r, const Packet& p) {
@@ -278,9 +255,11 @@ void Timeline::emit_flow(Rec& r, const char* closed_by) {
       r.have_state = true;
     }
   }
-  if (!cb_.on_flow) return;
+  if (r.have_state) r.zeek.on_final(r.zeek_prev, r.state);  // the packets after the last event
+  if (!cb_.on_flow || r.late) return;
   const rh_flow_state& st = r.state;
-  uint8_t o = orig_side(st, r.first_sender), d = o ^ 1;
+  // The source is Zeek's originator, so the line joins with conn.log's orientation.
+  uint8_t o = r.zeek.orig() != RH_SIDE_UNKNOWN ? r.zeek.orig() : orig_side(st, r.first_sender), d = o ^ 1;
   FlowSummary f;
   f.key = r.key;
   f.family = r.key.family;
@@ -298,8 +277,8 @@ void Timeline::emit_flow(Rec& r, const char* closed_by) {
   f.end_ns = std::max<uint64_t>(r.last_ns, latest_activity(st));
   if (st.ts_syn && st.ts_synack && st.ts_synack >= st.ts_syn) f.rtt_ms = (st.ts_synack - st.ts_syn) / 1e6;
   f.handshake_seen = st.ts_syn && st.ts_synack;
-  f.conn_state = conn_state(st);
-  f.history = history(st, o);
+  f.conn_state = r.zeek.conn_state();
+  f.history = r.zeek.history();
   f.app = r.app;
   f.first_frame = r.first_frame;
   f.last_frame = r.last_frame;
@@ -333,7 +312,9 @@ void Timeline::tick(uint64_t now_ns) {
   std::vector<rh_flow_key> done;
   for (auto& [k, r] : flows_) {
     if (r.burst && now_ns - r.burst_last_ns > opt_.burst_ns) flush_burst(r);
-    bool is_closed = r.closed_ns && now_ns - r.closed_ns > opt_.close_linger_ns;
+    // The linger runs from the last event: a connection that carries on after
+    // a RST (an injected one) stays one flow while its packets keep coming.
+    bool is_closed = r.closed_ns && now_ns - std::max(r.closed_ns, r.last_ns) > opt_.close_linger_ns;
     uint64_t last = std::max<uint64_t>(r.last_ns, r.have_state ? latest_activity(r.state) : 0);
     bool idle = now_ns > last && now_ns - last > opt_.idle_timeout_ns;
     if (idle && !is_closed && lookup_) {
