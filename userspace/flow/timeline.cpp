@@ -34,6 +34,11 @@ bool KeyEq::operator()(const rh_flow_key& a, const rh_flow_key& b) const noexcep
 
 namespace {
 
+// After a summary, packets within Zeek's tcp_close_delay / tcp_reset_delay
+// (5 s) belong to the summarised connection; later ones start a new flow, as
+// Zeek starts a new connection.  The last state copy is kept a while longer so
+// that such a flow counts only its own packets.
+constexpr uint64_t kRecentDropNs = 5'000'000'000ULL;
 constexpr uint64_t kRecentKeepNs = 30'000'000'000ULL;
 
 bool is_wire_hook(uint8_t hook) {
@@ -85,27 +90,48 @@ void Timeline::add(const Packet& p) {
   bool new_syn = ev.kind == RH_EV_SYN && (ev.tcp_flags & (RH_TCP_SYN | RH_TCP_ACK)) == RH_TCP_SYN;
   bool wire_rst = ev.kind == RH_EV_RST;
   bool late = false;
+  if (auto done = flows_.find(ev.key); done != flows_.end() && done->second.closed_ns &&
+      ev.ts_ns > std::max(done->second.closed_ns, done->second.last_ns) + opt_.close_linger_ns) {
+    // Its linger passed while no event came (ticks run between events): summarise
+    // it first, from what it had then (the table already holds this packet).
+    flush_burst(done->second, /*refresh=*/false);
+    emit_flow(done->second, nullptr, /*refresh=*/false);
+    erase(ev.key);
+  }
   auto recent = recent_.find(ev.key);
+  std::optional<rh_flow_state> carried;
   if (recent != recent_.end()) {
-    if (!new_syn && ev.ts_ns - recent->second < kRecentKeepNs) {
+    if (recent->second.drop && !new_syn && ev.ts_ns - recent->second.last_ns < kRecentDropNs) {
       // A late packet of a summarised flow starts no second flow, but a RST is
       // never dropped: it still gets its reset line (and no flow line).
       if (!wire_rst && ev.kind != RH_EV_LOCAL_RST_SEND && ev.kind != RH_EV_LOCAL_RST_RECV) return;
       late = true;
     } else {
+      // The kernel starts its entry afresh only on a new ISN.
+      if (ev.flow.ts_syn == recent->second.state.ts_syn) carried = recent->second.state;
       recent_.erase(recent);
     }
   }
   auto existing = flows_.find(ev.key);
-  std::optional<rh_flow_state> carried;
+  if (existing != flows_.end() && existing->second.zeek.attempt_over(ev.ts_ns)) {
+    // Zeek gives up on an unanswered attempt after tcp_attempt_delay (5 s):
+    // what follows is a connection of its own.
+    Rec& old = existing->second;
+    flush_burst(old, /*refresh=*/false);
+    emit_flow(old, "timeout", /*refresh=*/false);
+    carried = old.zeek_prev;
+    erase(ev.key, /*remember=*/false);
+    existing = flows_.end();
+  }
   if (new_syn && existing != flows_.end() && existing->second.have_state) {
     Rec& old = existing->second;
     // A new SYN on a tuple whose connection ended (RST, FIN both ways) or with
-    // a new ISN is a new connection, as Zeek's conn.log has one row per attempt.
+    // a new ISN is a new connection, as Zeek's conn.log has one row per attempt
+    // (SYN, RST, SYN, RST with one ISN is two REJ rows "Sr").
     bool new_isn = old.state.ts_syn && old.state.syn_seq != ev.seq;
     if (new_isn || old.zeek.ended()) {
-      flush_burst(old);
-      emit_flow(old, old.closed_ns ? nullptr : "timeout");
+      flush_burst(old, /*refresh=*/false);
+      emit_flow(old, old.closed_ns ? nullptr : "timeout", /*refresh=*/false);
       // The kernel starts its entry afresh only on a new ISN: otherwise the
       // state copies go on counting from the old connection's.
       if (ev.flow.ts_syn == old.state.ts_syn && ev.flow.syn_seq == old.state.syn_seq) carried = old.zeek_prev;
@@ -116,7 +142,10 @@ void Timeline::add(const Packet& p) {
   Rec& r = rec_for(p);
   if (fresh) {
     r.late = late;
-    if (carried) r.zeek_prev = *carried;
+    if (carried) {
+      r.zeek_prev = *carried;
+      r.zeek.continuation();
+    }
   }
   r.last_ns = std::max<uint64_t>(r.last_ns, ev.ts_ns);
   if (p.frame) {
@@ -220,13 +249,13 @@ void Timeline::on_reset_event(Rec& r, const Packet& p) {
   r.burst_last_ns = same_burst ? std::max<uint64_t>(r.burst_last_ns, ev.ts_ns) : ev.ts_ns;
 }
 
-void Timeline::flush_burst(Rec& r) {
+void Timeline::flush_burst(Rec& r, bool refresh) {
   if (!r.burst) return;
   ResetRecord rec = std::move(*r.burst);
   r.burst.reset();
   // What the peer did after the RST (the race) is in the kernel's counters,
   // not only in events: refresh them before the engine looks.
-  if (lookup_) {
+  if (lookup_ && refresh) {
     if (auto fresh = lookup_(r.key); fresh && fresh->ts_syn == r.state.ts_syn) {
       r.state = *fresh;
       r.have_state = true;
@@ -248,14 +277,16 @@ void Timeline::flush_burst(Rec& r) {
   if (cb_.on_reset) cb_.on_reset(rec);
 }
 
-void Timeline::emit_flow(Rec& r, const char* closed_by) {
-  if (lookup_) {
+void Timeline::emit_flow(Rec& r, const char* closed_by, bool refresh) {
+  if (lookup_ && refresh) {
     if (auto fresh = lookup_(r.key); fresh && (fresh->ts_syn == r.state.ts_syn || !r.have_state)) {
       r.state = *fresh;
       r.have_state = true;
     }
   }
-  if (r.have_state) r.zeek.on_final(r.zeek_prev, r.state);  // the packets after the last event
+  // The packets after the last event; not when called from add(): the table
+  // already counts the packet that ends this flow.
+  if (r.have_state && refresh) r.zeek.on_final(r.zeek_prev, r.state);
   if (!cb_.on_flow || r.late) return;
   const rh_flow_state& st = r.state;
   // The source is Zeek's originator, so the line joins with conn.log's orientation.
@@ -303,13 +334,13 @@ void Timeline::emit_flow(Rec& r, const char* closed_by) {
 void Timeline::erase(const rh_flow_key& k, bool remember) {
   auto it = flows_.find(k);
   if (it == flows_.end()) return;
-  if (remember) recent_[k] = it->second.last_ns;
+  recent_[k] = Recent{it->second.last_ns, it->second.zeek_prev, remember};
   lru_.erase(it->second.lru);
   flows_.erase(it);
 }
 
 void Timeline::tick(uint64_t now_ns) {
-  std::vector<rh_flow_key> done;
+  std::vector<std::pair<rh_flow_key, bool>> done;
   for (auto& [k, r] : flows_) {
     if (r.burst && now_ns - r.burst_last_ns > opt_.burst_ns) flush_burst(r);
     // The linger runs from the last event: a connection that carries on after
@@ -325,15 +356,16 @@ void Timeline::tick(uint64_t now_ns) {
         idle = now_ns - last > opt_.idle_timeout_ns;
       }
     }
-    if (is_closed || idle) {
+    bool attempt = !is_closed && r.zeek.attempt_over(now_ns);
+    if (is_closed || idle || attempt) {
       flush_burst(r);
       emit_flow(r, is_closed ? nullptr : "timeout");
-      done.push_back(k);
+      done.emplace_back(k, !attempt);  // an attempt's next packets start a new flow at once
     }
   }
-  for (auto& k : done) erase(k);
+  for (auto& [k, remember] : done) erase(k, remember);
   for (auto it = recent_.begin(); it != recent_.end();) {
-    if (now_ns - it->second > kRecentKeepNs) it = recent_.erase(it);
+    if (now_ns - it->second.last_ns > kRecentKeepNs) it = recent_.erase(it);
     else ++it;
   }
 }

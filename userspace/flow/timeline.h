@@ -85,8 +85,9 @@ class Timeline {
 
   Rec& rec_for(const Packet& p);
   void on_reset_event(Rec& r, const Packet& p);
-  void flush_burst(Rec& r);
-  void emit_flow(Rec& r, const char* closed_by);
+  // refresh: ask the lookup for newer counters (not from add(), whose packet is already in the table).
+  void flush_burst(Rec& r, bool refresh = true);
+  void emit_flow(Rec& r, const char* closed_by, bool refresh = true);
   void erase(const rh_flow_key& k, bool remember = true);
 
   Options opt_;
@@ -94,8 +95,14 @@ class Timeline {
   StateLookup lookup_;
   std::unordered_map<rh_flow_key, Rec, KeyHash, KeyEq> flows_;
   std::list<rh_flow_key> lru_;  // front = most recently active
-  // Recently summarised flows: late ACKs and retransmits must not start a new one.
-  std::unordered_map<rh_flow_key, uint64_t, KeyHash, KeyEq> recent_;
+  // Recently summarised flows: late ACKs and retransmits must not start a new
+  // one (drop), and a later flow of the tuple counts from their last state copy.
+  struct Recent {
+    uint64_t last_ns;
+    rh_flow_state state;
+    bool drop;
+  };
+  std::unordered_map<rh_flow_key, Recent, KeyHash, KeyEq> recent_;
   uint64_t evicted_ = 0;
 };
 

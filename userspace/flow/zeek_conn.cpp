@@ -33,7 +33,7 @@ void ZeekConn::on_event(const rh_event& ev, const rh_flow_state& before) {
   sport_[side] = ev.sport;
   sport_[side ^ 1] = ev.dport;
   infer(before, ev.flow, side, ev.kind);
-  packet(Seg{side, ev.tcp_flags, ev.seq, ev.payload_len, true});
+  packet(Seg{side, ev.tcp_flags, ev.seq, ev.payload_len, true, ev.ts_ns});
   last_side_ = side;
   bytes_[0] = ev.flow.bytes[0];
   bytes_[1] = ev.flow.bytes[1];
@@ -71,19 +71,29 @@ void ZeekConn::infer(const rh_flow_state& before, const rh_flow_state& after, ui
       if (more-- > 0) v[n++] = Timed{ts, rank, seg};
     };
     if (after.ts_syn && !before.ts_syn && after.initiator == s && !(mine && ev_kind == RH_EV_SYN))
-      put(after.ts_syn, 1, Seg{s, RH_TCP_SYN, after.syn_seq, 0, true});
+      put(after.ts_syn, 1, Seg{s, RH_TCP_SYN, after.syn_seq, 0, true, after.ts_syn});
     if (after.ts_synack && !before.ts_synack && after.initiator == (s ^ 1) && !(mine && ev_kind == RH_EV_SYNACK))
-      put(after.ts_synack, 1, Seg{s, RH_TCP_SYN | RH_TCP_ACK, 0, 0, true});
+      put(after.ts_synack, 1, Seg{s, RH_TCP_SYN | RH_TCP_ACK, 0, 0, true, after.ts_synack});
     if (after.ts_fin[s] && !before.ts_fin[s] && !(mine && ev_kind == RH_EV_FIN))
-      put(after.ts_fin[s], 1, Seg{s, RH_TCP_FIN | RH_TCP_ACK, 0, 0, true});
+      put(after.ts_fin[s], 1, Seg{s, RH_TCP_FIN | RH_TCP_ACK, 0, 0, true, after.ts_fin[s]});
     int64_t rsts = int64_t(after.rst_count[s]) - before.rst_count[s] - (mine && ev_kind == RH_EV_RST ? 1 : 0);
-    if (rsts > 0) put(after.ts_rst[s], 1, Seg{s, RH_TCP_RST | RH_TCP_ACK, 0, 0, true});
+    if (rsts > 0) put(after.ts_rst[s], 1, Seg{s, RH_TCP_RST | RH_TCP_ACK, 0, 0, true, after.ts_rst[s]});
     bool new_ack = ((after.pure_ack >> s) & 1) && !((before.pure_ack >> s) & 1);
     bool new_data = after.ts_first_payload[s] && !before.ts_first_payload[s] && !(mine && ev_kind == RH_EV_PAYLOAD);
+    uint64_t data_ts = after.ts_first_payload[s];
+    if (continuation_ && !new_data && !new_ack) {
+      // A guess: the bytes came in data packets (timed by the last PSH) and the
+      // rest of the packets were ACKs after them.
+      uint64_t grew = after.bytes[s] - before.bytes[s];
+      new_data = after.bytes[s] > before.bytes[s] && !(mine && ev_kind == RH_EV_PAYLOAD);
+      data_ts = after.ts_last_payload[s];
+      if (more > (new_data ? 1 : 0) && grew < uint64_t(more) * 1460) new_ack = true;
+    }
     uint64_t front = n ? v[0].ts : 0;
-    if (new_ack) put(new_data ? after.ts_first_payload[s] : front, 0, Seg{s, RH_TCP_ACK, 0, 0, true});
-    if (new_data) put(after.ts_first_payload[s], 1, Seg{s, RH_TCP_ACK | RH_TCP_PSH, 0, 1, true});
-    if (more > 0) put(UINT64_MAX, 2, Seg{s, RH_TCP_ACK, 0, after.bytes[s] > before.bytes[s] ? 1u : 0u, false});
+    if (new_ack && continuation_) put(data_ts, 2, Seg{s, RH_TCP_ACK, 0, 0, true, 0});
+    else if (new_ack) put(new_data ? data_ts : front, 0, Seg{s, RH_TCP_ACK, 0, 0, true, 0});
+    if (new_data) put(data_ts, 1, Seg{s, RH_TCP_ACK | RH_TCP_PSH, 0, 1, true, data_ts});
+    if (more > 0) put(UINT64_MAX, 3, Seg{s, RH_TCP_ACK, 0, after.bytes[s] > before.bytes[s] ? 1u : 0u, false, 0});
   }
   std::stable_sort(v, v + n, [](const Timed& a, const Timed& b) { return a.ts != b.ts ? a.ts < b.ts : a.rank < b.rank; });
   for (int i = 0; i < n; i++) {
@@ -169,6 +179,7 @@ void ZeekConn::update_state(const Seg& s) {
       if (syn) {
         if (is_orig) {
           set(me, ack ? Ep::synack_sent : Ep::syn_sent);
+          attempt_ns_ = s.ts;
         } else {
           if (!ack && st_[peer] == Ep::synack_sent) {
             flip();
@@ -210,6 +221,13 @@ void ZeekConn::update_state(const Seg& s) {
     case Ep::reset:
       break;
   }
+}
+
+bool ZeekConn::attempt_over(uint64_t now) const {
+  constexpr uint64_t kAttemptDelayNs = 5'000'000'000ULL;  // Zeek's tcp_attempt_delay
+  if (orig_ == RH_SIDE_UNKNOWN || !attempt_ns_ || now <= attempt_ns_ + kAttemptDelayNs) return false;
+  Ep os = st_[orig_];
+  return (os == Ep::syn_sent || os == Ep::synack_sent) && st_[orig_ ^ 1] == Ep::inactive;
 }
 
 bool ZeekConn::ended() const {

@@ -23,6 +23,10 @@ namespace rsthop::flow {
 
 class ZeekConn {
  public:
+  // The flow goes on a connection already summarised (Zeek removed it: an
+  // expired attempt, or after its close delay): the state copies' first-ACK and
+  // first-data marks are the old connection's, so growth stands for them.
+  void continuation() { continuation_ = true; }
   // One event (its tcp_flags, seq, payload_len, side and the state copy after it).
   // `before` is the state copy of the flow's previous event (zeroed for the first).
   void on_event(const rh_event& ev, const rh_flow_state& before);
@@ -32,6 +36,9 @@ class ZeekConn {
   std::string conn_state() const;
   // Both sides closed by FINs, or either reset: a new SYN on the tuple is a new connection.
   bool ended() const;
+  // Zeek's AttemptTimer: `now` is past tcp_attempt_delay (5 s) after the
+  // originator's SYN, still unanswered (the responder sent nothing).
+  bool attempt_over(uint64_t now) const;
   const std::string& history() const { return hist_; }
   // Canonical side Zeek calls the originator (RH_SIDE_UNKNOWN before any packet).
   uint8_t orig() const { return orig_; }
@@ -44,6 +51,7 @@ class ZeekConn {
     uint32_t seq;
     uint32_t len;
     bool history;  // false: an inferred packet standing for several, state only
+    uint64_t ts;
   };
   void packet(const Seg& s);
   void infer(const rh_flow_state& before, const rh_flow_state& after, uint8_t ev_side, uint8_t ev_kind);
@@ -63,6 +71,8 @@ class ZeekConn {
   uint32_t seen_[2] = {0, 0};  // history bits seen, per role (0: originator)
   std::optional<uint32_t> last_syn_[2], last_fin_[2], last_rst_[2];
   uint64_t bytes_[2] = {0, 0};
+  uint64_t attempt_ns_ = 0;
+  bool continuation_ = false;  // when the originator's SYN put it in syn_sent
 };
 
 }  // namespace rsthop::flow

@@ -34,19 +34,41 @@ TEST(Reuse, ThreeConnectsFromOnePortToAClosedPortAreThreeFlowsAndThreeResets) {
   EXPECT_EQ(total_rsts(h), 3u);
 }
 
-TEST(Reuse, ASynWithTheSameIsnAfterAResetIsANewAttempt) {
+// Zeek's pop3/pop3.pcap: SYN, RST, SYN, RST, SYN, RST with one ISN is three REJ rows "Sr".
+TEST(Reuse, ASynRetransmittedAfterAResetIsANewAttempt) {
   Harness h;
   Conn c;
-  Conn retry = c;  // the SYN retransmitted after the RST: same ISN
-  h.frame(kSec, c.c(kSyn));
-  h.frame(kSec + kMs, c.s(kRstAck));
-  h.frame(kSec + 200 * kMs, retry.c(kSyn));
-  h.frame(kSec + 201 * kMs, retry.s(kRstAck));
+  for (int i = 0; i < 3; i++) {
+    Conn retry = c;  // the SYN retransmitted after the RST: same ISN
+    h.frame(kSec + i * 500 * kMs, retry.c(kSyn));
+    h.frame(kSec + i * 500 * kMs + 50 * kMs, retry.s(kRstAck));
+  }
   h.timeline.finish(5 * kSec);
+  ASSERT_EQ(h.flows.size(), 3u);
+  for (const auto& f : h.flows) {
+    EXPECT_EQ(f.history, "Sr");  // the old attempt's letters are not carried over
+    EXPECT_EQ(f.conn_state, "REJ");
+  }
+  EXPECT_EQ(total_rsts(h), 3u);
+}
+
+// Zeek's modbus/modbus-and-non-modbus-p502.pcap: the originator resets, and
+// 16 s later (past Zeek's 5 s reset delay) data and the responder's RST come:
+// a second, mid-stream connection.
+TEST(Reuse, PacketsLongAfterAResetAreASecondFlow) {
+  Harness h;
+  Conn c;
+  h.frame(kSec, c.c(kSyn));
+  h.frame(kSec + kMs, c.s(kSynAck));
+  h.frame(kSec + 100 * kMs, c.c(kRst));
+  h.frame(17 * kSec, c.c(kData, std::string(109, 'x')));  // no event: mid-stream data
+  h.frame(17 * kSec + kMs, c.s(kRst));
+  h.timeline.finish(30 * kSec);
   ASSERT_EQ(h.flows.size(), 2u);
-  EXPECT_EQ(h.flows[0].history, "Sr");
-  EXPECT_EQ(h.flows[1].history, "Sr");  // the old connection's letters are not carried over
-  EXPECT_EQ(h.flows[1].conn_state, "REJ");
+  EXPECT_EQ(h.flows[0].conn_state, "RSTO");
+  EXPECT_EQ(h.flows[0].history, "ShR");
+  EXPECT_EQ(h.flows[1].history, "Dr");
+  EXPECT_EQ(h.flows[1].conn_state, "RSTRH");
   EXPECT_EQ(total_rsts(h), 2u);
 }
 
