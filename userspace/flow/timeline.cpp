@@ -85,11 +85,12 @@ Timeline::Rec& Timeline::rec_for(const Packet& p) {
   return r;
 }
 
-void Timeline::add(const Packet& p) {
-  const rh_event& ev = p.ev;
+// What ends before `ev` is added: a closed flow whose linger passed, an expired
+// attempt, the connection a new SYN replaces.  Returns false when `ev` is a late
+// packet of a summarised flow and is dropped; `late` when it is a RST of one.
+bool Timeline::end_before(const rh_event& ev, std::optional<rh_flow_state>& carried, bool& late) {
   bool new_syn = ev.kind == RH_EV_SYN && (ev.tcp_flags & (RH_TCP_SYN | RH_TCP_ACK)) == RH_TCP_SYN;
   bool wire_rst = ev.kind == RH_EV_RST;
-  bool late = false;
   if (auto done = flows_.find(ev.key); done != flows_.end() && done->second.closed_ns &&
       ev.ts_ns > std::max(done->second.closed_ns, done->second.last_ns) + opt_.close_linger_ns) {
     // Its linger passed while no event came (ticks run between events): summarise
@@ -99,12 +100,11 @@ void Timeline::add(const Packet& p) {
     erase(ev.key);
   }
   auto recent = recent_.find(ev.key);
-  std::optional<rh_flow_state> carried;
   if (recent != recent_.end()) {
     if (recent->second.drop && !new_syn && ev.ts_ns - recent->second.last_ns < kRecentDropNs) {
       // A late packet of a summarised flow starts no second flow, but a RST is
       // never dropped: it still gets its reset line (and no flow line).
-      if (!wire_rst && ev.kind != RH_EV_LOCAL_RST_SEND && ev.kind != RH_EV_LOCAL_RST_RECV) return;
+      if (!wire_rst && ev.kind != RH_EV_LOCAL_RST_SEND && ev.kind != RH_EV_LOCAL_RST_RECV) return false;
       late = true;
     } else {
       // The kernel starts its entry afresh only on a new ISN.
@@ -138,6 +138,14 @@ void Timeline::add(const Packet& p) {
       erase(ev.key, /*remember=*/false);  // its own next packets belong to the new flow
     }
   }
+  return true;
+}
+
+void Timeline::add(const Packet& p) {
+  const rh_event& ev = p.ev;
+  std::optional<rh_flow_state> carried;
+  bool late = false;
+  if (!end_before(ev, carried, late)) return;
   bool fresh = flows_.find(ev.key) == flows_.end();
   Rec& r = rec_for(p);
   if (fresh) {

@@ -84,6 +84,7 @@ class Timeline {
   };
 
   Rec& rec_for(const Packet& p);
+  bool end_before(const rh_event& ev, std::optional<rh_flow_state>& carried, bool& late);
   void on_reset_event(Rec& r, const Packet& p);
   // refresh: ask the lookup for newer counters (not from add(), whose packet is already in the table).
   void flush_burst(Rec& r, bool refresh = true);
