@@ -34,6 +34,11 @@ bool KeyEq::operator()(const rh_flow_key& a, const rh_flow_key& b) const noexcep
 
 namespace {
 
+// After a summary, packets within Zeek's tcp_close_delay / tcp_reset_delay
+// (5 s) belong to the summarised connection; later ones start a new flow, as
+// Zeek starts a new connection.  The last state copy is kept a while longer so
+// that such a flow counts only its own packets.
+constexpr uint64_t kRecentDropNs = 5'000'000'000ULL;
 constexpr uint64_t kRecentKeepNs = 30'000'000'000ULL;
 
 bool is_wire_hook(uint8_t hook) {
@@ -45,60 +50,12 @@ uint8_t orig_side(const rh_flow_state& st, uint8_t first_sender) {
   return first_sender == RH_SIDE_UNKNOWN ? RH_SIDE_A : first_sender;
 }
 
-bool closed(const rh_flow_state& st) {
-  return (st.ts_fin[0] && st.ts_fin[1]) || st.rst_count[0] || st.rst_count[1];
-}
-
 uint64_t latest_activity(const rh_flow_state& st) {
   return std::max<uint64_t>({st.ts_syn, st.ts_synack, st.ts_last_payload[0], st.ts_last_payload[1], st.ts_fin[0],
                    st.ts_fin[1], st.ts_rst[0], st.ts_rst[1]});
 }
 
 }  // namespace
-
-std::string conn_state(const rh_flow_state& st) {
-  uint8_t o = st.initiator == RH_SIDE_UNKNOWN ? RH_SIDE_A : st.initiator, r = o ^ 1;
-  bool syn = st.ts_syn, synack = st.ts_synack;
-  bool rst_o = st.rst_count[o], rst_r = st.rst_count[r];
-  bool fin_o = st.ts_fin[o], fin_r = st.ts_fin[r];
-  if (!syn && !synack) return "OTH";
-  if (rst_o || rst_r) {
-    if (syn && !synack) return rst_r ? "REJ" : "RSTOS0";
-    if (!syn && synack) return rst_r ? "RSTRH" : "OTH";
-    if (rst_o && rst_r) return st.ts_rst[o] <= st.ts_rst[r] ? "RSTO" : "RSTR";
-    return rst_o ? "RSTO" : "RSTR";
-  }
-  if (syn && !synack) return fin_o ? "SH" : "S0";
-  if (!syn) return fin_r ? "SHR" : "OTH";
-  if (fin_o && fin_r) return "SF";
-  if (fin_o) return "S2";
-  if (fin_r) return "S3";
-  return "S1";
-}
-
-std::string history(const rh_flow_state& st, uint8_t o) {
-  uint8_t r = o ^ 1;
-  std::vector<std::pair<uint64_t, char>> v;
-  v.reserve(10);  // one allocation: at most ten letters
-  auto add = [&](uint64_t ts, bool seen, char c) {
-    if (seen) v.emplace_back(ts, c);
-  };
-  add(st.ts_syn, st.ts_syn != 0, 'S');
-  add(st.ts_synack, st.ts_synack != 0, 'h');
-  uint64_t after_hs = std::max<uint64_t>(st.ts_syn, st.ts_synack) + 1;
-  add(after_hs, (st.pure_ack >> o) & 1, 'A');
-  add(after_hs, (st.pure_ack >> r) & 1, 'a');
-  add(st.ts_first_payload[o], st.bytes[o] != 0, 'D');
-  add(st.ts_first_payload[r], st.bytes[r] != 0, 'd');
-  add(st.ts_fin[o], st.ts_fin[o] != 0, 'F');
-  add(st.ts_fin[r], st.ts_fin[r] != 0, 'f');
-  add(st.ts_rst[o], st.rst_count[o] != 0, 'R');
-  add(st.ts_rst[r], st.rst_count[r] != 0, 'r');
-  std::stable_sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::string out;
-  for (auto& [ts, c] : v) out.push_back(c);
-  return out;
-}
 
 Timeline::Timeline(Options opt, Callbacks cb, StateLookup lookup)
     : opt_(opt), cb_(std::move(cb)), lookup_(std::move(lookup)) {}
@@ -128,23 +85,76 @@ Timeline::Rec& Timeline::rec_for(const Packet& p) {
   return r;
 }
 
-void Timeline::add(const Packet& p) {
-  const rh_event& ev = p.ev;
-  bool new_syn = ev.kind == RH_EV_SYN;
-  auto recent = recent_.find(ev.key);
-  if (recent != recent_.end()) {
-    if (!new_syn && ev.ts_ns - recent->second < kRecentKeepNs) return;  // late packet of a summarised flow
-    recent_.erase(recent);
-  }
-  auto existing = flows_.find(ev.key);
-  if (new_syn && existing != flows_.end() && existing->second.have_state && existing->second.state.ts_syn &&
-      existing->second.state.syn_seq != ev.seq) {
-    // The tuple is reused by a new connection: close the old one first.
-    flush_burst(existing->second);
-    emit_flow(existing->second, closed(existing->second.state) ? nullptr : "timeout");
+// What ends before `ev` is added: a closed flow whose linger passed, an expired
+// attempt, the connection a new SYN replaces.  Returns false when `ev` is a late
+// packet of a summarised flow and is dropped; `late` when it is a RST of one.
+bool Timeline::end_before(const rh_event& ev, std::optional<rh_flow_state>& carried, bool& late) {
+  bool new_syn = ev.kind == RH_EV_SYN && (ev.tcp_flags & (RH_TCP_SYN | RH_TCP_ACK)) == RH_TCP_SYN;
+  bool wire_rst = ev.kind == RH_EV_RST;
+  if (auto done = flows_.find(ev.key); done != flows_.end() && done->second.closed_ns &&
+      ev.ts_ns > std::max(done->second.closed_ns, done->second.last_ns) + opt_.close_linger_ns) {
+    // Its linger passed while no event came (ticks run between events): summarise
+    // it first, from what it had then (the table already holds this packet).
+    flush_burst(done->second, /*refresh=*/false);
+    emit_flow(done->second, nullptr, /*refresh=*/false);
     erase(ev.key);
   }
+  auto recent = recent_.find(ev.key);
+  if (recent != recent_.end()) {
+    if (recent->second.drop && !new_syn && ev.ts_ns - recent->second.last_ns < kRecentDropNs) {
+      // A late packet of a summarised flow starts no second flow, but a RST is
+      // never dropped: it still gets its reset line (and no flow line).
+      if (!wire_rst && ev.kind != RH_EV_LOCAL_RST_SEND && ev.kind != RH_EV_LOCAL_RST_RECV) return false;
+      late = true;
+    } else {
+      // The kernel starts its entry afresh only on a new ISN.
+      if (ev.flow.ts_syn == recent->second.state.ts_syn) carried = recent->second.state;
+      recent_.erase(recent);
+    }
+  }
+  auto existing = flows_.find(ev.key);
+  if (existing != flows_.end() && existing->second.zeek.attempt_over(ev.ts_ns)) {
+    // Zeek gives up on an unanswered attempt after tcp_attempt_delay (5 s):
+    // what follows is a connection of its own.
+    Rec& old = existing->second;
+    flush_burst(old, /*refresh=*/false);
+    emit_flow(old, "timeout", /*refresh=*/false);
+    carried = old.zeek_prev;
+    erase(ev.key, /*remember=*/false);
+    existing = flows_.end();
+  }
+  if (new_syn && existing != flows_.end() && existing->second.have_state) {
+    Rec& old = existing->second;
+    // A new SYN on a tuple whose connection ended (RST, FIN both ways) or with
+    // a new ISN is a new connection, as Zeek's conn.log has one row per attempt
+    // (SYN, RST, SYN, RST with one ISN is two REJ rows "Sr").
+    bool new_isn = old.state.ts_syn && old.state.syn_seq != ev.seq;
+    if (new_isn || old.zeek.ended()) {
+      flush_burst(old, /*refresh=*/false);
+      emit_flow(old, old.closed_ns ? nullptr : "timeout", /*refresh=*/false);
+      // The kernel starts its entry afresh only on a new ISN: otherwise the
+      // state copies go on counting from the old connection's.
+      if (ev.flow.ts_syn == old.state.ts_syn && ev.flow.syn_seq == old.state.syn_seq) carried = old.zeek_prev;
+      erase(ev.key, /*remember=*/false);  // its own next packets belong to the new flow
+    }
+  }
+  return true;
+}
+
+void Timeline::add(const Packet& p) {
+  const rh_event& ev = p.ev;
+  std::optional<rh_flow_state> carried;
+  bool late = false;
+  if (!end_before(ev, carried, late)) return;
+  bool fresh = flows_.find(ev.key) == flows_.end();
   Rec& r = rec_for(p);
+  if (fresh) {
+    r.late = late;
+    if (carried) {
+      r.zeek_prev = *carried;
+      r.zeek.continuation();
+    }
+  }
   r.last_ns = std::max<uint64_t>(r.last_ns, ev.ts_ns);
   if (p.frame) {
     if (!r.first_frame) r.first_frame = p.frame;
@@ -155,6 +165,10 @@ void Timeline::add(const Packet& p) {
   if (state_valid || ev.flow.ts_syn || ev.flow.ts_synack || ev.flow.packets[0] || ev.flow.packets[1]) {
     r.state = ev.flow;
     r.have_state = true;
+  }
+  if (state_valid) {
+    r.zeek.on_event(ev, r.zeek_prev);
+    r.zeek_prev = ev.flow;
   }
   uint8_t side = ev.side & 1;
   if (is_wire_hook(ev.hook)) r.on_wire = true;
@@ -188,7 +202,7 @@ void Timeline::add(const Packet& p) {
   }
   // A RST only a tracepoint saw (a local firewall's) closes the flow too.
   bool local_rst = ev.kind == RH_EV_LOCAL_RST_SEND || ev.kind == RH_EV_LOCAL_RST_RECV;
-  if (((r.have_state && closed(r.state)) || local_rst) && !r.closed_ns) r.closed_ns = ev.ts_ns;
+  if ((r.zeek.ended() || local_rst || r.late) && !r.closed_ns) r.closed_ns = ev.ts_ns;
 }
 
 void Timeline::on_reset_event(Rec& r, const Packet& p) {
@@ -244,13 +258,13 @@ void Timeline::on_reset_event(Rec& r, const Packet& p) {
   r.burst_last_ns = same_burst ? std::max<uint64_t>(r.burst_last_ns, ev.ts_ns) : ev.ts_ns;
 }
 
-void Timeline::flush_burst(Rec& r) {
+void Timeline::flush_burst(Rec& r, bool refresh) {
   if (!r.burst) return;
   ResetRecord rec = std::move(*r.burst);
   r.burst.reset();
   // What the peer did after the RST (the race) is in the kernel's counters,
   // not only in events: refresh them before the engine looks.
-  if (lookup_) {
+  if (lookup_ && refresh) {
     if (auto fresh = lookup_(r.key); fresh && fresh->ts_syn == r.state.ts_syn) {
       r.state = *fresh;
       r.have_state = true;
@@ -272,18 +286,22 @@ void Timeline::flush_burst(Rec& r) {
   if (cb_.on_reset) cb_.on_reset(rec);
 }
 
-void Timeline::emit_flow(Rec& r, const char* closed_by) {
-  if (lookup_) {
+void Timeline::emit_flow(Rec& r, const char* closed_by, bool refresh) {
+  if (lookup_ && refresh) {
     if (auto fresh = lookup_(r.key); fresh && (fresh->ts_syn == r.state.ts_syn || !r.have_state)) {
       r.state = *fresh;
       r.have_state = true;
     }
   }
+  // The packets after the last event; not when called from add(): the table
+  // already counts the packet that ends this flow.
+  if (r.have_state && refresh) r.zeek.on_final(r.zeek_prev, r.state);
   // A connection only a tracepoint saw (its SYN refused by a firewall here,
   // or carried by an untraced interface) has no packets to summarise.
-  if (!cb_.on_flow || !(r.on_wire || r.have_state)) return;
+  if (!cb_.on_flow || r.late || !(r.on_wire || r.have_state)) return;
   const rh_flow_state& st = r.state;
-  uint8_t o = orig_side(st, r.first_sender), d = o ^ 1;
+  // The source is Zeek's originator, so the line joins with conn.log's orientation.
+  uint8_t o = r.zeek.orig() != RH_SIDE_UNKNOWN ? r.zeek.orig() : orig_side(st, r.first_sender), d = o ^ 1;
   FlowSummary f;
   f.key = r.key;
   f.family = r.key.family;
@@ -301,8 +319,8 @@ void Timeline::emit_flow(Rec& r, const char* closed_by) {
   f.end_ns = std::max<uint64_t>(r.last_ns, latest_activity(st));
   if (st.ts_syn && st.ts_synack && st.ts_synack >= st.ts_syn) f.rtt_ms = (st.ts_synack - st.ts_syn) / 1e6;
   f.handshake_seen = st.ts_syn && st.ts_synack;
-  f.conn_state = conn_state(st);
-  f.history = history(st, o);
+  f.conn_state = r.zeek.conn_state();
+  f.history = r.zeek.history();
   f.app = r.app;
   f.first_frame = r.first_frame;
   f.last_frame = r.last_frame;
@@ -327,16 +345,18 @@ void Timeline::emit_flow(Rec& r, const char* closed_by) {
 void Timeline::erase(const rh_flow_key& k, bool remember) {
   auto it = flows_.find(k);
   if (it == flows_.end()) return;
-  if (remember) recent_[k] = it->second.last_ns;
+  recent_[k] = Recent{it->second.last_ns, it->second.zeek_prev, remember};
   lru_.erase(it->second.lru);
   flows_.erase(it);
 }
 
 void Timeline::tick(uint64_t now_ns) {
-  std::vector<rh_flow_key> done;
+  std::vector<std::pair<rh_flow_key, bool>> done;
   for (auto& [k, r] : flows_) {
     if (r.burst && now_ns - r.burst_last_ns > opt_.burst_ns) flush_burst(r);
-    bool is_closed = r.closed_ns && now_ns - r.closed_ns > opt_.close_linger_ns;
+    // The linger runs from the last event: a connection that carries on after
+    // a RST (an injected one) stays one flow while its packets keep coming.
+    bool is_closed = r.closed_ns && now_ns - std::max(r.closed_ns, r.last_ns) > opt_.close_linger_ns;
     uint64_t last = std::max<uint64_t>(r.last_ns, r.have_state ? latest_activity(r.state) : 0);
     bool idle = now_ns > last && now_ns - last > opt_.idle_timeout_ns;
     if (idle && !is_closed && lookup_) {
@@ -347,15 +367,16 @@ void Timeline::tick(uint64_t now_ns) {
         idle = now_ns - last > opt_.idle_timeout_ns;
       }
     }
-    if (is_closed || idle) {
+    bool attempt = !is_closed && r.zeek.attempt_over(now_ns);
+    if (is_closed || idle || attempt) {
       flush_burst(r);
       emit_flow(r, is_closed ? nullptr : "timeout");
-      done.push_back(k);
+      done.emplace_back(k, !attempt);  // an attempt's next packets start a new flow at once
     }
   }
-  for (auto& k : done) erase(k);
+  for (auto& [k, remember] : done) erase(k, remember);
   for (auto it = recent_.begin(); it != recent_.end();) {
-    if (now_ns - it->second > kRecentKeepNs) it = recent_.erase(it);
+    if (now_ns - it->second.last_ns > kRecentKeepNs) it = recent_.erase(it);
     else ++it;
   }
 }

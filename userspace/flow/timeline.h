@@ -17,6 +17,7 @@
 #include <unordered_map>
 
 #include "flow/model.h"
+#include "flow/zeek_conn.h"
 
 namespace rsthop::flow {
 
@@ -30,7 +31,7 @@ struct KeyEq {
 class Timeline {
  public:
   struct Options {
-    uint64_t idle_timeout_ns = 120'000'000'000ULL;
+    uint64_t idle_timeout_ns = 300'000'000'000ULL;  // Zeek's tcp_inactivity_timeout
     uint64_t close_linger_ns = 1'000'000'000ULL;  // wait for the last ACK / retransmitted FINs
     uint64_t burst_ns = 500'000'000ULL;           // RSTs from one sender this close form one record
     size_t max_flows = 65536;
@@ -66,6 +67,9 @@ class Timeline {
     std::optional<rh_event> synack, syn;
     uint64_t first_rst_ns[2] = {0, 0};
     AppHint app;
+    ZeekConn zeek;                // conn_state and history, packet by packet
+    rh_flow_state zeek_prev{};    // the state copy ZeekConn saw last
+    bool late = false;            // RSTs of a flow already summarised: reset lines only
     std::unique_ptr<ResetRecord> burst;  // most flows never see one: keep Rec small
     uint64_t burst_last_ns = 0;
     // The burst's latest wire RST and whether it was counted: the same RST seen
@@ -81,9 +85,11 @@ class Timeline {
   };
 
   Rec& rec_for(const Packet& p);
+  bool end_before(const rh_event& ev, std::optional<rh_flow_state>& carried, bool& late);
   void on_reset_event(Rec& r, const Packet& p);
-  void flush_burst(Rec& r);
-  void emit_flow(Rec& r, const char* closed_by);
+  // refresh: ask the lookup for newer counters (not from add(), whose packet is already in the table).
+  void flush_burst(Rec& r, bool refresh = true);
+  void emit_flow(Rec& r, const char* closed_by, bool refresh = true);
   void erase(const rh_flow_key& k, bool remember = true);
 
   Options opt_;
@@ -91,13 +97,15 @@ class Timeline {
   StateLookup lookup_;
   std::unordered_map<rh_flow_key, Rec, KeyHash, KeyEq> flows_;
   std::list<rh_flow_key> lru_;  // front = most recently active
-  // Recently summarised flows: late ACKs and retransmits must not start a new one.
-  std::unordered_map<rh_flow_key, uint64_t, KeyHash, KeyEq> recent_;
+  // Recently summarised flows: late ACKs and retransmits must not start a new
+  // one (drop), and a later flow of the tuple counts from their last state copy.
+  struct Recent {
+    uint64_t last_ns;
+    rh_flow_state state;
+    bool drop;
+  };
+  std::unordered_map<rh_flow_key, Recent, KeyHash, KeyEq> recent_;
   uint64_t evicted_ = 0;
 };
-
-// Zeek's conn_state and history for a flow state (exposed for tests).
-std::string conn_state(const rh_flow_state& st);
-std::string history(const rh_flow_state& st, uint8_t orig_side);
 
 }  // namespace rsthop::flow

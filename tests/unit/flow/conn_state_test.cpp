@@ -21,6 +21,7 @@ struct StateCase {
   std::vector<Step> steps;
   const char* conn_state;
   const char* history;
+  uint16_t source_port = 0;  // Zeek's originator, when not the client
 };
 
 void PrintTo(const StateCase& c, std::ostream* os) { *os << c.name; }
@@ -37,18 +38,11 @@ TEST_P(ConnState, MatchesZeek) {
     Bytes b = s.who == 's' ? c.s(s.flags, s.data) : c.c(s.flags, s.data);
     if (s.who != 'x') h.frame(ts, b);
   }
-  auto st = h.replayer.lookup(c.key());
-  ASSERT_TRUE(st);
-  uint8_t orig = st->initiator == RH_SIDE_UNKNOWN ? RH_SIDE_A : st->initiator;
-  EXPECT_EQ(flow::conn_state(*st), tc.conn_state);
-  EXPECT_EQ(flow::history(*st, orig), tc.history);
-
-  // The summary says the same.
   h.timeline.finish(ts + 10 * kSec);
   ASSERT_EQ(h.flows.size(), 1u);
   EXPECT_EQ(h.flows[0].conn_state, tc.conn_state);
   EXPECT_EQ(h.flows[0].history, tc.history);
-  EXPECT_EQ(h.flows[0].source.port, c.cport);
+  EXPECT_EQ(h.flows[0].source.port, tc.source_port ? tc.source_port : c.cport);
 }
 
 const std::string kReq = "GET / HTTP/1.1\r\nHost: a.example\r\n\r\n";
@@ -62,7 +56,7 @@ INSTANTIATE_TEST_SUITE_P(
         StateCase{"SF",
                   {{'c', kSyn}, {'s', kSynAck}, {'c', kAck}, {'c', kData, kReq}, {'s', kAck}, {'s', kData, kResp},
                    {'c', kFinAck}, {'s', kFinAck}, {'c', kAck}},
-                  "SF", "ShAaDdFf"},
+                  "SF", "ShADadFf"},
         StateCase{"S1", {{'c', kSyn}, {'s', kSynAck}, {'c', kAck}}, "S1", "ShA"},
         StateCase{"S1Data", {{'c', kSyn}, {'s', kSynAck}, {'c', kAck}, {'c', kData, kReq}, {'s', kData, kResp}},
                   "S1", "ShADd"},
@@ -74,17 +68,25 @@ INSTANTIATE_TEST_SUITE_P(
                   "ShADR"},
         StateCase{"RSTR", {{'c', kSyn}, {'s', kSynAck}, {'c', kAck}, {'c', kData, kReq}, {'s', kRst}}, "RSTR",
                   "ShADr"},
-        StateCase{"RSTBothOrigFirst", {{'c', kSyn}, {'s', kSynAck}, {'c', kAck}, {'c', kRst}, {'s', kRst}}, "RSTO",
+        // Both reset and no byte sent: Zeek calls it a rejection.
+        StateCase{"RSTBothOrigFirst", {{'c', kSyn}, {'s', kSynAck}, {'c', kAck}, {'c', kRst}, {'s', kRst}}, "REJ",
                   "ShARr"},
         StateCase{"RSTOS0", {{'c', kSyn}, {'c', kRst}}, "RSTOS0", "SR"},
         StateCase{"S2", {{'c', kSyn}, {'s', kSynAck}, {'c', kAck}, {'c', kFinAck}}, "S2", "ShAF"},
         StateCase{"S3", {{'c', kSyn}, {'s', kSynAck}, {'c', kAck}, {'s', kFinAck}}, "S3", "ShAf"},
         StateCase{"SH", {{'c', kSyn}, {'c', kFin}}, "SH", "SF"},
-        StateCase{"RSTRH", {{'x', kSyn}, {'s', kSynAck}, {'s', kRst}}, "RSTRH", "hr"},
-        StateCase{"SHR", {{'x', kSyn}, {'s', kSynAck}, {'s', kFinAck}}, "SHR", "hf"},
-        // Mid-stream data makes no event: the FIN is what the Timeline sees.
-        StateCase{"OTH", {{'c', kData, kReq}, {'s', kData, kResp}, {'c', kFinAck}}, "OTH", "DdF"},
-        StateCase{"OTHFinOnly", {{'c', kFinAck}, {'s', kFinAck}}, "OTH", "Ff"}),
+        StateCase{"RSTRH", {{'x', kSyn}, {'s', kSynAck}, {'s', kRst}}, "RSTRH", "^hr"},
+        StateCase{"SHR", {{'x', kSyn}, {'s', kSynAck}, {'s', kFinAck}}, "SHR", "^hf"},
+        // Mid-stream data makes no event: the FIN's state copy says what came before.
+        StateCase{"MidStreamHalfClosed", {{'c', kData, kReq}, {'s', kData, kResp}, {'c', kFinAck}}, "SH", "DdF"},
+        StateCase{"MidStreamFinsBothWays", {{'c', kData, kReq}, {'s', kData, kResp}, {'c', kFinAck}, {'s', kFinAck}},
+                  "SF", "DdFf"},
+        StateCase{"FinsOnly", {{'c', kFinAck}, {'s', kFinAck}}, "SF", "Ff"},
+        StateCase{"RstAfterFinExchange",
+                  {{'c', kSyn}, {'s', kSynAck}, {'c', kAck}, {'c', kFinAck}, {'s', kFinAck}, {'c', kRst}}, "SF",
+                  "ShAFfR"},
+        StateCase{"RSTOS0OnlyWithoutAck", {{'c', kSyn}, {'c', kAck}, {'c', kRst}}, "OTH", "SAR"},
+        StateCase{"RepeatedRstSameSeqIsOneLetter", {{'c', kSyn}, {'s', kRstAck}, {'s', kRstAck}}, "REJ", "Sr"}),
     [](const ::testing::TestParamInfo<StateCase>& i) { return std::string(i.param.name); });
 
 }  // namespace

@@ -49,7 +49,7 @@ TEST(Timeline, SummaryComesOutAfterCloseLingerNotBefore) {
 
   const flow::FlowSummary& f = h.flows[0];
   EXPECT_EQ(f.conn_state, "SF");
-  EXPECT_EQ(f.history, "ShAaDdFf");
+  EXPECT_EQ(f.history, "ShADadFf");  // Zeek's order: each letter at its first packet
   EXPECT_EQ(f.closed_by, "source");
   EXPECT_TRUE(f.handshake_seen);
   ASSERT_TRUE(f.rtt_ms);
@@ -87,7 +87,7 @@ TEST(Timeline, ClosedByDestinationWhenTheServerFinsFirst) {
   h.timeline.tick(closed + 2 * kSec);
   ASSERT_EQ(h.flows.size(), 1u);
   EXPECT_EQ(h.flows[0].closed_by, "destination");
-  EXPECT_EQ(h.flows[0].history, "ShAaDdfF");
+  EXPECT_EQ(h.flows[0].history, "ShADadfF");
   EXPECT_EQ(h.flows[0].conn_state, "SF");
 }
 
@@ -214,7 +214,7 @@ TEST(Timeline, StateLookupRefreshesCountersAtTheEnd) {
       EXPECT_EQ(f.source.packets, 8u);
       EXPECT_EQ(f.destination.packets, 6u);
       EXPECT_EQ(f.end_ns, kSec + 8 * kMs);
-      EXPECT_EQ(f.history, "ShAaD");
+      EXPECT_EQ(f.history, "ShADa");  // the server's ACKs follow the request
     } else {
       EXPECT_EQ(f.source.bytes, 100u);
       EXPECT_EQ(f.source.packets, 3u);
