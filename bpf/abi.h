@@ -19,10 +19,10 @@
 #define RH_ABI_VERSION 1
 
 /* Bounded sizes. */
-#define RH_RST_PAYLOAD_MAX 64   /* RST payload bytes copied into rh_event */
-#define RH_DATA_SNAP_MAX 512    /* first-payload bytes copied into rh_data_event */
-#define RH_FRAME_SNAP_MAX 256   /* frame bytes copied into rh_frame_event (--pcap-out) */
-#define RH_MAX_CIDRS 16         /* in-kernel host filter entries */
+#define RH_RST_PAYLOAD_MAX   64	  /* RST payload bytes copied into rh_event */
+#define RH_DATA_SNAP_MAX     512  /* first-payload bytes copied into rh_data_event */
+#define RH_FRAME_SNAP_MAX    256  /* frame bytes copied into rh_frame_event (--pcap-out) */
+#define RH_MAX_CIDRS	     16	  /* in-kernel host filter entries */
 #define RH_PORT_BITMAP_WORDS 1024 /* 65536 bits */
 
 /* Where a packet was seen. */
@@ -30,9 +30,9 @@ enum rh_hook {
 	RH_HOOK_XDP = 0,
 	RH_HOOK_TC_INGRESS = 1,
 	RH_HOOK_TC_EGRESS = 2,
-	RH_HOOK_TP_SEND_RESET = 3,   /* tp_btf/tcp_send_reset: this host sent a RST */
-	RH_HOOK_TP_RECV_RESET = 4,   /* tp_btf/tcp_receive_reset: a socket here accepted a RST */
-	RH_HOOK_PCAP = 5,            /* a capture file (userspace/pcap); never set by the kernel */
+	RH_HOOK_TP_SEND_RESET = 3, /* tp_btf/tcp_send_reset: this host sent a RST */
+	RH_HOOK_TP_RECV_RESET = 4, /* tp_btf/tcp_receive_reset: a socket here accepted a RST */
+	RH_HOOK_PCAP = 5,	   /* a capture file (userspace/pcap); never set by the kernel */
 };
 
 /* What an event is about. */
@@ -41,11 +41,11 @@ enum rh_event_kind {
 	RH_EV_SYNACK = 2,
 	RH_EV_FIN = 3,
 	RH_EV_RST = 4,
-	RH_EV_ICMP = 5,          /* ICMP/ICMPv6 error quoting a TCP segment */
-	RH_EV_PAYLOAD = 6,       /* first payload packet of a direction (rh_data_event) */
+	RH_EV_ICMP = 5,	   /* ICMP/ICMPv6 error quoting a TCP segment */
+	RH_EV_PAYLOAD = 6, /* first payload packet of a direction (rh_data_event) */
 	RH_EV_LOCAL_RST_SEND = 7,
 	RH_EV_LOCAL_RST_RECV = 8,
-	RH_EV_FRAME = 9,         /* the first bytes of the frame behind the event before it (rh_frame_event) */
+	RH_EV_FRAME = 9, /* the first bytes of the frame behind the event before it (rh_frame_event) */
 };
 
 /* enum tcp_state (include/net/tcp_states.h), as LOCAL_RST_RECV events carry it. */
@@ -62,22 +62,22 @@ enum rh_event_kind {
 #define RH_TCP_CWR 0x80
 
 /* rh_event.opts bits: which TCP options the segment carried. */
-#define RH_OPT_MSS 0x01
-#define RH_OPT_WSCALE 0x02
+#define RH_OPT_MSS	 0x01
+#define RH_OPT_WSCALE	 0x02
 #define RH_OPT_SACK_PERM 0x04
 #define RH_OPT_TIMESTAMP 0x08
-#define RH_OPT_SACK 0x10
-#define RH_OPT_OTHER 0x20
+#define RH_OPT_SACK	 0x10
+#define RH_OPT_OTHER	 0x20
 #define RH_OPT_TRUNCATED 0x40 /* option list ended early or was cut by the capture */
 
 /* rh_event.ip_flags bits. */
-#define RH_IPF_DF 0x01
+#define RH_IPF_DF	  0x01
 #define RH_IPF_FRAG_FIRST 0x02 /* first fragment (MF set, offset 0) */
-#define RH_IPF_VLAN 0x04       /* frame carried at least one 802.1Q/802.1ad tag */
+#define RH_IPF_VLAN	  0x04 /* frame carried at least one 802.1Q/802.1ad tag */
 
 /* Index of a flow side: the canonical key orders the two endpoints. */
-#define RH_SIDE_A 0
-#define RH_SIDE_B 1
+#define RH_SIDE_A	0
+#define RH_SIDE_B	1
 #define RH_SIDE_UNKNOWN 0xff
 
 /*
@@ -85,36 +85,36 @@ enum rh_event_kind {
  * in byte-wise order, so both directions of a connection map to one key.
  */
 struct rh_flow_key {
-	__u8 addr_a[16];   /* network order */
-	__u8 addr_b[16];   /* network order */
-	__u16 port_a;      /* host order */
-	__u16 port_b;      /* host order */
-	__u8 family;       /* 4 or 6 */
+	__u8 addr_a[16]; /* network order */
+	__u8 addr_b[16]; /* network order */
+	__u16 port_a;	 /* host order */
+	__u16 port_b;	 /* host order */
+	__u8 family;	 /* 4 or 6 */
 	__u8 pad[3];
 };
 
 /* Per-flow state; arrays are indexed by side (RH_SIDE_A / RH_SIDE_B). */
 struct rh_flow_state {
-	__u64 ts_syn;                 /* first SYN (CLOCK_MONOTONIC ns) */
-	__u64 ts_synack;              /* first SYN-ACK */
+	__u64 ts_syn;	 /* first SYN (CLOCK_MONOTONIC ns) */
+	__u64 ts_synack; /* first SYN-ACK */
 	__u64 ts_first_payload[2];
 	__u64 ts_last_payload[2];
-	__u64 ts_fin[2];              /* first FIN sent by each side */
-	__u64 ts_rst[2];              /* last RST sent by each side */
-	__u64 bytes[2];               /* TCP payload bytes sent by each side */
-	__u32 packets[2];             /* packets sent by each side */
+	__u64 ts_fin[2];  /* first FIN sent by each side */
+	__u64 ts_rst[2];  /* last RST sent by each side */
+	__u64 bytes[2];	  /* TCP payload bytes sent by each side */
+	__u32 packets[2]; /* packets sent by each side */
 	__u32 rst_count[2];
-	__u32 syn_seq;                /* ISN of the initiator's SYN */
-	__u32 seq_next[2];            /* highest seq + payload length seen per side */
-	__u32 ack_last[2];            /* last ACK number sent per side */
-	__u8 initiator;               /* side that sent the first SYN, RH_SIDE_UNKNOWN if not seen */
-	__u8 history[2];              /* RH_TCP_* flags seen per side, OR-ed */
-	__u8 peer_ttl;                /* responder's SYN-ACK TTL / hop limit (baseline) */
-	__u16 peer_ip_id;             /* responder's SYN-ACK IP ID */
-	__u16 peer_window;            /* responder's SYN-ACK window */
-	__u8 peer_mac[6];             /* source MAC of the SYN-ACK as received */
-	__u8 init_ttl;                /* initiator's SYN TTL (baseline at the server side) */
-	__u8 pure_ack;                /* bit (1 << side): that side sent a bare ACK */
+	__u32 syn_seq;	   /* ISN of the initiator's SYN */
+	__u32 seq_next[2]; /* highest seq + payload length seen per side */
+	__u32 ack_last[2]; /* last ACK number sent per side */
+	__u8 initiator;	   /* side that sent the first SYN, RH_SIDE_UNKNOWN if not seen */
+	__u8 history[2];   /* RH_TCP_* flags seen per side, OR-ed */
+	__u8 peer_ttl;	   /* responder's SYN-ACK TTL / hop limit (baseline) */
+	__u16 peer_ip_id;  /* responder's SYN-ACK IP ID */
+	__u16 peer_window; /* responder's SYN-ACK window */
+	__u8 peer_mac[6];  /* source MAC of the SYN-ACK as received */
+	__u8 init_ttl;	   /* initiator's SYN TTL (baseline at the server side) */
+	__u8 pure_ack;	   /* bit (1 << side): that side sent a bare ACK */
 	__u16 init_ip_id;
 	__u16 init_window;
 	__u8 init_mac[6];
@@ -139,43 +139,43 @@ struct rh_flow_state {
  */
 struct rh_event {
 	/* header */
-	__u64 ts_ns;          /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u64 ts_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	__u32 ifindex;
-	__u8 kind;            /* enum rh_event_kind */
-	__u8 hook;            /* enum rh_hook */
-	__u8 family;          /* 4 or 6 */
-	__u8 side;            /* sender's side in the canonical key */
-	__u8 saddr[16];       /* network order */
-	__u8 daddr[16];       /* network order */
+	__u8 kind;	/* enum rh_event_kind */
+	__u8 hook;	/* enum rh_hook */
+	__u8 family;	/* 4 or 6 */
+	__u8 side;	/* sender's side in the canonical key */
+	__u8 saddr[16]; /* network order */
+	__u8 daddr[16]; /* network order */
 	__u16 sport;
 	__u16 dport;
 	__u32 seq;
 	__u32 ack;
 	__u16 window;
 	__u8 tcp_flags;
-	__u8 ttl;             /* IPv4 TTL or IPv6 hop limit as received */
-	__u16 ip_id;          /* IPv4 identification; 0 for IPv6 */
-	__u16 ip_len;         /* IPv4 total length or IPv6 payload length + 40 */
-	__u8 ip_flags;        /* RH_IPF_* */
-	__u8 opts;            /* RH_OPT_* */
+	__u8 ttl;      /* IPv4 TTL or IPv6 hop limit as received */
+	__u16 ip_id;   /* IPv4 identification; 0 for IPv6 */
+	__u16 ip_len;  /* IPv4 total length or IPv6 payload length + 40 */
+	__u8 ip_flags; /* RH_IPF_* */
+	__u8 opts;     /* RH_OPT_* */
 	__u8 wscale;
 	__u8 vlan_depth;
 	__u16 mss;
-	__u16 payload_len;    /* TCP payload length from the IP header */
+	__u16 payload_len; /* TCP payload length from the IP header */
 	__u32 tsval;
 	__u32 tsecr;
 	__u8 smac[6];
 	__u8 dmac[6];
-	__u16 snap_len;       /* valid bytes in payload[] (or rh_data_event.data[]) */
-	__u16 reason;         /* LOCAL_RST_SEND: enum sk_rst_reason; LOCAL_RST_RECV: the socket's tcp_state; else 0 */
+	__u16 snap_len; /* valid bytes in payload[] (or rh_data_event.data[]) */
+	__u16 reason;	/* LOCAL_RST_SEND: enum sk_rst_reason; LOCAL_RST_RECV: the socket's tcp_state; else 0 */
 	__u32 pad0;
-	struct rh_flow_state flow;  /* copy of the flow's state after this packet (zero when none) */
+	struct rh_flow_state flow; /* copy of the flow's state after this packet (zero when none) */
 	/* RST payload */
 	__u8 payload[RH_RST_PAYLOAD_MAX]; /* devices write reasons there */
 	/* ICMP errors */
 	__u8 icmp_type;
 	__u8 icmp_code;
-	__u8 inner_ttl;       /* TTL left in the quoted header (1 for time exceeded) */
+	__u8 inner_ttl; /* TTL left in the quoted header (1 for time exceeded) */
 	__u8 pad1;
 	__u8 inner_saddr[16];
 	__u8 inner_daddr[16];
@@ -184,12 +184,12 @@ struct rh_event {
 	__u32 inner_seq;
 	__u32 pad2;
 	/* userspace only */
-	struct rh_flow_key key;     /* canonical key of the flow */
+	struct rh_flow_key key; /* canonical key of the flow */
 };
 
-#define RH_EV_SIZE_BASE __builtin_offsetof(struct rh_event, payload)
+#define RH_EV_SIZE_BASE	       __builtin_offsetof(struct rh_event, payload)
 #define RH_EV_SIZE_RST_PAYLOAD __builtin_offsetof(struct rh_event, icmp_type)
-#define RH_EV_SIZE_ICMP __builtin_offsetof(struct rh_event, key)
+#define RH_EV_SIZE_ICMP	       __builtin_offsetof(struct rh_event, key)
 
 struct rh_data_event {
 	__u8 base[RH_EV_SIZE_BASE]; /* an rh_event prefix */
@@ -207,9 +207,9 @@ struct rh_data_event {
 struct rh_frame_event {
 	__u64 ts_ns;
 	__u32 ifindex;
-	__u8 kind;            /* RH_EV_FRAME */
-	__u8 hook;            /* enum rh_hook */
-	__u16 snap_len;       /* valid bytes in data[] */
+	__u8 kind;	/* RH_EV_FRAME */
+	__u8 hook;	/* enum rh_hook */
+	__u16 snap_len; /* valid bytes in data[] */
 	__u32 wire_len;
 	__u32 pad;
 	__u8 data[RH_FRAME_SNAP_MAX];
@@ -217,25 +217,25 @@ struct rh_frame_event {
 
 /* Per-CPU counters (one array per CPU, indexed by enum rh_counter). */
 enum rh_counter {
-	RH_C_PACKETS = 0,         /* every packet the programs saw */
-	RH_C_TCP,                 /* TCP segments parsed */
-	RH_C_FILTERED,            /* TCP segments the host/port filter rejected */
-	RH_C_NON_TCP,             /* not TCP and not an ICMP error quoting TCP */
-	RH_C_EVENTS,              /* events written to the ring buffer */
-	RH_C_LOST_RINGBUF,        /* events lost: ring buffer full */
-	RH_C_LOST_FLOW_TABLE,     /* flow could not be inserted (table full / no memory) */
-	RH_C_FLOW_NEW,            /* flow entries created */
-	RH_C_FLOW_MIDSTREAM,      /* flows first seen without a SYN (started before, or evicted) */
-	RH_C_TRUNC_L2,            /* truncated Ethernet / VLAN header */
-	RH_C_TRUNC_L3,            /* truncated IPv4/IPv6 header or extension chain */
-	RH_C_TRUNC_L4,            /* truncated TCP / ICMP header */
-	RH_C_MALFORMED_L3,        /* impossible IP header fields (IHL < 5, bad version) */
-	RH_C_MALFORMED_L4,        /* impossible TCP data offset */
-	RH_C_UNSUPPORTED_ENCAP,   /* VLAN nesting too deep, ext header chain too long */
-	RH_C_FRAGMENTS,           /* IP fragments (first fragments are still parsed) */
-	RH_C_ICMP_ERRORS,         /* ICMP errors quoting TCP */
-	RH_C_LOCAL_RESETS,        /* tcp_send_reset / tcp_receive_reset hits */
-	RH_C_SNAP_TRUNCATED,      /* payload snapshot shorter than asked (non-linear data) */
+	RH_C_PACKETS = 0,	/* every packet the programs saw */
+	RH_C_TCP,		/* TCP segments parsed */
+	RH_C_FILTERED,		/* TCP segments the host/port filter rejected */
+	RH_C_NON_TCP,		/* not TCP and not an ICMP error quoting TCP */
+	RH_C_EVENTS,		/* events written to the ring buffer */
+	RH_C_LOST_RINGBUF,	/* events lost: ring buffer full */
+	RH_C_LOST_FLOW_TABLE,	/* flow could not be inserted (table full / no memory) */
+	RH_C_FLOW_NEW,		/* flow entries created */
+	RH_C_FLOW_MIDSTREAM,	/* flows first seen without a SYN (started before, or evicted) */
+	RH_C_TRUNC_L2,		/* truncated Ethernet / VLAN header */
+	RH_C_TRUNC_L3,		/* truncated IPv4/IPv6 header or extension chain */
+	RH_C_TRUNC_L4,		/* truncated TCP / ICMP header */
+	RH_C_MALFORMED_L3,	/* impossible IP header fields (IHL < 5, bad version) */
+	RH_C_MALFORMED_L4,	/* impossible TCP data offset */
+	RH_C_UNSUPPORTED_ENCAP, /* VLAN nesting too deep, ext header chain too long */
+	RH_C_FRAGMENTS,		/* IP fragments (first fragments are still parsed) */
+	RH_C_ICMP_ERRORS,	/* ICMP errors quoting TCP */
+	RH_C_LOCAL_RESETS,	/* tcp_send_reset / tcp_receive_reset hits */
+	RH_C_SNAP_TRUNCATED,	/* payload snapshot shorter than asked (non-linear data) */
 	RH_C_MAX,
 };
 

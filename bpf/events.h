@@ -26,8 +26,8 @@
 
 /* The --host / --port filter as userspace holds it (same meaning as the kernel's cfg_* rodata). */
 struct rh_filter_cfg {
-	__u8 filter_ports;  /* nonzero: a port of either side must be in port_bitmap */
-	__u8 filter_hosts;  /* nonzero: an address of either side must be in cidrs[0..n_cidrs) */
+	__u8 filter_ports; /* nonzero: a port of either side must be in port_bitmap */
+	__u8 filter_hosts; /* nonzero: an address of either side must be in cidrs[0..n_cidrs) */
 	__u8 pad[2];
 	__u32 n_cidrs;
 	struct rh_cidr cidrs[RH_MAX_CIDRS];
@@ -36,14 +36,14 @@ struct rh_filter_cfg {
 
 /* One frame being handled: where it was seen, and the host's context. */
 struct rh_frame {
-	void *ctx;                          /* BPF: xdp_md / __sk_buff; userspace: the road's own state */
-	struct rh_counters *cnt;            /* never NULL */
+	void *ctx;			    /* BPF: xdp_md / __sk_buff; userspace: the road's own state */
+	struct rh_counters *cnt;	    /* never NULL */
 	const struct rh_filter_cfg *filter; /* userspace only (see RH_CFG) */
 	__u32 ifindex;
-	__u32 frame_len;                    /* bytes rh_host_load() can reach */
-	__u32 segs;                         /* GSO segments the frame stands for */
-	int hook;                           /* enum rh_hook; a compile-time constant in BPF */
-	int has_l2;                         /* the frame starts at an Ethernet header */
+	__u32 frame_len; /* bytes rh_host_load() can reach */
+	__u32 segs;	 /* GSO segments the frame stands for */
+	int hook;	 /* enum rh_hook; a compile-time constant in BPF */
+	int has_l2;	 /* the frame starts at an Ethernet header */
 };
 
 #ifndef RH_CFG
@@ -52,11 +52,16 @@ struct rh_frame {
 
 #ifdef __bpf__
 #define RH_CFG_LD64(p) (*(const volatile __u64 *)(p))
-#define RH_LD64(p) (*(const __u64 *)(p))
+#define RH_LD64(p)     (*(const __u64 *)(p))
 #else
-RH_INLINE __u64 rh_ld64_(const void *p) { __u64 v; memcpy(&v, p, 8); return v; }
+RH_INLINE __u64 rh_ld64_(const void *p)
+{
+	__u64 v;
+	memcpy(&v, p, 8);
+	return v;
+}
 #define RH_CFG_LD64(p) rh_ld64_((const void *)(p))
-#define RH_LD64(p) rh_ld64_(p)
+#define RH_LD64(p)     rh_ld64_(p)
 #endif
 
 /* Host hooks: defined by the includer. */
@@ -95,8 +100,7 @@ RH_INLINE int filter__port(const struct rh_frame *f, __u16 port)
 }
 
 /* True when the tuple passes the user's --host / --port filter. */
-RH_INLINE int filter__pass(const struct rh_frame *f, const __u8 *saddr, const __u8 *daddr, __u16 sport,
-			   __u16 dport)
+RH_INLINE int filter__pass(const struct rh_frame *f, const __u8 *saddr, const __u8 *daddr, __u16 sport, __u16 dport)
 {
 	if (RH_CFG(f, filter_ports) && !filter__port(f, sport) && !filter__port(f, dport))
 		return 0;
@@ -211,8 +215,8 @@ RH_INLINE void event__submit(const struct rh_frame *f, void *rec, __u64 now)
  * an rh_data_event.  Each size has its own straight path so the verifier
  * knows every write stays inside its record; the submit is shared.
  */
-RH_INLINE void tcp__event(const struct rh_frame *f, const struct rh_pkt *p, const struct rh_flow_state *st,
-			  __u8 side, int kind, __u64 now)
+RH_INLINE void tcp__event(const struct rh_frame *f, const struct rh_pkt *p, const struct rh_flow_state *st, __u8 side,
+			  int kind, __u64 now)
 {
 	__u32 off = p->l4_off + p->tcp_hlen;
 	__u32 avail = f->frame_len > off ? f->frame_len - off : 0;
@@ -333,7 +337,7 @@ RH_INLINE void rh_glue_tcp(const struct rh_frame *f, const struct rh_pkt *p)
  */
 RH_INLINE void rh_glue_frame(const struct rh_frame *f, const __u8 *data, const __u8 *end)
 {
-	struct rh_cursor c = { .pos = data, .end = end };
+	struct rh_cursor c = {.pos = data, .end = end};
 	struct rh_counters *cnt = f->cnt;
 	struct rh_pkt p;
 	int r;

@@ -28,16 +28,26 @@
 #ifdef __bpf__
 #define RH_INLINE static __always_inline
 /* Packet loads need no alignment on the architectures BPF JITs run on. */
-#define RH_LD16(p) (*(const __u16 *)(p))
-#define RH_LD32(p) (*(const __u32 *)(p))
+#define RH_LD16(p)	 (*(const __u16 *)(p))
+#define RH_LD32(p)	 (*(const __u32 *)(p))
 #define RH_COPY(d, s, n) __builtin_memcpy((d), (s), (n))
 #else
 #include <string.h>
-#define RH_INLINE static inline
-RH_INLINE __u16 rh_ld16_(const void *p) { __u16 v; memcpy(&v, p, 2); return v; }
-RH_INLINE __u32 rh_ld32_(const void *p) { __u32 v; memcpy(&v, p, 4); return v; }
-#define RH_LD16(p) rh_ld16_(p)
-#define RH_LD32(p) rh_ld32_(p)
+#define RH_INLINE	 static inline
+RH_INLINE __u16 rh_ld16_(const void *p)
+{
+	__u16 v;
+	memcpy(&v, p, 2);
+	return v;
+}
+RH_INLINE __u32 rh_ld32_(const void *p)
+{
+	__u32 v;
+	memcpy(&v, p, 4);
+	return v;
+}
+#define RH_LD16(p)	 rh_ld16_(p)
+#define RH_LD32(p)	 rh_ld32_(p)
 #define RH_COPY(d, s, n) memcpy((d), (s), (n))
 #endif
 
@@ -46,12 +56,12 @@ RH_INLINE __u32 rh_ld32_(const void *p) { __u32 v; memcpy(&v, p, 4); return v; }
 #define rh_ntohl(x) ((__u32)__builtin_bswap32(x))
 #define rh_htons(x) ((__u16)__builtin_bswap16(x))
 
-#define RH_ETH_P_IP 0x0800
-#define RH_ETH_P_IPV6 0x86DD
-#define RH_ETH_P_8021Q 0x8100
-#define RH_ETH_P_8021AD 0x88A8
-#define RH_IPPROTO_TCP 6
-#define RH_IPPROTO_ICMP 1
+#define RH_ETH_P_IP	  0x0800
+#define RH_ETH_P_IPV6	  0x86DD
+#define RH_ETH_P_8021Q	  0x8100
+#define RH_ETH_P_8021AD	  0x88A8
+#define RH_IPPROTO_TCP	  6
+#define RH_IPPROTO_ICMP	  1
 #define RH_IPPROTO_ICMPV6 58
 
 struct rh_cursor {
@@ -61,34 +71,34 @@ struct rh_cursor {
 
 /* What the parsers found.  Pointers point into the frame. */
 struct rh_pkt {
-	const __u8 *l2;        /* Ethernet header, or NULL for frames that start at L3 */
-	const __u8 *tcp;       /* TCP header (set by rh_parse_tcp) */
-	__u8 saddr[16];        /* network order, IPv4-mapped for IPv4 */
+	const __u8 *l2;	 /* Ethernet header, or NULL for frames that start at L3 */
+	const __u8 *tcp; /* TCP header (set by rh_parse_tcp) */
+	__u8 saddr[16];	 /* network order, IPv4-mapped for IPv4 */
 	__u8 daddr[16];
-	__u8 family;           /* 4 or 6 */
+	__u8 family; /* 4 or 6 */
 	__u8 l4proto;
 	__u8 ttl;
-	__u8 ip_flags;         /* RH_IPF_* */
+	__u8 ip_flags; /* RH_IPF_* */
 	__u8 vlan_depth;
 	__u8 tcp_flags;
 	__u16 ip_id;
-	__u16 ip_len;          /* IPv4 total length; IPv6 payload length + 40 */
-	__u16 l4_len;          /* bytes from the L4 header to the end of the IP payload */
+	__u16 ip_len; /* IPv4 total length; IPv6 payload length + 40 */
+	__u16 l4_len; /* bytes from the L4 header to the end of the IP payload */
 	__u16 sport;
 	__u16 dport;
 	__u16 window;
-	__u16 tcp_hlen;        /* TCP header length in bytes */
-	__u16 payload_len;     /* TCP payload length according to the IP header */
+	__u16 tcp_hlen;	   /* TCP header length in bytes */
+	__u16 payload_len; /* TCP payload length according to the IP header */
 	__u32 seq;
 	__u32 ack;
-	__u32 l4_off;          /* offset of the L4 header from the frame start */
+	__u32 l4_off; /* offset of the L4 header from the frame start */
 };
 
 /* TCP options summary. */
 struct rh_tcp_opts {
 	__u16 mss;
 	__u8 wscale;
-	__u8 opts;             /* RH_OPT_* */
+	__u8 opts; /* RH_OPT_* */
 	__u32 tsval;
 	__u32 tsecr;
 };
@@ -104,7 +114,7 @@ struct rh_icmp_quote {
 	__u32 seq;
 	__u8 type;
 	__u8 code;
-	__u8 ttl;              /* TTL / hop limit left in the quoted header */
+	__u8 ttl; /* TTL / hop limit left in the quoted header */
 	__u8 family;
 };
 
@@ -119,8 +129,7 @@ RH_INLINE void rh_addr_v4mapped(__u8 *dst, const __u8 *src4)
 
 RH_INLINE int rh_addr_is_v4mapped(const __u8 *a)
 {
-	return RH_LD32(a) == 0 && RH_LD32(a + 4) == 0 && RH_LD16(a + 8) == 0 &&
-	       a[10] == 0xff && a[11] == 0xff;
+	return RH_LD32(a) == 0 && RH_LD32(a + 4) == 0 && RH_LD16(a + 8) == 0 && a[10] == 0xff && a[11] == 0xff;
 }
 
 /*
@@ -490,8 +499,8 @@ RH_INLINE int rh_addr_cmp(const __u8 *a, const __u8 *b)
 	return 0;
 }
 
-RH_INLINE __u8 rh_flow_key_make(struct rh_flow_key *k, __u8 family, const __u8 *saddr, __u16 sport,
-				const __u8 *daddr, __u16 dport)
+RH_INLINE __u8 rh_flow_key_make(struct rh_flow_key *k, __u8 family, const __u8 *saddr, __u16 sport, const __u8 *daddr,
+				__u16 dport)
 {
 	int cmp = rh_addr_cmp(saddr, daddr);
 	int a_is_src = cmp < 0 || (cmp == 0 && sport <= dport);

@@ -19,10 +19,10 @@
 #include "parse.h"
 #include "track.h"
 
-#define RH_XDP_PASS 2
+#define RH_XDP_PASS  2
 #define RH_TC_ACT_OK 0
-#define RH_AF_INET 2
-#define RH_AF_INET6 10
+#define RH_AF_INET   2
+#define RH_AF_INET6  10
 #define RH_TCP_CLOSE 7
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -34,9 +34,9 @@ const volatile __u32 cfg_n_cidrs = 0;
 const volatile struct rh_cidr cfg_cidrs[RH_MAX_CIDRS] = {};
 const volatile __u64 cfg_port_bitmap[RH_PORT_BITMAP_WORDS] = {};
 const volatile __u64 cfg_wakeup_bytes = 1 << 20; /* wake the consumer once this much is queued */
-const volatile __u8 cfg_has_rst_reason = 1;      /* tcp_send_reset has its 3rd argument */
-const volatile __u32 cfg_netns_ino = 0;          /* tracepoints: only this netns (0: all) */
-const volatile __u8 cfg_frames = 0;              /* --pcap-out: an rh_frame_event after each packet event */
+const volatile __u8 cfg_has_rst_reason = 1;	 /* tcp_send_reset has its 3rd argument */
+const volatile __u32 cfg_netns_ino = 0;		 /* tracepoints: only this netns (0: all) */
+const volatile __u8 cfg_frames = 0;		 /* --pcap-out: an rh_frame_event after each packet event */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -184,8 +184,8 @@ static __always_inline struct rh_flow_state *rh_host_flow_get(const struct rh_fr
 }
 
 /* Shared body of the XDP and tc programs; hook is a compile-time constant. */
-static __always_inline void rh_handle(void *ctx, const __u8 *data, const __u8 *data_end, __u32 ifindex,
-				      __u32 frame_len, __u32 segs, const int hook)
+static __always_inline void rh_handle(void *ctx, const __u8 *data, const __u8 *data_end, __u32 ifindex, __u32 frame_len,
+				      __u32 segs, const int hook)
 {
 	struct rh_counters *cnt = counters__get();
 	struct rh_frame f = {

@@ -21,12 +21,12 @@ namespace rsthop::test {
 // client < server in the canonical order, so the client is side A;
 // client_hi > server, for flows whose initiator is side B.
 struct Net {
-    const char* name;
-    uint8_t family;
-    std::string client;
-    std::string server;
-    std::string client_hi;
-    std::string router;
+  const char* name;
+  uint8_t family;
+  std::string client;
+  std::string server;
+  std::string client_hi;
+  std::string router;
 };
 
 const Net& net_v4();
@@ -41,28 +41,28 @@ inline constexpr Mac kServerMac = {0x02, 0x5e, 0x00, 0x00, 0x00, 0x02};
 // kind, hook, ifindex, timestamp, tuple, key, side, MACs) are checked by
 // run_case; `more` checks the rest.
 struct EventExpect {
-    uint8_t kind = 0;
-    std::string saddr;
-    std::string daddr;
-    uint16_t sport = 0;
-    uint16_t dport = 0;
-    rh_flow_key key{};
-    uint8_t side = RH_SIDE_UNKNOWN;
-    Mac smac = kClientMac;
-    Mac dmac = kServerMac;
-    std::function<void(const RawEvent&)> more;
+  uint8_t kind = 0;
+  std::string saddr;
+  std::string daddr;
+  uint16_t sport = 0;
+  uint16_t dport = 0;
+  rh_flow_key key{};
+  uint8_t side = RH_SIDE_UNKNOWN;
+  Mac smac = kClientMac;
+  Mac dmac = kServerMac;
+  std::function<void(const RawEvent&)> more;
 };
 
 struct Case {
-    std::string name;               // [A-Za-z0-9_] only: it names the gtest case
-    std::vector<Bytes> setup;       // frames run first through the same hook; effects discarded
-    Bytes frame;                    // the frame under test
-    std::optional<EventExpect> event;  // nullopt: the frame must emit nothing
-    // Expected counter deltas for `frame` (index: enum rh_counter).  Every
-    // counter not listed must not move, except RH_C_PACKETS which defaults to 1.
-    std::map<int, uint64_t> counters;
-    std::function<void(BpfHarness&)> state;  // checks on the flow table afterwards
-    uint32_t gso_segs = 0;                   // tc only: __sk_buff.gso_segs for `frame`
+  std::string name;                  // [A-Za-z0-9_] only: it names the gtest case
+  std::vector<Bytes> setup;          // frames run first through the same hook; effects discarded
+  Bytes frame;                       // the frame under test
+  std::optional<EventExpect> event;  // nullopt: the frame must emit nothing
+  // Expected counter deltas for `frame` (index: enum rh_counter).  Every
+  // counter not listed must not move, except RH_C_PACKETS which defaults to 1.
+  std::map<int, uint64_t> counters;
+  std::function<void(BpfHarness&)> state;  // checks on the flow table afterwards
+  uint32_t gso_segs = 0;                   // tc only: __sk_buff.gso_segs for `frame`
 };
 
 // Builders of the frames the tables share.  `from_client` picks direction
@@ -76,13 +76,13 @@ EventExpect tcp_event(const Net& n, bool from_client, uint8_t kind);
 
 // A SYN with options to cut at every length (the truncation table).
 struct TruncBase {
-    const char* name;
-    Bytes frame;
-    size_t l2_end;  // bytes up to the end of the last VLAN tag / EtherType
-    size_t l3_end;  // ... of the IP header and its extensions / options
-    // BPF_PROG_TEST_RUN for tc refuses shorter frames: 14 (Ethernet) plus,
-    // for an untagged IPv4/IPv6 EtherType, the fixed IP header (it pulls it).
-    size_t tc_min_len;
+  const char* name;
+  Bytes frame;
+  size_t l2_end;  // bytes up to the end of the last VLAN tag / EtherType
+  size_t l3_end;  // ... of the IP header and its extensions / options
+  // BPF_PROG_TEST_RUN for tc refuses shorter frames: 14 (Ethernet) plus,
+  // for an untagged IPv4/IPv6 EtherType, the fixed IP header (it pulls it).
+  size_t tc_min_len;
 };
 
 std::vector<TruncBase> trunc_bases();

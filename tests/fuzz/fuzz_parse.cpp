@@ -14,10 +14,10 @@
 #include <span>
 #include <vector>
 
-#include "fuzz_check.h"
 #include "bpf/parse.h"
-#include "pcap/tracker.h"
 #include "bpf/track.h"
+#include "fuzz_check.h"
+#include "pcap/tracker.h"
 
 namespace {
 

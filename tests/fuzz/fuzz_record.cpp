@@ -6,8 +6,8 @@
 #include <cstring>
 #include <memory>
 
-#include "fuzz_check.h"
 #include "bpf/record.h"
+#include "fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::unique_ptr<uint8_t[]> rec(new uint8_t[size ? size : 1]);
@@ -43,7 +43,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   else
     rh_flow_key_make(&k, ev.family, ev.saddr, ev.sport, ev.daddr, ev.dport);
   FUZZ_CHECK(std::memcmp(&k, &ev.key, sizeof(k)) == 0);
-  FUZZ_CHECK(rh_addr_cmp(k.addr_a, k.addr_b) < 0 ||
-             (rh_addr_cmp(k.addr_a, k.addr_b) == 0 && k.port_a <= k.port_b));
+  FUZZ_CHECK(rh_addr_cmp(k.addr_a, k.addr_b) < 0 || (rh_addr_cmp(k.addr_a, k.addr_b) == 0 && k.port_a <= k.port_b));
   return 0;
 }

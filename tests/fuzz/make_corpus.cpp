@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "tests/common/packet_builder.h"
 #include "bpf/record.h"
+#include "tests/common/packet_builder.h"
 
 namespace fs = std::filesystem;
 using namespace rsthop::test;
@@ -25,8 +25,8 @@ fs::path g_root;
 
 void put(const std::string& target, const std::string& name, const Bytes& b) {
   fs::create_directories(g_root / target);
-  std::ofstream(g_root / target / name, std::ios::binary).write(reinterpret_cast<const char*>(b.data()),
-                                                              static_cast<std::streamsize>(b.size()));
+  std::ofstream(g_root / target / name, std::ios::binary)
+      .write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
 }
 
 Bytes str(std::string_view s) { return Bytes(s.begin(), s.end()); }
@@ -43,10 +43,10 @@ Bytes tls_client_hello(const std::string& host) {
   Bytes alpn = {0x00, 0x10, 0x00, 0x05, 0x00, 0x03, 0x02, 'h', '2'};
   exts.insert(exts.begin(), alpn.begin(), alpn.end());  // SNI not first
   Bytes body = {0x03, 0x03};
-  body.insert(body.end(), 32, 0x11);                     // random
-  body.push_back(0);                                     // session id
-  body.insert(body.end(), {0x00, 0x02, 0x13, 0x01});     // cipher suites
-  body.insert(body.end(), {0x01, 0x00});                 // compression
+  body.insert(body.end(), 32, 0x11);                  // random
+  body.push_back(0);                                  // session id
+  body.insert(body.end(), {0x00, 0x02, 0x13, 0x01});  // cipher suites
+  body.insert(body.end(), {0x01, 0x00});              // compression
   body.push_back(static_cast<uint8_t>(exts.size() >> 8));
   body.push_back(static_cast<uint8_t>(exts.size()));
   body.insert(body.end(), exts.begin(), exts.end());
@@ -105,36 +105,77 @@ int main(int argc, char** argv) {
   const char* A6 = "2001:db8::1";
   const char* B6 = "2001:db8::2";
 
-  auto syn4 = PacketBuilder().eth().ipv4(A, B).df().tcp(40000, 443).flags(kSyn).seq(1000)
-                  .mss(1460).sack_perm().timestamps(1, 0).nop().wscale(7).build();
+  auto syn4 = PacketBuilder()
+                  .eth()
+                  .ipv4(A, B)
+                  .df()
+                  .tcp(40000, 443)
+                  .flags(kSyn)
+                  .seq(1000)
+                  .mss(1460)
+                  .sack_perm()
+                  .timestamps(1, 0)
+                  .nop()
+                  .wscale(7)
+                  .build();
   auto syn6 = PacketBuilder().eth().ipv6(A6, B6).tcp(40001, 80).flags(kSyn).seq(7).mss(1440).wscale(9).build();
-  auto synack4 = PacketBuilder().eth().ipv4(B, A).tcp(443, 40000).flags(kSyn | kAck).seq(5000).ack(1001)
-                     .mss(1400).build();
+  auto synack4 =
+      PacketBuilder().eth().ipv4(B, A).tcp(443, 40000).flags(kSyn | kAck).seq(5000).ack(1001).mss(1400).build();
   auto vlan = PacketBuilder().eth().vlan(100).ipv4(A, B).tcp(1, 2).flags(kSyn).build();
   auto qinq = PacketBuilder().eth().vlan(10, kTpid8021ad).vlan(20).ipv6(A6, B6).tcp(3, 4).flags(kAck).build();
-  auto ext6 = PacketBuilder().eth().ipv6(A6, B6).hop_by_hop().routing(0, 0).dest_opts({1, 2, 0, 0})
-                  .fragment6(0, true).tcp(5, 6).flags(kSyn).build();
-  auto ipopt = PacketBuilder().eth().ipv4(A, B).ip_options({0x94, 0x04, 0, 0}).tcp(7, 8).flags(kSyn)
-                   .raw_tcp_options({2, 4, 5, 0xb4, 3, 3, 8, 1}).build();
+  auto ext6 = PacketBuilder()
+                  .eth()
+                  .ipv6(A6, B6)
+                  .hop_by_hop()
+                  .routing(0, 0)
+                  .dest_opts({1, 2, 0, 0})
+                  .fragment6(0, true)
+                  .tcp(5, 6)
+                  .flags(kSyn)
+                  .build();
+  auto ipopt = PacketBuilder()
+                   .eth()
+                   .ipv4(A, B)
+                   .ip_options({0x94, 0x04, 0, 0})
+                   .tcp(7, 8)
+                   .flags(kSyn)
+                   .raw_tcp_options({2, 4, 5, 0xb4, 3, 3, 8, 1})
+                   .build();
   auto q4 = PacketBuilder().ipv4(A, B).ttl(1).tcp(40000, 443).flags(kSyn).seq(1000).build_l3();
   auto te4 = PacketBuilder().eth().ipv4("192.0.2.1", A).icmp_time_exceeded(q4).build();
   auto q6 = PacketBuilder().ipv6(A6, B6).ttl(1).tcp(40001, 80).build_l3();
   auto te6 = PacketBuilder().eth().ipv6("2001:db8::fe", A6).icmp_time_exceeded(q6).build();
   auto du4 = PacketBuilder().ipv4("192.0.2.1", A).icmp_dest_unreachable(q4).build_l3();
-  auto rst = PacketBuilder().eth().ipv4(B, A).tcp(443, 40000).flags(kRst | kAck).seq(5001).ack(1001)
-                 .payload("connection reset by policy").build();
+  auto rst = PacketBuilder()
+                 .eth()
+                 .ipv4(B, A)
+                 .tcp(443, 40000)
+                 .flags(kRst | kAck)
+                 .seq(5001)
+                 .ack(1001)
+                 .payload("connection reset by policy")
+                 .build();
   auto tls = tls_client_hello("example.com");
   auto http = str("GET /index.html HTTP/1.1\r\nUser-Agent: x\r\nHost: www.example.org:8080\r\n\r\n");
-  auto data4 = PacketBuilder().eth().ipv4(A, B).tcp(40000, 443).flags(kAck | kPsh).seq(1001).ack(5001)
-                   .payload(tls).build();
+  auto data4 =
+      PacketBuilder().eth().ipv4(A, B).tcp(40000, 443).flags(kAck | kPsh).seq(1001).ack(5001).payload(tls).build();
   auto http6 = PacketBuilder().ipv6(A6, B6).tcp(40001, 80).flags(kAck | kPsh).seq(8).payload(http).build_l3();
   auto fin = PacketBuilder().eth().ipv4(A, B).tcp(40000, 443).flags(kFin | kAck).seq(1500).build();
 
   // fuzz_parse: single frames and one conversation.
-  const std::vector<std::pair<std::string, Bytes>> frames = {
-      {"syn4", syn4}, {"syn6", syn6}, {"vlan", vlan}, {"qinq", qinq}, {"ext6", ext6}, {"ipopt", ipopt},
-      {"te4", te4}, {"te6", te6}, {"du4_l3", du4}, {"rst_payload", rst}, {"data_tls", data4},
-      {"http6_l3", http6}, {"trunc_syn4", truncate(syn4, 40)}};
+  const std::vector<std::pair<std::string, Bytes>> frames = {{"syn4", syn4},
+                                                             {"syn6", syn6},
+                                                             {"vlan", vlan},
+                                                             {"qinq", qinq},
+                                                             {"ext6", ext6},
+                                                             {"ipopt", ipopt},
+                                                             {"te4", te4},
+                                                             {"te6", te6},
+                                                             {"du4_l3", du4},
+                                                             {"rst_payload", rst},
+                                                             {"data_tls", data4},
+                                                             {"http6_l3", http6},
+                                                             {"trunc_syn4", truncate(syn4, 40)}};
   for (auto& [n, b] : frames) put("fuzz_parse", n, b);
   put("fuzz_parse", "conversation",
       multi({{true, syn4}, {true, synack4}, {true, data4}, {true, fin}, {true, rst}, {true, te4}, {false, http6}}));

@@ -31,11 +31,11 @@
 #include <thread>
 #include <vector>
 
-#include "bpf/abi.h"
 #include "bench_empty.skel.h"
-#include "tests/common/packet_builder.h"
+#include "bpf/abi.h"
 #include "kernel/ring.h"
 #include "rsthop.skel.h"
+#include "tests/common/packet_builder.h"
 
 namespace {
 
@@ -44,300 +44,267 @@ using rsthop::test::PacketBuilder;
 
 // How the ring buffer is emptied while control packets are measured.
 enum class Drain {
-    Poll,  // a consumer thread in ring_buffer__poll(): woken by cfg_wakeup_bytes, like rsthop
-    Spin,  // a consumer thread busy-polling ring_buffer__consume(): worst cache-line ping-pong
-    None,  // no consumer during a run: a 1 GiB ring holds a run, drained between runs
+  Poll,  // a consumer thread in ring_buffer__poll(): woken by cfg_wakeup_bytes, like rsthop
+  Spin,  // a consumer thread busy-polling ring_buffer__consume(): worst cache-line ping-pong
+  None,  // no consumer during a run: a 1 GiB ring holds a run, drained between runs
 };
 
 struct Options {
-    int repeat = 1000000;
-    int runs = 5;
-    Drain drain = Drain::Poll;
+  int repeat = 1000000;
+  int runs = 5;
+  Drain drain = Drain::Poll;
 };
 
 struct RsthopDeleter {
-    void operator()(rsthop_bpf* s) const { rsthop_bpf__destroy(s); }
+  void operator()(rsthop_bpf* s) const { rsthop_bpf__destroy(s); }
 };
 struct EmptyDeleter {
-    void operator()(bench_empty_bpf* s) const { bench_empty_bpf__destroy(s); }
+  void operator()(bench_empty_bpf* s) const { bench_empty_bpf__destroy(s); }
 };
 struct RingDeleter {
-    void operator()(ring_buffer* r) const { ring_buffer__free(r); }
+  void operator()(ring_buffer* r) const { ring_buffer__free(r); }
 };
 using RsthopPtr = std::unique_ptr<rsthop_bpf, RsthopDeleter>;
 using EmptyPtr = std::unique_ptr<bench_empty_bpf, EmptyDeleter>;
 using RingPtr = std::unique_ptr<ring_buffer, RingDeleter>;
 
-[[noreturn]] void die(const std::string& why)
-{
-    std::fprintf(stderr, "bpfbench: %s\n", why.c_str());
-    std::exit(1);
+[[noreturn]] void die(const std::string& why) {
+  std::fprintf(stderr, "bpfbench: %s\n", why.c_str());
+  std::exit(1);
 }
 
-uint64_t now_ns()
-{
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+uint64_t now_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
 // One test run of `repeat` iterations; returns wall ns per iteration.
-double run_once(int prog_fd, const Bytes& frame, int repeat, uint32_t want_retval)
-{
-    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(),
-                .data_size_in = static_cast<__u32>(frame.size()), .repeat = repeat);
-    uint64_t t0 = now_ns();
-    int err = bpf_prog_test_run_opts(prog_fd, &opts);
-    uint64_t t1 = now_ns();
-    if (err)
-        die(std::string("BPF_PROG_TEST_RUN: ") + std::strerror(errno));
-    if (opts.retval != want_retval)
-        die("unexpected verdict " + std::to_string(opts.retval));
-    return static_cast<double>(t1 - t0) / repeat;
+double run_once(int prog_fd, const Bytes& frame, int repeat, uint32_t want_retval) {
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_size_in = static_cast<__u32>(frame.size()),
+              .repeat = repeat);
+  uint64_t t0 = now_ns();
+  int err = bpf_prog_test_run_opts(prog_fd, &opts);
+  uint64_t t1 = now_ns();
+  if (err) die(std::string("BPF_PROG_TEST_RUN: ") + std::strerror(errno));
+  if (opts.retval != want_retval) die("unexpected verdict " + std::to_string(opts.retval));
+  return static_cast<double>(t1 - t0) / repeat;
 }
 
 double median_of_runs(int prog_fd, const Bytes& frame, const Options& o, uint32_t want_retval, const char* name,
-                      const std::function<void()>& between = {})
-{
-    std::vector<double> v;
-    run_once(prog_fd, frame, 10000, want_retval);  // warm caches and the flow entry
-    for (int i = 0; i < o.runs; i++) {
-        if (between)
-            between();
-        v.push_back(run_once(prog_fd, frame, o.repeat, want_retval));
-    }
-    std::sort(v.begin(), v.end());
-    std::fprintf(stderr, "%-16s runs:", name);
-    for (double x : v)
-        std::fprintf(stderr, " %.2f", x);
-    std::fprintf(stderr, "  median %.2f ns\n", v[v.size() / 2]);
-    return v[v.size() / 2];
+                      const std::function<void()>& between = {}) {
+  std::vector<double> v;
+  run_once(prog_fd, frame, 10000, want_retval);  // warm caches and the flow entry
+  for (int i = 0; i < o.runs; i++) {
+    if (between) between();
+    v.push_back(run_once(prog_fd, frame, o.repeat, want_retval));
+  }
+  std::sort(v.begin(), v.end());
+  std::fprintf(stderr, "%-16s runs:", name);
+  for (double x : v) std::fprintf(stderr, " %.2f", x);
+  std::fprintf(stderr, "  median %.2f ns\n", v[v.size() / 2]);
+  return v[v.size() / 2];
 }
 
-std::vector<uint64_t> counters(rsthop_bpf* s)
-{
-    int ncpu = libbpf_num_possible_cpus();
-    std::vector<rh_counters> per_cpu(static_cast<size_t>(std::max(ncpu, 1)));
-    uint32_t zero = 0;
-    if (bpf_map_lookup_elem(bpf_map__fd(s->maps.counters), &zero, per_cpu.data()))
-        die("cannot read counters");
-    std::vector<uint64_t> sum(RH_C_MAX, 0);
-    for (const rh_counters& c : per_cpu)
-        for (int i = 0; i < RH_C_MAX; i++)
-            sum[static_cast<size_t>(i)] += c.c[i];
-    return sum;
+std::vector<uint64_t> counters(rsthop_bpf* s) {
+  int ncpu = libbpf_num_possible_cpus();
+  std::vector<rh_counters> per_cpu(static_cast<size_t>(std::max(ncpu, 1)));
+  uint32_t zero = 0;
+  if (bpf_map_lookup_elem(bpf_map__fd(s->maps.counters), &zero, per_cpu.data())) die("cannot read counters");
+  std::vector<uint64_t> sum(RH_C_MAX, 0);
+  for (const rh_counters& c : per_cpu)
+    for (int i = 0; i < RH_C_MAX; i++) sum[static_cast<size_t>(i)] += c.c[i];
+  return sum;
 }
 
-RsthopPtr load_rsthop(bool filter_port_443, Drain drain = Drain::Poll)
-{
-    RsthopPtr s(rsthop_bpf__open());
-    if (!s)
-        die(std::string("rsthop_bpf__open: ") + std::strerror(errno));
-    if (filter_port_443) {
-        s->rodata->cfg_filter_ports = 1;
-        s->rodata->cfg_port_bitmap[443 / 64] |= 1ull << (443 % 64);
-    }
-    if (drain == Drain::None && bpf_map__set_max_entries(s->maps.events, 1u << 30))
-        die("cannot size the ring buffer");
-    if (int err = rsthop_bpf__load(s.get()))
-        die(std::string("rsthop_bpf__load: ") + std::strerror(-err));
-    return s;
+RsthopPtr load_rsthop(bool filter_port_443, Drain drain = Drain::Poll) {
+  RsthopPtr s(rsthop_bpf__open());
+  if (!s) die(std::string("rsthop_bpf__open: ") + std::strerror(errno));
+  if (filter_port_443) {
+    s->rodata->cfg_filter_ports = 1;
+    s->rodata->cfg_port_bitmap[443 / 64] |= 1ull << (443 % 64);
+  }
+  if (drain == Drain::None && bpf_map__set_max_entries(s->maps.events, 1u << 30)) die("cannot size the ring buffer");
+  if (int err = rsthop_bpf__load(s.get())) die(std::string("rsthop_bpf__load: ") + std::strerror(-err));
+  return s;
 }
 
 // Drains the ring buffer on another CPU while the benchmark produces, like
 // rsthop's consumer, so control packets take the successful reserve path.
 class Drainer {
-public:
-    // The consumer rsthop itself uses (userspace/kernel/ring.h), which
-    // publishes its position once per batch.
-    Drainer(rsthop_bpf* s, Drain mode)
-    {
-        auto rb = rsthop::kernel::RingConsumer::open(bpf_map__fd(s->maps.events));
-        if (!rb)
-            die(rb.error().message);
-        rb_ = std::move(rb.value());
-        if (mode == Drain::None)
-            return;
-        thread_ = std::thread([this, mode] {
-            pin_to_cpu(1);
-            while (!stop_.load(std::memory_order_relaxed)) {
-                if (mode == Drain::Spin)
-                    rb_->consume(count_);
-                else
-                    (void)rb_->poll(10, count_);
-            }
-            rb_->consume(count_);
-        });
-    }
-    ~Drainer()
-    {
-        stop_ = true;
-        if (thread_.joinable())
-            thread_.join();
-    }
-    // Between runs, for Drain::None.
-    void drain_now() { rb_->consume(count_); }
-    uint64_t seen() const { return seen_.load(); }
+ public:
+  // The consumer rsthop itself uses (userspace/kernel/ring.h), which
+  // publishes its position once per batch.
+  Drainer(rsthop_bpf* s, Drain mode) {
+    auto rb = rsthop::kernel::RingConsumer::open(bpf_map__fd(s->maps.events));
+    if (!rb) die(rb.error().message);
+    rb_ = std::move(rb.value());
+    if (mode == Drain::None) return;
+    thread_ = std::thread([this, mode] {
+      pin_to_cpu(1);
+      while (!stop_.load(std::memory_order_relaxed)) {
+        if (mode == Drain::Spin)
+          rb_->consume(count_);
+        else
+          (void)rb_->poll(10, count_);
+      }
+      rb_->consume(count_);
+    });
+  }
+  ~Drainer() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  // Between runs, for Drain::None.
+  void drain_now() { rb_->consume(count_); }
+  uint64_t seen() const { return seen_.load(); }
 
-    static void pin_to_cpu(int cpu)
-    {
-        cpu_set_t set;
-        CPU_ZERO(&set);
-        CPU_SET(cpu % std::max(1, static_cast<int>(std::thread::hardware_concurrency())), &set);
-        pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-    }
+  static void pin_to_cpu(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu % std::max(1, static_cast<int>(std::thread::hardware_concurrency())), &set);
+    pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+  }
 
-private:
-    std::unique_ptr<rsthop::kernel::RingConsumer> rb_;
-    std::atomic<bool> stop_{false};
-    std::atomic<uint64_t> seen_{0};
-    rsthop::kernel::RingConsumer::Handler count_ = [this](const void*, size_t) {
-        seen_.fetch_add(1, std::memory_order_relaxed);
-    };
-    std::thread thread_;
+ private:
+  std::unique_ptr<rsthop::kernel::RingConsumer> rb_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> seen_{0};
+  rsthop::kernel::RingConsumer::Handler count_ = [this](const void*, size_t) {
+    seen_.fetch_add(1, std::memory_order_relaxed);
+  };
+  std::thread thread_;
 };
 
 struct Frames {
-    Bytes empty;     // any 74-byte frame
-    Bytes filtered;  // 74 bytes, to port 80
-    Bytes syn;       // creates the tracked flow
-    Bytes data;      // 74 bytes: 20 payload bytes of the tracked flow, ACK only (a bulk segment)
-    Bytes data_psh;  // the same with PSH (the end of a write: the clock is read)
-    Bytes rst;       // 74 bytes: RST + 20 payload bytes of the tracked flow
+  Bytes empty;     // any 74-byte frame
+  Bytes filtered;  // 74 bytes, to port 80
+  Bytes syn;       // creates the tracked flow
+  Bytes data;      // 74 bytes: 20 payload bytes of the tracked flow, ACK only (a bulk segment)
+  Bytes data_psh;  // the same with PSH (the end of a write: the clock is read)
+  Bytes rst;       // 74 bytes: RST + 20 payload bytes of the tracked flow
 };
 
-Frames make_frames()
-{
-    const std::string twenty(20, 'x');
-    auto base = [](uint16_t dport) {
-        return PacketBuilder().eth().ipv4("10.0.0.1", "10.0.0.2").ttl(64).df().tcp(40000, dport);
-    };
-    Frames f;
-    f.syn = base(443).flags(rsthop::test::kSyn).seq(1000).mss(1460).sack_perm().timestamps(1, 0).nop().wscale(7).build();
-    f.data = base(443).flags(rsthop::test::kAck).seq(1001).ack(1).payload(twenty).build();
-    f.data_psh = base(443).flags(rsthop::test::kAck | rsthop::test::kPsh).seq(1001).ack(1).payload(twenty).build();
-    f.rst = base(443).flags(rsthop::test::kRst | rsthop::test::kAck).seq(1021).ack(1).payload(twenty).build();
-    f.filtered = base(80).flags(rsthop::test::kAck | rsthop::test::kPsh).seq(1001).ack(1).payload(twenty).build();
-    f.empty = f.data;
-    for (const Bytes* b : {&f.syn, &f.data, &f.data_psh, &f.rst, &f.filtered})
-        if (b->size() != 74)
-            die("frame is not 74 bytes");
-    return f;
+Frames make_frames() {
+  const std::string twenty(20, 'x');
+  auto base = [](uint16_t dport) {
+    return PacketBuilder().eth().ipv4("10.0.0.1", "10.0.0.2").ttl(64).df().tcp(40000, dport);
+  };
+  Frames f;
+  f.syn = base(443).flags(rsthop::test::kSyn).seq(1000).mss(1460).sack_perm().timestamps(1, 0).nop().wscale(7).build();
+  f.data = base(443).flags(rsthop::test::kAck).seq(1001).ack(1).payload(twenty).build();
+  f.data_psh = base(443).flags(rsthop::test::kAck | rsthop::test::kPsh).seq(1001).ack(1).payload(twenty).build();
+  f.rst = base(443).flags(rsthop::test::kRst | rsthop::test::kAck).seq(1021).ack(1).payload(twenty).build();
+  f.filtered = base(80).flags(rsthop::test::kAck | rsthop::test::kPsh).seq(1001).ack(1).payload(twenty).build();
+  f.empty = f.data;
+  for (const Bytes* b : {&f.syn, &f.data, &f.data_psh, &f.rst, &f.filtered})
+    if (b->size() != 74) die("frame is not 74 bytes");
+  return f;
 }
 
-uint64_t delta(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b, int idx)
-{
-    return b[static_cast<size_t>(idx)] - a[static_cast<size_t>(idx)];
+uint64_t delta(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b, int idx) {
+  return b[static_cast<size_t>(idx)] - a[static_cast<size_t>(idx)];
 }
 
 struct HookResult {
-    double empty = 0, filtered = 0, data = 0, data_psh = 0, control = 0;
+  double empty = 0, filtered = 0, data = 0, data_psh = 0, control = 0;
 };
 
-
 HookResult bench_hook(bool xdp, const Options& o, const Frames& f, bench_empty_bpf* empty, rsthop_bpf* filt,
-                      rsthop_bpf* main_skel, Drainer& drainer)
-{
-    const char* h = xdp ? "xdp" : "tc";
-    const uint32_t pass = xdp ? XDP_PASS : 0;
-    auto fd_of = [&](rsthop_bpf* s) {
-        return bpf_program__fd(xdp ? s->progs.rh_xdp : s->progs.rh_tc_ingress);
-    };
-    HookResult r;
-    const uint64_t total = static_cast<uint64_t>(o.runs) * static_cast<uint64_t>(o.repeat) + 10000;
-    r.empty = median_of_runs(bpf_program__fd(xdp ? empty->progs.bench_xdp_empty : empty->progs.bench_tc_empty),
-                             f.empty, o, pass, (std::string(h) + "_empty").c_str());
+                      rsthop_bpf* main_skel, Drainer& drainer) {
+  const char* h = xdp ? "xdp" : "tc";
+  const uint32_t pass = xdp ? XDP_PASS : 0;
+  auto fd_of = [&](rsthop_bpf* s) { return bpf_program__fd(xdp ? s->progs.rh_xdp : s->progs.rh_tc_ingress); };
+  HookResult r;
+  const uint64_t total = static_cast<uint64_t>(o.runs) * static_cast<uint64_t>(o.repeat) + 10000;
+  r.empty = median_of_runs(bpf_program__fd(xdp ? empty->progs.bench_xdp_empty : empty->progs.bench_tc_empty), f.empty,
+                           o, pass, (std::string(h) + "_empty").c_str());
 
-    auto c0 = counters(filt);
-    r.filtered = median_of_runs(fd_of(filt), f.filtered, o, pass, (std::string(h) + "_filtered").c_str());
-    auto c1 = counters(filt);
-    if (delta(c0, c1, RH_C_FILTERED) != total)
-        die(std::string(h) + "_filtered: the filter did not reject every packet");
+  auto c0 = counters(filt);
+  r.filtered = median_of_runs(fd_of(filt), f.filtered, o, pass, (std::string(h) + "_filtered").c_str());
+  auto c1 = counters(filt);
+  if (delta(c0, c1, RH_C_FILTERED) != total) die(std::string(h) + "_filtered: the filter did not reject every packet");
 
-    // The tracked flow: its SYN, then its first data packet (which emits the
-    // payload event); every later data packet is the fast path measured.
-    run_once(fd_of(main_skel), f.syn, 1, pass);
-    run_once(fd_of(main_skel), f.data, 1, pass);
-    auto c2 = counters(main_skel);
-    r.data = median_of_runs(fd_of(main_skel), f.data, o, pass, (std::string(h) + "_data").c_str());
-    auto c3 = counters(main_skel);
-    if (delta(c2, c3, RH_C_EVENTS) != 0 || delta(c2, c3, RH_C_FLOW_NEW) != 0 || delta(c2, c3, RH_C_TCP) != total)
-        die(std::string(h) + "_data: not the tracked-flow fast path (events or new flows appeared)");
-    r.data_psh = median_of_runs(fd_of(main_skel), f.data_psh, o, pass, (std::string(h) + "_data_psh").c_str());
-    c3 = counters(main_skel);
+  // The tracked flow: its SYN, then its first data packet (which emits the
+  // payload event); every later data packet is the fast path measured.
+  run_once(fd_of(main_skel), f.syn, 1, pass);
+  run_once(fd_of(main_skel), f.data, 1, pass);
+  auto c2 = counters(main_skel);
+  r.data = median_of_runs(fd_of(main_skel), f.data, o, pass, (std::string(h) + "_data").c_str());
+  auto c3 = counters(main_skel);
+  if (delta(c2, c3, RH_C_EVENTS) != 0 || delta(c2, c3, RH_C_FLOW_NEW) != 0 || delta(c2, c3, RH_C_TCP) != total)
+    die(std::string(h) + "_data: not the tracked-flow fast path (events or new flows appeared)");
+  r.data_psh = median_of_runs(fd_of(main_skel), f.data_psh, o, pass, (std::string(h) + "_data_psh").c_str());
+  c3 = counters(main_skel);
 
-    r.control = median_of_runs(fd_of(main_skel), f.rst, o, pass, (std::string(h) + "_control").c_str(),
-                               [&] { drainer.drain_now(); });
-    auto c4 = counters(main_skel);
-    uint64_t lost = delta(c3, c4, RH_C_LOST_RINGBUF);
-    std::fprintf(stderr, "%s_control: events %llu, lost_ringbuf %llu\n", h,
-                 static_cast<unsigned long long>(delta(c3, c4, RH_C_EVENTS)), static_cast<unsigned long long>(lost));
-    if (lost != 0)
-        die(std::string(h) + "_control: " + std::to_string(lost) +
-            " events lost to a full ring buffer; the number would measure the loss path, refusing to report it");
-    if (delta(c3, c4, RH_C_EVENTS) != total)
-        die(std::string(h) + "_control: not every RST emitted an event");
-    return r;
+  r.control = median_of_runs(fd_of(main_skel), f.rst, o, pass, (std::string(h) + "_control").c_str(),
+                             [&] { drainer.drain_now(); });
+  auto c4 = counters(main_skel);
+  uint64_t lost = delta(c3, c4, RH_C_LOST_RINGBUF);
+  std::fprintf(stderr, "%s_control: events %llu, lost_ringbuf %llu\n", h,
+               static_cast<unsigned long long>(delta(c3, c4, RH_C_EVENTS)), static_cast<unsigned long long>(lost));
+  if (lost != 0)
+    die(std::string(h) + "_control: " + std::to_string(lost) +
+        " events lost to a full ring buffer; the number would measure the loss path, refusing to report it");
+  if (delta(c3, c4, RH_C_EVENTS) != total) die(std::string(h) + "_control: not every RST emitted an event");
+  return r;
 }
 
-Options parse_args(int argc, char** argv)
-{
-    Options o;
-    for (int i = 1; i < argc; i++) {
-        std::string a = argv[i];
-        if ((a == "--repeat" || a == "--runs") && i + 1 < argc) {
-            int v = std::atoi(argv[++i]);
-            if (v <= 0)
-                die("bad value for " + a);
-            (a == "--repeat" ? o.repeat : o.runs) = v;
-        } else if (a == "--drain" && i + 1 < argc) {
-            std::string m = argv[++i];
-            if (m != "poll" && m != "spin" && m != "none")
-                die("--drain takes poll, spin or none");
-            o.drain = m == "poll" ? Drain::Poll : m == "spin" ? Drain::Spin : Drain::None;
-        } else {
-            die("usage: bpfbench [--repeat N (default 1000000)] [--runs N (default 5)] [--drain poll|spin|none]");
-        }
+Options parse_args(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; i++) {
+    std::string a = argv[i];
+    if ((a == "--repeat" || a == "--runs") && i + 1 < argc) {
+      int v = std::atoi(argv[++i]);
+      if (v <= 0) die("bad value for " + a);
+      (a == "--repeat" ? o.repeat : o.runs) = v;
+    } else if (a == "--drain" && i + 1 < argc) {
+      std::string m = argv[++i];
+      if (m != "poll" && m != "spin" && m != "none") die("--drain takes poll, spin or none");
+      o.drain = m == "poll" ? Drain::Poll : m == "spin" ? Drain::Spin : Drain::None;
+    } else {
+      die("usage: bpfbench [--repeat N (default 1000000)] [--runs N (default 5)] [--drain poll|spin|none]");
     }
-    return o;
+  }
+  return o;
 }
 
 }  // namespace
 
-int main(int argc, char** argv)
-{
-    Options o = parse_args(argc, argv);
-    libbpf_set_print([](enum libbpf_print_level level, const char* fmt, va_list ap) {
-        return level == LIBBPF_WARN ? std::vfprintf(stderr, fmt, ap) : 0;
-    });
-    // The producer runs on CPU 0, the ring consumer on CPU 1.
-    Drainer::pin_to_cpu(0);
+int main(int argc, char** argv) {
+  Options o = parse_args(argc, argv);
+  libbpf_set_print([](enum libbpf_print_level level, const char* fmt, va_list ap) {
+    return level == LIBBPF_WARN ? std::vfprintf(stderr, fmt, ap) : 0;
+  });
+  // The producer runs on CPU 0, the ring consumer on CPU 1.
+  Drainer::pin_to_cpu(0);
 
-    EmptyPtr empty(bench_empty_bpf__open_and_load());
-    if (!empty)
-        die(std::string("bench_empty_bpf__open_and_load: ") + std::strerror(errno));
-    RsthopPtr filt = load_rsthop(true);
-    RsthopPtr main_skel = load_rsthop(false, o.drain);
-    Frames f = make_frames();
+  EmptyPtr empty(bench_empty_bpf__open_and_load());
+  if (!empty) die(std::string("bench_empty_bpf__open_and_load: ") + std::strerror(errno));
+  RsthopPtr filt = load_rsthop(true);
+  RsthopPtr main_skel = load_rsthop(false, o.drain);
+  Frames f = make_frames();
 
-    HookResult x, t;
-    {
-        Drainer drain(main_skel.get(), o.drain);
-        x = bench_hook(true, o, f, empty.get(), filt.get(), main_skel.get(), drain);
-    }
-    {
-        // A fresh instance, so tc starts from the same empty flow table.
-        RsthopPtr tc_skel = load_rsthop(false, o.drain);
-        Drainer drain(tc_skel.get(), o.drain);
-        t = bench_hook(false, o, f, empty.get(), filt.get(), tc_skel.get(), drain);
-    }
-    std::printf("{\"xdp_empty_ns\": %.2f, \"xdp_filtered_ns\": %.2f, \"xdp_data_ns\": %.2f, \"xdp_control_ns\": %.2f, "
-                "\"tc_empty_ns\": %.2f, \"tc_filtered_ns\": %.2f, \"tc_data_ns\": %.2f, \"tc_control_ns\": %.2f, "
-                "\"xdp_data_psh_ns\": %.2f, \"tc_data_psh_ns\": %.2f}\n",
-                x.empty, x.filtered, x.data, x.control, t.empty, t.filtered, t.data, t.control, x.data_psh, t.data_psh);
-    std::fprintf(stderr, "added over empty: xdp filtered %+.2f data %+.2f control %+.2f | "
-                         "tc filtered %+.2f data %+.2f control %+.2f ns\n",
-                 x.filtered - x.empty, x.data - x.empty, x.control - x.empty, t.filtered - t.empty,
-                 t.data - t.empty, t.control - t.empty);
-    return 0;
+  HookResult x, t;
+  {
+    Drainer drain(main_skel.get(), o.drain);
+    x = bench_hook(true, o, f, empty.get(), filt.get(), main_skel.get(), drain);
+  }
+  {
+    // A fresh instance, so tc starts from the same empty flow table.
+    RsthopPtr tc_skel = load_rsthop(false, o.drain);
+    Drainer drain(tc_skel.get(), o.drain);
+    t = bench_hook(false, o, f, empty.get(), filt.get(), tc_skel.get(), drain);
+  }
+  std::printf(
+      "{\"xdp_empty_ns\": %.2f, \"xdp_filtered_ns\": %.2f, \"xdp_data_ns\": %.2f, \"xdp_control_ns\": %.2f, "
+      "\"tc_empty_ns\": %.2f, \"tc_filtered_ns\": %.2f, \"tc_data_ns\": %.2f, \"tc_control_ns\": %.2f, "
+      "\"xdp_data_psh_ns\": %.2f, \"tc_data_psh_ns\": %.2f}\n",
+      x.empty, x.filtered, x.data, x.control, t.empty, t.filtered, t.data, t.control, x.data_psh, t.data_psh);
+  std::fprintf(stderr,
+               "added over empty: xdp filtered %+.2f data %+.2f control %+.2f | "
+               "tc filtered %+.2f data %+.2f control %+.2f ns\n",
+               x.filtered - x.empty, x.data - x.empty, x.control - x.empty, t.filtered - t.empty, t.data - t.empty,
+               t.control - t.empty);
+  return 0;
 }

@@ -15,12 +15,12 @@
 #include <ctime>
 #include <iostream>
 
-#include "kernel/capture.h"
 #include "common/clock.h"
+#include "kernel/capture.h"
 #include "output/event.h"
-#include "tests/common/packet_builder.h"
 #include "output/sink.h"
 #include "pipeline/pipeline.h"
+#include "tests/common/packet_builder.h"
 
 using namespace rsthop;
 using test::PacketBuilder;
@@ -39,16 +39,41 @@ void connection(int egress, int ingress, uint32_t i) {
   std::snprintf(client, sizeof(client), "198.18.%u.%u", 100 + (i >> 16), (i >> 8) & 0xff);
   uint16_t port = static_cast<uint16_t>(1024 + (i & 0xff) * 200 + (i >> 8) % 200);
   auto out = [&](uint8_t flags, uint32_t seq, uint32_t ack, std::string_view data) {
-    return PacketBuilder().eth().ipv4(client, "198.18.0.2").ttl(64).tcp(port, 443).flags(flags).seq(seq).ack(ack)
-        .payload(data).build();
+    return PacketBuilder()
+        .eth()
+        .ipv4(client, "198.18.0.2")
+        .ttl(64)
+        .tcp(port, 443)
+        .flags(flags)
+        .seq(seq)
+        .ack(ack)
+        .payload(data)
+        .build();
   };
   auto in = [&](uint8_t flags, uint32_t seq, uint32_t ack, std::string_view data) {
-    return PacketBuilder().eth().ipv4("198.18.0.2", client).ttl(63).tcp(443, port).flags(flags).seq(seq).ack(ack)
-        .payload(data).build();
+    return PacketBuilder()
+        .eth()
+        .ipv4("198.18.0.2", client)
+        .ttl(63)
+        .tcp(443, port)
+        .flags(flags)
+        .seq(seq)
+        .ack(ack)
+        .payload(data)
+        .build();
   };
   using namespace test;
-  run(egress, PacketBuilder().eth().ipv4(client, "198.18.0.2").tcp(port, 443).flags(kSyn).seq(100).mss(1460)
-                  .sack_perm().timestamps(1, 0).wscale(7).build());
+  run(egress, PacketBuilder()
+                  .eth()
+                  .ipv4(client, "198.18.0.2")
+                  .tcp(port, 443)
+                  .flags(kSyn)
+                  .seq(100)
+                  .mss(1460)
+                  .sack_perm()
+                  .timestamps(1, 0)
+                  .wscale(7)
+                  .build());
   run(ingress, in(kSyn | kAck, 500, 101, ""));
   run(egress, out(kAck | kPsh, 101, 501, "GET / HTTP/1.1\r\nHost: web.lab\r\n\r\n"));
   run(ingress, in(kAck | kPsh, 501, 134, "HTTP/1.1 200 OK\r\n\r\n"));
@@ -105,7 +130,9 @@ int main(int argc, char** argv) {
   kernel::Capture& capture = *cap.value();
   pipeline::Pipeline pipe(
       po, &writer, ctx, [&](const rh_flow_key& key) { return capture.lookup_flow(key); },
-      [&] { return pipeline::Counters{capture.counters(), capture.malformed_records()}; });
+      [&] {
+        return pipeline::Counters{capture.counters(), capture.malformed_records()};
+      });
   kernel::Capture::Handler h = [&](const flow::Packet& p) { pipe.add(p); };
   auto t0 = std::chrono::steady_clock::now();
   const double cpu0 = thread_cpu_s();

@@ -56,11 +56,11 @@ struct Flow {
   uint32_t cseq = 0, sseq = 0;  // next sequence number of each side
   uint16_t cid = 0, sid = 0;    // IPv4 ids
   uint32_t tsval = 0;
-  int data_left = 0;            // data-phase packets still to send
-  bool http = false;            // the first request is an HTTP GET (else TLS-ish bytes)
+  int data_left = 0;  // data-phase packets still to send
+  bool http = false;  // the first request is an HTTP GET (else TLS-ish bytes)
   bool first_req = true;
-  int burst = 0;                // server segments left in the current response
-  int unacked = 0;              // server segments the client has not acked yet
+  int burst = 0;    // server segments left in the current response
+  int unacked = 0;  // server segments the client has not acked yet
   bool reset = false;
   RstKind rst_kind = RstKind::server;
   Phase phase = Phase::syn;
@@ -267,16 +267,26 @@ int main(int argc, char** argv) {
       if (i + 1 >= argc) usage(("missing value after " + a).c_str());
       return argv[++i];
     };
-    if (a == "-n") cfg.packets = std::stoull(val());
-    else if (a == "-f") cfg.flows = std::stoull(val());
-    else if (a == "-s") cfg.seed = std::stoull(val());
-    else if (a == "--snaplen") cfg.snaplen = static_cast<uint32_t>(std::stoul(val()));
-    else if (a == "--v6-percent") cfg.v6_percent = std::stod(val());
-    else if (a == "--reset-percent") cfg.reset_percent = std::stod(val());
-    else if (a == "--concurrency") cfg.concurrency = std::stoull(val());
-    else if (a == "-o") cfg.out = val();
-    else if (a == "-h" || a == "--help") usage("synthetic TCP capture for the analyze benchmark");
-    else usage(("unknown argument " + a).c_str());
+    if (a == "-n")
+      cfg.packets = std::stoull(val());
+    else if (a == "-f")
+      cfg.flows = std::stoull(val());
+    else if (a == "-s")
+      cfg.seed = std::stoull(val());
+    else if (a == "--snaplen")
+      cfg.snaplen = static_cast<uint32_t>(std::stoul(val()));
+    else if (a == "--v6-percent")
+      cfg.v6_percent = std::stod(val());
+    else if (a == "--reset-percent")
+      cfg.reset_percent = std::stod(val());
+    else if (a == "--concurrency")
+      cfg.concurrency = std::stoull(val());
+    else if (a == "-o")
+      cfg.out = val();
+    else if (a == "-h" || a == "--help")
+      usage("synthetic TCP capture for the analyze benchmark");
+    else
+      usage(("unknown argument " + a).c_str());
   }
   if (cfg.out.empty()) usage("-o FILE is required");
   if (cfg.flows == 0 || cfg.concurrency == 0) usage("flows and concurrency must be positive");

@@ -1,8 +1,8 @@
 // The decision and the summary for a remote sender's reset.
 #include <algorithm>
 
-#include "common/addr.h"
 #include "attribution/remote.h"
+#include "common/addr.h"
 
 namespace rsthop::attribution {
 namespace {
@@ -34,7 +34,8 @@ Decision decide(const RemoteFacts& f, const std::vector<Evidence>& evidence) {
     if (e.weight < 0) neg += e.weight;
     if (e.strong && e.weight > 0) strong = true;
     strongest_neg = std::min(strongest_neg, e.weight);
-    if (e.weight > 0 && (d.why.empty() || e.weight >= 0.4)) d.why = e.signal + ": " + e.observed + ", expected " + e.expected;
+    if (e.weight > 0 && (d.why.empty() || e.weight >= 0.4))
+      d.why = e.signal + ": " + e.observed + ", expected " + e.expected;
   }
   const double score = pos + neg;
   const auto& ep = f.endpoint_hop;
@@ -73,14 +74,16 @@ Decision decide(const RemoteFacts& f, const std::vector<Evidence>& evidence) {
 std::string remote_summary(const RemoteFacts& f, const Decision& d, Stage stage) {
   const std::string peer = endpoint_str(f.rst.saddr, f.rst.sport);
   switch (d.origin) {
-    case Origin::middlebox: return middlebox_summary(f, d, stage);
+    case Origin::middlebox:
+      return middlebox_summary(f, d, stage);
     case Origin::endpoint:
       return "The peer " + peer + " itself reset the connection " + stage_phrase(stage) +
              (f.base ? ": the RST matches its " + std::string(f.base_name) + " (TTL, hop distance" +
                            (f.peer_next ? ", sequence number" : "") + ")."
                      : ": it comes from the hop at which the peer answered other connections.");
     case Origin::local:
-    case Origin::unknown: break;
+    case Origin::unknown:
+      break;
   }
   if (d.conflicting)
     return "Unclear who reset the connection to " + peer + " " + stage_phrase(stage) + ": the evidence conflicts (" +
@@ -89,7 +92,8 @@ std::string remote_summary(const RemoteFacts& f, const Decision& d, Stage stage)
     return "The connection to " + peer + " was refused or reset " + stage_phrase(stage) + " from hop " +
            std::to_string(f.rst_hop) +
            "; with no packet of the peer to compare, rsthop cannot tell the server from a device in front of it.";
-  return "Unclear who reset the connection to " + peer + " " + stage_phrase(stage) + ": too little evidence either way.";
+  return "Unclear who reset the connection to " + peer + " " + stage_phrase(stage) +
+         ": too little evidence either way.";
 }
 
 }  // namespace rsthop::attribution

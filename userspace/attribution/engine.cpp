@@ -6,10 +6,10 @@
 #include <set>
 #include <span>
 
-#include "common/addr.h"
 #include "attribution/local.h"
 #include "attribution/remote.h"
 #include "attribution/signals.h"
+#include "common/addr.h"
 
 namespace rsthop::attribution {
 namespace {
@@ -24,9 +24,7 @@ std::string flags_string(uint8_t f) {
   return s;
 }
 
-bool made_here(const rh_event& e) {
-  return e.hook == RH_HOOK_TC_EGRESS && e.ttl == initial_ttl(e.ttl);
-}
+bool made_here(const rh_event& e) { return e.hook == RH_HOOK_TC_EGRESS && e.ttl == initial_ttl(e.ttl); }
 
 bool nonzero_mac(const uint8_t* m) {
   static const uint8_t zero[6] = {};
@@ -120,13 +118,15 @@ bool local_verdict(const flow::ResetRecord& r, const rh_flow_state& st, bool loc
     v.origin = Origin::local;
     v.hop = 0;
     v.confidence = 0.85;
-    v.summary = "A RST from " + peer + " reached the socket here without crossing the wire: this host's own "
+    v.summary = "A RST from " + peer +
+                " reached the socket here without crossing the wire: this host's own "
                 "firewall forged it (e.g. an OUTPUT rule 'reject with tcp reset').";
   } else {
     add("not_on_wire", "only a tracepoint saw this RST", "the flow's packets on a traced interface", 0);
     v.origin = Origin::unknown;
     v.confidence = 0.2;
-    v.summary = "A socket here was reset by " + peer + " on a flow rsthop does not see on the wire (another interface?).";
+    v.summary =
+        "A socket here was reset by " + peer + " on a flow rsthop does not see on the wire (another interface?).";
   }
   return true;
 }

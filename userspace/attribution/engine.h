@@ -13,10 +13,10 @@
 #include <map>
 #include <unordered_map>
 
-#include "flow/model.h"
-#include "oui/oui.h"
 #include "attribution/remote.h"
 #include "attribution/verdict.h"
+#include "flow/model.h"
+#include "oui/oui.h"
 
 namespace rsthop::attribution {
 

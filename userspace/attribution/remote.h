@@ -12,29 +12,29 @@
 #include <string>
 #include <vector>
 
-#include "bpf/abi.h"
 #include "attribution/verdict.h"
+#include "bpf/abi.h"
 
 namespace rsthop::attribution {
 
 // What one reset and its flow tell, already reduced to the sender's view.
 struct RemoteFacts {
-  rh_event rst{};                      // the burst's first RST
-  rh_flow_state st{};                  // the flow when the RST was seen
+  rh_event rst{};                            // the burst's first RST
+  rh_flow_state st{};                        // the flow when the RST was seen
   std::optional<rh_flow_state> state_after;  // the flow when the record was emitted
-  uint8_t sender = 0, receiver = 1;    // sides of the canonical key
-  bool receiver_is_init = true;        // the RST's receiver opened the connection
-  bool receiver_local = false;         // the RST's receiver is a socket on this host
-  bool local_events = true;            // tcp_send_reset / tcp_receive_reset are traced
-  bool local_receive = false;          // a socket here accepted the RST
+  uint8_t sender = 0, receiver = 1;          // sides of the canonical key
+  bool receiver_is_init = true;              // the RST's receiver opened the connection
+  bool receiver_local = false;               // the RST's receiver is a socket on this host
+  bool local_events = true;                  // tcp_send_reset / tcp_receive_reset are traced
+  bool local_receive = false;                // a socket here accepted the RST
   std::optional<double> rtt_ms;
-  int rst_hop = 0;                     // hop of the RST's sender from its TTL
-  std::optional<rh_event> base;        // the peer's own handshake packet (SYN or SYN-ACK), unless made here
-  const char* base_name = "SYN-ACK";   // "SYN" or "SYN-ACK"
-  std::optional<int> endpoint_hop;     // hop of the peer: from `base`, else from other connections
+  int rst_hop = 0;                       // hop of the RST's sender from its TTL
+  std::optional<rh_event> base;          // the peer's own handshake packet (SYN or SYN-ACK), unless made here
+  const char* base_name = "SYN-ACK";     // "SYN" or "SYN-ACK"
+  std::optional<int> endpoint_hop;       // hop of the peer: from `base`, else from other connections
   bool endpoint_hop_remembered = false;  // endpoint_hop came from other connections
-  uint32_t peer_next = 0;              // the peer's next sequence number, 0 when unknown
-  std::map<uint16_t, int> port_hops;   // the hop this address answered other ports from
+  uint32_t peer_next = 0;                // the peer's next sequence number, 0 when unknown
+  std::map<uint16_t, int> port_hops;     // the hop this address answered other ports from
   Fingerprint fingerprint;
   std::optional<std::array<uint8_t, 6>> l2_mac;
   std::string l2_vendor;
@@ -62,8 +62,9 @@ std::optional<Evidence> port_distance_signal(const RemoteFacts& f);
 
 using Signal = std::optional<Evidence> (*)(const RemoteFacts&);
 inline constexpr std::array<Signal, 16> kRemoteSignals = {
-    hop_memory_signal, hop_distance_signal, initial_ttl_signal, race_signal,     burst_ttl_signal, seq_signal,
-    seq_change_signal, timing_signal,       window_signal,      ip_df_signal,    ip_id_signal,     l2_source_signal,
+    hop_memory_signal, hop_distance_signal, initial_ttl_signal,    race_signal,
+    burst_ttl_signal,  seq_signal,          seq_change_signal,     timing_signal,
+    window_signal,     ip_df_signal,        ip_id_signal,          l2_source_signal,
     l2_vendor_signal,  payload_signal,      stack_response_signal, port_distance_signal};
 
 // Every signal of the table that fired, in table order.
@@ -71,12 +72,12 @@ std::vector<Evidence> remote_evidence(const RemoteFacts& f);
 
 struct Decision {
   Origin origin = Origin::unknown;
-  std::optional<int> hop;       // the sender's hop; none when its TTL is forged
+  std::optional<int> hop;  // the sender's hop; none when its TTL is forged
   double confidence = 0;
-  bool conflicting = false;     // one signal clearly says "the peer", others "someone else"
-  bool proxy = false;           // port_distance fired: an intercepting proxy answers this port
-  bool ttl_forged = false;      // a middlebox's RST from the peer's distance or beyond: its TTL tells nothing
-  std::string why;              // the strongest positive evidence, as "signal: observed, expected ..."
+  bool conflicting = false;  // one signal clearly says "the peer", others "someone else"
+  bool proxy = false;        // port_distance fired: an intercepting proxy answers this port
+  bool ttl_forged = false;   // a middlebox's RST from the peer's distance or beyond: its TTL tells nothing
+  std::string why;           // the strongest positive evidence, as "signal: observed, expected ..."
 };
 // A middlebox needs a strong signal (one an endpoint's own RST cannot
 // produce); conflicting evidence lowers confidence rather than accusing.

@@ -7,9 +7,9 @@
 #include <cstring>
 #include <set>
 
-#include "common/addr.h"
 #include "attribution/remote.h"
 #include "attribution/signals.h"
+#include "common/addr.h"
 
 namespace rsthop::attribution {
 namespace {
@@ -30,9 +30,7 @@ bool nonzero_mac(const uint8_t* m) {
 }
 
 // The sequence signals need the peer's next seq and a packet of the peer besides its RSTs.
-bool seq_known(const RemoteFacts& f) {
-  return f.peer_next && f.st.packets[f.sender] > f.st.rst_count[f.sender];
-}
+bool seq_known(const RemoteFacts& f) { return f.peer_next && f.st.packets[f.sender] > f.st.rst_count[f.sender]; }
 
 }  // namespace
 
@@ -44,10 +42,14 @@ std::string endpoint_str(const uint8_t* addr, uint16_t port) {
 
 std::string stage_phrase(Stage stage) {
   switch (stage) {
-    case Stage::post_syn: return "right after the SYN";
-    case Stage::post_ack: return "after the handshake, before any data";
-    case Stage::post_psh: return "right after the first request";
-    case Stage::later: break;
+    case Stage::post_syn:
+      return "right after the SYN";
+    case Stage::post_ack:
+      return "after the handshake, before any data";
+    case Stage::post_psh:
+      return "right after the first request";
+    case Stage::later:
+      break;
   }
   return "after data was exchanged";
 }
@@ -95,7 +97,8 @@ std::optional<Evidence> race_signal(const RemoteFacts& f) {
 std::optional<Evidence> burst_ttl_signal(const RemoteFacts& f) {
   std::set<uint8_t> ttls(f.fingerprint.ttls.begin(), f.fingerprint.ttls.end());
   if (ttls.size() <= 1) return std::nullopt;
-  return ev("burst_ttl", std::to_string(ttls.size()) + " different TTLs in one burst", "one sender, one TTL", 0.3, true);
+  return ev("burst_ttl", std::to_string(ttls.size()) + " different TTLs in one burst", "one sender, one TTL", 0.3,
+            true);
 }
 
 // Sequence numbers against what the peer really sent.
@@ -126,7 +129,9 @@ std::optional<Evidence> seq_change_signal(const RemoteFacts& f) {
 std::optional<Evidence> timing_signal(const RemoteFacts& f) {
   const auto& st = f.st;
   if (!f.rtt_ms || *f.rtt_ms < 0.5 || !f.receiver_local || st.bytes[f.sender]) return std::nullopt;
-  uint64_t last = st.bytes[f.receiver] ? st.ts_first_payload[f.receiver] : f.receiver_is_init ? st.ts_syn : st.ts_synack;
+  uint64_t last = st.bytes[f.receiver] ? st.ts_first_payload[f.receiver]
+                  : f.receiver_is_init ? st.ts_syn
+                                       : st.ts_synack;
   if (last > f.rst.ts_ns) last = 0;
   if (!last) return std::nullopt;
   double delay = (f.rst.ts_ns - last) / 1e6;
@@ -155,10 +160,11 @@ std::optional<Evidence> ip_id_signal(const RemoteFacts& f) {
   const uint16_t base_id = f.base->ip_id;
   uint16_t dist = static_cast<uint16_t>(f.rst.ip_id - base_id);
   if (base_id == 0)
-    return ev("ip_id", "IP ID " + std::to_string(f.rst.ip_id), "IP ID 0 like the peer's " + std::string(f.base_name), 0);
+    return ev("ip_id", "IP ID " + std::to_string(f.rst.ip_id), "IP ID 0 like the peer's " + std::string(f.base_name),
+              0);
   if (dist > 4096 && dist < 61440)
-    return ev("ip_id", "IP ID " + std::to_string(f.rst.ip_id), "near " + std::to_string(base_id) + " (the peer's counter)",
-              0.1);
+    return ev("ip_id", "IP ID " + std::to_string(f.rst.ip_id),
+              "near " + std::to_string(base_id) + " (the peer's counter)", 0.1);
   return std::nullopt;
 }
 

@@ -31,8 +31,7 @@ std::optional<RstDiagnostic> rst_diagnostic(std::span<const uint8_t> p) {
   if (p.size() < 4 || p[0] != 0x33 || p[1] != 0xAA) return std::nullopt;
   RstDiagnostic d;
   d.reason_code = static_cast<uint16_t>((p[2] << 8) | p[3]);
-  if (p.size() >= 8)
-    d.enterprise = (static_cast<uint32_t>(p[4]) << 24) | (p[5] << 16) | (p[6] << 8) | p[7];
+  if (p.size() >= 8) d.enterprise = (static_cast<uint32_t>(p[4]) << 24) | (p[5] << 16) | (p[6] << 8) | p[7];
   if (p.size() > 8) d.text = payload_text(p.subspan(8));
   return d;
 }

@@ -9,14 +9,14 @@
 #include <memory>
 #include <optional>
 
-#include "common/clock.h"
-#include "pcap/evidence.h"
-#include "output/event.h"
-#include "pcap/reader.h"
 #include "cli/report.h"
+#include "common/clock.h"
+#include "output/event.h"
 #include "output/sink.h"
-#include "pipeline/pipeline.h"
+#include "pcap/evidence.h"
+#include "pcap/reader.h"
 #include "pcap/tracker.h"
+#include "pipeline/pipeline.h"
 
 namespace rsthop::cli {
 namespace {

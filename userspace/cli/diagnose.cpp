@@ -9,17 +9,17 @@
 #include <utility>
 #include <vector>
 
-#include "kernel/capture.h"
-#include "common/clock.h"
-#include "cli/report.h"
-#include "diagnose/lines.h"
 #include "cli/live_evidence.h"
+#include "cli/report.h"
 #include "cli/route_traced.h"
-#include "probe/route.h"
+#include "common/clock.h"
+#include "diagnose/lines.h"
 #include "diagnose/session.h"
+#include "kernel/capture.h"
 #include "output/sink.h"
 #include "pcap/evidence.h"
 #include "pipeline/pipeline.h"
+#include "probe/route.h"
 
 namespace rsthop::cli {
 namespace {
@@ -68,8 +68,8 @@ struct Live {
   std::unique_ptr<kernel::Capture> capture;
   std::unique_ptr<CaptureSource> source;
 };
-Live start_capture(const probe::Target& t, const std::string& ifname,
-                   LiveEvidence* evidence, std::vector<flow::Packet>* rsts) {
+Live start_capture(const probe::Target& t, const std::string& ifname, LiveEvidence* evidence,
+                   std::vector<flow::Packet>* rsts) {
   kernel::CaptureConfig cfg;
   cfg.interfaces = {ifname};
   auto host = parse_cidr(addr_to_string(t.addr.data()));
@@ -217,11 +217,10 @@ int run_diagnose(const DiagnoseOptions& opt) {
   if (live.source)
     po.engine.route_traced = [src = live.source.get()](const uint8_t* a, uint8_t f) { return src->route_traced(a, f); };
   po.start_ns = monotonic_now_ns();
-  pipeline::Pipeline pipe(
-      po, &writer, ctx, {}, [&live] {
-        if (!live.capture) return pipeline::Counters{};
-        return pipeline::Counters{live.capture->counters(), live.capture->malformed_records()};
-      });
+  pipeline::Pipeline pipe(po, &writer, ctx, {}, [&live] {
+    if (!live.capture) return pipeline::Counters{};
+    return pipeline::Counters{live.capture->counters(), live.capture->malformed_records()};
+  });
   const diagnose::Options o = session_options(opt, t);
   const std::string name = opt.sni.empty() ? t.host : opt.sni;
   Lines lines{writer, ctx, {}, {}};

@@ -7,21 +7,21 @@ namespace rsthop::cli {
 
 struct DiagnoseOptions {
   std::string pcap_out;  // --pcap-out: pcapng of the packets behind each reset (\"\" = none)
-  std::string target;               // HOST[:PORT]
-  std::string sni;                  // default: HOST
+  std::string target;    // HOST[:PORT]
+  std::string sni;       // default: HOST
   std::string control_sni = "rsthop-control.invalid";
   int max_hops = 32;
   int concurrency = 8;
-  std::string interface;            // default: the route's
-  std::string format;               // json | text | "" (text on a terminal)
+  std::string interface;  // default: the route's
+  std::string format;     // json | text | "" (text on a terminal)
   std::string output = "-";
   double timeout_s = 3;
   double step_timeout_s = 0.6;
   double hold_s = 4;
-  int family = 0;                   // 0, 4 or 6
+  int family = 0;  // 0, 4 or 6
   bool always_ladder = false;
-  int budget = 200;                 // connections to the target, all probes together
-  double rate = 200;                // connections per second at most
+  int budget = 200;   // connections to the target, all probes together
+  double rate = 200;  // connections per second at most
   bool verbose = false;
 };
 

@@ -13,10 +13,14 @@ constexpr size_t kMaxNumbers = 1u << 16;
 
 const char* hook_label(uint8_t hook) {
   switch (hook) {
-    case RH_HOOK_XDP: return "xdp";
-    case RH_HOOK_TC_INGRESS: return "tc ingress";
-    case RH_HOOK_TC_EGRESS: return "tc egress";
-    default: return "hook";
+    case RH_HOOK_XDP:
+      return "xdp";
+    case RH_HOOK_TC_INGRESS:
+      return "tc ingress";
+    case RH_HOOK_TC_EGRESS:
+      return "tc egress";
+    default:
+      return "hook";
   }
 }
 }  // namespace
@@ -62,9 +66,7 @@ uint64_t LiveEvidence::frame_of(const rh_event& ev) const {
   return it == numbers_.end() ? 0 : it->second;
 }
 
-void LiveEvidence::reset(const flow::ResetRecord& r, std::string label) {
-  pending_.emplace_back(r, std::move(label));
-}
+void LiveEvidence::reset(const flow::ResetRecord& r, std::string label) { pending_.emplace_back(r, std::move(label)); }
 
 void LiveEvidence::probe(const rh_flow_key& key, std::string label) { probes_.emplace_back(key, std::move(label)); }
 

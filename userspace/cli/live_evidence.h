@@ -18,11 +18,11 @@
 #include <utility>
 #include <vector>
 
-#include "kernel/capture.h"
 #include "common/clock.h"
-#include "pcap/evidence.h"
-#include "flow/model.h"
 #include "common/result.h"
+#include "flow/model.h"
+#include "kernel/capture.h"
+#include "pcap/evidence.h"
 
 namespace rsthop::cli {
 
@@ -53,8 +53,8 @@ class LiveEvidence {
   std::string path_;
   uint64_t frame_no_ = 0;
   std::map<std::pair<uint32_t, uint8_t>, uint32_t> ifaces_;  // (ifindex, hook) -> IDB
-  std::unordered_map<uint64_t, uint64_t> numbers_;            // event_key -> frame number
-  std::deque<uint64_t> order_;                                // event_keys, oldest first
+  std::unordered_map<uint64_t, uint64_t> numbers_;           // event_key -> frame number
+  std::deque<uint64_t> order_;                               // event_keys, oldest first
   std::vector<std::pair<flow::ResetRecord, std::string>> pending_;
   std::vector<std::pair<rh_flow_key, std::string>> probes_;
   Result<void> status_;

@@ -5,9 +5,9 @@
 #include <iostream>
 
 #include "cli/analyze.h"
-#include "kernel/capture.h"
 #include "cli/diagnose.h"
 #include "cli/trace.h"
+#include "kernel/capture.h"
 
 namespace {
 
@@ -47,14 +47,14 @@ int main(int argc, char** argv) {
   trace->add_flag("--packets", t.packets, "Also print every control packet as a `packet` event");
   trace->add_option("--stats-interval", t.stats_interval_s, "Seconds between `stats` events (0: only at the end)")
       ->check(CLI::NonNegativeNumber);
-  trace->add_option("--ring-mb", t.ring_mb, "Ring buffer size in MiB (power of two)")
-      ->check(CLI::Range(1, 1024));
+  trace->add_option("--ring-mb", t.ring_mb, "Ring buffer size in MiB (power of two)")->check(CLI::Range(1, 1024));
   trace->add_option("--max-flows", t.max_flows, "Flow table entries in the kernel")->check(CLI::Range(1024, 4194304));
   trace->add_option("--pcap-out", t.pcap_out, "Also write the packets behind each reset (pcapng, commented) to FILE");
   trace->add_flag("-v,--verbose", t.verbose, "Show libbpf's log, including the verifier's");
 
   rsthop::cli::AnalyzeOptions a;
-  auto* analyze = app.add_subcommand("analyze", "Find who reset the connections in capture files (pcap, pcapng, gzip'd)");
+  auto* analyze =
+      app.add_subcommand("analyze", "Find who reset the connections in capture files (pcap, pcapng, gzip'd)");
   analyze->add_option("files", a.files, "Capture files; '-' reads standard input")->required();
   analyze->add_option("--host", a.hosts, "Only flows with an endpoint in this CIDR (repeatable, max 16)");
   analyze->add_option("-p,--port", a.ports, "Only flows with this port on either side (repeatable)")
@@ -68,12 +68,14 @@ int main(int argc, char** argv) {
   analyze->add_option("--pcap-out", a.pcap_out, "Also write the packets behind each reset (pcapng, commented) to FILE");
 
   rsthop::cli::DiagnoseOptions d;
-  auto* diag = app.add_subcommand("diagnose", "Probe HOST[:PORT] (TCP, HTTP, TLS, TTL ladders) and name who resets or drops");
+  auto* diag =
+      app.add_subcommand("diagnose", "Probe HOST[:PORT] (TCP, HTTP, TLS, TTL ladders) and name who resets or drops");
   diag->add_option("target", d.target, "HOST[:PORT] (default port 443)")->required();
   diag->add_option("--sni", d.sni, "SNI (or Host) to test (default: HOST)");
   diag->add_option("--control-sni", d.control_sni, "A name no middlebox should match (default rsthop-control.invalid)");
   diag->add_option("--max-hops", d.max_hops, "Highest TTL the ladders try (default 32)")->check(CLI::Range(1, 64));
-  diag->add_option("--concurrency", d.concurrency, "Ladder steps in flight at once (default 8)")->check(CLI::Range(1, 32));
+  diag->add_option("--concurrency", d.concurrency, "Ladder steps in flight at once (default 8)")
+      ->check(CLI::Range(1, 32));
   diag->add_option("-i,--interface", d.interface, "Interface to capture on (default: the route to the target's)");
   diag->add_option("-f,--format", d.format, "json (NDJSON) or text (default: text on a terminal)")
       ->check(CLI::IsMember({"json", "text"}));
@@ -87,14 +89,17 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(3, 10000));
   diag->add_option("--rate", d.rate, "Most new connections per second to the target (default 200)")
       ->check(CLI::Range(1.0, 1000.0));
-  auto* v4 = diag->add_flag("-4", [&d](int64_t) { d.family = 4; }, "Use IPv4 only");
-  diag->add_flag("-6", [&d](int64_t) { d.family = 6; }, "Use IPv6 only")->excludes(v4);
+  auto* v4 = diag->add_flag(
+      "-4", [&d](int64_t) { d.family = 4; }, "Use IPv4 only");
+  diag->add_flag(
+          "-6", [&d](int64_t) { d.family = 6; }, "Use IPv6 only")
+      ->excludes(v4);
   diag->add_flag("--ladder", d.always_ladder, "Run the TTL ladders even when the probes pass");
   diag->add_option("--pcap-out", d.pcap_out, "Also write the packets behind each reset (pcapng, commented) to FILE");
   diag->add_flag("-v,--verbose", d.verbose, "Show libbpf's log");
 
-  auto* cleanup = app.add_subcommand(
-      "cleanup", "Remove tc filters left by a killed rsthop (only on kernels without tcx links)");
+  auto* cleanup =
+      app.add_subcommand("cleanup", "Remove tc filters left by a killed rsthop (only on kernels without tcx links)");
 
   try {
     app.parse(argc, argv);

@@ -8,14 +8,14 @@
 #include <memory>
 #include <unordered_map>
 
-#include "kernel/capture.h"
-#include "common/clock.h"
 #include "cli/live_evidence.h"
-#include "output/event.h"
-#include "output/names.h"
 #include "cli/report.h"
 #include "cli/route_traced.h"
 #include "cli/stop_signals.h"
+#include "common/clock.h"
+#include "kernel/capture.h"
+#include "output/event.h"
+#include "output/names.h"
 #include "output/sink.h"
 #include "pipeline/pipeline.h"
 
@@ -79,8 +79,9 @@ int run_trace(const TraceOptions& opt) {
   kernel::set_libbpf_verbose(opt.verbose);
   kernel::CaptureConfig cfg;
   cfg.interfaces = opt.interfaces;
-  cfg.xdp = opt.xdp == "off" ? kernel::XdpMode::off
-            : opt.xdp == "generic" ? kernel::XdpMode::generic : kernel::XdpMode::native;
+  cfg.xdp = opt.xdp == "off"       ? kernel::XdpMode::off
+            : opt.xdp == "generic" ? kernel::XdpMode::generic
+                                   : kernel::XdpMode::native;
   for (const auto& h : opt.hosts) {
     auto c = parse_cidr(h);
     if (!c) return fail(c.error().message);
@@ -133,7 +134,9 @@ int run_trace(const TraceOptions& opt) {
   po.stats_every_ns = static_cast<uint64_t>(opt.stats_interval_s * 1e9);
   pipeline::Pipeline pipe(
       po, &writer, ctx, [&](const rh_flow_key& k) { return capture.lookup_flow(k); },
-      [&] { return pipeline::Counters{capture.counters(), capture.malformed_records()}; });
+      [&] {
+        return pipeline::Counters{capture.counters(), capture.malformed_records()};
+      });
   if (evidence)
     pipe.set_hooks({.on_reset = [&](const flow::ResetRecord& r, const attribution::Verdict& v) -> Result<void> {
       evidence->reset(r, pcap::verdict_label(attribution::name(v.origin), v.hop, v.confidence, v.summary));

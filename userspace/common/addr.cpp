@@ -75,14 +75,16 @@ bool Cidr::contains(const uint8_t* a) const {
 Result<Cidr> parse_cidr(std::string_view text) {
   auto slash = text.find('/');
   auto addr = parse_addr(text.substr(0, slash));
-  if (!addr) return make_error("'" + std::string(text) + "' is not a CIDR such as 198.18.0.0/15 or 2001:db8::/32", EINVAL);
+  if (!addr)
+    return make_error("'" + std::string(text) + "' is not a CIDR such as 198.18.0.0/15 or 2001:db8::/32", EINVAL);
   int max_len = is_v4mapped(addr->data()) ? 32 : 128;
   int len = max_len;
   if (slash != std::string_view::npos) {
     auto digits = text.substr(slash + 1);
     auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), len);
     if (ec != std::errc() || p != digits.data() + digits.size() || len < 0 || len > max_len)
-      return make_error("'" + std::string(text) + "' has a prefix length outside 0.." + std::to_string(max_len), EINVAL);
+      return make_error("'" + std::string(text) + "' has a prefix length outside 0.." + std::to_string(max_len),
+                        EINVAL);
   }
   int bits = len + (max_len == 32 ? 96 : 0);
   Cidr c;

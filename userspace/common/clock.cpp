@@ -72,8 +72,8 @@ size_t format_rfc3339_us(char* out, int64_t unix_ns) {
     cache.valid = gmtime_r(&t, &utc) != nullptr && utc.tm_year + 1900 >= 0 && utc.tm_year + 1900 <= 9999;
     if (cache.valid) {
       char buf[96];  // sized for the widest int fields, to keep -Wformat-truncation quiet
-      std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d", utc.tm_year + 1900, utc.tm_mon + 1,
-                    utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec);
+      std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d", utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday,
+                    utc.tm_hour, utc.tm_min, utc.tm_sec);
       std::memcpy(cache.prefix, buf, 19);
     }
   }

@@ -60,13 +60,13 @@ struct Fusion {
   Verdict& v;
   std::map<int, Addr16> path;
   std::string tgt;
-  double blind = 0;            // without the capture: no ICMP of established probes, no RST TTL
-  bool proxied = false;        // port_distance: a proxy terminates the target port
+  double blind = 0;                         // without the capture: no ICMP of established probes, no RST TTL
+  bool proxied = false;                     // port_distance: a proxy terminates the target port
   ProbeOutcome primary = ProbeOutcome::ok;  // the application probe (TLS, or HTTP for plain-HTTP targets)
   const ResetSeen* prim = nullptr;          // the capture's verdict on the application probe's reset
   std::optional<int> trig_reset, trig_resp, ctrl_resp;
-  bool control_ok = false;     // the control request is answered and never reset
-  const ResetSeen* at_k = nullptr;          // the capture's verdict on the trigger ladder's first reset
+  bool control_ok = false;          // the control request is answered and never reset
+  const ResetSeen* at_k = nullptr;  // the capture's verdict on the trigger ladder's first reset
 
   void add(std::optional<attribution::Evidence> e) {
     if (e) v.evidence.push_back(std::move(*e));
@@ -78,8 +78,10 @@ struct Fusion {
   std::string place(std::optional<int> hop) {
     v.hop = hop;
     if (hop && *hop > 0) {
-      if (auto it = path.find(*hop); it != path.end()) v.hop_ip = it->second;
-      else if (v.endpoint_hop && *hop == *v.endpoint_hop) v.hop_ip = in.target.addr;
+      if (auto it = path.find(*hop); it != path.end())
+        v.hop_ip = it->second;
+      else if (v.endpoint_hop && *hop == *v.endpoint_hop)
+        v.hop_ip = in.target.addr;
     }
     std::string where = hop ? (*hop == 0 ? "this host" : "hop " + std::to_string(*hop)) : "an unknown hop";
     if (v.hop_ip && hop && *hop > 0) where += " (" + addr_to_string(v.hop_ip->data()) + ")";
@@ -96,8 +98,8 @@ void connect_failed(Fusion& f) {
     v.outcome = c.outcome == ProbeOutcome::timeout ? RequestOutcome::drop : RequestOutcome::error;
     f.place(std::nullopt);
     v.confidence = 0.5;
-    v.summary = "No TCP handshake with " + f.tgt + " (" + probe::name(c.outcome) + (c.error.empty() ? "" : ": " + c.error) +
-                ").";
+    v.summary = "No TCP handshake with " + f.tgt + " (" + probe::name(c.outcome) +
+                (c.error.empty() ? "" : ": " + c.error) + ").";
     v.next_step = "Check routing and firewalls towards the target; the SYN ladder shows how far the SYN gets.";
     return;
   }
@@ -206,8 +208,10 @@ void triggered_reset(Fusion& f, int k) {
     v.origin = Origin::endpoint;
     std::string where = f.place(v.endpoint_hop ? v.endpoint_hop : std::optional<int>(lh.hop));
     v.confidence = 0.85 - f.blind;
-    v.summary = "The server " + f.tgt + " itself resets the connection (" + where + "): the reset starts only when the "
-                "trigger reaches it" + (v.trigger == Trigger::any ? ", for any request." : ".");
+    v.summary = "The server " + f.tgt + " itself resets the connection (" + where +
+                "): the reset starts only when the "
+                "trigger reaches it" +
+                (v.trigger == Trigger::any ? ", for any request." : ".");
     v.next_step = "Check the server's or its application's logs for why it aborts these connections.";
     return;
   }
@@ -218,7 +222,9 @@ void triggered_reset(Fusion& f, int k) {
   const bool named = v.trigger == Trigger::sni || v.trigger == Trigger::host;
   v.summary = std::string(on_path ? "An on-path injector" : "An in-path device") + " at " + where +
               " resets connections to " + f.tgt +
-              (v.trigger == Trigger::sni ? " when the ClientHello names " : v.trigger == Trigger::host ? " for the Host " : "") +
+              (v.trigger == Trigger::sni    ? " when the ClientHello names "
+               : v.trigger == Trigger::host ? " for the Host "
+                                            : "") +
               (named ? "'" + f.in.target.host + "'" : "") + ".";
   if (on_path) f.add("race", "the original also reached the server (it answered after the RST)");
   v.next_step = "Ask the owner of " + where + " about its filtering policy" +
@@ -227,12 +233,13 @@ void triggered_reset(Fusion& f, int k) {
 
 std::string proxy_summary(const Fusion& f, const std::string& where) {
   const auto& delay = f.in.tls ? f.in.tls->reset_after_hello_ms : std::nullopt;
-  std::string s = "A proxy or load balancer at " + where + " answers port " + std::to_string(f.in.target.port) + " for " +
-                  f.tgt + " and resets the connection";
+  std::string s = "A proxy or load balancer at " + where + " answers port " + std::to_string(f.in.target.port) +
+                  " for " + f.tgt + " and resets the connection";
   // A sub-second timer is not "0 s" or "1 s".
   if (delay)
-    s += " " + (*delay < 1000 ? std::to_string(static_cast<int>(*delay)) + " ms"
-                              : std::to_string(static_cast<int>(*delay / 1000 + 0.5)) + " s") +
+    s += " " +
+         (*delay < 1000 ? std::to_string(static_cast<int>(*delay)) + " ms"
+                        : std::to_string(static_cast<int>(*delay / 1000 + 0.5)) + " s") +
          " after the ClientHello";
   if (named_vendor(f.v.l2_vendor)) s += "; its MAC belongs to " + f.v.l2_vendor;
   if (s.back() != '.') s += ".";
@@ -270,7 +277,8 @@ void untriggered_reset(Fusion& f) {
     v.origin = Origin::unknown;
     f.place(prim ? prim->verdict.hop : std::nullopt);
     v.confidence = 0.3;
-    v.summary = "The connection to " + f.tgt + " is reset, but neither the ladder nor the capture pins down who sends it.";
+    v.summary =
+        "The connection to " + f.tgt + " is reset, but neither the ladder nor the capture pins down who sends it.";
     v.next_step = "Run again as root (for the capture), or with a longer --timeout.";
   }
   for (const auto& e : prim ? prim->verdict.evidence : std::vector<attribution::Evidence>{}) {
@@ -289,8 +297,9 @@ void dropped(Fusion& f) {
     std::optional<int> hop;
     if (!icmp.empty()) hop = *icmp.rbegin();  // it answers ICMP up to its own hop, then swallows the trigger
     std::string where = f.place(hop);
-    f.add("silence", "the trigger gets no answer at any TTL" +
-                         (hop ? std::string(", ICMP answers stop after TTL ") + std::to_string(*hop) : std::string()),
+    f.add("silence",
+          "the trigger gets no answer at any TTL" +
+              (hop ? std::string(", ICMP answers stop after TTL ") + std::to_string(*hop) : std::string()),
           "the control is answered at TTL " + std::to_string(*f.ctrl_resp), 0);
     v.confidence = hop ? 0.85 : 0.55;
     v.summary = "A device at " + where + " silently drops requests to " + f.tgt +

@@ -14,9 +14,9 @@
 #include <string_view>
 #include <vector>
 
+#include "attribution/verdict.h"
 #include "common/addr.h"
 #include "probe/probe.h"
-#include "attribution/verdict.h"
 
 namespace rsthop::diagnose {
 
@@ -41,7 +41,7 @@ struct IcmpSeen {
 // A reset the capture saw on one of our probes' connections, with the engine's verdict.
 struct ResetSeen {
   uint16_t local_port = 0;
-  uint8_t ttl = 0;                 // as received
+  uint8_t ttl = 0;  // as received
   attribution::Verdict verdict;
 };
 
@@ -49,10 +49,10 @@ struct Inputs {
   probe::Target target;
   Trigger trigger_kind = Trigger::sni;  // what the trigger ladder varies: sni (TLS) or host (HTTP)
   std::optional<probe::ConnectResult> connect;
-  std::optional<probe::HttpResult> http;    // HTTP on port 80 (or the target port for HTTP targets)
-  std::optional<probe::TlsResult> tls;      // for TLS targets
+  std::optional<probe::HttpResult> http;  // HTTP on port 80 (or the target port for HTTP targets)
+  std::optional<probe::TlsResult> tls;    // for TLS targets
   std::vector<probe::SynStep> syn;
-  std::vector<probe::SynStep> syn80;       // the same to port 80, for TLS targets: a proxy on 443 shows up nearer
+  std::vector<probe::SynStep> syn80;  // the same to port 80, for TLS targets: a proxy on 443 shows up nearer
   std::vector<probe::TriggerStep> trigger, control;
   // Passive evidence; empty when the capture could not run.
   bool captured = false;
@@ -74,7 +74,7 @@ struct Verdict {
   std::vector<attribution::Evidence> evidence;
   double confidence = 0;
   std::string summary;
-  std::string next_step;           // what to check next, for people
+  std::string next_step;  // what to check next, for people
 };
 
 Verdict fuse(const Inputs& in);

@@ -21,11 +21,11 @@ bool local_firewall_verdict(const Inputs& in, const ResetSeen& rs, const std::st
   v.evidence.insert(v.evidence.end(), ev.begin(), ev.end());
   if (in.connect) {
     std::string ms = std::to_string(static_cast<int>(in.connect->ms));
-    v.evidence.push_back({"connect", "refused (RST to the SYN) after " + ms + " ms, without the SYN leaving this host",
-                          "", 0});
+    v.evidence.push_back(
+        {"connect", "refused (RST to the SYN) after " + ms + " ms, without the SYN leaving this host", "", 0});
   }
-  v.summary = "A firewall rule on this host refused the connection before the SYN left; " + target +
-              " was never asked.";
+  v.summary =
+      "A firewall rule on this host refused the connection before the SYN left; " + target + " was never asked.";
   v.next_step = "Check this host's OUTPUT rules (nft list ruleset / iptables -S OUTPUT) for port " +
                 std::to_string(in.target.port) + ".";
   return true;

@@ -9,7 +9,9 @@ using attribution::Evidence;
 using probe::SynStep;
 using probe::TriggerStep;
 
-Evidence context(std::string signal, std::string observed) { return Evidence{std::move(signal), std::move(observed), "", 0}; }
+Evidence context(std::string signal, std::string observed) {
+  return Evidence{std::move(signal), std::move(observed), "", 0};
+}
 
 std::string target_str(const probe::Target& t) {
   std::string a = addr_to_string(t.addr.data());
@@ -45,9 +47,9 @@ std::optional<Evidence> port_distance_signal(const Inputs& in) {
   auto ep = reached_at(in.syn), e80 = reached_at(in.syn80);
   if (!ep || !e80 || *ep >= *e80) return std::nullopt;
   const std::string port = std::to_string(in.target.port);
-  return Evidence{"port_distance", "port " + port + " answers at TTL " + std::to_string(*ep),
-                  "port 80 answers at TTL " + std::to_string(*e80) + ": a proxy or load balancer terminates port " + port,
-                  0.6};
+  return Evidence{
+      "port_distance", "port " + port + " answers at TTL " + std::to_string(*ep),
+      "port 80 answers at TTL " + std::to_string(*e80) + ": a proxy or load balancer terminates port " + port, 0.6};
 }
 
 std::optional<Evidence> no_capture_signal(const Inputs& in) {
@@ -63,8 +65,9 @@ std::optional<Evidence> control_signal(const Inputs& in) {
     if (s.kind == TriggerStep::reset) reset = true;
     if (s.kind == TriggerStep::response && (!resp || s.ttl < *resp)) resp = s.ttl;
   }
-  return context("control", resp && !reset ? "the control request passes (answered at TTL " + std::to_string(*resp) + ")"
-                                           : "the control request fails too");
+  return context("control", resp && !reset
+                                ? "the control request passes (answered at TTL " + std::to_string(*resp) + ")"
+                                : "the control request fails too");
 }
 
 std::optional<Evidence> ttl_copy_signal(const Inputs& in) {

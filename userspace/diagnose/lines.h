@@ -8,8 +8,8 @@
 #include <optional>
 #include <string>
 
-#include "output/event.h"
 #include "diagnose/fusion.h"
+#include "output/event.h"
 #include "probe/probe.h"
 
 namespace rsthop::diagnose {

@@ -1,11 +1,11 @@
 #include "diagnose/session.h"
 
 #include <algorithm>
-#include <cstring>
 #include <chrono>
+#include <cstring>
 #include <future>
-#include <thread>
 #include <map>
+#include <thread>
 
 #include "common/clock.h"
 
@@ -21,10 +21,11 @@ class Passive {
  public:
   Passive(const probe::Target& t, EventSource* src, const oui::Registry* reg, pipeline::Pipeline& pipe)
       : target_(t), src_(src), reg_(reg), pipe_(pipe) {
-    pipe_.set_hooks({.on_reset = [this](const flow::ResetRecord& r, const attribution::Verdict& v) {
-                       on_reset(r, v);
-                       return Result<void>();
-                     },
+    pipe_.set_hooks({.on_reset =
+                         [this](const flow::ResetRecord& r, const attribution::Verdict& v) {
+                           on_reset(r, v);
+                           return Result<void>();
+                         },
                      .on_packet = [this](const flow::Packet& p) { on_packet(p); }});
   }
   ~Passive() { pipe_.set_hooks({}); }
@@ -212,7 +213,8 @@ Outcome run(const probe::Target& target, const Options& opt, EventSource* captur
   for (int retest = 0; retest < 3 && !in.trigger.empty(); retest++) {
     passive.snapshot(in);
     Verdict v = fuse(in);
-    if (v.outcome != RequestOutcome::drop || !v.hop || (v.endpoint_hop && *v.hop + 1 >= *v.endpoint_hop) || budget <= 0) break;
+    if (v.outcome != RequestOutcome::drop || !v.hop || (v.endpoint_hop && *v.hop + 1 >= *v.endpoint_hop) || budget <= 0)
+      break;
     const int ttl = *v.hop + 1;
     say("re-testing TTL " + std::to_string(ttl) + " after a pause (ICMP rate limits)");
     std::this_thread::sleep_for(std::chrono::milliseconds(1100));

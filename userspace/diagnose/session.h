@@ -10,9 +10,9 @@
 #include <optional>
 #include <string>
 
+#include "common/result.h"
 #include "diagnose/fusion.h"
 #include "flow/model.h"
-#include "common/result.h"
 #include "oui/oui.h"
 #include "pipeline/pipeline.h"
 #include "probe/probe.h"
@@ -33,14 +33,14 @@ class EventSource {
 };
 
 struct Options {
-  std::string sni;                  // default: the host name
+  std::string sni;  // default: the host name
   std::string control_sni = "rsthop-control.invalid";
-  bool tls = true;                  // TLS target (else HTTP)
-  probe::Timing timing;             // per probe
-  int hold_ms = 4000;               // keep the TLS connection open this long to catch delayed resets
+  bool tls = true;       // TLS target (else HTTP)
+  probe::Timing timing;  // per probe
+  int hold_ms = 4000;    // keep the TLS connection open this long to catch delayed resets
   probe::LadderOptions ladder;
-  bool always_ladder = false;       // run the ladders even when the probes pass
-  int budget = 200;                 // connections opened to the target, all probes together
+  bool always_ladder = false;  // run the ladders even when the probes pass
+  int budget = 200;            // connections opened to the target, all probes together
 };
 
 // What the session reports as it goes; any of them may be empty.

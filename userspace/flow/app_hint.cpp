@@ -77,8 +77,8 @@ bool parse_tls(std::span<const uint8_t> data, AppHint& out) {
 
 bool parse_http(std::span<const uint8_t> data, AppHint& out) {
   std::string_view s(reinterpret_cast<const char*>(data.data()), data.size());
-  static constexpr std::string_view kMethods[] = {"GET ", "POST ", "HEAD ", "PUT ", "DELETE ", "OPTIONS ",
-                                                  "PATCH ", "CONNECT ", "TRACE "};
+  static constexpr std::string_view kMethods[] = {"GET ",     "POST ",  "HEAD ",    "PUT ",  "DELETE ",
+                                                  "OPTIONS ", "PATCH ", "CONNECT ", "TRACE "};
   if (std::none_of(std::begin(kMethods), std::end(kMethods), [&](std::string_view m) { return s.starts_with(m); }))
     return false;
   auto eol = s.find("\r\n");
@@ -92,8 +92,9 @@ bool parse_http(std::span<const uint8_t> data, AppHint& out) {
     if (end == std::string_view::npos) break;  // cut inside the line: a prefix names another host
     auto hdr = s.substr(start, end - start);
     if (hdr.empty()) break;
-    if (hdr.size() > 5 && std::equal(hdr.begin(), hdr.begin() + 5, "host:",
-                                     [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; })) {
+    if (hdr.size() > 5 && std::equal(hdr.begin(), hdr.begin() + 5, "host:", [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == b;
+        })) {
       auto v = hdr.substr(5);
       while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
       while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);

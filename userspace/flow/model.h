@@ -23,9 +23,9 @@ struct Packet {
 
 // What the first payload of a direction said, when it was TLS or HTTP.
 struct AppHint {
-  std::string tls_sni;        // tls.client.server_name
-  std::string http_host;      // url.domain
-  std::string http_request;   // request line, e.g. "GET / HTTP/1.1"
+  std::string tls_sni;       // tls.client.server_name
+  std::string http_host;     // url.domain
+  std::string http_request;  // request line, e.g. "GET / HTTP/1.1"
 };
 
 // One endpoint of a flow, as seen on the wire.
@@ -45,14 +45,14 @@ struct FlowSummary {
   uint8_t family = 4;
   uint32_t ifindex = 0;
   Endpoint source, destination;
-  uint64_t start_ns = 0;             // CLOCK_MONOTONIC of the first packet seen
-  uint64_t end_ns = 0;               // last activity
-  std::optional<double> rtt_ms;      // SYN -> SYN-ACK as seen here
-  std::string conn_state;            // Zeek conn_state (S0, S1, SF, REJ, RSTO, RSTR, ...)
-  std::string history;               // Zeek history letters (ShADadFfRr...)
-  std::string closed_by;             // "source" | "destination" | "timeout" | "trace_end" | "unknown"
+  uint64_t start_ns = 0;         // CLOCK_MONOTONIC of the first packet seen
+  uint64_t end_ns = 0;           // last activity
+  std::optional<double> rtt_ms;  // SYN -> SYN-ACK as seen here
+  std::string conn_state;        // Zeek conn_state (S0, S1, SF, REJ, RSTO, RSTR, ...)
+  std::string history;           // Zeek history letters (ShADadFfRr...)
+  std::string closed_by;         // "source" | "destination" | "timeout" | "trace_end" | "unknown"
   bool handshake_seen = false;
-  AppHint app;                       // from the initiator's first payload
+  AppHint app;  // from the initiator's first payload
   // Capture files only: the file and the first / last frame that produced an event of this flow.
   uint64_t first_frame = 0, last_frame = 0;
   std::string file;
@@ -62,21 +62,21 @@ inline constexpr size_t kMaxBurstDetail = 16;
 
 // One RST, or a burst of RSTs from the same sender on the same flow.
 struct ResetRecord {
-  Packet first;                      // the first RST of the burst (wire features)
-  uint32_t count = 1;                // RSTs in the burst
-  std::vector<uint64_t> frames;      // capture files only: frame numbers of the burst's RSTs (as seqs)
-  std::optional<uint16_t> local_reason;  // enum sk_rst_reason when this host sent it
-  bool local_receive = false;        // a socket here accepted a RST (tcp_receive_reset)
-  bool wire_seen = false;            // seen by an XDP / tc hook (false: only a tracepoint saw it)
-  std::optional<rh_flow_state> flow_state;  // flow state when the RST was seen
-  std::optional<rh_event> synack;    // the responder's SYN-ACK, when seen (baseline)
-  std::optional<rh_event> syn;       // the initiator's SYN, when seen (baseline at the server)
-  std::vector<rh_event> rsts;        // the burst's wire RSTs (their seq, TTL...), the first kMaxBurstDetail
+  Packet first;                              // the first RST of the burst (wire features)
+  uint32_t count = 1;                        // RSTs in the burst
+  std::vector<uint64_t> frames;              // capture files only: frame numbers of the burst's RSTs (as seqs)
+  std::optional<uint16_t> local_reason;      // enum sk_rst_reason when this host sent it
+  bool local_receive = false;                // a socket here accepted a RST (tcp_receive_reset)
+  bool wire_seen = false;                    // seen by an XDP / tc hook (false: only a tracepoint saw it)
+  std::optional<rh_flow_state> flow_state;   // flow state when the RST was seen
+  std::optional<rh_event> synack;            // the responder's SYN-ACK, when seen (baseline)
+  std::optional<rh_event> syn;               // the initiator's SYN, when seen (baseline at the server)
+  std::vector<rh_event> rsts;                // the burst's wire RSTs (their seq, TTL...), the first kMaxBurstDetail
   std::optional<rh_flow_state> state_after;  // the flow's state when the record was emitted
-  bool initiator_local = false;      // the initiator's SYN left this host (tc egress, fresh TTL)
-  bool responder_local = false;      // the responder's SYN-ACK left this host
+  bool initiator_local = false;              // the initiator's SYN left this host (tc egress, fresh TTL)
+  bool responder_local = false;              // the responder's SYN-ACK left this host
   std::optional<double> rtt_ms;
-  AppHint app;                       // what the initiator sent first
+  AppHint app;                          // what the initiator sent first
   uint8_t initiator = RH_SIDE_UNKNOWN;  // side of the canonical key that sent the first SYN
 };
 

@@ -52,7 +52,7 @@ uint8_t orig_side(const rh_flow_state& st, uint8_t first_sender) {
 
 uint64_t latest_activity(const rh_flow_state& st) {
   return std::max<uint64_t>({st.ts_syn, st.ts_synack, st.ts_last_payload[0], st.ts_last_payload[1], st.ts_fin[0],
-                   st.ts_fin[1], st.ts_rst[0], st.ts_rst[1]});
+                             st.ts_fin[1], st.ts_rst[0], st.ts_rst[1]});
 }
 
 }  // namespace
@@ -91,7 +91,8 @@ Timeline::Rec& Timeline::rec_for(const Packet& p) {
 bool Timeline::end_before(const rh_event& ev, std::optional<rh_flow_state>& carried, bool& late) {
   bool new_syn = ev.kind == RH_EV_SYN && (ev.tcp_flags & (RH_TCP_SYN | RH_TCP_ACK)) == RH_TCP_SYN;
   bool wire_rst = ev.kind == RH_EV_RST;
-  if (auto done = flows_.find(ev.key); done != flows_.end() && done->second.closed_ns &&
+  if (auto done = flows_.find(ev.key);
+      done != flows_.end() && done->second.closed_ns &&
       ev.ts_ns > std::max(done->second.closed_ns, done->second.last_ns) + opt_.close_linger_ns) {
     // Its linger passed while no event came (ticks run between events): summarise
     // it first, from what it had then (the table already holds this packet).
@@ -332,8 +333,10 @@ void Timeline::emit_flow(Rec& r, const char* closed_by, bool refresh) {
     auto first_close = [&](uint8_t s) {
       uint64_t t = UINT64_MAX;
       if (st.ts_fin[s]) t = st.ts_fin[s];
-      if (r.first_rst_ns[s]) t = std::min<uint64_t>(t, r.first_rst_ns[s]);
-      else if (st.rst_count[s]) t = std::min<uint64_t>(t, st.ts_rst[s]);
+      if (r.first_rst_ns[s])
+        t = std::min<uint64_t>(t, r.first_rst_ns[s]);
+      else if (st.rst_count[s])
+        t = std::min<uint64_t>(t, st.ts_rst[s]);
       return t;
     };
     uint64_t to = first_close(o), td = first_close(d);
@@ -376,8 +379,10 @@ void Timeline::tick(uint64_t now_ns) {
   }
   for (auto& [k, remember] : done) erase(k, remember);
   for (auto it = recent_.begin(); it != recent_.end();) {
-    if (now_ns - it->second.last_ns > kRecentKeepNs) it = recent_.erase(it);
-    else ++it;
+    if (now_ns - it->second.last_ns > kRecentKeepNs)
+      it = recent_.erase(it);
+    else
+      ++it;
   }
 }
 

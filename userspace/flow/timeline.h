@@ -32,8 +32,8 @@ class Timeline {
  public:
   struct Options {
     uint64_t idle_timeout_ns = 300'000'000'000ULL;  // Zeek's tcp_inactivity_timeout
-    uint64_t close_linger_ns = 1'000'000'000ULL;  // wait for the last ACK / retransmitted FINs
-    uint64_t burst_ns = 500'000'000ULL;           // RSTs from one sender this close form one record
+    uint64_t close_linger_ns = 1'000'000'000ULL;    // wait for the last ACK / retransmitted FINs
+    uint64_t burst_ns = 500'000'000ULL;             // RSTs from one sender this close form one record
     size_t max_flows = 65536;
   };
   struct Callbacks {
@@ -67,9 +67,9 @@ class Timeline {
     std::optional<rh_event> synack, syn;
     uint64_t first_rst_ns[2] = {0, 0};
     AppHint app;
-    ZeekConn zeek;                // conn_state and history, packet by packet
-    rh_flow_state zeek_prev{};    // the state copy ZeekConn saw last
-    bool late = false;            // RSTs of a flow already summarised: reset lines only
+    ZeekConn zeek;                       // conn_state and history, packet by packet
+    rh_flow_state zeek_prev{};           // the state copy ZeekConn saw last
+    bool late = false;                   // RSTs of a flow already summarised: reset lines only
     std::unique_ptr<ResetRecord> burst;  // most flows never see one: keep Rec small
     uint64_t burst_last_ns = 0;
     // The burst's latest wire RST and whether it was counted: the same RST seen

@@ -8,15 +8,31 @@ namespace rsthop::flow {
 namespace {
 
 // History bits, as Zeek's TCP_Endpoint::HIST_* (one set per role).
-constexpr uint32_t kHistSyn = 0x1, kHistFin = 0x2, kHistRst = 0x4, kHistFinRst = 0x8, kHistData = 0x10,
-                   kHistAck = 0x20, kHistMulti = 0x40;
+constexpr uint32_t kHistSyn = 0x1, kHistFin = 0x2, kHistRst = 0x4, kHistFinRst = 0x8, kHistData = 0x10, kHistAck = 0x20,
+                   kHistMulti = 0x40;
 
 // Zeek's likely_server_ports come from the analyzers a site loads; this is the
 // usual set's shape: the well-known range and the common high service ports.
 bool likely_server_port(uint16_t p) {
   switch (p) {
-    case 1080: case 1433: case 1521: case 3128: case 3306: case 3389: case 5060: case 5222: case 5432:
-    case 5672: case 6379: case 6667: case 8000: case 8080: case 8443: case 8888: case 9200: case 27017:
+    case 1080:
+    case 1433:
+    case 1521:
+    case 3128:
+    case 3306:
+    case 3389:
+    case 5060:
+    case 5222:
+    case 5432:
+    case 5672:
+    case 6379:
+    case 6667:
+    case 8000:
+    case 8080:
+    case 8443:
+    case 8888:
+    case 9200:
+    case 27017:
       return true;
     default:
       return p < 1024;
@@ -90,12 +106,15 @@ void ZeekConn::infer(const rh_flow_state& before, const rh_flow_state& after, ui
       if (more > (new_data ? 1 : 0) && grew < uint64_t(more) * 1460) new_ack = true;
     }
     uint64_t front = n ? v[0].ts : 0;
-    if (new_ack && continuation_) put(data_ts, 2, Seg{s, RH_TCP_ACK, 0, 0, true, 0});
-    else if (new_ack) put(new_data ? data_ts : front, 0, Seg{s, RH_TCP_ACK, 0, 0, true, 0});
+    if (new_ack && continuation_)
+      put(data_ts, 2, Seg{s, RH_TCP_ACK, 0, 0, true, 0});
+    else if (new_ack)
+      put(new_data ? data_ts : front, 0, Seg{s, RH_TCP_ACK, 0, 0, true, 0});
     if (new_data) put(data_ts, 1, Seg{s, RH_TCP_ACK | RH_TCP_PSH, 0, 1, true, data_ts});
     if (more > 0) put(UINT64_MAX, 3, Seg{s, RH_TCP_ACK, 0, after.bytes[s] > before.bytes[s] ? 1u : 0u, false, 0});
   }
-  std::stable_sort(v, v + n, [](const Timed& a, const Timed& b) { return a.ts != b.ts ? a.ts < b.ts : a.rank < b.rank; });
+  std::stable_sort(v, v + n,
+                   [](const Timed& a, const Timed& b) { return a.ts != b.ts ? a.ts < b.ts : a.rank < b.rank; });
   for (int i = 0; i < n; i++) {
     packet(v[i].seg);
     last_side_ = v[i].seg.side;
@@ -155,8 +174,10 @@ void ZeekConn::update_history(const Seg& s) {
     last = seq;
   };
   if (bits > 1) {
-    if ((f & RH_TCP_FIN) && (f & RH_TCP_RST)) check_history(kHistFinRst, s.side, 'I');
-    else check_history(kHistMulti, s.side, 'Q');
+    if ((f & RH_TCP_FIN) && (f & RH_TCP_RST))
+      check_history(kHistFinRst, s.side, 'I');
+    else
+      check_history(kHistMulti, s.side, 'Q');
   } else if (bits == 1) {
     if (f & RH_TCP_SYN) repeat(kHistSyn, (f & RH_TCP_ACK) ? 'H' : 'S', last_syn_[s.side], s.seq);
     if (f & RH_TCP_FIN) repeat(kHistFin, 'F', last_fin_[s.side], s.seq + s.len);

@@ -87,21 +87,20 @@ Result<std::unique_ptr<Link>> attach_xdp(bpf_program* prog, uint32_t ifindex, Xd
   }
   if (fd < 0) {
     int err = -fd;
-    std::string why = err == EBUSY || err == EEXIST ? "another XDP program is attached there"
-                                                     : std::strerror(err);
-    return make_error("cannot attach XDP to " + ifname(ifindex) + ": " + why +
-                          " (use --xdp off to capture ingress with tc instead)",
-                      err);
+    std::string why = err == EBUSY || err == EEXIST ? "another XDP program is attached there" : std::strerror(err);
+    return make_error(
+        "cannot attach XDP to " + ifname(ifindex) + ": " + why + " (use --xdp off to capture ingress with tc instead)",
+        err);
   }
   return std::unique_ptr<Link>(new FdLink(fd));
 }
 
 Result<std::unique_ptr<Link>> attach_tc(bpf_program* prog, uint32_t ifindex, bool ingress, bool clsact_only,
                                         std::string& mode_used) {
-  int fd = clsact_only ? -EOPNOTSUPP
-                       : bpf_link_create(bpf_program__fd(prog), static_cast<int>(ifindex),
-                                         static_cast<bpf_attach_type>(ingress ? kBpfTcxIngress : kBpfTcxEgress),
-                                         nullptr);
+  int fd = clsact_only
+               ? -EOPNOTSUPP
+               : bpf_link_create(bpf_program__fd(prog), static_cast<int>(ifindex),
+                                 static_cast<bpf_attach_type>(ingress ? kBpfTcxIngress : kBpfTcxEgress), nullptr);
   if (fd >= 0) {
     mode_used = "tcx";
     return std::unique_ptr<Link>(new FdLink(fd));

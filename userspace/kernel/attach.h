@@ -7,14 +7,14 @@
 #include <memory>
 #include <string>
 
-#include "kernel/capture.h"
 #include "common/fd.h"
 #include "common/result.h"
+#include "kernel/capture.h"
 
 namespace rsthop::kernel {
 
 // rsthop's tag on clsact filters: `rsthop cleanup` removes only these.
-inline constexpr uint32_t kTcHandle = 0x7273;    // "rs"
+inline constexpr uint32_t kTcHandle = 0x7273;  // "rs"
 inline constexpr uint32_t kTcPriority = 0x7273;
 inline constexpr const char* kTcProgPrefix = "rh_tc_";
 

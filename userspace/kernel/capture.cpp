@@ -13,9 +13,9 @@
 #include <cstdio>
 #include <cstring>
 
+#include "bpf/record.h"
 #include "common/fd.h"
 #include "kernel/attach.h"
-#include "bpf/record.h"
 #include "kernel/ring.h"
 #include "kernel/skeleton.h"
 
@@ -45,8 +45,8 @@ bool has_btf_tracepoint(const btf* vmlinux, const char* name, int& nargs) {
   int id = btf__find_by_name_kind(vmlinux, name, BTF_KIND_TYPEDEF);
   if (id < 0) return false;
   const btf_type* t = btf__type_by_id(vmlinux, id);
-  t = t ? btf__type_by_id(vmlinux, t->type) : nullptr;  // pointer
-  t = t ? btf__type_by_id(vmlinux, t->type) : nullptr;  // func proto
+  t = t ? btf__type_by_id(vmlinux, t->type) : nullptr;      // pointer
+  t = t ? btf__type_by_id(vmlinux, t->type) : nullptr;      // func proto
   nargs = t && btf_is_func_proto(t) ? btf_vlen(t) - 1 : 0;  // minus the leading void *
   return true;
 }
@@ -76,8 +76,7 @@ struct Capture::Impl {
         (*malformed)++;
         return;
       }
-      if (frame_handler)
-        frame_handler(FrameRecord{fe->ts_ns, fe->ifindex, fe->hook, fe->wire_len, {fe->data, n}});
+      if (frame_handler) frame_handler(FrameRecord{fe->ts_ns, fe->ifindex, fe->hook, fe->wire_len, {fe->data, n}});
       return;
     }
     if (rh_record_decode(data, size, &p.ev, &bytes, &n) != 0) {
@@ -115,7 +114,8 @@ Capture::~Capture() { detach(); }
 
 Result<std::unique_ptr<Capture>> Capture::open(const CaptureConfig& cfg) {
   for (const auto& name : cfg.interfaces) {
-    if (if_nametoindex(name.c_str()) == 0) return make_error("there is no network interface named '" + name + "'", ENODEV);
+    if (if_nametoindex(name.c_str()) == 0)
+      return make_error("there is no network interface named '" + name + "'", ENODEV);
   }
   if (cfg.hosts.size() > RH_MAX_CIDRS)
     return make_error("at most " + std::to_string(RH_MAX_CIDRS) + " --host filters are supported", EINVAL);
@@ -150,7 +150,9 @@ Result<std::unique_ptr<Capture>> Capture::open(const CaptureConfig& cfg) {
   btf__free(vmlinux);
   bool tp = cfg.local_resets && send_ok && recv_ok && state_ok;
   if (cfg.local_resets && !tp)
-    notices.push_back("this kernel lacks BTF or the tcp_send_reset/tcp_receive_reset tracepoints: resets sent by this host are recognised only on the wire");
+    notices.push_back(
+        "this kernel lacks BTF or the tcp_send_reset/tcp_receive_reset tracepoints: resets sent by this host are "
+        "recognised only on the wire");
   ro->cfg_has_rst_reason = send_args >= 3;
   // Resets of other network namespaces (containers, labs) are not this host's.
   struct stat ns {};

@@ -16,8 +16,8 @@
 
 #include "bpf/abi.h"
 #include "common/addr.h"
-#include "flow/model.h"
 #include "common/result.h"
+#include "flow/model.h"
 
 namespace rsthop::kernel {
 
@@ -30,16 +30,16 @@ struct CaptureConfig {
   std::vector<uint16_t> ports;    // empty: every port
   uint32_t ring_bytes = 16u << 20;
   uint32_t max_flows = 65536;
-  bool local_resets = true;       // tp_btf programs on tcp_send_reset / tcp_receive_reset
-  bool clsact = false;            // tc through clsact filters even where tcx links exist
-  bool frames = false;            // --pcap-out: the kernel also hands over the first bytes of each event's frame
+  bool local_resets = true;  // tp_btf programs on tcp_send_reset / tcp_receive_reset
+  bool clsact = false;       // tc through clsact filters even where tcx links exist
+  bool frames = false;       // --pcap-out: the kernel also hands over the first bytes of each event's frame
 };
 
 // The first bytes of the frame behind the event just handed over (CaptureConfig.frames).
 struct FrameRecord {
-  uint64_t ts_ns = 0;   // the event's (CLOCK_MONOTONIC)
+  uint64_t ts_ns = 0;  // the event's (CLOCK_MONOTONIC)
   uint32_t ifindex = 0;
-  uint8_t hook = 0;     // enum rh_hook
+  uint8_t hook = 0;  // enum rh_hook
   uint32_t wire_len = 0;
   std::span<const uint8_t> bytes;  // from the frame's first byte (Ethernet); valid during the call
 };

@@ -52,13 +52,19 @@ bool parse_csv_line(std::string_view line, std::string& assignment, std::string&
 void Registry::add(std::string_view hex, std::string org) {
   uint64_t v = 0;
   for (char c : hex) {
-    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    int d = c >= '0' && c <= '9'   ? c - '0'
+            : c >= 'A' && c <= 'F' ? c - 'A' + 10
+            : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                   : -1;
     if (d < 0) return;
     v = (v << 4) | static_cast<uint64_t>(d);
   }
-  if (hex.size() == 6) by24_[v] = std::move(org);
-  else if (hex.size() == 7) by28_[v] = std::move(org);
-  else if (hex.size() == 9) by36_[v] = std::move(org);
+  if (hex.size() == 6)
+    by24_[v] = std::move(org);
+  else if (hex.size() == 7)
+    by28_[v] = std::move(org);
+  else if (hex.size() == 9)
+    by36_[v] = std::move(org);
 }
 
 Result<Registry> Registry::load(const std::string& dir) {

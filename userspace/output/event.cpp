@@ -8,8 +8,8 @@
 #include "output/community_id.h"
 #include "output/event_parts.h"
 #include "output/json_writer.h"
-#include "output/verdict_fields.h"
 #include "output/names.h"
+#include "output/verdict_fields.h"
 
 namespace rsthop::output {
 
@@ -329,9 +329,9 @@ void append_reset_line(std::string& out, const Context& ctx, const flow::ResetRe
     w.end_array();
   }
   if (r.local_reason) w.plain("local_reason", rst_reason_name(*r.local_reason));
-  w.boolean("local", verdict ? verdict->origin == attribution::Origin::local
-                             : r.local_reason.has_value() || ev.hook == RH_HOOK_TC_EGRESS ||
-                                   ev.hook == RH_HOOK_TP_SEND_RESET);
+  w.boolean("local",
+            verdict ? verdict->origin == attribution::Origin::local
+                    : r.local_reason.has_value() || ev.hook == RH_HOOK_TC_EGRESS || ev.hook == RH_HOOK_TP_SEND_RESET);
   w.boolean("received_by_socket", r.local_receive);
   w.boolean("wire_seen", r.wire_seen);
   if (r.rtt_ms) w.real("rtt_ms", *r.rtt_ms);

@@ -14,10 +14,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "attribution/verdict.h"
 #include "bpf/abi.h"
 #include "common/clock.h"
 #include "flow/model.h"
-#include "attribution/verdict.h"
 
 namespace rsthop::output {
 
@@ -25,8 +25,8 @@ inline constexpr int kSchemaVersion = 1;
 
 // What every builder needs besides the event itself.
 struct Context {
-  std::string host_name;                                   // host.name
-  WallClock clock = WallClock::fixed(0);                   // kernel ns -> @timestamp
+  std::string host_name;                                        // host.name
+  WallClock clock = WallClock::fixed(0);                        // kernel ns -> @timestamp
   std::function<std::string(uint32_t ifindex)> interface_name;  // may be empty; "" = unknown
 };
 

@@ -37,9 +37,15 @@ class JsonWriter {
 
   // An object as a value: the document itself, or an array element.
   void begin_object() { open('{'); }
-  void begin_object(std::string_view k) { key(k); open('{'); }
+  void begin_object(std::string_view k) {
+    key(k);
+    open('{');
+  }
   void end_object() { close('}'); }
-  void begin_array(std::string_view k) { key(k); open('['); }
+  void begin_array(std::string_view k) {
+    key(k);
+    open('[');
+  }
   void end_array() { close(']'); }
 
   [[gnu::always_inline]] void key(std::string_view k) {
@@ -93,12 +99,30 @@ class JsonWriter {
   }
 
   // key + value in one call.
-  void string(std::string_view k, std::string_view v) { key(k); string(v); }
-  void plain(std::string_view k, std::string_view v) { key(k); plain(v); }
-  void uint(std::string_view k, uint64_t v) { key(k); uint(v); }
-  void sint(std::string_view k, int64_t v) { key(k); sint(v); }
-  void real(std::string_view k, double v, int decimals = kRealDecimals) { key(k); real(v, decimals); }
-  void boolean(std::string_view k, bool v) { key(k); boolean(v); }
+  void string(std::string_view k, std::string_view v) {
+    key(k);
+    string(v);
+  }
+  void plain(std::string_view k, std::string_view v) {
+    key(k);
+    plain(v);
+  }
+  void uint(std::string_view k, uint64_t v) {
+    key(k);
+    uint(v);
+  }
+  void sint(std::string_view k, int64_t v) {
+    key(k);
+    sint(v);
+  }
+  void real(std::string_view k, double v, int decimals = kRealDecimals) {
+    key(k);
+    real(v, decimals);
+  }
+  void boolean(std::string_view k, bool v) {
+    key(k);
+    boolean(v);
+  }
 
  private:
   // Room for n more bytes at pos_.

@@ -44,12 +44,30 @@ static_assert(kCounters.size() == RH_C_MAX && RH_C_SNAP_TRUNCATED == RH_C_MAX - 
 
 // enum sk_rst_reason (include/net/rstreason.h), values 0..24.
 constexpr std::array<const char*, 25> kRstReasons = {
-    "NOT_SPECIFIED",        "NO_SOCKET",           "TCP_INVALID_ACK_SEQUENCE", "TCP_RFC7323_PAWS",
-    "TCP_TOO_OLD_ACK",      "TCP_ACK_UNSENT_DATA", "TCP_FLAGS",                "TCP_OLD_ACK",
-    "TCP_ABORT_ON_DATA",    "TCP_TIMEWAIT_SOCKET", "INVALID_SYN",              "TCP_ABORT_ON_CLOSE",
-    "TCP_ABORT_ON_LINGER",  "TCP_ABORT_ON_MEMORY", "TCP_STATE",                "TCP_KEEPALIVE_TIMEOUT",
-    "TCP_DISCONNECT_WITH_DATA", "MPTCP_RST_EUNSPEC", "MPTCP_RST_EMPTCP",       "MPTCP_RST_ERESOURCE",
-    "MPTCP_RST_EPROHIBIT",  "MPTCP_RST_EWQ2BIG",   "MPTCP_RST_EBADPERF",       "MPTCP_RST_EMIDDLEBOX",
+    "NOT_SPECIFIED",
+    "NO_SOCKET",
+    "TCP_INVALID_ACK_SEQUENCE",
+    "TCP_RFC7323_PAWS",
+    "TCP_TOO_OLD_ACK",
+    "TCP_ACK_UNSENT_DATA",
+    "TCP_FLAGS",
+    "TCP_OLD_ACK",
+    "TCP_ABORT_ON_DATA",
+    "TCP_TIMEWAIT_SOCKET",
+    "INVALID_SYN",
+    "TCP_ABORT_ON_CLOSE",
+    "TCP_ABORT_ON_LINGER",
+    "TCP_ABORT_ON_MEMORY",
+    "TCP_STATE",
+    "TCP_KEEPALIVE_TIMEOUT",
+    "TCP_DISCONNECT_WITH_DATA",
+    "MPTCP_RST_EUNSPEC",
+    "MPTCP_RST_EMPTCP",
+    "MPTCP_RST_ERESOURCE",
+    "MPTCP_RST_EPROHIBIT",
+    "MPTCP_RST_EWQ2BIG",
+    "MPTCP_RST_EBADPERF",
+    "MPTCP_RST_EMIDDLEBOX",
     "ERROR",
 };
 
@@ -69,27 +87,43 @@ const char* loss_cause(int idx) {
 
 const char* hook_name(uint8_t hook) {
   switch (hook) {
-    case RH_HOOK_XDP: return "xdp";
-    case RH_HOOK_TC_INGRESS: return "tc-ingress";
-    case RH_HOOK_TC_EGRESS: return "tc-egress";
-    case RH_HOOK_TP_SEND_RESET: return "tp-send-reset";
-    case RH_HOOK_TP_RECV_RESET: return "tp-recv-reset";
-    case RH_HOOK_PCAP: return "pcap";
-    default: return "unknown";
+    case RH_HOOK_XDP:
+      return "xdp";
+    case RH_HOOK_TC_INGRESS:
+      return "tc-ingress";
+    case RH_HOOK_TC_EGRESS:
+      return "tc-egress";
+    case RH_HOOK_TP_SEND_RESET:
+      return "tp-send-reset";
+    case RH_HOOK_TP_RECV_RESET:
+      return "tp-recv-reset";
+    case RH_HOOK_PCAP:
+      return "pcap";
+    default:
+      return "unknown";
   }
 }
 
 const char* packet_kind_name(uint8_t kind) {
   switch (kind) {
-    case RH_EV_SYN: return "syn";
-    case RH_EV_SYNACK: return "syn-ack";
-    case RH_EV_FIN: return "fin";
-    case RH_EV_RST: return "rst";
-    case RH_EV_ICMP: return "icmp";
-    case RH_EV_PAYLOAD: return "payload";
-    case RH_EV_LOCAL_RST_SEND: return "local-rst-send";
-    case RH_EV_LOCAL_RST_RECV: return "local-rst-recv";
-    default: return "unknown";
+    case RH_EV_SYN:
+      return "syn";
+    case RH_EV_SYNACK:
+      return "syn-ack";
+    case RH_EV_FIN:
+      return "fin";
+    case RH_EV_RST:
+      return "rst";
+    case RH_EV_ICMP:
+      return "icmp";
+    case RH_EV_PAYLOAD:
+      return "payload";
+    case RH_EV_LOCAL_RST_SEND:
+      return "local-rst-send";
+    case RH_EV_LOCAL_RST_RECV:
+      return "local-rst-recv";
+    default:
+      return "unknown";
   }
 }
 

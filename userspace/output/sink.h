@@ -78,8 +78,7 @@ class Writer {
   // Fails only when a write it triggers fails; the buffered lines are then
   // dropped, and the error says why.
   template <typename Build>
-    requires std::invocable<Build, std::string&>
-  Result<void> emit(Build&& build) {
+  requires std::invocable<Build, std::string&> Result<void> emit(Build&& build) {
     size_t start = buf_.size();
     build(buf_);
     return end_line(start);

@@ -157,8 +157,8 @@ std::string packet_text(const json& ev) {
   if (p == nullptr) return "PKT " + tuple_text(ev);
   std::string kind = str(*p, {"kind"});
   if (kind == "icmp") {
-    std::string out = "ICMP " + tuple_text(ev) + " type " + str(ev, {"icmp", "type"}) + " code " +
-                      str(ev, {"icmp", "code"});
+    std::string out =
+        "ICMP " + tuple_text(ev) + " type " + str(ev, {"icmp", "type"}) + " code " + str(ev, {"icmp", "code"});
     const json* q = at(ev, {"icmp", "quoted"});
     if (q != nullptr) {
       out += " quoting " + tuple_text(*q) + field(*q, "ttl", "ttl") + field(*q, "seq", "seq");
@@ -202,7 +202,8 @@ std::string probe_text(const json& ev) {
                     " in " + ms_at(*p, {"ms"});
   if (has(*p, {"status_line"})) out += ": " + str(*p, {"status_line"});
   if (has(*p, {"location"})) out += " -> " + str(*p, {"location"});
-  if (has(*p, {"reset_after_hello_ms"})) out += ", reset " + ms_at(*p, {"reset_after_hello_ms"}) + " after the ClientHello";
+  if (has(*p, {"reset_after_hello_ms"}))
+    out += ", reset " + ms_at(*p, {"reset_after_hello_ms"}) + " after the ClientHello";
   if (has(*p, {"alert"})) out += ", alert " + str(*p, {"alert"});
   if (has(*p, {"error"})) out += " (" + str(*p, {"error"}) + ")";
   if (has(ev, {"tls", "version"})) out += ", " + str(ev, {"tls", "version"}) + " " + str(ev, {"tls", "cipher"});

@@ -2,8 +2,8 @@
 // reset.hops, reset.evidence[], ...).
 #pragma once
 
-#include "output/json_writer.h"
 #include "attribution/verdict.h"
+#include "output/json_writer.h"
 
 namespace rsthop::output {
 

@@ -43,7 +43,8 @@ Result<void> Evidence::begin_file(const std::string& file, int dlt) {
   PcapngWriter::Interface i;
   i.linktype = linktype;
   i.name = file == "-" ? "stdin" : file;
-  i.description = "pcap " + (file == "-" ? std::string("stdin") : file) + " (linktype " + std::to_string(linktype) + ")";
+  i.description =
+      "pcap " + (file == "-" ? std::string("stdin") : file) + " (linktype " + std::to_string(linktype) + ")";
   auto id = w_.add_interface(i);
   if (!id) return id.error();
   iface_ = id.value();
@@ -160,8 +161,10 @@ void Evidence::add(std::span<const uint8_t> frame, uint32_t wire_len, uint64_t t
   bool is_hs = false;
   if ((fl & RH_TCP_SYN) && f.hs.size() < 4) {
     is_hs = true;
-    if (!(fl & RH_TCP_ACK)) f.syn_side = side;
-    else f.synack_seen = true;
+    if (!(fl & RH_TCP_ACK))
+      f.syn_side = side;
+    else
+      f.synack_seen = true;
   } else if (!(fl & RH_TCP_SYN) && (fl & RH_TCP_ACK) && f.synack_seen && !f.ack_seen && side == f.syn_side &&
              f.hs.size() < 5) {
     is_hs = f.ack_seen = true;
@@ -211,9 +214,8 @@ Result<void> Evidence::write(const flow::ResetRecord& r, const std::string& labe
   for (size_t i = f.hs_written; i < f.hs.size(); i++) out.push_back(&f.hs[i]);
   for (const auto& k : f.pinned)
     if (mine(k)) out.push_back(&k);
-  std::sort(out.begin(), out.end(), [](const Kept* a, const Kept* b) {
-    return a->ts != b->ts ? a->ts < b->ts : a->frame < b->frame;
-  });
+  std::sort(out.begin(), out.end(),
+            [](const Kept* a, const Kept* b) { return a->ts != b->ts ? a->ts < b->ts : a->frame < b->frame; });
 
   static const char* const kRole[] = {"handshake", "before the RST", "RST", "after the RST", "ICMP error"};
   const std::string head = "rsthop reset #" + std::to_string(n) + ": " + label + " [";
@@ -243,9 +245,8 @@ Result<void> Evidence::write_flow(const rh_flow_key& key, const std::string& lab
   for (size_t i = f.hs_written; i < f.hs.size(); i++) out.push_back(&f.hs[i]);
   for (const auto& k : f.pinned) out.push_back(&k);
   for (const auto& k : f.ring) out.push_back(&k);
-  std::sort(out.begin(), out.end(), [](const Kept* a, const Kept* b) {
-    return a->ts != b->ts ? a->ts < b->ts : a->frame < b->frame;
-  });
+  std::sort(out.begin(), out.end(),
+            [](const Kept* a, const Kept* b) { return a->ts != b->ts ? a->ts < b->ts : a->frame < b->frame; });
   // No RST anchors these frames: only the handshake and ICMP errors keep their names.
   static const char* const kRole[] = {"handshake", "packet", "RST", "packet", "ICMP error"};
   Result<void> res;

@@ -24,10 +24,10 @@
 #include <vector>
 
 #include "bpf/abi.h"
-#include "flow/model.h"
-#include "pcap/pcapng_writer.h"
 #include "common/result.h"
+#include "flow/model.h"
 #include "flow/timeline.h"
+#include "pcap/pcapng_writer.h"
 
 namespace rsthop::pcap {
 
@@ -38,17 +38,17 @@ std::string verdict_label(const std::string& origin, std::optional<int> hops, do
 class Evidence {
  public:
   struct Options {
-    size_t frames_before = 8;          // ring: frames kept before a RST
-    size_t frames_after = 4;           // frames kept after each RST
-    size_t max_pinned = 256;           // RSTs, context and ICMP errors kept per flow
+    size_t frames_before = 8;  // ring: frames kept before a RST
+    size_t frames_after = 4;   // frames kept after each RST
+    size_t max_pinned = 256;   // RSTs, context and ICMP errors kept per flow
     size_t max_flows = 65536;
-    size_t max_bytes = 128u << 20;     // frame bytes held over all flows
+    size_t max_bytes = 128u << 20;  // frame bytes held over all flows
   };
   struct Stats {
-    uint64_t resets = 0;               // reset events written
-    uint64_t packets = 0;              // packets written
-    uint64_t flows_evicted = 0;        // flows dropped to stay within max_flows / max_bytes
-    uint64_t frames_dropped = 0;       // kept frames lost that way, or beyond max_pinned
+    uint64_t resets = 0;          // reset events written
+    uint64_t packets = 0;         // packets written
+    uint64_t flows_evicted = 0;   // flows dropped to stay within max_flows / max_bytes
+    uint64_t frames_dropped = 0;  // kept frames lost that way, or beyond max_pinned
   };
 
   static Result<Evidence> create(const std::string& path, Options opt);
@@ -83,14 +83,14 @@ class Evidence {
     std::vector<uint8_t> bytes;
     uint64_t ts = 0, frame = 0;
     uint32_t wire_len = 0;
-    uint32_t iface = 0;    // IDB it was seen on
-    uint64_t anchor = 0;   // frame number of the RST it was kept for (0: any, ICMP errors)
-    uint8_t side = 0;      // side of the anchoring RST's sender
+    uint32_t iface = 0;   // IDB it was seen on
+    uint64_t anchor = 0;  // frame number of the RST it was kept for (0: any, ICMP errors)
+    uint8_t side = 0;     // side of the anchoring RST's sender
     Role role = before;
   };
   struct Flow {
     std::vector<Kept> hs;
-    size_t hs_written = 0;          // hs[0, hs_written) are in the file
+    size_t hs_written = 0;  // hs[0, hs_written) are in the file
     std::deque<Kept> ring;
     std::vector<Kept> pinned;
     uint32_t after_left = 0;

@@ -56,10 +56,10 @@ std::vector<uint8_t> finish(std::vector<uint8_t> b) {
 
 std::vector<uint8_t> PcapngWriter::section_header_block() {
   auto b = begin(kSHB);
-  put32(b, 0x1A2B3C4D);   // byte-order magic
-  put16(b, 1);            // major
-  put16(b, 0);            // minor
-  put32(b, 0xFFFFFFFF);   // section length: unknown (64 bits of -1)
+  put32(b, 0x1A2B3C4D);  // byte-order magic
+  put16(b, 1);           // major
+  put16(b, 0);           // minor
+  put32(b, 0xFFFFFFFF);  // section length: unknown (64 bits of -1)
   put32(b, 0xFFFFFFFF);
   option(b, kShbUserappl, std::string("rsthop"));
   option(b, kOptEnd, nullptr, 0);

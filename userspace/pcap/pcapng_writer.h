@@ -17,10 +17,10 @@ namespace rsthop::pcap {
 class PcapngWriter {
  public:
   struct Interface {
-    int linktype = 1;              // DLT / LINKTYPE_* value
+    int linktype = 1;  // DLT / LINKTYPE_* value
     uint32_t snaplen = 262144;
-    std::string name;              // if_name (empty: none)
-    std::string description;       // if_description (empty: none)
+    std::string name;         // if_name (empty: none)
+    std::string description;  // if_description (empty: none)
   };
 
   // Creates (truncates) `path` and writes the Section Header Block

@@ -173,15 +173,24 @@ void Tracker::index_erase(uint32_t node) {
 
 void Tracker::lru_unlink(uint32_t n) {
   Node& x = nodes_[n];
-  if (x.prev != kNone) nodes_[x.prev].next = x.next; else head_ = x.next;
-  if (x.next != kNone) nodes_[x.next].prev = x.prev; else tail_ = x.prev;
+  if (x.prev != kNone)
+    nodes_[x.prev].next = x.next;
+  else
+    head_ = x.next;
+  if (x.next != kNone)
+    nodes_[x.next].prev = x.prev;
+  else
+    tail_ = x.prev;
 }
 
 void Tracker::lru_push_front(uint32_t n) {
   Node& x = nodes_[n];
   x.prev = kNone;
   x.next = head_;
-  if (head_ != kNone) nodes_[head_].prev = n; else tail_ = n;
+  if (head_ != kNone)
+    nodes_[head_].prev = n;
+  else
+    tail_ = n;
   head_ = n;
 }
 

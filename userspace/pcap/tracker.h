@@ -1,9 +1,9 @@
 // The offline road's kernel: turns captured frames into the flow::Packet
 // events the kernel programs (bpf/rsthop.bpf.c) would have emitted, by running
 // the very same shared C (rh_glue_frame from bpf/events.h over the parsers of
-// bpf/parse.h and rh_track from bpf/track.h) over a userspace flow table.  Each event carries, like the kernel's, a copy of the flow state
-// after the packet (ev.flow), the sender's side (ev.side) and the canonical
-// key; losses are counted by cause in the kernel's counters.
+// bpf/parse.h and rh_track from bpf/track.h) over a userspace flow table.  Each event carries, like the kernel's, a
+// copy of the flow state after the packet (ev.flow), the sender's side (ev.side) and the canonical key; losses are
+// counted by cause in the kernel's counters.
 //
 // Per packet it runs what rh_handle() runs, the event glue of bpf/events.h:
 // parse, --host/--port filter (the same code over the same rodata layout),
@@ -39,15 +39,15 @@ struct FrameInfo {
   uint64_t ts_ns = 0;
   uint8_t hook = RH_HOOK_PCAP;  // enum rh_hook
   uint32_t ifindex = 0;
-  bool has_l2 = true;           // bytes start at an Ethernet header (else at the IP header)
-  uint32_t segs = 1;            // GSO segments the frame stands for
-  uint64_t frame = 0;           // 1-based frame number in its file (0: none)
+  bool has_l2 = true;  // bytes start at an Ethernet header (else at the IP header)
+  uint32_t segs = 1;   // GSO segments the frame stands for
+  uint64_t frame = 0;  // 1-based frame number in its file (0: none)
 };
 
 // One captured frame, owning its bytes (tests and the replay helper).
 struct Frame {
   uint64_t ts_ns = 0;
-  std::vector<uint8_t> bytes;   // from the Ethernet header (or the IP header, see has_l2)
+  std::vector<uint8_t> bytes;  // from the Ethernet header (or the IP header, see has_l2)
   uint8_t hook = RH_HOOK_TC_INGRESS;
   uint32_t ifindex = 1;
   bool has_l2 = true;
@@ -60,18 +60,18 @@ struct LocalReset {
   uint64_t ts_ns = 0;
   uint8_t kind = RH_EV_LOCAL_RST_SEND;  // RH_EV_LOCAL_RST_SEND or RH_EV_LOCAL_RST_RECV
   uint8_t family = 4;
-  std::array<uint8_t, 16> local_addr{};   // network order, IPv4-mapped for IPv4
+  std::array<uint8_t, 16> local_addr{};  // network order, IPv4-mapped for IPv4
   uint16_t local_port = 0;
   std::array<uint8_t, 16> remote_addr{};
   uint16_t remote_port = 0;
-  uint16_t reason = 0;                    // enum sk_rst_reason (SEND only)
+  uint16_t reason = 0;  // enum sk_rst_reason (SEND only)
 };
 
 // The user's --host / --port filter; the Tracker turns it into the kernel's
 // rodata layout (struct rh_filter_cfg) and runs the kernel's filter code.
 struct Filter {
-  std::vector<Cidr> hosts;        // empty: any address (the kernel keeps at most RH_MAX_CIDRS)
-  std::vector<uint16_t> ports;    // empty: any port
+  std::vector<Cidr> hosts;      // empty: any address (the kernel keeps at most RH_MAX_CIDRS)
+  std::vector<uint16_t> ports;  // empty: any port
 };
 
 struct TrackerRoad;  // tracker.cpp: the bpf/events.h host hooks' context
@@ -80,7 +80,7 @@ class Tracker {
  public:
   struct Options {
     Filter filter;
-    size_t max_flows = 65536;     // the kernel's default flow-table size
+    size_t max_flows = 65536;  // the kernel's default flow-table size
   };
   Tracker() : Tracker(Options{}) {}
   explicit Tracker(Options opt);

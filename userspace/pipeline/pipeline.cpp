@@ -4,7 +4,10 @@ namespace rsthop::pipeline {
 
 Pipeline::Pipeline(Options opt, output::Writer* writer, output::Context ctx, flow::Timeline::StateLookup lookup,
                    CounterSource counters)
-    : opt_(opt), writer_(writer), ctx_(std::move(ctx)), counters_(std::move(counters)),
+    : opt_(opt),
+      writer_(writer),
+      ctx_(std::move(ctx)),
+      counters_(std::move(counters)),
       engine_(opt.engine, opt.registry) {
   timeline_ = make_timeline(std::move(lookup));
   next_tick_ = opt_.start_ns ? opt_.start_ns + opt_.tick_ns : 0;

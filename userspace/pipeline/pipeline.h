@@ -40,8 +40,8 @@ class Pipeline {
     const oui::Registry* registry = nullptr;  // MAC vendors for the verdicts; may be null
     bool flow_lines = true;
     bool reset_lines = true;
-    bool packet_lines = false;   // one line per event (trace --packets)
-    bool loss_lines = true;      // `lost` lines (losses are counted in lost_total() either way)
+    bool packet_lines = false;  // one line per event (trace --packets)
+    bool loss_lines = true;     // `lost` lines (losses are counted in lost_total() either way)
     uint64_t tick_ns = 1'000'000'000ULL;
     uint64_t start_ns = 0;        // first tick at start_ns + tick_ns; 0: at the first advance()
     uint64_t stats_every_ns = 0;  // periodic stats lines; 0: only the ones asked for

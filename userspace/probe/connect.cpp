@@ -15,7 +15,7 @@ namespace {
 
 using detail::Clock;
 
-constexpr int kCloseBudgetMs = 200;       // to read the peer's FIN before close()
+constexpr int kCloseBudgetMs = 200;        // to read the peer's FIN before close()
 constexpr size_t kMaxHeaderBytes = 65536;  // stop reading an endless header
 
 bool iequals_prefix(std::string_view line, std::string_view name) {
@@ -65,8 +65,8 @@ ConnectResult tcp_connect(const Target& t, const Timing& tm) {
 std::vector<uint8_t> http_request(const std::string& host) {
   std::string h = host;
   if (h.find(':') != std::string::npos && h.front() != '[') h = "[" + h + "]";  // an IPv6 literal
-  std::string req = "GET / HTTP/1.1\r\nHost: " + h +
-                    "\r\nUser-Agent: rsthop-probe\r\nAccept: */*\r\nConnection: close\r\n\r\n";
+  std::string req =
+      "GET / HTTP/1.1\r\nHost: " + h + "\r\nUser-Agent: rsthop-probe\r\nAccept: */*\r\nConnection: close\r\n\r\n";
   return {req.begin(), req.end()};
 }
 

@@ -33,9 +33,9 @@ struct Pending {
   Fd fd;
   uint16_t local_port = 0;
   short events = 0;
-  Clock::time_point t0;        // when this step's probe (SYN or payload) left
+  Clock::time_point t0;  // when this step's probe (SYN or payload) left
   Clock::time_point deadline;
-  bool payload_sent = false;   // trigger: past the handshake
+  bool payload_sent = false;  // trigger: past the handshake
 };
 
 // Prober: std::optional<Step> launch(int ttl, Pending&)   (a result now, or pending)
@@ -134,11 +134,15 @@ std::optional<IcmpSeen> read_icmp(int fd) {
       const auto* ee = reinterpret_cast<const sock_extended_err*>(CMSG_DATA(c));
       std::optional<SynStep::Kind> kind;
       if (ee->ee_origin == SO_EE_ORIGIN_ICMP) {
-        if (ee->ee_type == 11) kind = SynStep::time_exceeded;
-        else if (ee->ee_type == 3) kind = SynStep::unreachable;
+        if (ee->ee_type == 11)
+          kind = SynStep::time_exceeded;
+        else if (ee->ee_type == 3)
+          kind = SynStep::unreachable;
       } else if (ee->ee_origin == SO_EE_ORIGIN_ICMP6) {
-        if (ee->ee_type == 3) kind = SynStep::time_exceeded;
-        else if (ee->ee_type == 1) kind = SynStep::unreachable;
+        if (ee->ee_type == 3)
+          kind = SynStep::time_exceeded;
+        else if (ee->ee_type == 1)
+          kind = SynStep::unreachable;
       }
       if (!kind) continue;  // local errors, packet-too-big: not a hop's verdict
       IcmpSeen seen{*kind, std::nullopt};
@@ -169,10 +173,14 @@ struct SynProber {
       return s;
     }
     switch (err) {
-      case 0: return step(p, SynStep::reached);
-      case ECONNREFUSED: return step(p, SynStep::refused);
-      case ETIMEDOUT: return step(p, SynStep::silent);
-      default: return step(p, SynStep::unreachable);  // a local "no route" and the like, no sender
+      case 0:
+        return step(p, SynStep::reached);
+      case ECONNREFUSED:
+        return step(p, SynStep::refused);
+      case ETIMEDOUT:
+        return step(p, SynStep::silent);
+      default:
+        return step(p, SynStep::unreachable);  // a local "no route" and the like, no sender
     }
   }
   std::optional<SynStep> launch(int ttl, Pending& p) {
@@ -233,8 +241,9 @@ struct TriggerProber {
       return step(p, TriggerStep::error, std::string("sending the payload failed: ") + std::strerror(e));
     }
     if (static_cast<size_t>(n) < payload.size())
-      return step(p, TriggerStep::error, "the socket took only " + std::to_string(n) + " of " +
-                                             std::to_string(payload.size()) + " payload bytes");
+      return step(
+          p, TriggerStep::error,
+          "the socket took only " + std::to_string(n) + " of " + std::to_string(payload.size()) + " payload bytes");
     p.events = POLLIN;
     p.deadline = p.t0 + milliseconds(step_ms);
     return std::nullopt;
@@ -245,7 +254,8 @@ struct TriggerProber {
   std::optional<TriggerStep> launch(int ttl, Pending& p) {
     p.ttl = ttl;
     p.fd = detail::tcp_socket(t);
-    if (!p.fd.valid()) return step(p, TriggerStep::error, std::string("cannot create a socket: ") + std::strerror(errno));
+    if (!p.fd.valid())
+      return step(p, TriggerStep::error, std::string("cannot create a socket: ") + std::strerror(errno));
     int e = detail::connect_start(p.fd.get(), t);  // at the default TTL
     p.local_port = detail::local_port_of(p.fd.get());
     if (e == 0) return send_payload(p);
@@ -274,8 +284,8 @@ struct TriggerProber {
   }
   TriggerStep expire(Pending& p) {
     if (!p.payload_sent)
-      return step(p, TriggerStep::error, "no TCP handshake with " + detail::target_text(t) + " within " +
-                                             std::to_string(connect_ms) + " ms");
+      return step(p, TriggerStep::error,
+                  "no TCP handshake with " + detail::target_text(t) + " within " + std::to_string(connect_ms) + " ms");
     return step(p, TriggerStep::silent);
   }
   // Abort: the payload is unacknowledged and TCP would retransmit it (at the

@@ -19,10 +19,10 @@
 namespace rsthop::probe {
 
 struct Target {
-  Addr16 addr{};        // IPv4-mapped for IPv4
-  uint8_t family = 4;   // 4 or 6
+  Addr16 addr{};       // IPv4-mapped for IPv4
+  uint8_t family = 4;  // 4 or 6
   uint16_t port = 443;
-  std::string host;     // as the user typed it (SNI / Host default)
+  std::string host;  // as the user typed it (SNI / Host default)
 };
 
 // HOST[:PORT] or [V6]:PORT, resolved with getaddrinfo; the first address wins
@@ -54,9 +54,9 @@ struct Timing {
 
 struct ConnectResult {
   Outcome outcome = Outcome::error;
-  double ms = 0;           // until connected or failed
+  double ms = 0;  // until connected or failed
   uint16_t local_port = 0;
-  std::string error;       // strerror-like detail when not ok
+  std::string error;  // strerror-like detail when not ok
 };
 // Like `telnet host port`: a TCP handshake, then a clean close.
 ConnectResult tcp_connect(const Target& t, const Timing& tm);
@@ -64,9 +64,9 @@ ConnectResult tcp_connect(const Target& t, const Timing& tm);
 struct HttpResult {
   ConnectResult connect;
   Outcome outcome = Outcome::error;
-  double ms = 0;           // from the request to the status line (or failure)
-  std::string status_line; // "HTTP/1.1 301 Moved Permanently"
-  std::string location;    // Location header, if any
+  double ms = 0;            // from the request to the status line (or failure)
+  std::string status_line;  // "HTTP/1.1 301 Moved Permanently"
+  std::string location;     // Location header, if any
   uint16_t local_port = 0;
   std::string error;
 };
@@ -76,14 +76,14 @@ HttpResult http_get(const Target& t, const std::string& host_header, const Timin
 struct TlsResult {
   ConnectResult connect;
   Outcome outcome = Outcome::error;
-  double ms = 0;                       // handshake time (or until failure)
+  double ms = 0;                               // handshake time (or until failure)
   std::optional<double> reset_after_hello_ms;  // reset this long after the ClientHello left
-  bool reset_before_hello = false;     // reset before the ClientHello could be sent
+  bool reset_before_hello = false;             // reset before the ClientHello could be sent
   std::string version, cipher, alpn;
   std::string subject, issuer;
   std::vector<std::string> sans;
-  std::string not_before, not_after;   // RFC 3339
-  std::string alert;                   // TLS alert description
+  std::string not_before, not_after;  // RFC 3339
+  std::string alert;                  // TLS alert description
   std::string error;
   uint16_t local_port = 0;
 };
@@ -96,11 +96,11 @@ Result<std::vector<uint8_t>> client_hello(const std::string& sni);
 std::vector<uint8_t> http_request(const std::string& host);
 
 struct LadderOptions {
-  int min_ttl = 1;          // first TTL (a re-test of one step sets min_ttl = max_hops)
+  int min_ttl = 1;  // first TTL (a re-test of one step sets min_ttl = max_hops)
   int max_hops = 32;
-  int concurrency = 8;      // TTL steps in flight at once
+  int concurrency = 8;  // TTL steps in flight at once
   int step_timeout_ms = 600;
-  int min_gap_ms = 5;       // between two probes sent to the target (rate limit)
+  int min_gap_ms = 5;  // between two probes sent to the target (rate limit)
 };
 
 // One TTL of the SYN ladder: a connect() with IP_TTL / IPV6_UNICAST_HOPS = ttl

@@ -50,9 +50,9 @@ Result<std::string> route_interface(const Target& t) {
   }
   freeifaddrs(list);
   if (name.empty())
-    return make_error("cannot tell which interface leads to " + addr_to_string(t.addr.data()) +
-                          "; name one with --interface",
-                      ENODEV);
+    return make_error(
+        "cannot tell which interface leads to " + addr_to_string(t.addr.data()) + "; name one with --interface",
+        ENODEV);
   return name;
 }
 

@@ -4,8 +4,8 @@
 
 #include <string>
 
-#include "probe/probe.h"
 #include "common/result.h"
+#include "probe/probe.h"
 
 namespace rsthop::probe {
 

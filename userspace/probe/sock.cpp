@@ -90,13 +90,18 @@ int wait_fd(int fd, short events, Clock::time_point deadline) {
 
 Outcome classify_errno(int e) {
   switch (e) {
-    case ECONNREFUSED: return Outcome::refused;
+    case ECONNREFUSED:
+      return Outcome::refused;
     case ECONNRESET:
-    case EPIPE: return Outcome::reset;
-    case ETIMEDOUT: return Outcome::timeout;
+    case EPIPE:
+      return Outcome::reset;
+    case ETIMEDOUT:
+      return Outcome::timeout;
     case EHOSTUNREACH:
-    case ENETUNREACH: return Outcome::unreachable;
-    default: return Outcome::error;
+    case ENETUNREACH:
+      return Outcome::unreachable;
+    default:
+      return Outcome::error;
   }
 }
 

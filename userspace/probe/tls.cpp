@@ -115,7 +115,8 @@ void record_cert(SSL* ssl, TlsResult& r) {
       const unsigned char* d = ASN1_STRING_get0_data(g->d.iPAddress);
       int len = ASN1_STRING_length(g->d.iPAddress);
       char buf[INET6_ADDRSTRLEN] = {};
-      if ((len == 4 && inet_ntop(AF_INET, d, buf, sizeof(buf))) || (len == 16 && inet_ntop(AF_INET6, d, buf, sizeof(buf))))
+      if ((len == 4 && inet_ntop(AF_INET, d, buf, sizeof(buf))) ||
+          (len == 16 && inet_ntop(AF_INET6, d, buf, sizeof(buf))))
         r.sans.emplace_back(buf);
     }
   }

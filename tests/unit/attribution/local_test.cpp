@@ -69,14 +69,15 @@ TEST(Local, OwnFirewallRefusingTheSynBeforeItLeft) {
   struct Case {
     const char* name;
     bool route_traced;
-    uint16_t state;   // the socket's tcp_state, as the RECV event carries it
+    uint16_t state;  // the socket's tcp_state, as the RECV event carries it
     bool syn_on_wire;
     Origin origin;
   };
-  for (const Case& c : {Case{"refused here", true, RH_TCP_STATE_SYN_SENT, false, Origin::local},
-                        Case{"route through an untraced interface", false, RH_TCP_STATE_SYN_SENT, false, Origin::unknown},
-                        Case{"established socket", true, 1, false, Origin::unknown},
-                        Case{"the SYN left", true, RH_TCP_STATE_SYN_SENT, true, Origin::local}}) {
+  for (const Case& c :
+       {Case{"refused here", true, RH_TCP_STATE_SYN_SENT, false, Origin::local},
+        Case{"route through an untraced interface", false, RH_TCP_STATE_SYN_SENT, false, Origin::unknown},
+        Case{"established socket", true, 1, false, Origin::unknown},
+        Case{"the SYN left", true, RH_TCP_STATE_SYN_SENT, true, Origin::local}}) {
     for (bool v6 : {false, true}) {
       SCOPED_TRACE(std::string(c.name) + (v6 ? " v6" : " v4"));
       attribution::Engine::Options opt;

@@ -10,16 +10,16 @@
 #pragma once
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "conn.h"
 #include "attribution/engine.h"
+#include "conn.h"
 #include "pipeline/pipeline.h"
 
 namespace rsthop::test {
@@ -48,15 +48,18 @@ inline pipeline::Pipeline::Options scenario_options(const oui::Registry* reg, at
 }
 
 struct Scenario {
-  explicit Scenario(const oui::Registry* reg = nullptr, attribution::Engine::Options opt = {}, bool server_vantage = false)
+  explicit Scenario(const oui::Registry* reg = nullptr, attribution::Engine::Options opt = {},
+                    bool server_vantage = false)
       : pipe(scenario_options(reg, opt), nullptr, {}, [this](const rh_flow_key& k) { return h.replayer.lookup(k); }),
-        engine(pipe.engine()), server_side(server_vantage) {
+        engine(pipe.engine()),
+        server_side(server_vantage) {
     c.s_ttl = 61;  // three routers between client and server
-    pipe.set_hooks({.on_reset = [this](const flow::ResetRecord& r, const attribution::Verdict& v) {
-      h.resets.push_back(r);
-      h.verdicts.push_back(v);
-      return Result<void>();
-    },
+    pipe.set_hooks({.on_reset =
+                        [this](const flow::ResetRecord& r, const attribution::Verdict& v) {
+                          h.resets.push_back(r);
+                          h.verdicts.push_back(v);
+                          return Result<void>();
+                        },
                     .on_flow = [this](const flow::FlowSummary& f) { h.flows.push_back(f); }});
   }
   Scenario(const Scenario&) = delete;
@@ -130,8 +133,8 @@ inline bool has_positive(const attribution::Verdict& v, std::string_view signal)
 inline std::string dump(const attribution::Verdict& v) {
   char head[128];
   std::snprintf(head, sizeof(head), "origin=%s hop=%d endpoint_hop=%d confidence=%.3f conflicting=%d stage=%s\n",
-                name(v.origin), v.hop ? *v.hop : -1, v.endpoint_hop ? *v.endpoint_hop : -1, v.confidence,
-                v.conflicting, name(v.stage));
+                name(v.origin), v.hop ? *v.hop : -1, v.endpoint_hop ? *v.endpoint_hop : -1, v.confidence, v.conflicting,
+                name(v.stage));
   std::string s = head;
   for (const auto& e : v.evidence) {
     char w[32];

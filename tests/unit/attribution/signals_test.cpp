@@ -9,17 +9,14 @@
 namespace rsthop::attribution {
 namespace {
 
-std::span<const uint8_t> bytes(std::string_view s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
+std::span<const uint8_t> bytes(std::string_view s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
 
 TEST(Signals, InitialTtl) {
   struct Case {
     int ttl, initial;
   };
   for (const Case& c : {Case{1, 32}, Case{30, 32}, Case{32, 32}, Case{33, 64}, Case{57, 64}, Case{64, 64},
-                        Case{65, 128}, Case{113, 128}, Case{128, 128}, Case{129, 255}, Case{240, 255},
-                        Case{255, 255}})
+                        Case{65, 128}, Case{113, 128}, Case{128, 128}, Case{129, 255}, Case{240, 255}, Case{255, 255}})
     EXPECT_EQ(initial_ttl(c.ttl), c.initial) << "ttl " << c.ttl;
 }
 
@@ -81,17 +78,12 @@ TEST(Signals, IpIdPattern) {
     bool v6;
     const char* pattern;
   };
-  for (const Case& c : {Case{{}, false, "n/a"},
-                        Case{{1, 2, 3}, true, "n/a"},
-                        Case{{0, 0, 0}, false, "zero"},
-                        Case{{0}, false, "zero"},
-                        Case{{4242}, false, "single"},
-                        Case{{4242, 4242, 4242}, false, "constant"},
-                        Case{{100, 101, 102}, false, "incrementing"},
-                        Case{{100, 110, 150}, false, "incrementing"},
-                        Case{{65534, 65535, 0, 1}, false, "incrementing"},  // wraps
-                        Case{{0x3a01, 0xc2f7, 0x51e0}, false, "random"},
-                        Case{{100, 99}, false, "random"}})
+  for (const Case& c :
+       {Case{{}, false, "n/a"}, Case{{1, 2, 3}, true, "n/a"}, Case{{0, 0, 0}, false, "zero"}, Case{{0}, false, "zero"},
+        Case{{4242}, false, "single"}, Case{{4242, 4242, 4242}, false, "constant"},
+        Case{{100, 101, 102}, false, "incrementing"}, Case{{100, 110, 150}, false, "incrementing"},
+        Case{{65534, 65535, 0, 1}, false, "incrementing"},  // wraps
+        Case{{0x3a01, 0xc2f7, 0x51e0}, false, "random"}, Case{{100, 99}, false, "random"}})
     EXPECT_EQ(ip_id_pattern(c.ids, c.v6), c.pattern) << ::testing::PrintToString(c.ids) << " v6 " << c.v6;
 }
 

@@ -37,11 +37,22 @@ TEST(Rfc3339, ExtremesDoNotCrash) {
 TEST(Rfc3339, CachedSecondsNeverLeakIntoOthers) {
   // Alternating seconds, days and the fallback: every call must read its own
   // second, whatever the per-thread cache held before.
-  const int64_t times[] = {1795660418 * kSec + 5, 1795660417 * kSec, 1795660418 * kSec + 999'999'999, 0, -1,
-                           1795660418 * kSec + 86'400 * kSec, std::numeric_limits<int64_t>::max(), 1795660418 * kSec};
-  const char* expected[] = {"2026-11-26T02:33:38.000000Z", "2026-11-26T02:33:37.000000Z", "2026-11-26T02:33:38.999999Z",
-                            "1970-01-01T00:00:00.000000Z", "1969-12-31T23:59:59.999999Z", "2026-11-27T02:33:38.000000Z",
-                            nullptr, "2026-11-26T02:33:38.000000Z"};
+  const int64_t times[] = {1795660418 * kSec + 5,
+                           1795660417 * kSec,
+                           1795660418 * kSec + 999'999'999,
+                           0,
+                           -1,
+                           1795660418 * kSec + 86'400 * kSec,
+                           std::numeric_limits<int64_t>::max(),
+                           1795660418 * kSec};
+  const char* expected[] = {"2026-11-26T02:33:38.000000Z",
+                            "2026-11-26T02:33:37.000000Z",
+                            "2026-11-26T02:33:38.999999Z",
+                            "1970-01-01T00:00:00.000000Z",
+                            "1969-12-31T23:59:59.999999Z",
+                            "2026-11-27T02:33:38.000000Z",
+                            nullptr,
+                            "2026-11-26T02:33:38.000000Z"};
   for (int round = 0; round < 3; round++) {
     for (size_t i = 0; i < std::size(times); i++) {
       char buf[kRfc3339UsLen];

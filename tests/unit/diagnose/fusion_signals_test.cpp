@@ -91,7 +91,8 @@ TEST(FusionSignals, DelayedReset) {
   probe::TlsResult tls;
   tls.reset_after_hello_ms = 1500.4;
   in.tls = tls;
-  EXPECT_EQ(delayed_reset_signal(in)->observed, "reset 1500 ms after the ClientHello, the ladder's requests were answered");
+  EXPECT_EQ(delayed_reset_signal(in)->observed,
+            "reset 1500 ms after the ClientHello, the ladder's requests were answered");
 }
 
 TEST(FusionSignals, IcmpTtlsMatchTheLaddersPorts) {

@@ -79,7 +79,8 @@ TEST(Fusion, InPathResetAfterTheTtlCheck) {
     in.trigger = ladder(1000, [&](int k) { return k <= d ? TriggerStep::silent : TriggerStep::reset; });
     in.control = control_passes();
     icmp_for(in, in.trigger, d);
-    in.resets.push_back(passive(static_cast<uint16_t>(1000 + d + 1), static_cast<uint8_t>(64 - d + 1), Origin::middlebox, d));
+    in.resets.push_back(
+        passive(static_cast<uint16_t>(1000 + d + 1), static_cast<uint8_t>(64 - d + 1), Origin::middlebox, d));
     Verdict v = fuse(in);
     EXPECT_EQ(v.outcome, RequestOutcome::reset) << d;
     EXPECT_EQ(v.origin, Origin::middlebox) << d;
@@ -204,7 +205,8 @@ TEST(Fusion, TtlCopyingDeviceIsNotReadAsADistance) {
   icmp_for(in, in.trigger, 1);
   // The forged RST copies the probe's TTL: 2, 3, 4, ... which a naive reading takes for far hops.
   for (int k = 2; k <= kTarget + 1; k++)
-    in.resets.push_back(passive(static_cast<uint16_t>(1000 + k), static_cast<uint8_t>(k), Origin::middlebox, 64 - k + 1));
+    in.resets.push_back(
+        passive(static_cast<uint16_t>(1000 + k), static_cast<uint8_t>(k), Origin::middlebox, 64 - k + 1));
   Verdict v = fuse(in);
   EXPECT_EQ(v.origin, Origin::middlebox);
   EXPECT_EQ(v.hop, 1) << v.summary;  // it answered ICMP at 1 and reset from 2: hop 1 from the ladder alone

@@ -15,9 +15,7 @@ namespace {
 using flow::AppHint;
 using flow::parse_app_hint;
 
-std::span<const uint8_t> bytes_of(std::string_view s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
+std::span<const uint8_t> bytes_of(std::string_view s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
 
 size_t find(const Bytes& hay, std::string_view needle) {
   auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end());
@@ -53,8 +51,8 @@ Bytes client_hello(const Bytes& exts, uint8_t record_major = 3) {
   hs.push_back(3);  // client_version 3.3
   hs.push_back(3);
   hs.insert(hs.end(), 32, 0x11);  // random
-  hs.push_back(0);                 // session_id
-  put16(hs, 2);                    // cipher_suites
+  hs.push_back(0);                // session_id
+  put16(hs, 2);                   // cipher_suites
   hs.push_back(0x13);
   hs.push_back(0x01);
   hs.push_back(1);  // compression_methods: null
@@ -161,7 +159,8 @@ TEST(AppHintTls, NotAClientHello) {
 TEST(AppHintHttp, RequestLineAndHostWithThePortStripped) {
   AppHint h;
   EXPECT_TRUE(parse_app_hint(
-      bytes_of("GET /search?q=1 HTTP/1.1\r\nUser-Agent: curl/8\r\nhOsT:  Shop.Example.com:8080 \r\nAccept: */*\r\n\r\n"),
+      bytes_of(
+          "GET /search?q=1 HTTP/1.1\r\nUser-Agent: curl/8\r\nhOsT:  Shop.Example.com:8080 \r\nAccept: */*\r\n\r\n"),
       h));
   EXPECT_EQ(h.http_request, "GET /search?q=1 HTTP/1.1");
   EXPECT_EQ(h.http_host, "Shop.Example.com");
@@ -258,7 +257,9 @@ TEST(AppHint, GarbageIsNeitherAndNeverCrashes) {
     bool ok = parse_app_hint(b, g);
     tls_like += ok;
     for (const std::string* s : {&g.tls_sni, &g.http_host})
-      for (char c : *s) EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || std::string_view(".-_:[]").find(c) != std::string_view::npos);
+      for (char c : *s)
+        EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) ||
+                    std::string_view(".-_:[]").find(c) != std::string_view::npos);
   }
   EXPECT_GT(tls_like, 9000u);  // the headers were recognised, the rest survived
 }

@@ -8,10 +8,10 @@
 #include <string_view>
 #include <vector>
 
-#include "tests/common/packet_builder.h"
 #include "bpf/parse.h"
-#include "replay.h"
 #include "flow/timeline.h"
+#include "replay.h"
+#include "tests/common/packet_builder.h"
 
 namespace rsthop::test {
 
@@ -64,7 +64,8 @@ struct Conn {
         .window(from_client ? c_window : s_window);
     if (flags & kSyn) b.mss(1460).sack_perm().timestamps(1, 0).nop().wscale(7);
     if (!data.empty()) b.payload(data);
-    if (!(flags & kRst)) mine += static_cast<uint32_t>(data.size()) + ((flags & kSyn) ? 1 : 0) + ((flags & kFin) ? 1 : 0);
+    if (!(flags & kRst))
+      mine += static_cast<uint32_t>(data.size()) + ((flags & kSyn) ? 1 : 0) + ((flags & kFin) ? 1 : 0);
     return b;
   }
 

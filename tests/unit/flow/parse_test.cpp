@@ -4,8 +4,8 @@
 #include <cstring>
 #include <string>
 
-#include "tests/common/packet_builder.h"
 #include "bpf/parse.h"
+#include "tests/common/packet_builder.h"
 
 namespace rsthop::test {
 namespace {
@@ -93,14 +93,7 @@ TEST(ParseTcpOpts, OptionLengthBelowTwoIsFlaggedTruncated) {
 }
 
 TEST(ParseTcpOpts, CaptureCutInsideTheOptionsIsFlaggedTruncated) {
-  Parsed s(PacketBuilder()
-               .eth()
-               .ipv4("10.0.0.1", "10.0.0.2")
-               .tcp(1, 2)
-               .flags(kSyn)
-               .mss(1400)
-               .timestamps(7, 8)
-               .build());
+  Parsed s(PacketBuilder().eth().ipv4("10.0.0.1", "10.0.0.2").tcp(1, 2).flags(kSyn).mss(1400).timestamps(7, 8).build());
   ASSERT_EQ(s.tcp, 0);
   size_t opts_at = 14 + 20 + 20;
   rh_tcp_opts o = s.opts(opts_at + 6);  // MSS and half the timestamp
@@ -175,21 +168,20 @@ TEST_P(FlowKey, BothDirectionsGiveOneKeyAndComplementarySides) {
   EXPECT_EQ(fwd.port_b, kc.a_is_side_a ? kc.pb : kc.pa);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    V4AndV6, FlowKey,
-    ::testing::Values(KeyCase{"10.0.0.1", "10.0.0.2", 40000, 443, 4, true},
-                      KeyCase{"10.0.0.20", "10.0.0.3", 40000, 443, 4, false},
-                      KeyCase{"9.0.0.1", "10.0.0.1", 1, 2, 4, true},  // byte order, not text order
-                      KeyCase{"192.168.1.1", "10.0.0.1", 1, 2, 4, false},
-                      KeyCase{"127.0.0.1", "127.0.0.1", 5000, 80, 4, false},  // same host: by port
-                      KeyCase{"127.0.0.1", "127.0.0.1", 80, 5000, 4, true},
-                      KeyCase{"2001:db8::2", "2001:db8::10", 40000, 443, 6, true},
-                      KeyCase{"2001:db8:1::1", "2001:db8::ffff", 1, 2, 6, false},
-                      KeyCase{"fe80::1", "::1", 1, 2, 6, false},
-                      KeyCase{"::1", "::1", 8443, 443, 6, false}),
-    [](const ::testing::TestParamInfo<KeyCase>& i) {
-      return std::string(i.param.family == 4 ? "v4_" : "v6_") + std::to_string(i.index);
-    });
+INSTANTIATE_TEST_SUITE_P(V4AndV6, FlowKey,
+                         ::testing::Values(KeyCase{"10.0.0.1", "10.0.0.2", 40000, 443, 4, true},
+                                           KeyCase{"10.0.0.20", "10.0.0.3", 40000, 443, 4, false},
+                                           KeyCase{"9.0.0.1", "10.0.0.1", 1, 2, 4, true},  // byte order, not text order
+                                           KeyCase{"192.168.1.1", "10.0.0.1", 1, 2, 4, false},
+                                           KeyCase{"127.0.0.1", "127.0.0.1", 5000, 80, 4, false},  // same host: by port
+                                           KeyCase{"127.0.0.1", "127.0.0.1", 80, 5000, 4, true},
+                                           KeyCase{"2001:db8::2", "2001:db8::10", 40000, 443, 6, true},
+                                           KeyCase{"2001:db8:1::1", "2001:db8::ffff", 1, 2, 6, false},
+                                           KeyCase{"fe80::1", "::1", 1, 2, 6, false},
+                                           KeyCase{"::1", "::1", 8443, 443, 6, false}),
+                         [](const ::testing::TestParamInfo<KeyCase>& i) {
+                           return std::string(i.param.family == 4 ? "v4_" : "v6_") + std::to_string(i.index);
+                         });
 
 TEST(FlowKeyV4, StoredIpv4Mapped) {
   Parsed s(PacketBuilder().eth().ipv4("10.1.2.3", "10.1.2.4").tcp(1, 2).build());

@@ -29,9 +29,9 @@ uint64_t establish_tls(Harness& h, Conn& c) {
   h.frame(kT0, c.c(kSyn));
   h.frame(kT0 + 2'500'000, c.s(kSynAck));
   h.frame(kT0 + 2'600'000, c.c(kAck));
-  EXPECT_EQ(h.frame(kT0 + 3 * kMs, c.c(kData, std::string_view(reinterpret_cast<const char*>(hello.data()),
-                                                                hello.size()))),
-            RH_EV_PAYLOAD);
+  EXPECT_EQ(
+      h.frame(kT0 + 3 * kMs, c.c(kData, std::string_view(reinterpret_cast<const char*>(hello.data()), hello.size()))),
+      RH_EV_PAYLOAD);
   return kT0 + 3 * kMs;
 }
 

@@ -80,7 +80,7 @@ TEST(Track, FullConnectionSetsTimestampsBaselinesAndCounters) {
   EXPECT_EQ(st.seq_next[0], 1001u + req.size());
   EXPECT_EQ(st.seq_next[1], 500001u + resp.size());
   EXPECT_EQ(st.ack_last[0], 500001u + resp.size() + 1);  // after the server's FIN
-  EXPECT_EQ(st.pure_ack, 0x3);                             // both sides sent a bare ACK
+  EXPECT_EQ(st.pure_ack, 0x3);                           // both sides sent a bare ACK
   EXPECT_EQ(st.history[0], RH_TCP_SYN | RH_TCP_ACK | RH_TCP_PSH | RH_TCP_FIN);
   EXPECT_EQ(st.history[1], RH_TCP_SYN | RH_TCP_ACK | RH_TCP_PSH | RH_TCP_FIN);
   // Baselines: the responder's SYN-ACK and the initiator's SYN.
@@ -259,7 +259,7 @@ TEST(Track, MalformedFramesAreCountedByCause) {
   Conn c;
   Tracked t;
   Bytes syn = c.c(kSyn);
-  EXPECT_EQ(t.feed(1, truncate(syn, 20)), 0);  // Ethernet + 6 bytes of IPv4
+  EXPECT_EQ(t.feed(1, truncate(syn, 20)), 0);            // Ethernet + 6 bytes of IPv4
   EXPECT_EQ(t.feed(2, truncate(syn, 14 + 20 + 10)), 0);  // TCP header cut
   EXPECT_EQ(t.r.counters().c[RH_C_TRUNC_L3], 1u);
   EXPECT_EQ(t.r.counters().c[RH_C_TRUNC_L4], 1u);

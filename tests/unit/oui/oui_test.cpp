@@ -43,8 +43,7 @@ TEST(Csv, ParsesQuotedCommasAndEscapedQuotes) {
   for (const Case& c : {
            Case{"MA-L,0001D7,\"F5 Networks, Inc.\",1322 N. Whitman Lane Liberty Lake WA US 99019 ", true, "0001D7",
                 "F5 Networks, Inc."},
-           Case{"MA-L,001EFC,\"JSC \"\"MASSA-K\"\"\",\"15, A, Pirogovskaya nab.\"", true, "001EFC",
-                "JSC \"MASSA-K\""},
+           Case{"MA-L,001EFC,\"JSC \"\"MASSA-K\"\"\",\"15, A, Pirogovskaya nab.\"", true, "001EFC", "JSC \"MASSA-K\""},
            Case{"MA-L,A047D7,Best IT World (India) Pvt Ltd,\"87, Mistry Complex,, Road \"\"A\"\"\"", true, "A047D7",
                 "Best IT World (India) Pvt Ltd"},
            Case{"MA-M,741AE09,Private,", true, "741AE09", "Private"},
@@ -76,8 +75,9 @@ class RegistryTest : public ::testing::Test {
                               "MA-L,0050C2,IEEE Registration Authority,445 Hoes Lane Piscataway NJ US 08554 \n"
                               "MA-L,f4ce46,Hewlett Packard,lower-case hex\n");
     dir_.write("mam.csv", std::string(kHeader) + "MA-M,8C1F64D,\"Acme 28, Ltd.\",Somewhere\r\n");
-    dir_.write("oui36.csv", std::string(kHeader) + "MA-S,70B3D5F2F,TELEPLATFORMS,\"Polbina st., 3/1 Moscow\"\n"
-                                                   "MA-S,8C1F64D12,Acme 36 GmbH,Elsewhere\n");
+    dir_.write("oui36.csv", std::string(kHeader) +
+                                "MA-S,70B3D5F2F,TELEPLATFORMS,\"Polbina st., 3/1 Moscow\"\n"
+                                "MA-S,8C1F64D12,Acme 36 GmbH,Elsewhere\n");
     dir_.write("iab.csv", std::string(kHeader) + "IAB,0050C27D5,DEUTA-WERKE GmbH,Paffrather Strasse 140\n");
     auto r = Registry::load(dir_.path.string());
     ASSERT_TRUE(r.ok()) << r.error().message;
@@ -102,8 +102,8 @@ TEST_F(RegistryTest, LongestPrefixFirst) {
            Case{{0x00, 0x50, 0xc2, 0x7d, 0x50, 0x01}, "DEUTA-WERKE GmbH"},  // IAB, a 36-bit registry too
            Case{{0xf4, 0xce, 0x46, 0x00, 0x00, 0x01}, "Hewlett Packard"},
        }) {
-    EXPECT_EQ(reg_.vendor(c.mac), c.vendor) << std::hex << int(c.mac[0]) << ":" << int(c.mac[1]) << ":"
-                                            << int(c.mac[2]) << ":" << int(c.mac[3]);
+    EXPECT_EQ(reg_.vendor(c.mac), c.vendor)
+        << std::hex << int(c.mac[0]) << ":" << int(c.mac[1]) << ":" << int(c.mac[2]) << ":" << int(c.mac[3]);
   }
   EXPECT_EQ(reg_.size(), 9u);
 }
@@ -151,8 +151,7 @@ TEST(Registry, MissingDirectoryIsAnError) {
 }
 
 TEST(Registry, SystemIeeeData) {
-  if (!std::filesystem::exists("/usr/share/ieee-data/oui.csv"))
-    GTEST_SKIP() << "ieee-data is not installed";
+  if (!std::filesystem::exists("/usr/share/ieee-data/oui.csv")) GTEST_SKIP() << "ieee-data is not installed";
   auto r = Registry::load();
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_GT(r->size(), 30000u);

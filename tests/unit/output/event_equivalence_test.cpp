@@ -154,8 +154,7 @@ TEST(FastLines, ResetsMatchTheDomBuilder) {
 TEST(FastLines, PacketsMatchTheDomBuilder) {
   for (const Context& ctx : {fx::context(), no_names()}) {
     for (const auto& p : packets()) {
-      expect_same(line_of([&](std::string& l) { append_packet_line(l, ctx, p); }),
-                  ref::reference_packet_event(ctx, p));
+      expect_same(line_of([&](std::string& l) { append_packet_line(l, ctx, p); }), ref::reference_packet_event(ctx, p));
     }
   }
 }

@@ -4,8 +4,8 @@
 
 #include <cstring>
 
-#include "output/community_id.h"
 #include "fixtures.h"
+#include "output/community_id.h"
 #include "output/names.h"
 
 namespace rsthop::output {
@@ -118,11 +118,9 @@ TEST(FlowEvent, Fields) {
   EXPECT_EQ(j["@timestamp"], "2026-11-26T02:33:38.200000Z");  // the end
   EXPECT_EQ(j["event"]["start"], "2026-11-26T02:33:37.000000Z");
   EXPECT_EQ(j["event"]["end"], "2026-11-26T02:33:38.200000Z");
-  EXPECT_EQ(j["source"], json({{"ip", "198.18.0.1"},
-                               {"port", 51234},
-                               {"mac", "02:00:00:00:00:01"},
-                               {"bytes", 512},
-                               {"packets", 3}}));
+  EXPECT_EQ(
+      j["source"],
+      json({{"ip", "198.18.0.1"}, {"port", 51234}, {"mac", "02:00:00:00:00:01"}, {"bytes", 512}, {"packets", 3}}));
   EXPECT_EQ(j["destination"], json({{"ip", "198.18.0.2"}, {"port", 443}, {"bytes", 1024}, {"packets", 4}}));
   EXPECT_EQ(j["flow"]["conn_state"], "RSTR");
   EXPECT_EQ(j["flow"]["history"], "ShAdR");
@@ -154,10 +152,8 @@ TEST(PacketEvent, Ipv6SynWithOptions) {
   EXPECT_EQ(p["vlan_depth"], 1);
   EXPECT_FALSE(p.contains("ip_id"));  // IPv6 has none
   EXPECT_FALSE(p.contains("df"));
-  EXPECT_EQ(p["options"], json({{"mss", 1440},
-                                {"wscale", 7},
-                                {"sack_perm", true},
-                                {"timestamps", {{"tsval", 111}, {"tsecr", 0}}}}));
+  EXPECT_EQ(p["options"],
+            json({{"mss", 1440}, {"wscale", 7}, {"sack_perm", true}, {"timestamps", {{"tsval", 111}, {"tsecr", 0}}}}));
   EXPECT_FALSE(p.contains("snap_hex"));
 }
 

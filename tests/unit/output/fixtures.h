@@ -8,8 +8,8 @@
 #include <utility>
 
 #include "common/addr.h"
-#include "output/event.h"
 #include "flow/model.h"
+#include "output/event.h"
 
 namespace rsthop::output::fixtures {
 

@@ -13,7 +13,9 @@ namespace {
 using nlohmann::json;
 
 // What nlohmann's dump printed for a string value before the streaming writer.
-std::string nlohmann_quoted(const std::string& s) { return json(s).dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string nlohmann_quoted(const std::string& s) {
+  return json(s).dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 std::string escaped(std::string_view s) {
   std::string out;
@@ -29,23 +31,24 @@ TEST(JsonString, EscapesLikeNlohmann) {
       std::string("nul \0 in the middle", 19),
       "\b\t\n\f\r\x01\x1f\x7f",
       "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",  // valid 2-, 3- and 4-byte sequences
-      "\xff\xfe",                                    // bytes that never start a sequence
+      "\xff\xfe",                                   // bytes that never start a sequence
       "\x80 lone continuation",
-      "cut \xe2\x82",                                // sequence cut short at the end
-      "\xe2\x82 broken then ascii",                  // broken by an ASCII byte, which must survive
-      "\xe2\xe2\x82\xac",                            // broken by the start of a valid sequence
+      "cut \xe2\x82",                // sequence cut short at the end
+      "\xe2\x82 broken then ascii",  // broken by an ASCII byte, which must survive
+      "\xe2\xe2\x82\xac",            // broken by the start of a valid sequence
       "\xc0\xaf overlong",
       "\xed\xa0\x80 surrogate",
       "\xf4\x90\x80\x80 beyond U+10FFFF",
       "\xc3\xa9\x01\xc3",
   };
-  for (const auto& s : cases) EXPECT_EQ(escaped(s), nlohmann_quoted(s)) << json(s).dump(-1, ' ', true, json::error_handler_t::replace);
+  for (const auto& s : cases)
+    EXPECT_EQ(escaped(s), nlohmann_quoted(s)) << json(s).dump(-1, ' ', true, json::error_handler_t::replace);
 }
 
 TEST(JsonString, RandomBytesEscapeLikeNlohmann) {
   std::mt19937 rng(42);
   // Bytes weighted towards the interesting ranges: controls, ASCII, UTF-8 lead and continuation bytes.
-  const uint8_t alphabet[] = {0x00, 0x09, 0x1f, '"', '\\', 'a', 0x7f, 0x80, 0xbf, 0xc2, 0xc3, 0xdf,
+  const uint8_t alphabet[] = {0x00, 0x09, 0x1f, '"',  '\\', 'a',  0x7f, 0x80, 0xbf, 0xc2, 0xc3, 0xdf,
                               0xe0, 0xe2, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff, 0x82, 0xac, 0x9f, 0xa0};
   for (int n = 0; n < 20000; n++) {
     std::string s(rng() % 12, '\0');

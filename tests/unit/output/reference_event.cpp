@@ -269,8 +269,8 @@ json reference_packet_event(const Context& ctx, const flow::Packet& p) {
   return j;
 }
 
-json reference_stats_event(const Context& ctx, uint64_t now_mono_ns, const KernelCounters& kernel, const UserspaceCounters& user,
-                 double elapsed_s, bool final) {
+json reference_stats_event(const Context& ctx, uint64_t now_mono_ns, const KernelCounters& kernel,
+                           const UserspaceCounters& user, double elapsed_s, bool final) {
   json j = base(ctx, "stats", now_mono_ns);
   json& st = j["stats"];
   st["kernel"] = json::object();
@@ -287,7 +287,8 @@ json reference_stats_event(const Context& ctx, uint64_t now_mono_ns, const Kerne
   return j;
 }
 
-json reference_lost_event(const Context& ctx, uint64_t now_mono_ns, std::string_view cause, uint64_t count, uint64_t total) {
+json reference_lost_event(const Context& ctx, uint64_t now_mono_ns, std::string_view cause, uint64_t count,
+                          uint64_t total) {
   json j = base(ctx, "lost", now_mono_ns);
   j["lost"] = {{"cause", std::string(cause)}, {"count", count}, {"total", total}};
   return j;

@@ -106,7 +106,8 @@ TEST(Writer, BuffersUntilFlush) {
   ASSERT_TRUE(s.ok());
   Writer w(std::move(s.value()), Format::json);
   auto ctx = fixtures::context();
-  ASSERT_TRUE(w.emit([&](std::string& l) { append_lost_line(l, ctx, 10 * fixtures::kSec, "ringbuf_full", 1, 1); }).ok());
+  ASSERT_TRUE(
+      w.emit([&](std::string& l) { append_lost_line(l, ctx, 10 * fixtures::kSec, "ringbuf_full", 1, 1); }).ok());
   EXPECT_EQ(slurp(path), "");  // one poll's batch goes out at flush(), not line by line
   ASSERT_TRUE(w.flush().ok());
   std::string out = slurp(path);

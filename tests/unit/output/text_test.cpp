@@ -49,8 +49,9 @@ TEST(Text, CaptureFileFramesOnResetAndFlowLines) {
 
 TEST(Text, Ipv6PortsAreBracketed) {
   std::string line = render_text(packet_event(fx::context(), fx::syn_v6()));
-  EXPECT_EQ(line, "02:33:38.000000 PKT syn [2001:db8::1]:40000 -> [2001:db8::1:0:0:2]:443 [S] ttl 64 seq 1000 ack 0 "
-                  "win 64800 len 0 (xdp eth0)");
+  EXPECT_EQ(line,
+            "02:33:38.000000 PKT syn [2001:db8::1]:40000 -> [2001:db8::1:0:0:2]:443 [S] ttl 64 seq 1000 ack 0 "
+            "win 64800 len 0 (xdp eth0)");
 }
 
 TEST(Text, IcmpLine) {

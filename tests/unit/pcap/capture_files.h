@@ -13,8 +13,8 @@ namespace rsthop::test {
 
 struct CapFrame {
   uint64_t ts_ns = 0;
-  Bytes bytes;             // as the link type frames it
-  uint32_t wire_len = 0;   // 0: bytes.size(); larger: the capture was cut by a snaplen
+  Bytes bytes;            // as the link type frames it
+  uint32_t wire_len = 0;  // 0: bytes.size(); larger: the capture was cut by a snaplen
 };
 
 // A fresh path under the test's temporary directory.

@@ -43,8 +43,13 @@ inline std::vector<Bytes> conversation(const ConvNet& n) {
   else
     te.ipv4(n.router, n.client);
   out.push_back(te.ttl(63).icmp_time_exceeded(request).build_l3());
-  out.push_back(ip(false, 61).tcp(443, 40000).flags(kRst | kAck).seq(5001).ack(1001 + 38)
-                    .payload(std::string("blocked by policy 42")).build_l3());
+  out.push_back(ip(false, 61)
+                    .tcp(443, 40000)
+                    .flags(kRst | kAck)
+                    .seq(5001)
+                    .ack(1001 + 38)
+                    .payload(std::string("blocked by policy 42"))
+                    .build_l3());
   return out;
 }
 

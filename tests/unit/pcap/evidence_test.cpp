@@ -99,8 +99,7 @@ TEST(PcapngWriter, CommentOptionBytes) {
   EXPECT_EQ(0, std::memcmp(&b[28], data, 5));
   EXPECT_EQ(b[33] | b[34] | b[35], 0);  // data padded to 32 bits
   // opt_comment: code 1, length 6 (UTF-8 bytes), value, 2 bytes padding.
-  const std::vector<uint8_t> opt = {1, 0, 6, 0, 'h', 0xC3, 0xA9, 'l', 'l', 'o', 0, 0,
-                                    0, 0, 0, 0};  // then opt_endofopt
+  const std::vector<uint8_t> opt = {1, 0, 6, 0, 'h', 0xC3, 0xA9, 'l', 'l', 'o', 0, 0, 0, 0, 0, 0};  // then opt_endofopt
   ASSERT_EQ(b.size(), 36 + opt.size() + 4);
   EXPECT_EQ(std::vector<uint8_t>(b.begin() + 36, b.begin() + 36 + long(opt.size())), opt);
   // No comment: no options at all.
@@ -128,12 +127,25 @@ TEST(Evidence, WritesTheResetsPackets) {
   // Interleave another flow and many data packets before the RST.
   std::vector<Bytes> l3(conv.begin(), conv.begin() + 4);
   for (int i = 0; i < 20; i++)
-    l3.push_back(PacketBuilder().ipv4("10.0.0.1", "10.0.0.2").df().ttl(64).tcp(40000, 443).flags(kAck)
-                     .seq(1039).ack(5001).build_l3());
+    l3.push_back(PacketBuilder()
+                     .ipv4("10.0.0.1", "10.0.0.2")
+                     .df()
+                     .ttl(64)
+                     .tcp(40000, 443)
+                     .flags(kAck)
+                     .seq(1039)
+                     .ack(5001)
+                     .build_l3());
   l3.push_back(PacketBuilder().ipv4("10.0.0.9", "10.0.0.2").ttl(64).tcp(41000, 80).flags(kSyn).seq(1).build_l3());
   l3.push_back(conv[4]);  // ICMP time exceeded quoting the request
   l3.push_back(conv[5]);  // RST
-  l3.push_back(PacketBuilder().ipv4("10.0.0.1", "10.0.0.2").df().ttl(64).tcp(40000, 443).flags(kRst).seq(1039)
+  l3.push_back(PacketBuilder()
+                   .ipv4("10.0.0.1", "10.0.0.2")
+                   .df()
+                   .ttl(64)
+                   .tcp(40000, 443)
+                   .flags(kRst)
+                   .seq(1039)
                    .build_l3());  // the client answers with a RST of its own (another burst)
 
   auto ev = pcap::Evidence::create(path, {.frames_before = 3, .frames_after = 0});
@@ -141,10 +153,12 @@ TEST(Evidence, WritesTheResetsPackets) {
   ASSERT_TRUE(ev->begin_file("conv.pcap", DLT_RAW));
   pcap::Tracker tracker;
   std::vector<std::string> errors;
-  flow::Timeline timeline({}, {nullptr, [&](const flow::ResetRecord& r) {
-                                 if (auto w = ev->write(r, pcap::verdict_label("middlebox", 2, 0.9, "a summary")); !w)
-                                   errors.push_back(w.error().message);
-                               }},
+  flow::Timeline timeline({},
+                          {nullptr,
+                           [&](const flow::ResetRecord& r) {
+                             if (auto w = ev->write(r, pcap::verdict_label("middlebox", 2, 0.9, "a summary")); !w)
+                               errors.push_back(w.error().message);
+                           }},
                           tracker.state_lookup());
   uint64_t frame = 1;
   for (const auto& b : l3) {

@@ -23,7 +23,7 @@ using pcap::Tracker;
 
 struct ReadResult {
   std::vector<flow::Packet> events;
-  std::string error;           // Reader::error() when the file ended with one
+  std::string error;  // Reader::error() when the file ended with one
   uint64_t records = 0;
   rh_counters counters{};
 };
@@ -168,8 +168,7 @@ TEST(Reader, PcapngWithMixedLinkTypesIsRefusedByLibpcap) {
     err = r.error().message;
   } else {
     pcap::Record rec;
-    while (r.value()->next(rec) == Reader::Next::record) {
-    }
+    while (r.value()->next(rec) == Reader::Next::record) {}
     err = r.value()->error();
   }
   EXPECT_NE(err.find("different from the type of the first interface"), std::string::npos) << err;
@@ -272,9 +271,9 @@ TEST(Reader, SnaplenShorterThanTheHeadersCountsTruncation) {
   std::string path = temp_path("snap.pcap");
   Bytes syn = frame_for(DLT_EN10MB, conversation(conv_v4())[0], false);
   write_pcap(path, DLT_EN10MB,
-             {{kT0, truncate(syn, 10), static_cast<uint32_t>(syn.size())},   // inside Ethernet
-              {kT0, truncate(syn, 30), static_cast<uint32_t>(syn.size())},   // inside IPv4
-              {kT0, truncate(syn, 40), static_cast<uint32_t>(syn.size())}}); // inside TCP
+             {{kT0, truncate(syn, 10), static_cast<uint32_t>(syn.size())},    // inside Ethernet
+              {kT0, truncate(syn, 30), static_cast<uint32_t>(syn.size())},    // inside IPv4
+              {kT0, truncate(syn, 40), static_cast<uint32_t>(syn.size())}});  // inside TCP
   ReadResult r = read_events(path);
   EXPECT_EQ(r.records, 3u);
   EXPECT_TRUE(r.events.empty());
@@ -289,7 +288,7 @@ TEST(LinkL3, CookedAndNullHeadersOfOtherProtocolsAreNotIp) {
   EXPECT_EQ(pcap::link_l3(DLT_LINUX_SLL, Bytes(15, 0)).cause, RH_C_TRUNC_L2);
   EXPECT_EQ(pcap::link_l3(DLT_LINUX_SLL2, Bytes(19, 0)).cause, RH_C_TRUNC_L2);
   EXPECT_EQ(pcap::link_l3(DLT_NULL, Bytes{7, 0, 0, 0, 0x45}).cause, RH_C_NON_TCP);
-  EXPECT_EQ(pcap::link_l3(DLT_NULL, Bytes{0, 0, 0, 2, 0x45}).offset, 4u);  // big-endian writer
+  EXPECT_EQ(pcap::link_l3(DLT_NULL, Bytes{0, 0, 0, 2, 0x45}).offset, 4u);           // big-endian writer
   EXPECT_EQ(pcap::link_l3(DLT_LOOP, Bytes{2, 0, 0, 0, 0x45}).cause, RH_C_NON_TCP);  // LOOP is network order
   EXPECT_FALSE(pcap::link_supported(DLT_IEEE802_11));
 }

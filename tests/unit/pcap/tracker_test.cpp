@@ -3,8 +3,8 @@
 // semantics, and the bounded LRU flow table.
 #include <gtest/gtest.h>
 
-#include "conversation.h"
 #include "bpf/parse.h"
+#include "conversation.h"
 #include "pcap/tracker.h"
 
 namespace rsthop::test {

@@ -33,8 +33,9 @@ class MemorySink : public output::Sink {
 struct Fixture {
   explicit Fixture(pipeline::Pipeline::Options opt = {})
       : writer(std::make_unique<MemorySink>(&text, &fail), output::Format::json),
-        pipe(opt, &writer, output::Context{"test", WallClock::fixed(0), {}},
-             [this](const rh_flow_key& k) { return replayer.lookup(k); }, [this] { return counters; }) {}
+        pipe(
+            opt, &writer, output::Context{"test", WallClock::fixed(0), {}},
+            [this](const rh_flow_key& k) { return replayer.lookup(k); }, [this] { return counters; }) {}
 
   void frame(uint64_t ts, Bytes b, uint8_t hook) {
     if (auto p = replayer.feed(offline::Frame{ts, std::move(b), hook})) pipe.add(*p);

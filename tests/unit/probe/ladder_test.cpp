@@ -21,8 +21,8 @@
 #include <utility>
 #include <vector>
 
-#include "tests/common/privileged.h"
 #include "probe/probe.h"
+#include "tests/common/privileged.h"
 
 namespace rsthop::probe {
 namespace {
@@ -89,9 +89,11 @@ class Lab {
     created_ = true;
     script += "ip -n " + C + " link add eth0 type veth peer name eth0 netns " + R1 + "\n";
     script += "ip -n " + R1 + " link add eth1 type veth peer name eth0 netns " + R2 + "\n";
-    script += "ip -n " + R2 + " link add eth1 type veth peer name eth0 netns " + S + "\n";    // Up first: the kernel applies carrier changes with up to a second of
+    script += "ip -n " + R2 + " link add eth1 type veth peer name eth0 netns " + S +
+              "\n";  // Up first: the kernel applies carrier changes with up to a second of
     // delay, which then overlaps with the rest of the setup.
-    for (const auto& [n, dev] : {std::pair{C, "eth0"}, {R1, "eth0"}, {R1, "eth1"}, {R2, "eth0"}, {R2, "eth1"}, {S, "eth0"}})
+    for (const auto& [n, dev] :
+         {std::pair{C, "eth0"}, {R1, "eth0"}, {R1, "eth1"}, {R2, "eth0"}, {R2, "eth1"}, {S, "eth0"}})
       script += "ip -n " + n + " link set " + dev + " up\n";
     auto addr = [&](const std::string& n, const char* dev, const char* v4, const char* v6) {
       script += "ip -n " + n + " addr add " + v4 + " dev " + dev + "\n";
@@ -151,7 +153,8 @@ class Lab {
     close(in[0]);
     stdin_ = in[1];
     for (int i = 0; i < 200; i++) {
-      std::string cmd = "test -n \"$(ip netns exec " + S + " ss -Hltn 'sport = :443 or sport = :81 or sport = :80' | wc -l | grep -x 3)\"";
+      std::string cmd = "test -n \"$(ip netns exec " + S +
+                        " ss -Hltn 'sport = :443 or sport = :81 or sport = :80' | wc -l | grep -x 3)\"";
       if (std::system(cmd.c_str()) == 0) return "";
       usleep(50 * 1000);
     }
@@ -193,14 +196,15 @@ Target target(const char* hp) {
 std::string describe(const std::vector<SynStep>& steps) {
   std::string s;
   for (const auto& st : steps)
-    s += std::to_string(st.ttl) + " " + syn_kind_name(st.kind) + " " + (st.from ? addr_to_string(st.from->data()) : "-") +
-         " " + std::to_string(st.ms) + "ms\n";
+    s += std::to_string(st.ttl) + " " + syn_kind_name(st.kind) + " " +
+         (st.from ? addr_to_string(st.from->data()) : "-") + " " + std::to_string(st.ms) + "ms\n";
   return s;
 }
 std::string describe(const std::vector<TriggerStep>& steps) {
   std::string s;
   for (const auto& st : steps)
-    s += std::to_string(st.ttl) + " " + trigger_kind_name(st.kind) + " " + std::to_string(st.ms) + "ms " + st.detail + "\n";
+    s += std::to_string(st.ttl) + " " + trigger_kind_name(st.kind) + " " + std::to_string(st.ms) + "ms " + st.detail +
+         "\n";
   return s;
 }
 
@@ -331,7 +335,8 @@ TEST_F(Ladder, TriggerResetByTheServer) {
 
 TEST_F(Ladder, TriggerResetInjectedByRouter2) {
   const std::string r2 = lab_->ns("r2");
-  const std::string rule = "FORWARD -p tcp --dport 80 -m string --string rsthop-blocked --algo bm -j REJECT --reject-with tcp-reset";
+  const std::string rule =
+      "FORWARD -p tcp --dport 80 -m string --string rsthop-blocked --algo bm -j REJECT --reject-with tcp-reset";
   ASSERT_EQ(sh("ip netns exec " + r2 + " iptables -A " + rule), 0);
   auto payload = http_request("rsthop-blocked.example");
   auto t0 = std::chrono::steady_clock::now();

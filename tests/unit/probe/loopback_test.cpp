@@ -23,8 +23,7 @@ Target loopback(uint16_t port, int family = 4) {
 void close_quietly(Fd& fd) {
   ::shutdown(fd.get(), SHUT_WR);
   char b[512];
-  while (::recv(fd.get(), b, sizeof(b), 0) > 0) {
-  }
+  while (::recv(fd.get(), b, sizeof(b), 0) > 0) {}
   fd.reset();
 }
 

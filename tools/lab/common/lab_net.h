@@ -121,8 +121,7 @@ inline Fd listen_on(const SockAddr& a) {
   int one = 1;
   setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (a.family() == AF_INET6) setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-  if (::bind(fd.get(), a.get(), a.len) != 0)
-    throw LabError("cannot bind " + to_string(a) + ": " + errno_text());
+  if (::bind(fd.get(), a.get(), a.len) != 0) throw LabError("cannot bind " + to_string(a) + ": " + errno_text());
   if (::listen(fd.get(), 128) != 0) throw LabError("cannot listen on " + to_string(a) + ": " + errno_text());
   return fd;
 }

@@ -55,8 +55,7 @@ class IpId {
       int v = -1;
       try {
         v = std::stoi(spec.substr(6));
-      } catch (const std::exception&) {
-      }
+      } catch (const std::exception&) {}
       if (v < 0 || v > 65535) throw lab::LabError("--ip-id fixed:N needs N in 0-65535, got '" + spec + "'");
       next_ = static_cast<uint16_t>(v);
     } else {
@@ -269,7 +268,8 @@ int main(int argc, char** argv) {
   app.add_option("--window", opt.window, "TCP window")->check(CLI::Range(0, 65535))->capture_default_str();
   app.add_option("--flags", opt.flags, "R or RA")->check(CLI::IsMember({"R", "RA"}))->capture_default_str();
   app.add_option("--payload", opt.payload, "payload carried by the RSTs");
-  app.add_option("--delay-ms", opt.delay_ms, "wait before injecting")->check(CLI::Range(0, 60000))
+  app.add_option("--delay-ms", opt.delay_ms, "wait before injecting")
+      ->check(CLI::Range(0, 60000))
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (opt.seq_offsets.empty()) opt.seq_offsets = {0};

@@ -74,8 +74,8 @@ X509Ptr make_certificate(EVP_PKEY* key, const std::string& name) {
   X509_gmtime_adj(X509_getm_notAfter(x.get()), 30L * 86400);
   check(X509_set_pubkey(x.get(), key) == 1, "set the public key");
   X509_NAME* subject = X509_get_subject_name(x.get());
-  check(X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC,
-                                   reinterpret_cast<const unsigned char*>(name.c_str()), -1, -1, 0) == 1,
+  check(X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(name.c_str()),
+                                   -1, -1, 0) == 1,
         "set the common name '" + name + "'");
   check(X509_set_issuer_name(x.get(), subject) == 1, "set the issuer");
   X509V3_CTX v3;
@@ -145,8 +145,9 @@ void serve_https(lab::Fd fd, SSL_CTX* ctx, const Options& opt) {
     }
     if (has_header_end(req)) {
       std::string body = "hello from " + opt.name + " over TLS\n";
-      std::string resp = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
-                         std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+      std::string resp =
+          "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
+          "\r\nConnection: close\r\n\r\n" + body;
       clean = SSL_write(ssl, resp.data(), static_cast<int>(resp.size())) > 0;
       if (clean) SSL_shutdown(ssl);
     }
@@ -214,12 +215,15 @@ int main(int argc, char** argv) {
   CLI::App app{"lab-tls-server: HTTPS (self-signed, any SNI) and an HTTP->HTTPS redirect for the rsthop lab"};
   app.add_option("--name", opt.name, "certificate CN/SAN and redirect target")->capture_default_str();
   app.add_option("--bind", opt.binds, "address to listen on (repeatable; default 0.0.0.0 and ::)");
-  app.add_option("--https-port", opt.https_port, "HTTPS port, 0 disables")->check(CLI::Range(0, 65535))
+  app.add_option("--https-port", opt.https_port, "HTTPS port, 0 disables")
+      ->check(CLI::Range(0, 65535))
       ->capture_default_str();
-  app.add_option("--http-port", opt.http_port, "HTTP redirect port, 0 disables")->check(CLI::Range(0, 65535))
+  app.add_option("--http-port", opt.http_port, "HTTP redirect port, 0 disables")
+      ->check(CLI::Range(0, 65535))
       ->capture_default_str();
   app.add_flag("--abort-after-hello", opt.abort_after_hello, "read the ClientHello, then reset the connection");
-  app.add_option("--timeout-ms", opt.timeout_ms, "per-socket read/write timeout")->check(CLI::Range(100, 600000))
+  app.add_option("--timeout-ms", opt.timeout_ms, "per-socket read/write timeout")
+      ->check(CLI::Range(100, 600000))
       ->capture_default_str();
   app.add_option("--reply-delay-ms", opt.reply_delay_ms,
                  "wait this long after accepting before touching a connection, like a distant server "
