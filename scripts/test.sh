@@ -11,6 +11,9 @@ else
   sudo -n bash scripts/deps.sh 2>/dev/null || bash scripts/deps.sh
 fi
 
+# House rules first: an unformatted tree fails before anything is built.
+bash scripts/lint.sh format
+
 build=${BUILD_DIR:-build}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}"
 cmake --build "$build" -j "$(nproc)"

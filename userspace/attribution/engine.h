@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <unordered_map>
+#include <utility>
 
 #include "attribution/remote.h"
 #include "attribution/verdict.h"
@@ -32,7 +33,7 @@ class Engine {
     std::function<bool(const uint8_t* addr, uint8_t family)> route_traced;
   };
 
-  explicit Engine(Options opt, const oui::Registry* registry = nullptr) : opt_(opt), oui_(registry) {}
+  explicit Engine(Options opt, const oui::Registry* registry = nullptr) : opt_(std::move(opt)), oui_(registry) {}
 
   // Learns the hop distance at which each (address, port) answers, from
   // SYN-ACKs: the same address answering from different distances on

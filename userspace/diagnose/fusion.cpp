@@ -1,6 +1,7 @@
 #include "diagnose/fusion.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "diagnose/fusion_local.h"
@@ -239,7 +240,7 @@ std::string proxy_summary(const Fusion& f, const std::string& where) {
   if (delay)
     s += " " +
          (*delay < 1000 ? std::to_string(static_cast<int>(*delay)) + " ms"
-                        : std::to_string(static_cast<int>(*delay / 1000 + 0.5)) + " s") +
+                        : std::to_string(std::lround(*delay / 1000)) + " s") +
          " after the ClientHello";
   if (named_vendor(f.v.l2_vendor)) s += "; its MAC belongs to " + f.v.l2_vendor;
   if (s.back() != '.') s += ".";

@@ -4,11 +4,11 @@ namespace rsthop::pipeline {
 
 Pipeline::Pipeline(Options opt, output::Writer* writer, output::Context ctx, flow::Timeline::StateLookup lookup,
                    CounterSource counters)
-    : opt_(opt),
+    : opt_(std::move(opt)),
       writer_(writer),
       ctx_(std::move(ctx)),
       counters_(std::move(counters)),
-      engine_(opt.engine, opt.registry) {
+      engine_(opt_.engine, opt_.registry) {
   timeline_ = make_timeline(std::move(lookup));
   next_tick_ = opt_.start_ns ? opt_.start_ns + opt_.tick_ns : 0;
   next_stats_ = opt_.stats_every_ns ? opt_.start_ns + opt_.stats_every_ns : 0;

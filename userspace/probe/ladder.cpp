@@ -84,6 +84,7 @@ std::vector<Step> run_ladder(const LadderOptions& o, Prober& pr) {
     for (const auto& p : inflight) wake = std::min(wake, p.deadline);
     if (can_launch() && last_launch) wake = std::min(wake, *last_launch + gap);
     std::vector<pollfd> pfds;
+    pfds.reserve(inflight.size());
     for (const auto& p : inflight) pfds.push_back({p.fd.get(), p.events, 0});
     int rc = ::poll(pfds.data(), pfds.size(), inflight.empty() && !can_launch() ? 0 : detail::ms_until(wake));
     if (rc < 0 && errno != EINTR) break;  // cannot happen with valid descriptors
