@@ -126,117 +126,159 @@ pipeline::Pipeline::Options pipeline_options(bool local_events, const oui::Regis
   return o;
 }
 
-Outcome run(const probe::Target& target, const Options& opt, EventSource* capture, const oui::Registry* registry,
-            pipeline::Pipeline& pipe, const Reporter& report) {
-  auto say = [&](const std::string& m) {
-    if (report.progress) report.progress(m);
-  };
-  Passive passive(target, capture, registry, pipe);
-  Outcome out;
-  Inputs& in = out.inputs;
-  in.target = target;
-  in.trigger_kind = opt.tls ? Trigger::sni : Trigger::host;
-  const std::string name = opt.sni.empty() ? target.host : opt.sni;
+namespace {
 
-  say("TCP connect to port " + std::to_string(target.port));
-  in.connect = probe::tcp_connect(target, opt.timing);
-  if (report.connect) report.connect(*in.connect);
-  bool primary_ok = passed(in.connect->outcome);
+// One diagnose run, phase by phase: the first probes, the ladders, the
+// re-tests of a silent drop, the hop lines.  Every phase reads and extends `in`.
+class Run {
+ public:
+  Run(const probe::Target& target, const Options& opt, Passive& passive, const Reporter& report, Inputs& in)
+      : target_(target),
+        opt_(opt),
+        passive_(passive),
+        report_(report),
+        in_(in),
+        name_(opt.sni.empty() ? target.host : opt.sni),
+        budget_(opt.budget - 3) {
+    in_.target = target;
+    in_.trigger_kind = opt.tls ? Trigger::sni : Trigger::host;
+  }
 
-  if (opt.tls && target.port != 80) {
-    probe::Target t80 = target;
-    t80.port = 80;
-    say("HTTP on port 80");
-    auto h = probe::http_get(t80, target.host, opt.timing);
-    if (report.http) report.http(h);
-  }
-  std::vector<uint8_t> payload, control;
-  if (primary_ok) {
-    if (opt.tls) {
-      say("TLS handshake with SNI " + name);
-      probe::Timing held = opt.timing;
-      held.hold_ms = opt.hold_ms;
-      in.tls = probe::tls_probe(target, name, held);
-      if (report.tls) report.tls(*in.tls);
-      primary_ok = passed(in.tls->outcome);
-      auto hello = probe::client_hello(name), ctl = probe::client_hello(opt.control_sni);
-      if (hello) payload = hello.value();
-      if (ctl) control = ctl.value();
-    } else {
-      say("HTTP request with Host " + name);
-      in.http = probe::http_get(target, name, opt.timing);
-      if (report.http) report.http(*in.http);
-      primary_ok = passed(in.http->outcome);
-      payload = probe::http_request(name);
-      control = probe::http_request(opt.control_sni);
+  // TCP connect, the port-80 HTTP probe, then TLS or HTTP with the name; true when the request passed.
+  bool first_probes() {
+    say("TCP connect to port " + std::to_string(target_.port));
+    in_.connect = probe::tcp_connect(target_, opt_.timing);
+    if (report_.connect) report_.connect(*in_.connect);
+    bool ok = passed(in_.connect->outcome);
+    if (opt_.tls && target_.port != 80) {
+      say("HTTP on port 80");
+      auto h = probe::http_get(port80(), target_.host, opt_.timing);
+      if (report_.http) report_.http(h);
     }
+    if (ok) ok = opt_.tls ? tls_request() : http_request();
+    passive_.pump();
+    return ok;
   }
-  passive.pump();
 
-  // The budget bounds every ladder: each TTL step is one connection to the target.
-  int budget = opt.budget - 3;
-  auto ladder_opts = [&]() {
-    probe::LadderOptions lo = opt.ladder;
-    lo.max_hops = std::max(0, std::min(lo.max_hops, budget));
-    return lo;
-  };
-  auto spend = [&](size_t steps) { budget -= static_cast<int>(steps); };
-  if (!primary_ok || opt.always_ladder) {
-    say("SYN ladder (TTL 1.." + std::to_string(opt.ladder.max_hops) + ")");
-    in.syn = probe::syn_ladder(target, ladder_opts());
-    spend(in.syn.size());
-    for (const auto& s : in.syn)
-      if (report.hop) report.hop("syn", s.ttl, probe::syn_kind_name(s.kind), s.from, s.ms);
-    if (opt.tls && target.port != 80) {
-      probe::Target t80 = target;
-      t80.port = 80;
-      in.syn80 = probe::syn_ladder(t80, ladder_opts());
-      spend(in.syn80.size());
+  // The SYN ladders, then (after a handshake) the trigger and control ladders at once.
+  void ladders() {
+    say("SYN ladder (TTL 1.." + std::to_string(opt_.ladder.max_hops) + ")");
+    in_.syn = probe::syn_ladder(target_, ladder_opts());
+    spend(in_.syn.size());
+    for (const auto& s : in_.syn)
+      if (report_.hop) report_.hop("syn", s.ttl, probe::syn_kind_name(s.kind), s.from, s.ms);
+    if (opt_.tls && target_.port != 80) {
+      in_.syn80 = probe::syn_ladder(port80(), ladder_opts());
+      spend(in_.syn80.size());
     }
-    bool handshake = in.connect && passed(in.connect->outcome);
-    if (handshake && !payload.empty()) {
-      say("trigger and control ladders with " + std::string(opt.tls ? "SNI " : "Host ") + name + " and " +
-          opt.control_sni);
-      // Both at once, each at half the rate: the silent steps' waits overlap.
-      probe::LadderOptions lo = ladder_opts();
-      lo.max_hops = std::max(0, std::min(lo.max_hops, budget / 2));
-      lo.min_gap_ms *= 2;
-      auto ctl = std::async(std::launch::async, [&] { return probe::trigger_ladder(target, control, lo); });
-      in.trigger = probe::trigger_ladder(target, payload, lo);
-      in.control = ctl.get();
-      spend(in.trigger.size() + in.control.size());
-    }
+    if (!in_.connect || !passed(in_.connect->outcome) || payload_.empty()) return;
+    say("trigger and control ladders with " + std::string(opt_.tls ? "SNI " : "Host ") + name_ + " and " +
+        opt_.control_sni);
+    // Both at once, each at half the rate: the silent steps' waits overlap.
+    probe::LadderOptions lo = ladder_opts();
+    lo.max_hops = std::max(0, std::min(lo.max_hops, budget_ / 2));
+    lo.min_gap_ms *= 2;
+    auto ctl = std::async(std::launch::async, [&] { return probe::trigger_ladder(target_, control_, lo); });
+    in_.trigger = probe::trigger_ladder(target_, payload_, lo);
+    in_.control = ctl.get();
+    spend(in_.trigger.size() + in_.control.size());
   }
+
   // A silent drop is placed where the trigger's ICMP answers stop; routers rate-limit ICMP per
   // destination, so an answer missing at the next TTL may just have been suppressed.  Re-test
   // that TTL alone after the limiter refilled (about one answer per second), a few times.
-  for (int retest = 0; retest < 3 && !in.trigger.empty(); retest++) {
-    passive.snapshot(in);
-    Verdict v = fuse(in);
-    if (v.outcome != RequestOutcome::drop || !v.hop || (v.endpoint_hop && *v.hop + 1 >= *v.endpoint_hop) || budget <= 0)
-      break;
-    const int ttl = *v.hop + 1;
+  void retest_drops() {
+    for (int retest = 0; retest < 3 && !in_.trigger.empty(); retest++) {
+      passive_.snapshot(in_);
+      Verdict v = fuse(in_);
+      if (v.outcome != RequestOutcome::drop || !v.hop || (v.endpoint_hop && *v.hop + 1 >= *v.endpoint_hop) ||
+          budget_ <= 0)
+        return;
+      if (!retest_ttl(*v.hop + 1)) return;
+    }
+  }
+
+  void report_trigger_hops() {
+    if (!report_.hop) return;
+    for (const auto* ladder : {&in_.trigger, &in_.control})
+      for (const auto& s : *ladder)
+        report_.hop(ladder == &in_.trigger ? "trigger" : "control", s.ttl, probe::trigger_kind_name(s.kind),
+                    passive_.icmp_from(s.local_port), s.ms);
+  }
+
+ private:
+  void say(const std::string& m) const {
+    if (report_.progress) report_.progress(m);
+  }
+  probe::Target port80() const {
+    probe::Target t = target_;
+    t.port = 80;
+    return t;
+  }
+  bool tls_request() {
+    say("TLS handshake with SNI " + name_);
+    probe::Timing held = opt_.timing;
+    held.hold_ms = opt_.hold_ms;
+    in_.tls = probe::tls_probe(target_, name_, held);
+    if (report_.tls) report_.tls(*in_.tls);
+    if (auto hello = probe::client_hello(name_)) payload_ = hello.value();
+    if (auto ctl = probe::client_hello(opt_.control_sni)) control_ = ctl.value();
+    return passed(in_.tls->outcome);
+  }
+  bool http_request() {
+    say("HTTP request with Host " + name_);
+    in_.http = probe::http_get(target_, name_, opt_.timing);
+    if (report_.http) report_.http(*in_.http);
+    payload_ = probe::http_request(name_);
+    control_ = probe::http_request(opt_.control_sni);
+    return passed(in_.http->outcome);
+  }
+  // The budget bounds every ladder: each TTL step is one connection to the target.
+  probe::LadderOptions ladder_opts() const {
+    probe::LadderOptions lo = opt_.ladder;
+    lo.max_hops = std::max(0, std::min(lo.max_hops, budget_));
+    return lo;
+  }
+  void spend(size_t steps) { budget_ -= static_cast<int>(steps); }
+  // One trigger step at `ttl` after a pause; false when there is nothing more to learn.
+  bool retest_ttl(int ttl) {
     say("re-testing TTL " + std::to_string(ttl) + " after a pause (ICMP rate limits)");
     std::this_thread::sleep_for(std::chrono::milliseconds(1100));
-    probe::LadderOptions one = opt.ladder;
+    probe::LadderOptions one = opt_.ladder;
     one.min_ttl = one.max_hops = ttl;
-    auto step = probe::trigger_ladder(target, payload, one);
+    auto step = probe::trigger_ladder(target_, payload_, one);
     spend(step.size());
-    passive.pump();
-    if (step.empty()) break;
-    std::erase_if(in.trigger, [&](const probe::TriggerStep& s) { return s.ttl == ttl; });
-    in.trigger.push_back(step.front());
-    passive.snapshot(in);
-    if (!passive.icmp_from(step.front().local_port)) break;  // still silent: the drop is at hop ttl-1
+    passive_.pump();
+    if (step.empty()) return false;
+    std::erase_if(in_.trigger, [&](const probe::TriggerStep& s) { return s.ttl == ttl; });
+    in_.trigger.push_back(step.front());
+    passive_.snapshot(in_);
+    return passive_.icmp_from(step.front().local_port).has_value();  // still silent: the drop is at hop ttl-1
   }
-  passive.finish(in);
-  if (report.hop) {
-    for (const auto* ladder : {&in.trigger, &in.control})
-      for (const auto& s : *ladder)
-        report.hop(ladder == &in.trigger ? "trigger" : "control", s.ttl, probe::trigger_kind_name(s.kind),
-                   passive.icmp_from(s.local_port), s.ms);
-  }
-  out.verdict = fuse(in);
+
+  const probe::Target& target_;
+  const Options& opt_;
+  Passive& passive_;
+  const Reporter& report_;
+  Inputs& in_;
+  const std::string name_;
+  int budget_;
+  std::vector<uint8_t> payload_, control_;
+};
+
+}  // namespace
+
+Outcome run(const probe::Target& target, const Options& opt, EventSource* capture, const oui::Registry* registry,
+            pipeline::Pipeline& pipe, const Reporter& report) {
+  Passive passive(target, capture, registry, pipe);
+  Outcome out;
+  Run r(target, opt, passive, report, out.inputs);
+  bool primary_ok = r.first_probes();
+  if (!primary_ok || opt.always_ladder) r.ladders();
+  r.retest_drops();
+  passive.finish(out.inputs);
+  r.report_trigger_hops();
+  out.verdict = fuse(out.inputs);
   out.capture_error = passive.error();
   return out;
 }
