@@ -11,6 +11,7 @@
 #include "pcap/evidence.h"
 #include "pcap/pcapng_writer.h"
 #include "pcap/tracker.h"
+#include "pipeline/pipeline.h"
 
 namespace rsthop::test {
 namespace {
@@ -153,24 +154,24 @@ TEST(Evidence, WritesTheResetsPackets) {
   ASSERT_TRUE(ev->begin_file("conv.pcap", DLT_RAW));
   pcap::Tracker tracker;
   std::vector<std::string> errors;
-  flow::Timeline timeline({},
-                          {nullptr,
-                           [&](const flow::ResetRecord& r) {
-                             if (auto w = ev->write(r, pcap::verdict_label("middlebox", 2, 0.9, "a summary")); !w)
-                               errors.push_back(w.error().message);
-                           }},
-                          tracker.state_lookup());
+  // The product's own wiring: the pipeline judges each reset and hands it to the evidence writer.
+  pipeline::Pipeline pipe({}, nullptr, {}, tracker.state_lookup());
+  pipe.set_hooks({.on_reset = [&](const flow::ResetRecord& r, const attribution::Verdict&) -> Result<void> {
+    if (auto w = ev->write(r, pcap::verdict_label("middlebox", 2, 0.9, "a summary")); !w)
+      errors.push_back(w.error().message);
+    return {};
+  }});
   uint64_t frame = 1;
   for (const auto& b : l3) {
     const uint64_t ts = kT0 + frame * kStep;
     ev->add(b, uint32_t(b.size()), ts, frame, 0, false);
     if (auto p = tracker.feed(b, {ts, RH_HOOK_PCAP, 0, false, 1, frame})) {
       p->file = "conv.pcap";
-      timeline.add(*p);
+      pipe.add(*p);
     }
     frame++;
   }
-  timeline.finish(kT0 + frame * kStep);
+  pipe.finish_flows(kT0 + frame * kStep);
   EXPECT_TRUE(errors.empty());
   EXPECT_EQ(ev->stats().resets, 2u);
   ASSERT_TRUE(ev->close());
