@@ -11,6 +11,8 @@
 
 #include "cli/report.h"
 #include "common/clock.h"
+#include "diagnose/captured_ladder.h"
+#include "diagnose/lines.h"
 #include "output/event.h"
 #include "output/sink.h"
 #include "pcap/evidence.h"
@@ -59,6 +61,7 @@ struct Run {
   uint64_t first_ts = 0, last_ts = 0;
   pcap::Evidence* evidence = nullptr;  // --pcap-out
   Result<void> evidence_status;        // its first error ends the run, as a write error does
+  bool quiet = false;                  // the ladder pass: the line pass reports the files' errors
 };
 
 // One file on its own: its own flow table and timeline (flows do not
@@ -67,7 +70,7 @@ struct Run {
 bool analyze_file(Run& run, const std::string& path) {
   auto opened = pcap::Reader::open(path, run.opt.filter);
   if (!opened) {
-    std::cerr << "rsthop: " << opened.error().message << "\n";
+    if (!run.quiet) std::cerr << "rsthop: " << opened.error().message << "\n";
     return false;
   }
   pcap::Reader& reader = *opened.value();
@@ -84,8 +87,9 @@ bool analyze_file(Run& run, const std::string& path) {
     if (n == pcap::Reader::Next::end) break;
     if (n == pcap::Reader::Next::error) {
       // libpcap cannot resynchronise after a bad record: the rest of the file is lost.
-      std::cerr << "rsthop: " << reader.name() << ": packet " << rec.frame + 1 << ": " << reader.error()
-                << "; stopping this file\n";
+      if (!run.quiet)
+        std::cerr << "rsthop: " << reader.name() << ": packet " << rec.frame + 1 << ": " << reader.error()
+                  << "; stopping this file\n";
       run.counters.malformed++;
       ok = false;
       break;
@@ -120,6 +124,45 @@ bool analyze_file(Run& run, const std::string& path) {
   return ok;
 }
 
+// The ladder pass, before any line is written (hop and verdict lines come first): every file through a
+// pipeline of its own that writes nothing and hands its packets and judged resets to the recogniser.
+// Standard input cannot be read twice: its ladders are not looked for.  False when --control failed.
+bool find_ladders(const AnalyzeOptions& opt, const pcap::Tracker::Options& track, pipeline::Pipeline::Options po,
+                  diagnose::LadderRecogniser& rec) {
+  po.flow_lines = po.reset_lines = po.loss_lines = false;
+  auto pass = [&](const std::vector<std::string>& files, bool control) {
+    Run run{opt, track};
+    run.quiet = !control;
+    pipeline::Pipeline pipe(po, nullptr, output::Context{});
+    pipe.set_hooks({.on_reset =
+                        [&](const flow::ResetRecord& r, const attribution::Verdict& v) {
+                          rec.add_reset(r, v, control);
+                          return Result<void>();
+                        },
+                    .on_packet = [&](const flow::Packet& p) { rec.add(p, control); }});
+    run.pipe = &pipe;
+    bool ok = true;
+    for (const auto& f : files)
+      if (f != "-" || control) ok = analyze_file(run, f) && ok;
+    return ok;
+  };
+  pass(opt.files, false);
+  return opt.control.empty() || pass({opt.control}, true);
+}
+
+// One destination's hop lines (syn, trigger, control) and its verdict line, as `rsthop diagnose` writes them.
+Result<void> write_ladder(output::Writer& writer, const output::Context& ctx, const diagnose::CapturedLadder& l) {
+  const probe::Target& t = l.inputs.target;
+  for (const auto& h : l.hops)
+    if (auto r = writer.emit([&](std::string& line) {
+          diagnose::append_hop_line(line, ctx, h.ts_ns, t, h.ladder, h.ttl, h.result, h.from, h.ms);
+        });
+        !r)
+      return r;
+  const diagnose::Verdict v = diagnose::fuse(l.inputs);
+  return writer.emit([&](std::string& line) { diagnose::append_verdict_line(line, ctx, l.ts_ns, t, l.name, v); });
+}
+
 }  // namespace
 
 int run_analyze(const AnalyzeOptions& opt) {
@@ -134,6 +177,10 @@ int run_analyze(const AnalyzeOptions& opt) {
   track.filter.ports = opt.ports;
   track.max_flows = opt.max_flows;
   if (std::count(opt.files.begin(), opt.files.end(), "-") > 1) return fail("standard input ('-') can be read once");
+  if (!opt.control.empty()) {
+    if (opt.control == "-") return fail("--control: give a file (standard input is not read for controls)");
+    if (auto c = pcap::Reader::open(opt.control, opt.filter); !c) return fail("--control: " + c.error().message);
+  }
 
   auto sink = opt.output == "-" ? Result<std::unique_ptr<output::Sink>>(std::make_unique<output::StdoutSink>())
                                 : output::FileSink::open(opt.output);
@@ -151,6 +198,13 @@ int run_analyze(const AnalyzeOptions& opt) {
   po.engine.local_events = false;
   po.registry = registry ? &registry.value() : nullptr;
   po.timeline.max_flows = opt.max_flows;
+  bool control_ok = true;  // a --control file that could not be read to its end fails the run, as a file does
+  {
+    diagnose::LadderRecogniser rec({.registry = po.registry});
+    control_ok = find_ladders(opt, track, po, rec);
+    for (const auto& l : rec.ladders())
+      if (auto r = write_ladder(writer, ctx, l); !r) return fail(r.error().message);
+  }
   pipeline::Pipeline pipe(po, &writer, ctx, {}, [&run] { return run.counters; });
   run.pipe = &pipe;
   std::optional<pcap::Evidence> evidence;
@@ -163,7 +217,7 @@ int run_analyze(const AnalyzeOptions& opt) {
       return evidence->write(r, pcap::verdict_label(attribution::name(v.origin), v.hop, v.confidence, v.summary));
     }});
   }
-  int rc = 0;
+  int rc = control_ok ? 0 : 1;
   for (const auto& f : opt.files) {
     if (!analyze_file(run, f)) rc = 1;
     if (!pipe.ok() || !run.evidence_status) break;

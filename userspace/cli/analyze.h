@@ -18,6 +18,7 @@ struct AnalyzeOptions {
   std::string output = "-";
   uint32_t max_flows = 65536;  // the flow table (the kernel's default size)
   std::string pcap_out;        // --pcap-out: pcapng of the packets behind each reset ("" = none)
+  std::string control;         // --control: a capture whose ladders are the controls of the files' ("" = none)
 };
 
 // Returns the process exit code: 0, or 1 when a file could not be opened or

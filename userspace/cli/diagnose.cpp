@@ -231,6 +231,15 @@ int run_diagnose(const DiagnoseOptions& opt) {
   lines.emit([&](std::string& l) { diagnose::append_verdict_line(l, ctx, monotonic_now_ns(), t, name, out.verdict); });
   if (!lines.status) return fail(lines.status.error().message);
   if (evidence) {
+    // Each ladder step's connection too, so that `rsthop analyze` of the file finds the ladders again.
+    auto label = [&](const char* ladder, int ttl, const char* result, uint16_t port) {
+      lines.probe_labels.emplace_back(port,
+                                      std::string("ladder ") + ladder + " ttl " + std::to_string(ttl) + ": " + result);
+    };
+    for (const auto* syn : {&out.inputs.syn, &out.inputs.syn80})
+      for (const auto& s : *syn) label("syn", s.ttl, probe::name(s.kind), s.local_port);
+    for (const auto& s : out.inputs.trigger) label("trigger", s.ttl, probe::name(s.kind), s.local_port);
+    for (const auto& s : out.inputs.control) label("control", s.ttl, probe::name(s.kind), s.local_port);
     if (auto r = write_evidence(*evidence, out.verdict, rsts, lines, live.source.get()); !r)
       return fail(r.error().message);
   }

@@ -65,6 +65,8 @@ int main(int argc, char** argv) {
   analyze->add_option("-o,--output", a.output, "Write events to PATH ('-' for stdout)");
   analyze->add_option("--max-flows", a.max_flows, "Flow table entries (default 65536, as the kernel's)")
       ->check(CLI::Range(1, 4194304));
+  analyze->add_option("--control", a.control,
+                      "A capture whose ladders are the controls of the same destinations' in the files");
   analyze->add_option("--pcap-out", a.pcap_out, "Also write the packets behind each reset (pcapng, commented) to FILE");
 
   rsthop::cli::DiagnoseOptions d;
