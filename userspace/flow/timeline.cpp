@@ -189,8 +189,9 @@ void Timeline::add(const Packet& p) {
       if (!r.syn) r.syn = ev;
       break;
     case RH_EV_PAYLOAD:
-      if (r.have_state && side == orig_side(r.state, r.first_sender) && r.app.tls_sni.empty() &&
-          r.app.http_request.empty())
+      // Bytes from mid-stream (no SYN or SYN-ACK seen) are no request line or ClientHello.
+      if (r.have_state && (ev.flow.ts_syn || ev.flow.ts_synack) && side == orig_side(r.state, r.first_sender) &&
+          r.app.tls_sni.empty() && r.app.http_request.empty())
         parse_app_hint(p.data, r.app);
       break;
     case RH_EV_RST:
