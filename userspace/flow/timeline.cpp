@@ -312,7 +312,7 @@ void Timeline::emit_flow(Rec& r, const char* closed_by, bool refresh) {
     std::memcpy(e.ip.data(), side == RH_SIDE_A ? r.key.addr_a : r.key.addr_b, 16);
     e.port = side == RH_SIDE_A ? r.key.port_a : r.key.port_b;
     e.mac = r.mac[side];
-    e.bytes = st.bytes[side];
+    e.bytes = r.zeek.bytes(side, st);
     e.packets = st.packets[side];
   };
   fill(f.source, o);

@@ -90,6 +90,26 @@ TEST(Reuse, ADataOnlyMidStreamConnectionGetsAFlowLine) {
   EXPECT_TRUE(h.resets.empty());
 }
 
+// Zeek's orig_bytes / resp_bytes come from sequence numbers: a retransmitted
+// segment counts once, and data the capture missed counts when the peer ACKs it.
+TEST(Reuse, BytesAreTheSequenceSpanLikeZeeksNotThePayloadSeen) {
+  Harness h;
+  Conn c;
+  h.frame(kSec, c.c(kSyn));
+  h.frame(kSec + kMs, c.s(kSynAck));
+  h.frame(kSec + 2 * kMs, c.c(kAck));
+  Conn before = c;
+  h.frame(kSec + 3 * kMs, c.c(kData, std::string(100, 'q')));
+  h.frame(kSec + 300 * kMs, before.c(kData, std::string(100, 'q')));  // retransmitted
+  h.frame(kSec + 301 * kMs, c.s(kData, std::string(20, 'r')));
+  c.s_next += 500;                       // 500 more bytes of the server's the capture missed...
+  h.frame(kSec + 302 * kMs, c.c(kAck));  // ...acknowledged by the client
+  h.timeline.finish(10 * kSec);
+  ASSERT_EQ(h.flows.size(), 1u);
+  EXPECT_EQ(h.flows[0].source.bytes, 100u);
+  EXPECT_EQ(h.flows[0].destination.bytes, 520u);
+}
+
 TEST(Reuse, ARstAfterTheSummaryStillGetsAResetRecordButNoSecondFlow) {
   Harness h;
   Conn c;
