@@ -187,6 +187,9 @@ RH_INLINE int rh_parse_ipv4(struct rh_cursor *c, struct rh_pkt *p)
 	p->l4proto = h[9];
 	p->ip_id = rh_ntohs(RH_LD16(h + 4));
 	p->ip_len = rh_ntohs(RH_LD16(h + 2));
+	/* A TSO / GRO super-frame may say 0: the frame then says how long it is. */
+	if (!p->ip_len)
+		p->ip_len = c->end - h > 0xffff ? 0xffff : (__u16)(c->end - h);
 	frag = rh_ntohs(RH_LD16(h + 6));
 	if (frag & 0x4000)
 		p->ip_flags |= RH_IPF_DF;

@@ -83,8 +83,13 @@ RH_INLINE int rh_track(struct rh_flow_state *st, const struct rh_pkt *p, __u8 si
 		if (!p->payload_len || st->ts_first_payload[side & 1])
 			return 0;
 		st->ts_first_payload[side & 1] = now;
-		/* Bytes from mid-stream are no request line or ClientHello. */
-		return (st->ts_syn || st->ts_synack) ? RH_EV_PAYLOAD : 0;
+		/*
+		 * Mid-stream flows too: a connection that only carries data (no
+		 * SYN, FIN or RST ever) would otherwise leave no event behind and
+		 * get no flow line.  Readers take no request line or ClientHello
+		 * from a mid-stream flow's bytes (ts_syn and ts_synack are 0).
+		 */
+		return RH_EV_PAYLOAD;
 	}
 	if (f & RH_TCP_RST) {
 		st->rst_count[side & 1]++;

@@ -205,17 +205,53 @@ void add_family(std::vector<Case>& out, const Net& n) {
                    }});
   }
   {
+    // A mid-stream flow's first payload is an event too, so a connection that
+    // only carries data still gets a flow line; its bytes are still captured.
+    EventExpect e = tcp_event(n, true, RH_EV_PAYLOAD);
+    e.more = [=](const RawEvent& r) {
+      const rh_event& ev = r.ev();
+      EXPECT_EQ(ev.flow.initiator, RH_SIDE_UNKNOWN);
+      EXPECT_EQ(ev.flow.ts_syn, 0u);
+      EXPECT_EQ(ev.flow.ts_first_payload[RH_SIDE_A], ev.ts_ns);
+      EXPECT_EQ(ev.flow.bytes[RH_SIDE_A], kRequest.size());
+      EXPECT_EQ(ev.flow.seq_next[RH_SIDE_A], 7777u + kRequest.size());
+      ASSERT_EQ(ev.snap_len, kRequest.size());
+      EXPECT_EQ(std::string(reinterpret_cast<const char*>(r.data.data()), kRequest.size()), kRequest);
+    };
     out.push_back({f + "_data_unknown_flow",
                    {},
                    data_frame(n, 7777, kRequest),
-                   std::nullopt,
-                   C{{RH_C_TCP, 1}, {RH_C_FLOW_NEW, 1}, {RH_C_FLOW_MIDSTREAM, 1}},
+                   e,
+                   C{{RH_C_TCP, 1}, {RH_C_FLOW_NEW, 1}, {RH_C_FLOW_MIDSTREAM, 1}, {RH_C_EVENTS, 1}},
                    [=](BpfHarness& h) {
                      rh_flow_state st = must_flow(h, key);
                      EXPECT_EQ(st.initiator, RH_SIDE_UNKNOWN);
-                     EXPECT_EQ(st.bytes[RH_SIDE_A], kRequest.size());
                      EXPECT_EQ(st.packets[RH_SIDE_A], 1u);
                    }});
+  }
+  {
+    // The other direction's first payload of that mid-stream flow: one event per direction.
+    EventExpect e = tcp_event(n, false, RH_EV_PAYLOAD);
+    e.more = [](const RawEvent& r) {
+      EXPECT_EQ(r.ev().flow.bytes[RH_SIDE_B], 3u);
+      EXPECT_EQ(r.ev().flow.ts_first_payload[RH_SIDE_B], r.ev().ts_ns);
+      EXPECT_NE(r.ev().flow.ts_first_payload[RH_SIDE_A], 0u);
+    };
+    out.push_back({f + "_data_unknown_flow_reply",
+                   {data_frame(n, 7777, kRequest)},
+                   tcp_frame(n, false, kPsh | kAck).payload("ok\n").build(),
+                   e,
+                   C{{RH_C_TCP, 1}, {RH_C_EVENTS, 1}},
+                   {}});
+  }
+  {
+    const auto len = static_cast<uint32_t>(kRequest.size());
+    out.push_back({f + "_data_unknown_flow_second_data_no_event",
+                   {data_frame(n, 7777, kRequest)},
+                   data_frame(n, 7777 + len, std::string(50, 'y')),
+                   std::nullopt,
+                   C{{RH_C_TCP, 1}},
+                   [=](BpfHarness& h) { EXPECT_EQ(must_flow(h, key).bytes[RH_SIDE_A], len + 50); }});
   }
   {
     out.push_back({f + "_pure_ack_no_event",

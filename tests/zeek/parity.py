@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """rsthop's flow lines against Zeek's conn.log on Zeek's own traces (tests/fixtures/zeek/).
 
-usage: parity.py RSTHOP FIXTURES_DIR [--min-matched F] [--min-state F] [--min-history F]
+usage: parity.py RSTHOP FIXTURES_DIR [--min-matched F] [--min-state F] [--min-history F] [--min-bytes F]
 
 Each trace in traces/ is run through `rsthop analyze`; each TCP row of expected/<trace>.tsv
 is matched to a flow line with the same two endpoints (rows of one 4-tuple pair up in time
 order).  Reports the share of Zeek's rows matched, and among the matched the share whose
 conn_state agrees and whose history agrees letter for letter on the letters rsthop claims
-(CLAIMED; Zeek's retransmission, window, checksum and gap letters are not tracked).  Prints
-every disagreement; exits 1 when a share is below its threshold.
+(CLAIMED; Zeek's retransmission, window, checksum and gap letters are not tracked), and
+whose source.bytes / destination.bytes equal orig_bytes / resp_bytes.  Prints every
+disagreement; exits 1 when a share is below its threshold.
 """
 import json, os, subprocess, sys
 from collections import defaultdict
@@ -51,7 +52,7 @@ def norm_ip(ip):
 
 def main():
     rsthop, fixtures = sys.argv[1], sys.argv[2]
-    total = matched = state_ok = hist_ok = 0
+    total = matched = state_ok = hist_ok = bytes_ok = 0
     problems = []
     exp_dir = os.path.join(fixtures, "expected")
     for name in sorted(os.listdir(exp_dir)):
@@ -86,6 +87,12 @@ def main():
                     state_ok += 1
                 if f["history"] == zh:
                     hist_ok += 1
+                ob, rb = mine[i]["source"].get("bytes"), mine[i]["destination"].get("bytes")
+                zb = (z.get("orig_bytes"), z.get("resp_bytes"))
+                if (str(ob), str(rb)) == zb:
+                    bytes_ok += 1
+                else:
+                    problems.append("%s: bytes %s %s / %s %s (rsthop/zeek)" % (tag, ob, rb, zb[0], zb[1]))
                 if f["conn_state"] != z["conn_state"] or f["history"] != zh:
                     problems.append("%s: conn_state %s/%s history %s/%s (rsthop/zeek)" %
                                     (tag, f["conn_state"], z["conn_state"], f["history"], zh))
@@ -93,9 +100,11 @@ def main():
         print(p)
     share = lambda n, d: n / d if d else 0.0
     m, s, h = share(matched, total), share(state_ok, matched), share(hist_ok, matched)
-    print("zeek rows %d, matched %d (%.1f%%), conn_state agrees %.1f%%, history agrees %.1f%%" %
-          (total, matched, 100 * m, 100 * s, 100 * h))
+    b = share(bytes_ok, matched)
+    print("zeek rows %d, matched %d (%.1f%%), conn_state agrees %.1f%%, history agrees %.1f%%, bytes agree %.1f%%" %
+          (total, matched, 100 * m, 100 * s, 100 * h, 100 * b))
     fail = m < arg("--min-matched", 0.95) or s < arg("--min-state", 1.0) or h < arg("--min-history", 0.95)
+    fail = fail or b < arg("--min-bytes", 0.88)
     return 1 if fail or total == 0 else 0
 
 

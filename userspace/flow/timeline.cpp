@@ -189,8 +189,9 @@ void Timeline::add(const Packet& p) {
       if (!r.syn) r.syn = ev;
       break;
     case RH_EV_PAYLOAD:
-      if (r.have_state && side == orig_side(r.state, r.first_sender) && r.app.tls_sni.empty() &&
-          r.app.http_request.empty())
+      // Bytes from mid-stream (no SYN or SYN-ACK seen) are no request line or ClientHello.
+      if (r.have_state && (ev.flow.ts_syn || ev.flow.ts_synack) && side == orig_side(r.state, r.first_sender) &&
+          r.app.tls_sni.empty() && r.app.http_request.empty())
         parse_app_hint(p.data, r.app);
       break;
     case RH_EV_RST:
@@ -311,7 +312,7 @@ void Timeline::emit_flow(Rec& r, const char* closed_by, bool refresh) {
     std::memcpy(e.ip.data(), side == RH_SIDE_A ? r.key.addr_a : r.key.addr_b, 16);
     e.port = side == RH_SIDE_A ? r.key.port_a : r.key.port_b;
     e.mac = r.mac[side];
-    e.bytes = st.bytes[side];
+    e.bytes = r.zeek.bytes(side, st);
     e.packets = st.packets[side];
   };
   fill(f.source, o);

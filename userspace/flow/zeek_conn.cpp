@@ -50,6 +50,8 @@ void ZeekConn::on_event(const rh_event& ev, const rh_flow_state& before) {
   sport_[side ^ 1] = ev.dport;
   infer(before, ev.flow, side, ev.kind);
   packet(Seg{side, ev.tcp_flags, ev.seq, ev.payload_len, true, ev.ts_ns});
+  if (!start_seq_[side] || (ev.tcp_flags & RH_TCP_SYN))
+    start_seq_[side] = (ev.tcp_flags & RH_TCP_SYN) ? ev.seq : ev.seq - 1;
   last_side_ = side;
   bytes_[0] = ev.flow.bytes[0];
   bytes_[1] = ev.flow.bytes[1];
@@ -59,6 +61,29 @@ void ZeekConn::on_final(const rh_flow_state& before, const rh_flow_state& after)
   infer(before, after, RH_SIDE_UNKNOWN, 0);
   bytes_[0] = after.bytes[0];
   bytes_[1] = after.bytes[1];
+}
+
+uint64_t ZeekConn::bytes(uint8_t side, const rh_flow_state& st) const {
+  side &= 1;
+  if (!start_seq_[side]) return 0;  // no event from this side: it sent no payload (each first payload is one)
+  uint32_t start = *start_seq_[side];
+  bool fin = st.history[side] & RH_TCP_FIN;
+  // seq_next excludes the FIN octet; Zeek's last_seq includes it.
+  uint32_t last = (st.seq_next[side] ? st.seq_next[side] : start + 1) + (fin ? 1 : 0);
+  uint32_t span = last - start;
+  if (st.history[side ^ 1] & RH_TCP_ACK) {
+    uint32_t acked = st.ack_last[side ^ 1] - start;
+    // An ACK past what the side was seen sending: data the capture missed.  An
+    // ACK behind the start (an old ACK, or a bogus one) says nothing.
+    if (acked > span && acked < (1u << 31)) span = acked;
+  }
+  uint64_t size = span;
+  // Sequence numbers wrap every 4 GiB; the payload count (retransmissions
+  // included, so never below the data really sent) says how many times.
+  if (st.bytes[side] > size) size += (st.bytes[side] - size) & ~uint64_t{0xffffffff};
+  if (size) size--;         // the SYN octet (a partial endpoint's start is one before its first seq)
+  if (fin && size) size--;  // the FIN octet
+  return size;
 }
 
 // Packets of one gap between two events (or after the last one), from the

@@ -40,6 +40,15 @@ class ZeekConn {
   // originator's SYN, still unanswered (the responder sent nothing).
   bool attempt_over(uint64_t now) const;
   const std::string& history() const { return hist_; }
+  // Zeek's orig_bytes / resp_bytes for `side` (TCP_Endpoint::Size()): the
+  // sequence space the side covered, max(highest seq reached, highest ACK from
+  // the peer) minus its start, less the SYN and FIN octets, so retransmitted
+  // and duplicated segments count once and data missed by the capture but
+  // acknowledged counts.  `st` is the flow's latest state.  Start: the ISN of
+  // the side's SYN or SYN-ACK, else its first event's seq - 1 (Zeek's partial
+  // endpoint).  Wraps of the 32-bit sequence space are counted from the
+  // side's payload byte count.
+  uint64_t bytes(uint8_t side, const rh_flow_state& st) const;
   // Canonical side Zeek calls the originator (RH_SIDE_UNKNOWN before any packet).
   uint8_t orig() const { return orig_; }
 
@@ -71,6 +80,7 @@ class ZeekConn {
   uint32_t seen_[2] = {0, 0};  // history bits seen, per role (0: originator)
   std::optional<uint32_t> last_syn_[2], last_fin_[2], last_rst_[2];
   uint64_t bytes_[2] = {0, 0};
+  std::optional<uint32_t> start_seq_[2];  // see bytes()
   uint64_t attempt_ns_ = 0;
   bool continuation_ = false;  // when the originator's SYN put it in syn_sent
 };

@@ -137,6 +137,20 @@ TEST(ParseL3, Ipv6WithAnExtensionHeaderAndVlan) {
   EXPECT_EQ(0, std::memcmp(s.p.saddr, addr16("2001:db8::1").data(), 16));
 }
 
+// TSO / GRO super-frames captured before segmentation can carry an
+// IPv4 total length of 0: the length comes from the captured frame.
+TEST(ParseL3, Ipv4TotalLengthZeroTakesTheFrameLength) {
+  Bytes f =
+      PacketBuilder().eth().ipv4("198.18.0.1", "198.18.0.2").tcp(5555, 80).flags(kAck).payload("0123456789").build();
+  f[14 + 2] = 0;
+  f[14 + 3] = 0;
+  Parsed s(f);
+  ASSERT_EQ(s.l4, RH_IPPROTO_TCP);
+  ASSERT_EQ(s.tcp, 0);
+  EXPECT_EQ(s.p.ip_len, f.size() - 14);
+  EXPECT_EQ(s.p.payload_len, 10);
+}
+
 struct KeyCase {
   const char* a;
   const char* b;

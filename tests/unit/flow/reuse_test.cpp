@@ -61,7 +61,7 @@ TEST(Reuse, PacketsLongAfterAResetAreASecondFlow) {
   h.frame(kSec, c.c(kSyn));
   h.frame(kSec + kMs, c.s(kSynAck));
   h.frame(kSec + 100 * kMs, c.c(kRst));
-  h.frame(17 * kSec, c.c(kData, std::string(109, 'x')));  // no event: mid-stream data
+  h.frame(17 * kSec, c.c(kData, std::string(109, 'x')));  // mid-stream data
   h.frame(17 * kSec + kMs, c.s(kRst));
   h.timeline.finish(30 * kSec);
   ASSERT_EQ(h.flows.size(), 2u);
@@ -70,6 +70,44 @@ TEST(Reuse, PacketsLongAfterAResetAreASecondFlow) {
   EXPECT_EQ(h.flows[1].history, "Dr");
   EXPECT_EQ(h.flows[1].conn_state, "RSTRH");
   EXPECT_EQ(total_rsts(h), 2u);
+}
+
+// A connection seen only in its middle, carrying data and nothing else (no
+// SYN, FIN or RST): Zeek logs it (OTH, "Dd"); the kernel's first-payload
+// events per direction are what make the flow line.  Its bytes are no request.
+TEST(Reuse, ADataOnlyMidStreamConnectionGetsAFlowLine) {
+  Harness h;
+  Conn c;
+  EXPECT_EQ(h.frame(kSec, c.c(kData, "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")), RH_EV_PAYLOAD);
+  EXPECT_EQ(h.frame(kSec + kMs, c.s(kData, "HTTP/1.1 200 OK\r\n\r\n")), RH_EV_PAYLOAD);
+  EXPECT_EQ(h.frame(kSec + 2 * kMs, c.c(kData, "more")), 0);
+  h.timeline.finish(10 * kSec);
+  ASSERT_EQ(h.flows.size(), 1u);
+  EXPECT_EQ(h.flows[0].conn_state, "OTH");
+  EXPECT_EQ(h.flows[0].history, "Dd");
+  EXPECT_EQ(h.flows[0].source.packets, 2u);
+  EXPECT_TRUE(h.flows[0].app.http_request.empty());
+  EXPECT_TRUE(h.resets.empty());
+}
+
+// Zeek's orig_bytes / resp_bytes come from sequence numbers: a retransmitted
+// segment counts once, and data the capture missed counts when the peer ACKs it.
+TEST(Reuse, BytesAreTheSequenceSpanLikeZeeksNotThePayloadSeen) {
+  Harness h;
+  Conn c;
+  h.frame(kSec, c.c(kSyn));
+  h.frame(kSec + kMs, c.s(kSynAck));
+  h.frame(kSec + 2 * kMs, c.c(kAck));
+  Conn before = c;
+  h.frame(kSec + 3 * kMs, c.c(kData, std::string(100, 'q')));
+  h.frame(kSec + 300 * kMs, before.c(kData, std::string(100, 'q')));  // retransmitted
+  h.frame(kSec + 301 * kMs, c.s(kData, std::string(20, 'r')));
+  c.s_next += 500;                       // 500 more bytes of the server's the capture missed...
+  h.frame(kSec + 302 * kMs, c.c(kAck));  // ...acknowledged by the client
+  h.timeline.finish(10 * kSec);
+  ASSERT_EQ(h.flows.size(), 1u);
+  EXPECT_EQ(h.flows[0].source.bytes, 100u);
+  EXPECT_EQ(h.flows[0].destination.bytes, 520u);
 }
 
 TEST(Reuse, ARstAfterTheSummaryStillGetsAResetRecordButNoSecondFlow) {

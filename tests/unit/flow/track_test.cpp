@@ -197,18 +197,20 @@ TEST(Track, FirstPayloadEventOnlyOncePerDirection) {
   EXPECT_EQ(st.seq_next[0], 1001u + 11);
 }
 
-TEST(Track, MidStreamFlowGivesNoPayloadEvent) {
+// Each direction's first payload is an event even mid-stream: a data-only
+// connection must leave something for the timeline to summarise.
+TEST(Track, MidStreamFlowGivesOnePayloadEventPerDirection) {
   Conn c;
   Tracked t;
-  EXPECT_EQ(t.feed(10, c.c(kData, "GET / HTTP/1.1\r\n\r\n")), 0);
-  EXPECT_EQ(t.feed(20, c.s(kData, "HTTP/1.1 200 OK\r\n\r\n")), 0);
+  EXPECT_EQ(t.feed(10, c.c(kData, "GET / HTTP/1.1\r\n\r\n")), RH_EV_PAYLOAD);
+  EXPECT_EQ(t.feed(20, c.s(kData, "HTTP/1.1 200 OK\r\n\r\n")), RH_EV_PAYLOAD);
+  EXPECT_EQ(t.feed(25, c.c(kData, "more")), 0);
   rh_flow_state st = t.state(c);
   EXPECT_EQ(st.initiator, RH_SIDE_UNKNOWN);
-  EXPECT_EQ(st.bytes[0], 18u);
-  EXPECT_EQ(st.ts_first_payload[0], 10u);  // marked, so no event later either
+  EXPECT_EQ(st.bytes[0], 22u);
+  EXPECT_EQ(st.ts_first_payload[0], 10u);
   EXPECT_EQ(t.r.counters().c[RH_C_FLOW_MIDSTREAM], 1u);
-  EXPECT_EQ(t.r.counters().c[RH_C_EVENTS], 0u);
-  // Control packets of a mid-stream flow still produce events.
+  EXPECT_EQ(t.r.counters().c[RH_C_EVENTS], 2u);
   EXPECT_EQ(t.feed(30, c.c(kFinAck)), RH_EV_FIN);
 }
 
