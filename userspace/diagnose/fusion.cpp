@@ -75,18 +75,31 @@ struct Fusion {
   void add(std::string signal, std::string observed, std::string expected = "", double w = 0) {
     v.evidence.push_back({std::move(signal), std::move(observed), std::move(expected), w});
   }
+  // The address of hop `hop`, when the ladders (or the target) know it.
+  std::optional<Addr16> address_of(int hop) const {
+    if (hop <= 0) return std::nullopt;
+    if (auto it = path.find(hop); it != path.end()) return it->second;
+    if (v.endpoint_hop && hop == *v.endpoint_hop) return in.target.addr;
+    return std::nullopt;
+  }
+  static std::string words(std::optional<int> hop, const std::optional<Addr16>& ip) {
+    std::string where = hop ? (*hop == 0 ? "this host" : "hop " + std::to_string(*hop)) : "an unknown hop";
+    if (ip && hop && *hop > 0) where += " (" + addr_to_string(ip->data()) + ")";
+    return where;
+  }
   // Sets the verdict's hop (and its address, when the ladders know it); returns it in words.
   std::string place(std::optional<int> hop) {
     v.hop = hop;
-    if (hop && *hop > 0) {
-      if (auto it = path.find(*hop); it != path.end())
-        v.hop_ip = it->second;
-      else if (v.endpoint_hop && *hop == *v.endpoint_hop)
-        v.hop_ip = in.target.addr;
-    }
-    std::string where = hop ? (*hop == 0 ? "this host" : "hop " + std::to_string(*hop)) : "an unknown hop";
-    if (v.hop_ip && hop && *hop > 0) where += " (" + addr_to_string(v.hop_ip->data()) + ")";
-    return where;
+    v.candidates.clear();
+    v.hop_ip = hop ? address_of(*hop) : std::nullopt;
+    return words(hop, v.hop_ip);
+  }
+  // The verdict names `hop`, one of the adjacent pair `near`, `near + 1` the
+  // ladder cannot separate; returns "between hop a (x) and hop b (y)".
+  std::string place_between(int near, int hop) {
+    place(hop);
+    for (int h : {near, near + 1}) v.candidates.push_back({h, address_of(h)});
+    return "between " + words(near, v.candidates[0].ip) + " and " + words(near + 1, v.candidates[1].ip);
   }
 };
 
@@ -163,12 +176,24 @@ bool local_reset(Fusion& f) {
 struct LadderHop {
   int hop = 0;
   bool rst_ttl_trusted = false;  // the RST's own TTL gave a distance the ladder agrees with, or any at all
+  bool on_path = false;          // the reset probe went on: a device that watches, not one that blocks
+  bool ambiguous = false;        // hop k-1 and hop k both fit: the verdict names both
 };
 
-// Where the device that first resets at TTL k sits: its RST's hop distance
-// when that agrees with the ladder, else the ladder (and its ICMP) alone.
+// Where the device that first resets at TTL k sits: hop k when the reset probe
+// also drew ICMP from hop k (it went on); else its RST's hop distance when
+// that agrees with the ladder; else the ladder (and its ICMP) alone, which
+// cannot tell hop k-1 from hop k.
 LadderHop ladder_hop(Fusion& f, int k) {
   f.add("trigger_ladder", "the first reset comes at TTL " + std::to_string(k));
+  const auto icmp = icmp_ttls(f.in, f.in.trigger);
+  if (icmp.count(k)) {
+    f.add("on_path",
+          "the probe reset at TTL " + std::to_string(k) + " also drew ICMP time-exceeded from hop " +
+              std::to_string(k) + ": it went on, the device only watched it",
+          "", 0.3);
+    return {k, true, true, false};
+  }
   // The RST's own hop distance, unless the device copies the probe's TTL.
   int h = f.at_k && f.at_k->verdict.hop ? *f.at_k->verdict.hop : -1;  // -1: no trustworthy RST TTL
   if (auto e = ttl_copy_signal(f.in)) {
@@ -179,30 +204,62 @@ LadderHop ladder_hop(Fusion& f, int k) {
     f.add("ttl_check", h == k ? "it resets packets that arrive with TTL 1: it acts before its TTL check"
                               : "it answers TTL " + std::to_string(k - 1) + " with ICMP and resets TTL " +
                                     std::to_string(k) + ": it acts after its TTL check");
-    return {h, true};
+    return {h, true, false, false};
   }
   // Without the RST's TTL a device acting after its TTL check (hop k-1) looks like one at hop k.
-  const auto icmp = icmp_ttls(f.in, f.in.trigger);
   int hop = k > 1 && icmp.count(k - 1) ? k - 1 : k;
-  f.add("ttl_check", "no trustworthy RST TTL: hop " + std::to_string(hop) + " from the ladder alone");
-  return {hop, h >= 0};
+  f.add("ttl_check", k > 1 ? "no trustworthy RST TTL: hop " + std::to_string(k - 1) +
+                                 " acting after its TTL check "
+                                 "and hop " +
+                                 std::to_string(k) + " acting before it look the same"
+                           : "no trustworthy RST TTL: hop 1 from the ladder alone");
+  return {hop, h >= 0, false, k > 1};
+}
+
+// The reset comes from the server's own address but from a hop in front of
+// it (its RST's TTL says so): a NAT firewall answering in the server's name.
+bool server_address_firewall(Fusion& f, const LadderHop& lh) {
+  Verdict& v = f.v;
+  if (!f.at_k || f.at_k->verdict.origin != Origin::endpoint || !lh.rst_ttl_trusted || lh.on_path || !v.endpoint_hop ||
+      lh.hop >= *v.endpoint_hop)
+    return false;
+  v.origin = Origin::middlebox;
+  std::string where = f.place(lh.hop);
+  f.add("server_address", "the RST carries the server's address but comes from hop " + std::to_string(lh.hop),
+        "the server is hop " + std::to_string(*v.endpoint_hop), 0.5);
+  v.confidence = std::min(0.9, 0.8 - f.blind);
+  v.summary = "A firewall at " + where + ", in front of the server, resets connections to " + f.tgt +
+              " in the server's own name (its address, a TTL from nearer): not the server.";
+  v.next_step = "Check the firewall or NAT device in front of the server (" + where + ") for its filtering policy.";
+  return true;
+}
+
+// Without the RST's TTL, the server and a device right in front of it that acts
+// after its TTL check look the same: say so and name both rather than accuse either.
+void server_or_its_neighbour(Fusion& f, int k) {
+  Verdict& v = f.v;
+  v.origin = Origin::unknown;
+  const int ep = *v.endpoint_hop;
+  std::string pair = ep > 1 ? f.place_between(ep - 1, ep) : f.place(ep);
+  v.confidence = 0.35;
+  v.summary =
+      "The reset starts when the trigger reaches " + f.tgt + " (TTL " + std::to_string(k) +
+      "): the server itself, or a device just in front of it (" + pair + ")" +
+      (f.in.captured ? "; the RST's TTL cannot be trusted to tell them apart." : "; run as root to tell them apart.");
+  v.next_step = f.in.captured ? "Compare with a capture at the server: does it send these resets?"
+                              : "Run rsthop diagnose as root: the RST's TTL tells the two apart.";
 }
 
 // The trigger ladder drew a reset at TTL k before any response.
 void triggered_reset(Fusion& f, int k) {
   Verdict& v = f.v;
   const LadderHop lh = ladder_hop(f, k);
-  const bool passive_endpoint = f.at_k && f.at_k->verdict.origin == Origin::endpoint;
-  const bool at_target = v.endpoint_hop && lh.hop >= *v.endpoint_hop;
+  if (server_address_firewall(f, lh)) return;
+  const bool passive_endpoint = f.at_k && f.at_k->verdict.origin == Origin::endpoint && !lh.on_path;
+  // An ambiguous pair that ends at the server may be the server: judged by k, not by the nearer candidate.
+  const bool at_target = v.endpoint_hop && (lh.ambiguous ? k : lh.hop) >= *v.endpoint_hop;
   if (at_target && !lh.rst_ttl_trusted && !passive_endpoint) {
-    // Without the RST's TTL, the server and a device right in front of it that acts
-    // after its TTL check look the same: say so rather than accuse either.
-    v.origin = Origin::unknown;
-    f.place(v.endpoint_hop);
-    v.confidence = 0.35;
-    v.summary = "The reset starts when the trigger reaches " + f.tgt + " (TTL " + std::to_string(k) +
-                "): the server itself, or a device just in front of it; run as root to tell them apart.";
-    v.next_step = "Run rsthop diagnose as root: the RST's TTL tells the two apart.";
+    server_or_its_neighbour(f, k);
     return;
   }
   if (at_target || passive_endpoint) {
@@ -217,18 +274,21 @@ void triggered_reset(Fusion& f, int k) {
     return;
   }
   v.origin = Origin::middlebox;
-  std::string where = f.place(lh.hop);
-  bool on_path = (f.at_k && has_signal(f.at_k->verdict, "race")) || (f.prim && has_signal(f.prim->verdict, "race"));
-  v.confidence = std::min(0.95, (f.at_k ? 0.9 : 0.75) - f.blind);
+  std::string where = lh.ambiguous ? f.place_between(k - 1, lh.hop) : "at " + f.place(lh.hop);
+  bool raced = (f.at_k && has_signal(f.at_k->verdict, "race")) || (f.prim && has_signal(f.prim->verdict, "race"));
+  const bool on_path = lh.on_path || raced;
+  v.confidence = std::min(0.95, (f.at_k ? 0.9 : 0.75) - f.blind - (lh.ambiguous ? 0.1 : 0));
   const bool named = v.trigger == Trigger::sni || v.trigger == Trigger::host;
-  v.summary = std::string(on_path ? "An on-path injector" : "An in-path device") + " at " + where +
+  v.summary = std::string(on_path ? "An on-path injector" : "An in-path device") + " " + where +
               " resets connections to " + f.tgt +
               (v.trigger == Trigger::sni    ? " when the ClientHello names "
                : v.trigger == Trigger::host ? " for the Host "
                                             : "") +
               (named ? "'" + f.in.target.host + "'" : "") + ".";
-  if (on_path) f.add("race", "the original also reached the server (it answered after the RST)");
-  v.next_step = "Ask the owner of " + where + " about its filtering policy" +
+  if (raced) f.add("race", "the original also reached the server (it answered after the RST)");
+  const std::string owner =
+      lh.ambiguous ? "hop " + std::to_string(k - 1) + " or hop " + std::to_string(k) : Fusion::words(v.hop, v.hop_ip);
+  v.next_step = "Ask the owner of " + owner + " about its filtering policy" +
                 (named_vendor(v.l2_vendor) ? " (the gateway here is " + v.l2_vendor + ")." : ".");
 }
 
@@ -288,24 +348,52 @@ void untriggered_reset(Fusion& f) {
   }
 }
 
-// A timeout after the handshake: a silent drop, if the control passes.
+// The first TTL of a silent drop: the one after the trigger's last ICMP, unless
+// the control is silent there too (a hop that never answers ICMP), which moves
+// it on to the next TTL the control answers (ICMP or a response).
+int first_silent(const Inputs& in, int last_icmp) {
+  const auto ctrl = icmp_ttls(in, in.control);
+  if (ctrl.empty()) return last_icmp + 1;  // nothing to compare with
+  auto answered = [&](int ttl) {
+    if (ctrl.count(ttl)) return true;
+    return std::any_of(in.control.begin(), in.control.end(),
+                       [&](const TriggerStep& s) { return s.ttl == ttl && s.kind == TriggerStep::response; });
+  };
+  int ttl = last_icmp + 1;
+  while (!answered(ttl) &&
+         std::any_of(in.control.begin(), in.control.end(), [&](const auto& s) { return s.ttl > ttl; }))
+    ttl++;
+  return ttl;
+}
+
+// A timeout after the handshake: a silent drop, if the control passes.  The
+// device sits after the last TTL that still drew ICMP and no further than the
+// first silent one: both are candidates.
 void dropped(Fusion& f) {
   Verdict& v = f.v;
   v.outcome = RequestOutcome::drop;
   const auto icmp = icmp_ttls(f.in, f.in.trigger);
   if (f.control_ok && !f.trig_resp) {
     v.origin = Origin::middlebox;
-    std::optional<int> hop;
-    if (!icmp.empty()) hop = *icmp.rbegin();  // it answers ICMP up to its own hop, then swallows the trigger
-    std::string where = f.place(hop);
+    std::string where = "at " + f.place(std::nullopt);
+    std::optional<int> last;
+    if (!icmp.empty()) {
+      last = *icmp.rbegin();  // it answers ICMP up to its own hop, then swallows the trigger
+      const int silent = first_silent(f.in, *last);
+      where = f.place_between(silent - 1, silent - 1);
+    }
     f.add("silence",
           "the trigger gets no answer at any TTL" +
-              (hop ? std::string(", ICMP answers stop after TTL ") + std::to_string(*hop) : std::string()),
+              (last ? std::string(", ICMP answers stop after TTL ") + std::to_string(*last) : std::string()),
           "the control is answered at TTL " + std::to_string(*f.ctrl_resp), 0);
-    v.confidence = hop ? 0.85 : 0.55;
-    v.summary = "A device at " + where + " silently drops requests to " + f.tgt +
+    v.confidence = last ? 0.85 : 0.55;
+    v.summary = "A device " + where + " silently drops requests to " + f.tgt +
                 (v.trigger == Trigger::sni ? " whose ClientHello names '" + f.in.target.host + "'" : "") + ".";
-    v.next_step = "Ask the owner of " + where + " about its filtering policy.";
+    v.next_step = "Ask the owner of " +
+                  (v.candidates.empty() ? std::string("that hop")
+                                        : "hop " + std::to_string(v.candidates[0].hop) + " or hop " +
+                                              std::to_string(v.candidates[1].hop)) +
+                  " about its filtering policy.";
     return;
   }
   v.origin = Origin::unknown;

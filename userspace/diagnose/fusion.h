@@ -62,11 +62,21 @@ struct Inputs {
   std::string gateway_vendor;
 };
 
+// A hop the verdict may mean.  A ladder cannot always separate two adjacent
+// devices (one acting after hop k-1's TTL check looks like one acting before
+// hop k's); the verdict then lists both.
+struct Candidate {
+  int hop = 0;
+  std::optional<Addr16> ip;  // when the ladders know it
+};
+
 struct Verdict {
   RequestOutcome outcome = RequestOutcome::error;
   attribution::Origin origin = attribution::Origin::unknown;
   std::optional<int> hop;
   std::optional<Addr16> hop_ip;
+  // Empty when the hop is certain; else at most two adjacent hops, nearest first, `hop` one of them.
+  std::vector<Candidate> candidates;
   std::optional<int> endpoint_hop;
   Trigger trigger = Trigger::none;
   std::optional<std::array<uint8_t, 6>> l2_mac;

@@ -71,17 +71,24 @@ std::optional<Evidence> control_signal(const Inputs& in) {
 }
 
 std::optional<Evidence> ttl_copy_signal(const Inputs& in) {
-  std::set<uint8_t> rst_ttls;
+  std::set<int> rst_ttls, offsets;  // offsets: RST TTL - probe TTL, one value for a copier
   for (const auto& s : in.trigger) {
     if (s.kind != TriggerStep::reset || !s.local_port) continue;
     for (const auto& r : in.resets)
       if (r.local_port == s.local_port) {
         rst_ttls.insert(r.ttl);
+        offsets.insert(static_cast<int>(r.ttl) - s.ttl);
         break;
       }
   }
   if (rst_ttls.size() <= 1) return std::nullopt;
-  return Evidence{"ttl_copy", "the RST's TTL changes with the probe's TTL", "one sender, one TTL", 0};
+  std::string seen;
+  for (int t : rst_ttls) seen += (seen.empty() ? "" : ", ") + std::to_string(t);
+  if (offsets.size() == 1)
+    return Evidence{"ttl_copy", "the RST's TTL follows the probe's TTL (" + seen + "): the device copies it",
+                    "one sender, one TTL", 0};
+  return Evidence{"ttl_varies", "the RST's TTL changes from connection to connection (" + seen + "): forged",
+                  "one sender, one TTL", 0};
 }
 
 std::optional<Evidence> delayed_reset_signal(const Inputs& in) {

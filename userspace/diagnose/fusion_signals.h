@@ -20,7 +20,9 @@ std::optional<attribution::Evidence> port_distance_signal(const Inputs& in);
 std::optional<attribution::Evidence> no_capture_signal(const Inputs& in);
 // Whether the control request (the same request without the trigger) passes.
 std::optional<attribution::Evidence> control_signal(const Inputs& in);
-// The RSTs the trigger ladder drew carry different TTLs: the device copies the probe's TTL.
+// The RSTs the trigger ladder drew carry different TTLs, so none gives a distance:
+// `ttl_copy` when they follow the probe's TTL step for step (the device copies it),
+// `ttl_varies` when they do not (a TTL chosen per connection: forged).
 std::optional<attribution::Evidence> ttl_copy_signal(const Inputs& in);
 // The TLS probe was reset a while after its ClientHello.
 std::optional<attribution::Evidence> delayed_reset_signal(const Inputs& in);

@@ -114,6 +114,16 @@ void append_verdict_line(std::string& out, const output::Context& ctx, uint64_t 
   w.plain("origin", attribution::name(v.origin));
   if (v.hop) w.uint("hop", static_cast<uint64_t>(*v.hop));
   if (v.hop_ip) w.string("hop_ip", addr_to_string(v.hop_ip->data()));
+  if (!v.candidates.empty()) {  // the hops the ladder cannot separate, nearest first
+    w.begin_array("candidates");
+    for (const auto& c : v.candidates) {
+      w.begin_object();
+      w.uint("hop", static_cast<uint64_t>(c.hop));
+      if (c.ip) w.string("ip", addr_to_string(c.ip->data()));
+      w.end_object();
+    }
+    w.end_array();
+  }
   if (v.endpoint_hop) w.uint("endpoint_hop", static_cast<uint64_t>(*v.endpoint_hop));
   w.plain("trigger", diagnose::name(v.trigger));
   if (v.l2_mac) {

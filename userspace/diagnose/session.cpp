@@ -65,6 +65,12 @@ class Passive {
       if (i.local_port == port) return i.from;
     return std::nullopt;
   }
+  // Whether a probe's local port drew ICMP time-exceeded (type 11, ICMPv6 type 3).
+  bool time_exceeded(uint16_t port) const {
+    const uint8_t type = target_.family == 6 ? 3 : 11;
+    return std::any_of(icmp_.begin(), icmp_.end(),
+                       [&](const IcmpSeen& i) { return i.local_port == port && i.type == type; });
+  }
 
  private:
   void on_packet(const flow::Packet& p) {
@@ -198,11 +204,17 @@ class Run {
     }
   }
 
+  // A silent step whose probe drew ICMP time-exceeded is that hop's answer, not silence.
+  const char* trigger_hop_result(const probe::TriggerStep& s) const {
+    if (s.kind == probe::TriggerStep::silent && passive_.time_exceeded(s.local_port)) return "time_exceeded";
+    return probe::trigger_kind_name(s.kind);
+  }
+
   void report_trigger_hops() {
     if (!report_.hop) return;
     for (const auto* ladder : {&in_.trigger, &in_.control})
       for (const auto& s : *ladder)
-        report_.hop(ladder == &in_.trigger ? "trigger" : "control", s.ttl, probe::trigger_kind_name(s.kind),
+        report_.hop(ladder == &in_.trigger ? "trigger" : "control", s.ttl, trigger_hop_result(s),
                     passive_.icmp_from(s.local_port), s.ms);
   }
 

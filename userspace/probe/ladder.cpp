@@ -6,7 +6,9 @@
 // socket event or its deadline.  The first TTL that ends the path (SYN:
 // reached / refused / unreachable; trigger: reset / response / error) stops
 // new launches; lower TTLs in flight finish, higher ones are closed and
-// dropped, so the result is every TTL from 1 to that end, sorted.
+// dropped, so the result is every TTL from 1 to that end, sorted.  A trigger
+// ladder's first reset also keeps the next TTL: a second reset step is what
+// shows whether the RST's TTL follows the probe's (a device copying it).
 #include <time.h>  // linux/errqueue.h needs struct timespec
 
 #include <linux/errqueue.h>
@@ -43,6 +45,7 @@ struct Pending {
 //         Step expire(Pending&)
 //         void finish(Pending&)                            (close the socket)
 //         bool ends(const Step&)
+//         int past_end(const Step&)                        (TTLs kept beyond an end)
 template <class Step, class Prober>
 std::vector<Step> run_ladder(const LadderOptions& o, Prober& pr) {
   const int max_hops = std::clamp(o.max_hops, 1, 255);
@@ -56,10 +59,10 @@ std::vector<Step> run_ladder(const LadderOptions& o, Prober& pr) {
   std::optional<Clock::time_point> last_launch;
 
   auto record = [&](Step s) {
-    if (pr.ends(s)) end_ttl = std::min(end_ttl, s.ttl);
+    if (pr.ends(s)) end_ttl = std::min(end_ttl, s.ttl + pr.past_end(s));
     steps.push_back(std::move(s));
   };
-  auto can_launch = [&] { return next <= max_hops && next < end_ttl && inflight.size() < concurrency; };
+  auto can_launch = [&] { return next <= max_hops && next <= end_ttl && inflight.size() < concurrency; };
 
   for (;;) {
     while (can_launch() && (!last_launch || Clock::now() - *last_launch >= gap)) {
@@ -211,6 +214,7 @@ struct SynProber {
   bool ends(const SynStep& s) const {
     return s.kind == SynStep::reached || s.kind == SynStep::refused || s.kind == SynStep::unreachable;
   }
+  int past_end(const SynStep&) const { return 0; }
 };
 
 struct TriggerProber {
@@ -298,6 +302,7 @@ struct TriggerProber {
     detail::abort_close(p.fd);
   }
   bool ends(const TriggerStep& s) const { return s.kind != TriggerStep::silent; }
+  int past_end(const TriggerStep& s) const { return s.kind == TriggerStep::reset ? 1 : 0; }
 };
 
 }  // namespace

@@ -136,7 +136,8 @@ const char* name(TriggerStep::Kind k);
 std::optional<TriggerStep::Kind> parse_trigger_kind(std::string_view s);
 inline const char* trigger_kind_name(TriggerStep::Kind k) { return name(k); }
 // Runs TTL 1..max_hops (bounded concurrency); stops once every TTL up to the
-// first that got a reset or a response is known.
+// first that got a response is known, or up to one past the first reset (a
+// second reset step shows whether the RST's TTL follows the probe's).
 std::vector<TriggerStep> trigger_ladder(const Target& t, const std::vector<uint8_t>& payload, const LadderOptions& o);
 
 }  // namespace rsthop::probe

@@ -81,8 +81,24 @@ TEST(FusionSignals, TtlCopyNeedsTwoRstTtls) {
   r.local_port = 1003;
   in.resets.push_back(r);
   EXPECT_FALSE(ttl_copy_signal(in));  // one TTL: one sender
-  in.resets.back().ttl = 61;
+  in.resets.back().ttl = 63;          // one more with the probe's one more: copied
+  ASSERT_TRUE(ttl_copy_signal(in));
   EXPECT_EQ(ttl_copy_signal(in)->signal, "ttl_copy");
+  EXPECT_EQ(ttl_copy_signal(in)->observed, "the RST's TTL follows the probe's TTL (62, 63): the device copies it");
+}
+
+TEST(FusionSignals, TtlChosenPerConnectionVaries) {
+  Inputs in = target();
+  in.trigger = {{2, TriggerStep::reset, 1.0, 1002, ""}, {3, TriggerStep::reset, 1.0, 1003, ""}};
+  ResetSeen r;
+  r.local_port = 1002;
+  r.ttl = 113;
+  in.resets.push_back(r);
+  r.local_port = 1003;
+  r.ttl = 47;  // unrelated to the probe's TTL: a national-firewall style random TTL
+  in.resets.push_back(r);
+  ASSERT_TRUE(ttl_copy_signal(in));
+  EXPECT_EQ(ttl_copy_signal(in)->signal, "ttl_varies");
 }
 
 TEST(FusionSignals, DelayedReset) {

@@ -327,10 +327,13 @@ TEST_F(Ladder, TriggerResponseFromTheServer) {
 
 TEST_F(Ladder, TriggerResetByTheServer) {
   auto steps = client([&] { return trigger_ladder(target("198.18.3.2:81"), http_request("www.example.org"), opts()); });
-  ASSERT_EQ(steps.size(), 3u) << describe(steps);
+  // The first reset keeps one TTL more: a second RST tells a copied TTL from a sender's own.
+  ASSERT_EQ(steps.size(), 4u) << describe(steps);
   EXPECT_EQ(steps[0].kind, TriggerStep::silent);
   EXPECT_EQ(steps[1].kind, TriggerStep::silent);
   EXPECT_EQ(steps[2].kind, TriggerStep::reset);
+  EXPECT_EQ(steps[3].kind, TriggerStep::reset);
+  EXPECT_EQ(steps[3].ttl, 4);
 }
 
 TEST_F(Ladder, TriggerResetInjectedByRouter2) {
@@ -345,11 +348,12 @@ TEST_F(Ladder, TriggerResetInjectedByRouter2) {
   // Control: the same ladder without the string is answered by the server.
   auto control = client([&] { return trigger_ladder(target("198.18.3.2:80"), http_request("ok.example"), opts()); });
   EXPECT_EQ(sh("ip netns exec " + r2 + " iptables -D " + rule), 0);
-  // TTL 2 dies at router2's TTL check (before FORWARD), TTL 3 meets the rule.
-  ASSERT_EQ(steps.size(), 3u) << describe(steps);
+  // TTL 2 dies at router2's TTL check (before FORWARD), TTL 3 meets the rule, and so does TTL 4.
+  ASSERT_EQ(steps.size(), 4u) << describe(steps);
   EXPECT_EQ(steps[0].kind, TriggerStep::silent);
   EXPECT_EQ(steps[1].kind, TriggerStep::silent);
   EXPECT_EQ(steps[2].kind, TriggerStep::reset);
+  EXPECT_EQ(steps[3].kind, TriggerStep::reset);
   EXPECT_LT(steps[2].ms, 400);
   ASSERT_EQ(control.size(), 3u) << describe(control);
   EXPECT_EQ(control[2].kind, TriggerStep::response);
@@ -360,9 +364,10 @@ TEST_F(Ladder, TriggerWithClientHelloOverIpv6) {
   ASSERT_TRUE(hello.ok());
   // Port 81 aborts on any data: the ClientHello first arrives with TTL 3.
   auto steps = client([&] { return trigger_ladder(target("[2001:db8:3::2]:81"), *hello, opts()); });
-  ASSERT_EQ(steps.size(), 3u) << describe(steps);
+  ASSERT_EQ(steps.size(), 4u) << describe(steps);
   EXPECT_EQ(steps[1].kind, TriggerStep::silent);
   EXPECT_EQ(steps[2].kind, TriggerStep::reset);
+  EXPECT_EQ(steps[3].kind, TriggerStep::reset);
 }
 
 TEST_F(Ladder, TriggerConnectFailureIsAnErrorAndEndsTheLadder) {
