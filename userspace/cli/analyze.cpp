@@ -8,9 +8,11 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <utility>
 
 #include "cli/report.h"
 #include "common/clock.h"
+#include "common/out_file.h"
 #include "output/event.h"
 #include "output/sink.h"
 #include "pcap/evidence.h"
@@ -134,6 +136,9 @@ int run_analyze(const AnalyzeOptions& opt) {
   track.filter.ports = opt.ports;
   track.max_flows = opt.max_flows;
   if (std::count(opt.files.begin(), opt.files.end(), "-") > 1) return fail("standard input ('-') can be read once");
+  // Opening an output truncates it: one that is also an input would be read empty.
+  for (const auto& [option, path] : {std::pair{"-o", opt.output}, std::pair{"--pcap-out", opt.pcap_out}})
+    if (auto r = refuse_output_as_input(option, path, opt.files); !r) return fail(r.error().message);
 
   auto sink = opt.output == "-" ? Result<std::unique_ptr<output::Sink>>(std::make_unique<output::StdoutSink>())
                                 : output::FileSink::open(opt.output);
