@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace rsthop {
 namespace {
@@ -53,8 +54,15 @@ Result<void> refuse_output_as_input(const std::string& option, const std::string
   if (output.empty() || output == "-" || !file_id(output, out)) return {};
   for (const auto& in : inputs) {
     FileId id;
-    if (in != "-" && file_id(in, id) && id == out)
-      return make_error(option + " " + output + " is the input " + in + ": writing it would destroy the capture");
+    if (in != "-" && file_id(in, id) && id == out) {
+      std::string msg = option;
+      msg.append(" ")
+          .append(output)
+          .append(" is the input ")
+          .append(in)
+          .append(": writing it would destroy the capture");
+      return make_error(std::move(msg));
+    }
   }
   return {};
 }

@@ -8,7 +8,8 @@ namespace rsthop::probe {
 
 Budget::Budget(int total, double per_second, std::function<bool()> stopped)
     : total_(std::max(total, 0)),
-      gap_(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / std::max(per_second, 1e-3)))),
+      gap_(
+          std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / std::max(per_second, 1e-3)))),
       stopped_(std::move(stopped)) {}
 
 bool Budget::take() {
