@@ -26,7 +26,7 @@ case "${1:-}" in
     build=${2:?usage: lint.sh tidy BUILD_DIR}
     # GCC-only warning flags in the compile commands mean nothing to clang-tidy.
     git ls-files -- 'userspace/*.cpp' |
-      xargs -P "$(nproc)" -n 4 clang-tidy -p "$build" --quiet --extra-arg=-Wno-unknown-warning-option 2>/dev/null
+      xargs -P "${TIDY_JOBS:-$(nproc)}" -n 4 clang-tidy -p "$build" --quiet --extra-arg=-Wno-unknown-warning-option 2>/dev/null
     ;;
   *)
     echo "usage: lint.sh format [--fix] | tidy BUILD_DIR" >&2

@@ -8,9 +8,11 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <utility>
 
 #include "cli/report.h"
 #include "common/clock.h"
+#include "common/out_file.h"
 #include "diagnose/captured_ladder.h"
 #include "diagnose/lines.h"
 #include "output/event.h"
@@ -181,6 +183,9 @@ int run_analyze(const AnalyzeOptions& opt) {
     if (opt.control == "-") return fail("--control: give a file (standard input is not read for controls)");
     if (auto c = pcap::Reader::open(opt.control, opt.filter); !c) return fail("--control: " + c.error().message);
   }
+  // Opening an output truncates it: one that is also an input would be read empty.
+  for (const auto& [option, path] : {std::pair{"-o", opt.output}, std::pair{"--pcap-out", opt.pcap_out}})
+    if (auto r = refuse_output_as_input(option, path, opt.files); !r) return fail(r.error().message);
 
   auto sink = opt.output == "-" ? Result<std::unique_ptr<output::Sink>>(std::make_unique<output::StdoutSink>())
                                 : output::FileSink::open(opt.output);

@@ -1,5 +1,6 @@
 #include "cli/diagnose.h"
 
+#include <net/if.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include "cli/live_evidence.h"
 #include "cli/report.h"
 #include "cli/route_traced.h"
+#include "cli/stop_signals.h"
 #include "common/clock.h"
 #include "diagnose/lines.h"
 #include "diagnose/session.h"
@@ -104,6 +106,7 @@ diagnose::Options session_options(const DiagnoseOptions& opt, const probe::Targe
   o.always_ladder = opt.always_ladder;
   o.hold_ms = static_cast<int>(opt.hold_s * 1000);
   o.budget = opt.budget;
+  o.rate = opt.rate;
   o.ladder.min_gap_ms = std::max(1, static_cast<int>(1000.0 / opt.rate));
   return o;
 }
@@ -187,6 +190,10 @@ int run_diagnose(const DiagnoseOptions& opt) {
   auto target = probe::resolve(opt.target, 443, opt.family);
   if (!target) return fail(target.error().message, 2);
   const probe::Target& t = target.value();
+  // SIGINT / SIGTERM from here on: no new probe, then detach and print the verdict so far
+  // (partial), exit 130; the default action would leave a 0-byte --pcap-out and, without tcx,
+  // clsact filters behind.
+  install_stop_handlers();
 
   auto sink = opt.output == "-" ? Result<std::unique_ptr<output::Sink>>(std::make_unique<output::StdoutSink>())
                                 : output::FileSink::open(opt.output);
@@ -203,6 +210,8 @@ int run_diagnose(const DiagnoseOptions& opt) {
     evidence = std::move(e.value());
   }
   std::string ifname = opt.interface;
+  if (!ifname.empty() && if_nametoindex(ifname.c_str()) == 0)
+    return fail("no interface named " + ifname + " (-i): see `ip link`");
   if (ifname.empty()) {
     auto r = probe::route_interface(t);
     if (!r) return fail(r.error().message);
@@ -221,7 +230,8 @@ int run_diagnose(const DiagnoseOptions& opt) {
     if (!live.capture) return pipeline::Counters{};
     return pipeline::Counters{live.capture->counters(), live.capture->malformed_records()};
   });
-  const diagnose::Options o = session_options(opt, t);
+  diagnose::Options o = session_options(opt, t);
+  o.stop = [] { return stop_requested(); };
   const std::string name = opt.sni.empty() ? t.host : opt.sni;
   Lines lines{writer, ctx, {}, {}};
   auto out = diagnose::run(t, o, live.source.get(), reg, pipe, reporter(lines, t, o, name, text));
@@ -244,6 +254,7 @@ int run_diagnose(const DiagnoseOptions& opt) {
       return fail(r.error().message);
   }
   if (out.capture_error) return fail(out.capture_error->message);
+  if (out.partial) return kInterruptedExit;
   if (out.verdict.outcome == diagnose::RequestOutcome::error) return fail(out.verdict.summary);
   return 0;
 }

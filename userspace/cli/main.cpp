@@ -6,10 +6,14 @@
 
 #include "cli/analyze.h"
 #include "cli/diagnose.h"
+#include "cli/numbers.h"
 #include "cli/trace.h"
 #include "kernel/capture.h"
 
 namespace {
+
+// A year: longer is a typo (1e300 would overflow the deadline and stop at once).
+constexpr double kMaxDurationS = 365.0 * 24 * 3600;
 
 int run_cleanup() {
   rsthop::kernel::set_libbpf_verbose(false);
@@ -36,7 +40,7 @@ int main(int argc, char** argv) {
   trace->add_option("-p,--port", t.ports, "Only flows with this port on either side (repeatable)")
       ->check(CLI::Range(1, 65535));
   trace->add_option("-d,--duration", t.duration_s, "Stop after SEC seconds (default: until Ctrl-C)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(rsthop::cli::finite_in(0, kMaxDurationS));
   trace->add_option("-f,--format", t.format, "json (NDJSON) or text (default: text on a terminal, else json)")
       ->check(CLI::IsMember({"json", "text"}));
   trace->add_option("-o,--output", t.output, "Write events to PATH ('-' for stdout)");
@@ -46,7 +50,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "clsact"}));
   trace->add_flag("--packets", t.packets, "Also print every control packet as a `packet` event");
   trace->add_option("--stats-interval", t.stats_interval_s, "Seconds between `stats` events (0: only at the end)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(rsthop::cli::finite_in(0, 86400));
   trace->add_option("--ring-mb", t.ring_mb, "Ring buffer size in MiB (power of two)")->check(CLI::Range(1, 1024));
   trace->add_option("--max-flows", t.max_flows, "Flow table entries in the kernel")->check(CLI::Range(1024, 4194304));
   trace->add_option("--pcap-out", t.pcap_out, "Also write the packets behind each reset (pcapng, commented) to FILE");
@@ -82,15 +86,16 @@ int main(int argc, char** argv) {
   diag->add_option("-f,--format", d.format, "json (NDJSON) or text (default: text on a terminal)")
       ->check(CLI::IsMember({"json", "text"}));
   diag->add_option("-o,--output", d.output, "Write events to PATH ('-' for stdout)");
-  diag->add_option("--timeout", d.timeout_s, "Seconds each probe may take (default 3)")->check(CLI::Range(0.1, 60.0));
+  diag->add_option("--timeout", d.timeout_s, "Seconds each probe may take (default 3)")
+      ->check(rsthop::cli::finite_in(0.1, 60.0));
   diag->add_option("--step-timeout", d.step_timeout_s, "Seconds each ladder step waits (default 0.6)")
-      ->check(CLI::Range(0.05, 10.0));
+      ->check(rsthop::cli::finite_in(0.05, 10.0));
   diag->add_option("--hold", d.hold_s, "Seconds to keep the TLS connection open to catch delayed resets (default 4)")
-      ->check(CLI::Range(0.0, 120.0));
+      ->check(rsthop::cli::finite_in(0.0, 120.0));
   diag->add_option("--budget", d.budget, "Most connections to the target, all probes together (default 200)")
       ->check(CLI::Range(3, 10000));
   diag->add_option("--rate", d.rate, "Most new connections per second to the target (default 200)")
-      ->check(CLI::Range(1.0, 1000.0));
+      ->check(rsthop::cli::finite_in(1.0, 1000.0));
   auto* v4 = diag->add_flag(
       "-4", [&d](int64_t) { d.family = 4; }, "Use IPv4 only");
   diag->add_flag(
@@ -106,7 +111,8 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version exit 0; every bad option exits 2 (CLI11's own codes are 100-something).
+    return app.exit(e) == 0 ? 0 : 2;
   }
   if (trace->parsed()) {
     if (t.ring_mb & (t.ring_mb - 1)) {

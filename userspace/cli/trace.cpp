@@ -3,6 +3,7 @@
 #include <net/if.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -144,6 +145,8 @@ int run_trace(const TraceOptions& opt) {
     }});
   int rc = trace_loop(opt, capture, pipe, evidence.get(), po.start_ns);
   if (auto c = evidence ? evidence->close() : Result<void>(); pipe.ok() && !c) return fail(c.error().message);
+  // A reader that went away (`rsthop trace | head`) ends the run as tcpdump's does: detached, quietly.
+  if (!pipe.ok() && pipe.status().error().code == EPIPE && opt.output == "-") return rc;
   if (!pipe.ok()) return fail(pipe.status().error().message);
   return rc;
 }

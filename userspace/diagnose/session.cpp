@@ -144,8 +144,7 @@ class Run {
         passive_(passive),
         report_(report),
         in_(in),
-        name_(opt.sni.empty() ? target.host : opt.sni),
-        budget_(opt.budget - 3) {
+        name_(opt.sni.empty() ? target.host : opt.sni) {
     in_.target = target;
     in_.trigger_kind = opt.tls ? Trigger::sni : Trigger::host;
   }
@@ -170,24 +169,21 @@ class Run {
   void ladders() {
     say("SYN ladder (TTL 1.." + std::to_string(opt_.ladder.max_hops) + ")");
     in_.syn = probe::syn_ladder(target_, ladder_opts());
-    spend(in_.syn.size());
     for (const auto& s : in_.syn)
       if (report_.hop) report_.hop("syn", s.ttl, probe::syn_kind_name(s.kind), s.from, s.ms);
     if (opt_.tls && target_.port != 80) {
       in_.syn80 = probe::syn_ladder(port80(), ladder_opts());
-      spend(in_.syn80.size());
     }
     if (!in_.connect || !passed(in_.connect->outcome) || payload_.empty()) return;
     say("trigger and control ladders with " + std::string(opt_.tls ? "SNI " : "Host ") + name_ + " and " +
         opt_.control_sni);
     // Both at once, each at half the rate: the silent steps' waits overlap.
     probe::LadderOptions lo = ladder_opts();
-    lo.max_hops = std::max(0, std::min(lo.max_hops, budget_ / 2));
+    lo.max_hops = std::max(0, std::min(lo.max_hops, left() / 2));
     lo.min_gap_ms *= 2;
     auto ctl = std::async(std::launch::async, [&] { return probe::trigger_ladder(target_, control_, lo); });
     in_.trigger = probe::trigger_ladder(target_, payload_, lo);
     in_.control = ctl.get();
-    spend(in_.trigger.size() + in_.control.size());
   }
 
   // A silent drop is placed where the trigger's ICMP answers stop; routers rate-limit ICMP per
@@ -198,7 +194,7 @@ class Run {
       passive_.snapshot(in_);
       Verdict v = fuse(in_);
       if (v.outcome != RequestOutcome::drop || !v.hop || (v.endpoint_hop && *v.hop + 1 >= *v.endpoint_hop) ||
-          budget_ <= 0)
+          left() <= 0)
         return;
       if (!retest_ttl(*v.hop + 1)) return;
     }
@@ -245,13 +241,14 @@ class Run {
     control_ = probe::http_request(opt_.control_sni);
     return passed(in_.http->outcome);
   }
-  // The budget bounds every ladder: each TTL step is one connection to the target.
+  // Each TTL step is one connection: a ladder tries no more TTLs than the budget has left.  The
+  // budget itself (target_.budget, shared by every probe and ladder) is what enforces the limit.
   probe::LadderOptions ladder_opts() const {
     probe::LadderOptions lo = opt_.ladder;
-    lo.max_hops = std::max(0, std::min(lo.max_hops, budget_));
+    lo.max_hops = std::max(0, std::min(lo.max_hops, left()));
     return lo;
   }
-  void spend(size_t steps) { budget_ -= static_cast<int>(steps); }
+  int left() const { return target_.budget ? target_.budget->left() : opt_.ladder.max_hops; }
   // One trigger step at `ttl` after a pause; false when there is nothing more to learn.
   bool retest_ttl(int ttl) {
     say("re-testing TTL " + std::to_string(ttl) + " after a pause (ICMP rate limits)");
@@ -259,7 +256,6 @@ class Run {
     probe::LadderOptions one = opt_.ladder;
     one.min_ttl = one.max_hops = ttl;
     auto step = probe::trigger_ladder(target_, payload_, one);
-    spend(step.size());
     passive_.pump();
     if (step.empty()) return false;
     std::erase_if(in_.trigger, [&](const probe::TriggerStep& s) { return s.ttl == ttl; });
@@ -274,23 +270,34 @@ class Run {
   const Reporter& report_;
   Inputs& in_;
   const std::string name_;
-  int budget_;
   std::vector<uint8_t> payload_, control_;
 };
 
 }  // namespace
 
-Outcome run(const probe::Target& target, const Options& opt, EventSource* capture, const oui::Registry* registry,
+Outcome run(const probe::Target& given, const Options& opt, EventSource* capture, const oui::Registry* registry,
             pipeline::Pipeline& pipe, const Reporter& report) {
+  probe::Target target = given;
+  target.budget = std::make_shared<probe::Budget>(opt.budget, opt.rate, opt.stop);
+  auto stopped = [&opt] { return opt.stop && opt.stop(); };
   Passive passive(target, capture, registry, pipe);
   Outcome out;
   Run r(target, opt, passive, report, out.inputs);
   bool primary_ok = r.first_probes();
-  if (!primary_ok || opt.always_ladder) r.ladders();
-  r.retest_drops();
+  if (!stopped() && (!primary_ok || opt.always_ladder)) r.ladders();
+  if (!stopped()) r.retest_drops();
   passive.finish(out.inputs);
   r.report_trigger_hops();
   out.verdict = fuse(out.inputs);
+  if (target.budget->refused()) {
+    out.budget_spent = true;
+    out.verdict.summary +=
+        " (stopped early: the budget of " + std::to_string(opt.budget) + " connections was spent; --budget raises it)";
+  }
+  if (stopped()) {
+    out.partial = true;
+    out.verdict.summary = "partial (interrupted before the probes finished): " + out.verdict.summary;
+  }
   out.capture_error = passive.error();
   return out;
 }

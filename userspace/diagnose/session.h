@@ -40,7 +40,11 @@ struct Options {
   int hold_ms = 4000;    // keep the TLS connection open this long to catch delayed resets
   probe::LadderOptions ladder;
   bool always_ladder = false;  // run the ladders even when the probes pass
-  int budget = 200;            // connections opened to the target, all probes together
+  int budget = 200;            // connections opened to the target, all probes and ladders together
+  double rate = 200;           // new connections per second at most, all together (probe::Budget)
+  // Asked between phases and before every connection; true (a SIGINT) ends the run early with a
+  // verdict from what is known so far, marked partial.
+  std::function<bool()> stop;
 };
 
 // What the session reports as it goes; any of them may be empty.
@@ -66,6 +70,8 @@ struct Outcome {
   Inputs inputs;
   Verdict verdict;
   std::optional<Error> capture_error;  // the first failed drain: the verdict may miss evidence
+  bool budget_spent = false;           // a probe or ladder step was not sent: the verdict says so
+  bool partial = false;                // `stop` ended the run early
 };
 // `pipe` takes the capture's packets (its hooks are the session's while it runs).
 Outcome run(const probe::Target& target, const Options& opt, EventSource* capture, const oui::Registry* registry,

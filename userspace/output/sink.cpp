@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/out_file.h"
 #include "output/text.h"
 
 namespace rsthop::output {
@@ -42,13 +43,9 @@ Result<void> Sink::write_line(std::string_view line) {
 Result<void> StdoutSink::write(std::string_view lines) { return write_all(fd_, lines, "standard output"); }
 
 Result<std::unique_ptr<Sink>> FileSink::open(const std::string& path, bool append) {
-  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC);
-  Fd fd(::open(path.c_str(), flags, 0644));
-  if (!fd.valid()) {
-    int err = errno;
-    return make_error("cannot write to " + path + ": " + std::strerror(err), err);
-  }
-  return std::unique_ptr<Sink>(new FileSink(std::move(fd), path));
+  auto fd = open_output_file(path, append);
+  if (!fd) return fd.error();
+  return std::unique_ptr<Sink>(new FileSink(std::move(fd.value()), path));
 }
 
 Result<void> FileSink::write(std::string_view lines) { return write_all(fd_.get(), lines, path_); }

@@ -37,8 +37,9 @@ class StdoutSink : public Sink {
 
 class FileSink : public Sink {
  public:
-  // Creates or truncates `path` (mode 0644), or appends when `append`.
-  // Fails with "cannot write to <path>: <strerror>".
+  // Creates or truncates `path` (mode 0644), or appends when `append`, as
+  // open_output_file() does (common/out_file.h: another user's symlink is not
+  // followed, only a regular file is truncated).  Fails with "cannot write to <path>: <strerror>".
   static Result<std::unique_ptr<Sink>> open(const std::string& path, bool append = false);
   Result<void> write(std::string_view lines) override;
 

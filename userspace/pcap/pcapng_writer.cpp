@@ -1,5 +1,7 @@
 #include "pcap/pcapng_writer.h"
 
+#include "common/out_file.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -98,8 +100,13 @@ std::vector<uint8_t> PcapngWriter::packet_block(uint32_t interface_id, uint64_t 
 }
 
 Result<PcapngWriter> PcapngWriter::create(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return make_error("cannot write " + path + ": " + std::strerror(errno), errno);
+  // Mode 0644 like the JSON output (fopen would create 0666 less the umask), and
+  // no symlink another user planted: see open_output_file.
+  auto fd = open_output_file(path);
+  if (!fd) return fd.error();
+  std::FILE* f = ::fdopen(fd.value().get(), "wb");
+  if (!f) return make_error("cannot write to " + path + ": " + std::strerror(errno), errno);
+  fd.value().release();
   PcapngWriter w(f, path);
   if (auto r = w.put(section_header_block()); !r) return r.error();
   return w;

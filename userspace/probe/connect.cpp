@@ -79,6 +79,7 @@ HttpResult http_get(const Target& t, const std::string& host_header, const Timin
   if (!fd.valid()) {
     r.outcome = r.connect.outcome;
     r.error = r.connect.error;
+    r.ms = r.connect.ms;  // the time spent waiting for the handshake, not 0
     return r;
   }
   const std::vector<uint8_t> req = http_request(host_header.empty() ? t.host : host_header);

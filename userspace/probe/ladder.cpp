@@ -66,6 +66,11 @@ std::vector<Step> run_ladder(const LadderOptions& o, Prober& pr) {
 
   for (;;) {
     while (can_launch() && (!last_launch || Clock::now() - *last_launch >= gap)) {
+      // The run's shared budget (probe/budget.h): spent, no step more is sent.
+      if (pr.t.budget && !pr.t.budget->take()) {
+        next = max_hops + 1;
+        break;
+      }
       Pending p;
       p.ttl = next++;
       last_launch = Clock::now();

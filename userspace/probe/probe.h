@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,6 +16,7 @@
 
 #include "common/addr.h"
 #include "common/result.h"
+#include "probe/budget.h"
 
 namespace rsthop::probe {
 
@@ -23,6 +25,9 @@ struct Target {
   uint8_t family = 4;  // 4 or 6
   uint16_t port = 443;
   std::string host;  // as the user typed it (SNI / Host default)
+  // When set, every connection to this target (and to copies of it, e.g. its
+  // port 80) takes one unit first; a probe or step that gets none is not sent.
+  std::shared_ptr<Budget> budget;
 };
 
 // HOST[:PORT] or [V6]:PORT, resolved with getaddrinfo; the first address wins

@@ -106,7 +106,14 @@ Outcome classify_errno(int e) {
 }
 
 Fd connect_with_deadline(const Target& t, int timeout_ms, ConnectResult& cr) {
-  auto t0 = Clock::now();
+  if (t.budget && !t.budget->take()) {
+    cr.outcome = Outcome::error;
+    cr.error = t.budget->left() > 0
+                   ? "not sent: the run was interrupted"
+                   : "not sent: the budget of " + std::to_string(t.budget->total()) + " connections is spent";
+    return {};
+  }
+  auto t0 = Clock::now();  // after the rate's wait: `ms` is the network's time
   auto deadline = t0 + std::chrono::milliseconds(timeout_ms);
   Fd fd = tcp_socket(t);
   if (!fd.valid()) {

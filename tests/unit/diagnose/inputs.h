@@ -64,5 +64,4 @@ inline auto control_passes() {
   return ladder(2000, [](int k) { return k >= kTarget ? TriggerStep::response : TriggerStep::silent; });
 }
 
-
 }  // namespace rsthop::diagnose::testing

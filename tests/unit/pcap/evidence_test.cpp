@@ -117,7 +117,7 @@ TEST(PcapngWriter, CommentOptionBytes) {
 TEST(PcapngWriter, CannotWriteNamesTheFile) {
   auto w = PcapngWriter::create("/nonexistent-dir/x.pcapng");
   ASSERT_FALSE(w);
-  EXPECT_EQ(w.error().message.rfind("cannot write /nonexistent-dir/x.pcapng: ", 0), 0u) << w.error().message;
+  EXPECT_EQ(w.error().message.rfind("cannot write to /nonexistent-dir/x.pcapng: ", 0), 0u) << w.error().message;
 }
 
 // The conversation (plus unrelated traffic and padding frames) through the

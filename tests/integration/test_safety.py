@@ -1,0 +1,235 @@
+"""Safe as root, hard to misuse (issue 11): files rsthop writes as root, numbers it
+accepts, the probe budget and rate counted on the wire, signals and exit codes.
+
+Labs come from tools/lab (namespaces, 198.18.0.0/15 and 2001:db8::/32 only)."""
+import json
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import tempfile
+import time
+import unittest
+
+from harness import BIN, ROOT, Lab, of_type, require_root
+
+NOBODY = 65534
+PCAPGEN = os.path.join(os.path.dirname(BIN), "tools", "pcapgen", "pcapgen")
+SERVER = "safety.lab"
+
+
+def as_nobody(argv, **kw):
+    return subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"] + argv,
+                          check=True, capture_output=True, **kw)
+
+
+def one_sentence(test, r):
+    """Exactly one non-empty stderr line (CLI11 adds its "Run with --help" hint on a parse error)."""
+    lines = [line for line in r.stderr.splitlines() if line.strip() and "Run with --help" not in line]
+    test.assertEqual(len(lines), 1, r.stderr)
+    test.assertLess(len(lines[0]), 200, r.stderr)
+    return lines[0]
+
+
+class Files(unittest.TestCase):
+    def setUp(self):
+        require_root(self)
+        self.tmp = tempfile.mkdtemp(prefix="rsthop-safety-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        os.chmod(self.tmp, 0o755)
+        self.pcap = os.path.join(self.tmp, "in.pcap")
+        subprocess.run([PCAPGEN, "-n", "200", "-f", "20", "-s", "1", "--reset-percent", "50", "-o", self.pcap],
+                       check=True, capture_output=True)
+
+    def analyze(self, *args, **kw):
+        return subprocess.run([BIN, "analyze", "--format", "json", self.pcap] + list(args), capture_output=True,
+                              text=True, timeout=60, **kw)
+
+    def test_symlink_planted_by_another_user_is_not_followed(self):
+        shared = os.path.join(self.tmp, "shared")  # a /tmp-like directory: sticky, world-writable
+        os.mkdir(shared)
+        os.chmod(shared, 0o1777)
+        victim = os.path.join(self.tmp, "victim")
+        with open(victim, "w") as f:
+            f.write("precious\n")
+        for option, name in (("-o", "out.ndjson"), ("--pcap-out", "ev.pcapng")):
+            with self.subTest(option=option):
+                link = os.path.join(shared, name)
+                as_nobody(["ln", "-s", victim, link])
+                self.assertEqual(os.lstat(link).st_uid, NOBODY)
+                r = self.analyze(option, link)
+                self.assertNotEqual(r.returncode, 0, r)
+                self.assertIn("symbolic link owned by uid 65534", one_sentence(self, r))
+                with open(victim) as f:
+                    self.assertEqual(f.read(), "precious\n", f"{option} truncated the link's target")
+        # Root's own links (/dev/stdout and the like) are still followed.
+        own = os.path.join(self.tmp, "mine.ndjson")
+        os.symlink(os.path.join(self.tmp, "real.ndjson"), own)
+        r = self.analyze("-o", own)
+        self.assertEqual(r.returncode, 0, r)
+        self.assertGreater(os.path.getsize(os.path.join(self.tmp, "real.ndjson")), 0)
+
+    def test_devices_are_written_not_truncated(self):
+        r = self.analyze("-o", "/dev/null", "--pcap-out", "/dev/null")
+        self.assertEqual(r.returncode, 0, r)
+        r = self.analyze("-o", "/dev/full")
+        self.assertNotEqual(r.returncode, 0, r)
+        self.assertIn("/dev/full", one_sentence(self, r))
+
+    def test_files_are_0644_under_umask_000(self):
+        out, ev = os.path.join(self.tmp, "out.ndjson"), os.path.join(self.tmp, "ev.pcapng")
+        r = self.analyze("-o", out, "--pcap-out", ev, preexec_fn=lambda: os.umask(0))
+        self.assertEqual(r.returncode, 0, r)
+        for path in (out, ev):
+            self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o644, path)
+
+    def test_an_output_that_is_an_input_is_refused(self):
+        with open(self.pcap, "rb") as f:
+            before = f.read()
+        alias = os.path.join(self.tmp, "alias.pcap")
+        os.link(self.pcap, alias)
+        for args in (["-o", self.pcap], ["--pcap-out", self.pcap], ["-o", alias]):
+            with self.subTest(args=args):
+                r = self.analyze(*args)
+                self.assertNotEqual(r.returncode, 0, r)
+                self.assertIn("is the input", one_sentence(self, r))
+                self.assertEqual(r.stdout, "")
+                with open(self.pcap, "rb") as f:
+                    self.assertEqual(f.read(), before, "the capture was truncated")
+
+
+class Numbers(unittest.TestCase):
+    def test_non_finite_and_absurd_values_are_refused(self):
+        cases = [["trace", "-i", "lo", "-d", "nan"], ["trace", "-i", "lo", "-d", "1e300"],
+                 ["trace", "-i", "lo", "-d", "inf"], ["trace", "-i", "lo", "--stats-interval", "-nan"],
+                 ["diagnose", "198.18.0.1:443", "--timeout", "nan"],
+                 ["diagnose", "198.18.0.1:443", "--timeout", "1e308"],
+                 ["diagnose", "198.18.0.1:443", "--step-timeout", "NaN"],
+                 ["diagnose", "198.18.0.1:443", "--hold", "1e400"],
+                 ["diagnose", "198.18.0.1:443", "--rate", "nan"]]
+        for argv in cases:
+            with self.subTest(argv=argv):
+                r = subprocess.run([BIN] + argv, capture_output=True, text=True, timeout=10)
+                self.assertNotEqual(r.returncode, 0, r)
+                self.assertEqual(r.stdout, "")
+                line = one_sentence(self, r)
+                self.assertIn("is not a number from", line)
+                self.assertNotRegex(line, r"\d{20}", "no 309-digit numbers")
+
+
+class Lab1(unittest.TestCase):
+    """A client -> router -> server lab per test."""
+
+    def setUp(self):
+        require_root(self)
+        self.lab = Lab(routers=1, server_name=SERVER)
+        self.lab.__enter__()
+        self.addCleanup(self.lab.__exit__, None, None, None)
+
+    def syns(self):
+        """tcpdump on the client's link: every SYN the client sends, with its time."""
+        p = self.lab.popen("client", ["tcpdump", "-i", self.lab.client_if, "-nn", "-tt", "-l", "-U",
+                                      "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn"], text=True)
+        time.sleep(1.0)  # tcpdump needs a moment before it captures
+        return p
+
+    @staticmethod
+    def stop_syns(p):
+        time.sleep(0.5)
+        p.send_signal(signal.SIGINT)
+        out, _ = p.communicate(timeout=10)
+        # One line per SYN; a retransmission repeats the source port: count attempts by port.
+        lines = [line for line in out.splitlines() if " > " in line]
+        ports = {}
+        for line in lines:
+            src = line.split()[2]
+            ports.setdefault(src.rsplit(".", 1)[1], float(line.split()[0]))
+        return sorted(ports.values())
+
+    def diagnose(self, *args, timeout=120):
+        argv = ["ip", "netns", "exec", self.lab.ns("client"), BIN, "diagnose", f"{SERVER}:443", "-4",
+                "--format", "json"] + list(args)
+        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+
+    def test_budget_counts_every_syn_on_the_wire(self):
+        self.lab.start_server()
+        for budget in (3, 5, 8, 20):
+            with self.subTest(budget=budget):
+                p = self.syns()
+                r = self.diagnose("--ladder", "--budget", str(budget), "--step-timeout", "0.3")
+                sent = self.stop_syns(p)
+                self.assertIn('"verdict"', r.stdout, r.stderr)
+                self.assertLessEqual(len(sent), budget, f"{len(sent)} connections with --budget {budget}")
+                self.assertGreaterEqual(len(sent), 3)
+                verdict = json.loads(r.stdout.splitlines()[-1])["verdict"]
+                if budget < 10:  # connect, HTTP, TLS, then a 2-hop path's ladders need more than that
+                    self.assertIn("budget of", verdict["summary"], "the verdict says the budget stopped it")
+
+    def test_black_hole_gets_the_budget(self):
+        self.lab.run("server", "nft add table inet bh; nft add chain inet bh in '{ type filter hook input priority 0; }'; "
+                     "nft add rule inet bh in tcp dport '{80, 443}' drop")
+        p = self.syns()
+        r = self.diagnose("--budget", "3", "--timeout", "0.5", "--step-timeout", "0.2")
+        sent = self.stop_syns(p)
+        self.assertLessEqual(len(sent), 3, r.stderr)
+        self.assertIn('"verdict"', r.stdout, r.stderr)
+        probes = [json.loads(line)["probe"] for line in r.stdout.splitlines() if '"probe"' in line]
+        timeouts = [p for p in probes if p["outcome"] == "timeout"]
+        self.assertTrue(timeouts, probes)
+        for p in timeouts:  # a probe that waited 0.5 s says so (the HTTP probe said 0 ms)
+            self.assertGreaterEqual(p["ms"], 450, p)
+
+    def test_rate_is_a_hard_limit(self):
+        self.lab.start_server()
+        p = self.syns()
+        r = self.diagnose("--ladder", "--rate", "2", "--budget", "6", "--hold", "0", "--step-timeout", "0.2")
+        sent = self.stop_syns(p)
+        self.assertIn('"verdict"', r.stdout, r.stderr)
+        self.assertGreaterEqual(len(sent), 3)
+        first_second = [t for t in sent if t - sent[0] < 0.95]
+        self.assertLessEqual(len(first_second), 2, f"SYN times: {[round(t - sent[0], 3) for t in sent]}")
+
+    def test_sigint_prints_a_partial_verdict_and_exits_130(self):
+        self.lab.start_server()
+        ev = os.path.join(tempfile.mkdtemp(prefix="rsthop-safety-"), "ev.pcapng")
+        self.addCleanup(shutil.rmtree, os.path.dirname(ev), True)
+        proc = self.lab.popen("client", [BIN, "diagnose", f"{SERVER}:443", "-4", "--format", "json", "--ladder",
+                                         "--rate", "2", "--pcap-out", ev], text=True)
+        time.sleep(3)
+        self.assertIsNone(proc.poll(), "diagnose ended before the signal")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        self.assertEqual(proc.returncode, 130, err)
+        events = [json.loads(line) for line in out.splitlines() if line.strip()]
+        verdicts = of_type(events, "verdict")
+        self.assertEqual(len(verdicts), 1, out)
+        self.assertIn("partial", verdicts[0]["verdict"]["summary"])
+        self.assertGreater(os.path.getsize(ev), 0, "--pcap-out was written")
+
+    def test_missing_interface_is_an_error(self):
+        self.lab.start_server()
+        r = self.diagnose("-i", "nosuch0")
+        self.assertEqual(r.returncode, 1, r)
+        self.assertIn("nosuch0", one_sentence(self, r))
+        self.assertEqual(r.stdout, "")
+
+    def test_trace_into_a_closed_pipe_ends_quietly(self):
+        # The reader goes away at once; the first stats line meets a closed pipe.
+        rd, wr = os.pipe()
+        os.close(rd)
+        p = self.lab.popen("client", [BIN, "trace", "-i", self.lab.client_if, "--format", "json",
+                                      "--stats-interval", "0.2"], stdout=wr, text=True)
+        os.close(wr)
+        try:
+            _, err = p.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            self.fail("trace kept running with its stdout closed")
+        self.assertEqual(p.returncode, 0, err)
+        self.assertNotIn("Broken pipe", err)
+        self.assertNotIn("cannot write", err)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
