@@ -3,6 +3,8 @@
 #include <array>
 #include <cstddef>
 
+#include "common/name_table.h"
+
 namespace rsthop::attribution {
 namespace {
 
@@ -12,18 +14,11 @@ constexpr std::array<const char*, 4> kStageNames = {"post_syn", "post_ack", "pos
 static_assert(static_cast<size_t>(Origin::unknown) + 1 == kOriginNames.size());
 static_assert(static_cast<size_t>(Stage::later) + 1 == kStageNames.size());
 
-template <typename E, size_t N>
-std::optional<E> parse_in(const std::array<const char*, N>& names, std::string_view s) {
-  for (size_t i = 0; i < N; i++)
-    if (s == names[i]) return static_cast<E>(i);
-  return std::nullopt;
-}
-
 }  // namespace
 
 const char* name(Origin o) { return kOriginNames[static_cast<size_t>(o)]; }
 const char* name(Stage s) { return kStageNames[static_cast<size_t>(s)]; }
-std::optional<Origin> parse_origin(std::string_view s) { return parse_in<Origin>(kOriginNames, s); }
-std::optional<Stage> parse_stage(std::string_view s) { return parse_in<Stage>(kStageNames, s); }
+std::optional<Origin> parse_origin(std::string_view s) { return parse_name<Origin>(kOriginNames, s); }
+std::optional<Stage> parse_stage(std::string_view s) { return parse_name<Stage>(kStageNames, s); }
 
 }  // namespace rsthop::attribution

@@ -3,6 +3,8 @@
 #include <array>
 #include <cstddef>
 
+#include "common/name_table.h"
+
 #include "probe/probe.h"
 
 namespace rsthop::probe {
@@ -16,13 +18,6 @@ static_assert(static_cast<size_t>(Outcome::error) + 1 == kOutcomeNames.size());
 static_assert(static_cast<size_t>(SynStep::silent) + 1 == kSynKindNames.size());
 static_assert(static_cast<size_t>(TriggerStep::error) + 1 == kTriggerKindNames.size());
 
-template <typename E, size_t N>
-std::optional<E> parse_in(const std::array<const char*, N>& names, std::string_view s) {
-  for (size_t i = 0; i < N; i++)
-    if (s == names[i]) return static_cast<E>(i);
-  return std::nullopt;
-}
-
 // An out-of-range value (a cast from a corrupt integer) names itself "error" rather than reading past the table.
 template <size_t N>
 const char* name_in(const std::array<const char*, N>& names, size_t i, const char* fallback) {
@@ -34,10 +29,10 @@ const char* name_in(const std::array<const char*, N>& names, size_t i, const cha
 const char* name(Outcome o) { return name_in(kOutcomeNames, static_cast<size_t>(o), "error"); }
 const char* name(SynStep::Kind k) { return name_in(kSynKindNames, static_cast<size_t>(k), "silent"); }
 const char* name(TriggerStep::Kind k) { return name_in(kTriggerKindNames, static_cast<size_t>(k), "error"); }
-std::optional<Outcome> parse_outcome(std::string_view s) { return parse_in<Outcome>(kOutcomeNames, s); }
-std::optional<SynStep::Kind> parse_syn_kind(std::string_view s) { return parse_in<SynStep::Kind>(kSynKindNames, s); }
+std::optional<Outcome> parse_outcome(std::string_view s) { return parse_name<Outcome>(kOutcomeNames, s); }
+std::optional<SynStep::Kind> parse_syn_kind(std::string_view s) { return parse_name<SynStep::Kind>(kSynKindNames, s); }
 std::optional<TriggerStep::Kind> parse_trigger_kind(std::string_view s) {
-  return parse_in<TriggerStep::Kind>(kTriggerKindNames, s);
+  return parse_name<TriggerStep::Kind>(kTriggerKindNames, s);
 }
 
 }  // namespace rsthop::probe
