@@ -9,7 +9,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev
   libssl-dev libpcap-dev ieee-data
   iproute2 nftables iptables iperf3 tcpdump tshark curl openssl procps util-linux
-  python3 python3-jsonschema
+  python3 python3-jsonschema python3-yaml
 )
 
 missing=()

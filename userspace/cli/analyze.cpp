@@ -194,7 +194,7 @@ int run_analyze(const AnalyzeOptions& opt) {
   output::Writer writer(std::move(sink.value()), text ? output::Format::text : output::Format::json);
 
   // Events carry Unix ns (the capture's clock): the wall clock's offset is 0.
-  output::Context ctx{host_name(), WallClock::fixed(0), {}};
+  output::Context ctx{host_name(), WallClock::fixed(0), {}, opt.community_id_seed};
   auto registry = oui::Registry::load();
   if (!registry) std::cerr << "rsthop: notice: " << registry.error().message << "\n";
   Run run{opt, track};

@@ -16,9 +16,10 @@ struct AnalyzeOptions {
   std::string filter;              // libpcap filter expression, applied first
   std::string format;              // "json" | "text" | "" (text on a terminal, else json)
   std::string output = "-";
-  uint32_t max_flows = 65536;  // the flow table (the kernel's default size)
-  std::string pcap_out;        // --pcap-out: pcapng of the packets behind each reset ("" = none)
-  std::string control;         // --control: a capture whose ladders are the controls of the files' ("" = none)
+  uint32_t max_flows = 65536;      // the flow table (the kernel's default size)
+  std::string pcap_out;            // --pcap-out: pcapng of the packets behind each reset ("" = none)
+  uint16_t community_id_seed = 0;  // --community-id-seed: network.community_id's seed
+  std::string control;             // --control: a capture whose ladders are the controls of the files' ("" = none)
 };
 
 // Returns the process exit code: 0, or 1 when a file could not be opened or

@@ -201,7 +201,7 @@ int run_diagnose(const DiagnoseOptions& opt) {
   bool text = opt.format == "text" || (opt.format.empty() && opt.output == "-" && isatty(STDOUT_FILENO));
   output::Writer writer(std::move(sink.value()), text ? output::Format::text : output::Format::json);
   const WallClock wall = WallClock::calibrate();
-  output::Context ctx{host_name(), wall, {}};
+  output::Context ctx{host_name(), wall, {}, opt.community_id_seed};
   std::unique_ptr<LiveEvidence> evidence;  // --pcap-out
   std::vector<flow::Packet> rsts;          // the RSTs the capture saw, written with the verdict
   if (!opt.pcap_out.empty()) {

@@ -1,14 +1,17 @@
 // `rsthop diagnose HOST[:PORT]`: active probes and the kernel capture, one verdict.
 #pragma once
 
+#include <cstdint>
+
 #include <string>
 
 namespace rsthop::cli {
 
 struct DiagnoseOptions {
-  std::string pcap_out;  // --pcap-out: pcapng of the packets behind each reset (\"\" = none)
-  std::string target;    // HOST[:PORT]
-  std::string sni;       // default: HOST
+  std::string pcap_out;            // --pcap-out: pcapng of the packets behind each reset (\"\" = none)
+  uint16_t community_id_seed = 0;  // --community-id-seed: network.community_id's seed
+  std::string target;              // HOST[:PORT]
+  std::string sni;                 // default: HOST
   std::string control_sni = "rsthop-control.invalid";
   int max_hops = 32;
   int concurrency = 8;

@@ -55,6 +55,10 @@ int main(int argc, char** argv) {
   trace->add_option("--max-flows", t.max_flows, "Flow table entries in the kernel")->check(CLI::Range(1024, 4194304));
   trace->add_option("--pcap-out", t.pcap_out, "Also write the packets behind each reset (pcapng, commented) to FILE");
   trace->add_flag("-v,--verbose", t.verbose, "Show libbpf's log, including the verifier's");
+  trace
+      ->add_option("--community-id-seed", t.community_id_seed,
+                   "Seed of network.community_id (0-65535, default 0), to match Zeek's or Suricata's")
+      ->check(CLI::Range(0, 65535));
 
   rsthop::cli::AnalyzeOptions a;
   auto* analyze =
@@ -72,6 +76,10 @@ int main(int argc, char** argv) {
   analyze->add_option("--control", a.control,
                       "A capture whose ladders are the controls of the same destinations' in the files");
   analyze->add_option("--pcap-out", a.pcap_out, "Also write the packets behind each reset (pcapng, commented) to FILE");
+  analyze
+      ->add_option("--community-id-seed", a.community_id_seed,
+                   "Seed of network.community_id (0-65535, default 0), to match Zeek's or Suricata's")
+      ->check(CLI::Range(0, 65535));
 
   rsthop::cli::DiagnoseOptions d;
   auto* diag =
@@ -104,6 +112,9 @@ int main(int argc, char** argv) {
   diag->add_flag("--ladder", d.always_ladder, "Run the TTL ladders even when the probes pass");
   diag->add_option("--pcap-out", d.pcap_out, "Also write the packets behind each reset (pcapng, commented) to FILE");
   diag->add_flag("-v,--verbose", d.verbose, "Show libbpf's log");
+  diag->add_option("--community-id-seed", d.community_id_seed,
+                   "Seed of network.community_id (0-65535, default 0), to match Zeek's or Suricata's")
+      ->check(CLI::Range(0, 65535));
 
   auto* cleanup =
       app.add_subcommand("cleanup", "Remove tc filters left by a killed rsthop (only on kernels without tcx links)");

@@ -121,7 +121,7 @@ int run_trace(const TraceOptions& opt) {
     std::cerr << "rsthop: tracing" << what << "; Ctrl-C to stop\n";
   }
 
-  output::Context ctx{host_name(), wall, if_name_cache()};
+  output::Context ctx{host_name(), wall, if_name_cache(), opt.community_id_seed};
   auto registry = oui::Registry::load();
   if (!registry) std::cerr << "rsthop: notice: " << registry.error().message << "\n";
   pipeline::Pipeline::Options po;

@@ -8,7 +8,8 @@
 namespace rsthop::cli {
 
 struct TraceOptions {
-  std::string pcap_out;  // --pcap-out: pcapng of the packets behind each reset (\"\" = none)
+  std::string pcap_out;            // --pcap-out: pcapng of the packets behind each reset (\"\" = none)
+  uint16_t community_id_seed = 0;  // --community-id-seed: network.community_id's seed
   std::vector<std::string> interfaces;
   std::vector<std::string> hosts;  // CIDRs or addresses
   std::vector<uint16_t> ports;

@@ -52,6 +52,21 @@ size_t format_mac(char* out, const uint8_t* m) {
   return kMacTextLen;
 }
 
+size_t format_mac_ecs(char* out, const uint8_t* m) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (int i = 0; i < 6; i++) {
+    out[i * 3] = kHex[m[i] >> 4];
+    out[i * 3 + 1] = kHex[m[i] & 0xf];
+    if (i < 5) out[i * 3 + 2] = '-';
+  }
+  return kMacTextLen;
+}
+
+std::string mac_to_ecs_string(const uint8_t* m) {
+  char buf[kMacTextLen];
+  return std::string(buf, format_mac_ecs(buf, m));
+}
+
 Result<Addr16> parse_addr(std::string_view text) {
   std::string s(text);
   Addr16 out{};

@@ -22,6 +22,9 @@ inline constexpr size_t kAddrTextMax = 46;  // INET6_ADDRSTRLEN
 inline constexpr size_t kMacTextLen = 17;
 size_t format_addr(char* out /*[kAddrTextMax]*/, const uint8_t* a);
 size_t format_mac(char* out /*[kMacTextLen]*/, const uint8_t* m);
+// ECS's MAC notation (RFC 7042): uppercase, hyphen-separated, "02-68-78-01-00-01".
+size_t format_mac_ecs(char* out /*[kMacTextLen]*/, const uint8_t* m);
+std::string mac_to_ecs_string(const uint8_t* m);
 // Parses an IPv4 or IPv6 address into the mapped form.
 Result<Addr16> parse_addr(std::string_view text);
 

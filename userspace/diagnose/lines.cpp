@@ -1,5 +1,9 @@
 #include "diagnose/lines.h"
 
+#include <cmath>
+#include <functional>
+#include <string_view>
+
 #include "common/addr.h"
 #include "output/event_parts.h"
 #include "output/json_writer.h"
@@ -11,14 +15,33 @@ namespace {
 using namespace output::parts;
 using output::JsonWriter;
 
-void begin(JsonWriter& w, const output::Context& ctx, uint64_t now_mono_ns, const char* type, const probe::Target& t,
-           uint16_t port) {
-  begin_event(w, ctx, type, now_mono_ns);
+// event.action is the probe's name prefixed: probe-tcp_connect, probe-http, probe-tls.
+const EventClass kConnectClass{"probe", "event", "network", "connection", "start", "probe-tcp_connect"};
+const EventClass kHttpClass{"probe", "event", "network", "connection", "start", "probe-http"};
+const EventClass kTlsClass{"probe", "event", "network", "connection", "start", "probe-tls"};
+const EventClass kHopClass{"hop", "event", "network", "info", nullptr, "ttl-probe"};
+const EventClass kVerdictClass{"verdict", "event", "network", "info", nullptr, "diagnose-verdict"};
+
+uint64_t ms_to_ns(double ms) { return ms > 0 ? static_cast<uint64_t>(std::llround(ms * 1e6)) : 0; }
+
+// A probe succeeded when it got its answer; a certificate that does not
+// verify is still an answer (probes do not verify).
+const char* probe_outcome(probe::Outcome o) {
+  return o == probe::Outcome::ok || o == probe::Outcome::cert_error ? "success" : "failure";
+}
+
+// Opens the line up to the common members of rsthop.*; the caller adds its
+// own object and closes rsthop, then the line.
+void begin(JsonWriter& w, const output::Context& ctx, uint64_t now_mono_ns, const EventClass& c, const EventFields& f,
+           const probe::Target& t, uint16_t port, const std::function<void()>& ecs_extra = {}) {
+  begin_event(w, ctx, c, now_mono_ns, f);
   endpoint(w, "destination", t.addr.data(), port, nullptr);
   w.begin_object("network");
   w.plain("transport", "tcp");
   w.plain("type", t.family == 4 ? "ipv4" : "ipv6");
   w.end_object();
+  if (ecs_extra) ecs_extra();
+  begin_rsthop(w, c);
 }
 
 void begin_probe(JsonWriter& w, const char* name, probe::Outcome o, double ms, uint16_t local_port,
@@ -31,42 +54,30 @@ void begin_probe(JsonWriter& w, const char* name, probe::Outcome o, double ms, u
   if (!error.empty()) w.string("error", error);
 }
 
-}  // namespace
+// tls.version and tls.version_protocol from OpenSSL's text: "TLSv1.3" is
+// ("tls", "1.3"), "TLSv1" ("tls", "1.0"), "SSLv3" ("ssl", "3.0").
+struct TlsVersion {
+  std::string protocol, version;
+};
 
-void append_connect_probe_line(std::string& out, const output::Context& ctx, uint64_t now_mono_ns,
-                               const probe::Target& t, const probe::ConnectResult& r) {
-  JsonWriter w(out);
-  begin(w, ctx, now_mono_ns, "probe", t, t.port);
-  begin_probe(w, "tcp_connect", r.outcome, r.ms, r.local_port, r.error);
-  w.end_object();
-  w.end_object();
+TlsVersion ecs_tls_version(std::string_view openssl) {
+  TlsVersion v;
+  size_t mark = openssl.find('v');
+  if (mark == std::string_view::npos) return {"", std::string(openssl)};
+  for (char c : openssl.substr(0, mark)) v.protocol += static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  v.version = std::string(openssl.substr(mark + 1));
+  if (v.version.find('.') == std::string::npos) v.version += ".0";
+  return v;
 }
 
-void append_http_probe_line(std::string& out, const output::Context& ctx, uint64_t now_mono_ns, const probe::Target& t,
-                            uint16_t port, const std::string& host, const probe::HttpResult& r) {
-  JsonWriter w(out);
-  begin(w, ctx, now_mono_ns, "probe", t, port);
-  begin_probe(w, "http", r.outcome, r.ms, r.local_port, r.error);
-  if (!r.status_line.empty()) w.string("status_line", r.status_line);
-  if (!r.location.empty()) w.string("location", r.location);
-  w.end_object();
-  w.begin_object("url");
-  w.string("domain", host);
-  w.end_object();
-  w.end_object();
-}
-
-void append_tls_probe_line(std::string& out, const output::Context& ctx, uint64_t now_mono_ns, const probe::Target& t,
-                           const std::string& sni, const probe::TlsResult& r) {
-  JsonWriter w(out);
-  begin(w, ctx, now_mono_ns, "probe", t, t.port);
-  begin_probe(w, "tls", r.outcome, r.ms, r.local_port, r.error);
-  if (r.reset_after_hello_ms) w.real("reset_after_hello_ms", *r.reset_after_hello_ms, 3);
-  if (r.reset_before_hello) w.boolean("reset_before_hello", true);
-  if (!r.alert.empty()) w.string("alert", r.alert);
-  w.end_object();
+// tls.*: ECS's version / version_protocol pair, the IANA cipher, ALPN and the certificate.
+void tls_object(JsonWriter& w, const std::string& sni, const probe::TlsResult& r) {
   w.begin_object("tls");
-  if (!r.version.empty()) w.string("version", r.version);
+  if (!r.version.empty()) {
+    TlsVersion v = ecs_tls_version(r.version);
+    w.string("version", v.version);
+    if (!v.protocol.empty()) w.string("version_protocol", v.protocol);
+  }
   if (!r.cipher.empty()) w.string("cipher", r.cipher);
   if (!r.alpn.empty()) w.string("next_protocol", r.alpn);
   w.begin_object("client");
@@ -88,13 +99,54 @@ void append_tls_probe_line(std::string& out, const output::Context& ctx, uint64_
     w.end_object();
   }
   w.end_object();
+}
+
+}  // namespace
+
+void append_connect_probe_line(std::string& out, const output::Context& ctx, uint64_t now_mono_ns,
+                               const probe::Target& t, const probe::ConnectResult& r) {
+  JsonWriter w(out);
+  begin(w, ctx, now_mono_ns, kConnectClass, EventFields{probe_outcome(r.outcome), ms_to_ns(r.ms), {}, {}}, t, t.port);
+  begin_probe(w, "tcp_connect", r.outcome, r.ms, r.local_port, r.error);
+  w.end_object();
+  w.end_object();
+  w.end_object();
+}
+
+void append_http_probe_line(std::string& out, const output::Context& ctx, uint64_t now_mono_ns, const probe::Target& t,
+                            uint16_t port, const std::string& host, const probe::HttpResult& r) {
+  JsonWriter w(out);
+  begin(w, ctx, now_mono_ns, kHttpClass, EventFields{probe_outcome(r.outcome), ms_to_ns(r.ms), {}, {}}, t, port, [&] {
+    w.begin_object("url");
+    w.string("domain", host);
+    w.end_object();
+  });
+  begin_probe(w, "http", r.outcome, r.ms, r.local_port, r.error);
+  if (!r.status_line.empty()) w.string("status_line", r.status_line);
+  if (!r.location.empty()) w.string("location", r.location);
+  w.end_object();
+  w.end_object();
+  w.end_object();
+}
+
+void append_tls_probe_line(std::string& out, const output::Context& ctx, uint64_t now_mono_ns, const probe::Target& t,
+                           const std::string& sni, const probe::TlsResult& r) {
+  JsonWriter w(out);
+  begin(w, ctx, now_mono_ns, kTlsClass, EventFields{probe_outcome(r.outcome), ms_to_ns(r.ms), {}, {}}, t, t.port,
+        [&] { tls_object(w, sni, r); });
+  begin_probe(w, "tls", r.outcome, r.ms, r.local_port, r.error);
+  if (r.reset_after_hello_ms) w.real("reset_after_hello_ms", *r.reset_after_hello_ms, 3);
+  if (r.reset_before_hello) w.boolean("reset_before_hello", true);
+  if (!r.alert.empty()) w.string("alert", r.alert);
+  w.end_object();
+  w.end_object();
   w.end_object();
 }
 
 void append_hop_line(std::string& out, const output::Context& ctx, uint64_t now_mono_ns, const probe::Target& t,
                      const char* ladder, int ttl, const char* result, const std::optional<Addr16>& from, double ms) {
   JsonWriter w(out);
-  begin(w, ctx, now_mono_ns, "hop", t, t.port);
+  begin(w, ctx, now_mono_ns, kHopClass, EventFields{nullptr, ms_to_ns(ms), {}, {}}, t, t.port);
   w.begin_object("hop");
   w.plain("ladder", ladder);
   w.uint("ttl", static_cast<uint64_t>(ttl));
@@ -103,12 +155,25 @@ void append_hop_line(std::string& out, const output::Context& ctx, uint64_t now_
   w.real("ms", ms, 3);
   w.end_object();
   w.end_object();
+  w.end_object();
 }
 
 void append_verdict_line(std::string& out, const output::Context& ctx, uint64_t now_mono_ns, const probe::Target& t,
                          const std::string& name, const Verdict& v) {
   JsonWriter w(out);
-  begin(w, ctx, now_mono_ns, "verdict", t, t.port);
+  const char* outcome = v.outcome == RequestOutcome::ok ? "success" : "failure";
+  begin(w, ctx, now_mono_ns, kVerdictClass, EventFields{outcome, {}, {}, {}}, t, t.port, [&] {
+    if (t.port == 80) {  // an HTTP target is tested by its Host header, a TLS one by its SNI
+      w.begin_object("url");
+      w.string("domain", name);
+    } else {
+      w.begin_object("tls");
+      w.begin_object("client");
+      w.string("server_name", name);
+      w.end_object();
+    }
+    w.end_object();
+  });
   w.begin_object("verdict");
   w.plain("outcome", diagnose::name(v.outcome));
   w.plain("origin", attribution::name(v.origin));
@@ -128,7 +193,7 @@ void append_verdict_line(std::string& out, const output::Context& ctx, uint64_t 
   w.plain("trigger", diagnose::name(v.trigger));
   if (v.l2_mac) {
     w.begin_object("l2_neighbor");
-    w.string("mac", mac_to_string(v.l2_mac->data()));
+    w.string("mac", mac_to_ecs_string(v.l2_mac->data()));
     if (!v.l2_vendor.empty()) w.string("vendor", v.l2_vendor);
     w.end_object();
   }
@@ -137,15 +202,6 @@ void append_verdict_line(std::string& out, const output::Context& ctx, uint64_t 
   if (!v.next_step.empty()) w.string("next_step", v.next_step);
   output::write_evidence(w, v.evidence);
   w.end_object();
-  if (t.port == 80) {  // an HTTP target is tested by its Host header, a TLS one by its SNI
-    w.begin_object("url");
-    w.string("domain", name);
-  } else {
-    w.begin_object("tls");
-    w.begin_object("client");
-    w.string("server_name", name);
-    w.end_object();
-  }
   w.end_object();
   w.end_object();
 }

@@ -79,8 +79,12 @@ size_t slot_of(const Input& in) {
 
 }  // namespace
 
-CommunityId community_id_v1_fixed(uint8_t family, const uint8_t* saddr16, const uint8_t* daddr16, uint16_t sport,
-                                  uint16_t dport, uint8_t proto, uint16_t seed) {
+namespace {
+
+// Hashes one tuple; `one_way` tuples keep the order given (the spec's ICMP
+// messages without a counterpart), the others are put in canonical order.
+CommunityId tuple_id(uint8_t family, const uint8_t* saddr16, const uint8_t* daddr16, uint16_t sport, uint16_t dport,
+                     uint8_t proto, uint16_t seed, bool one_way) {
   const size_t alen = family == 4 ? 4 : 16;
   const uint8_t* sa = saddr16 + (16 - alen);
   const uint8_t* da = daddr16 + (16 - alen);
@@ -88,7 +92,7 @@ CommunityId community_id_v1_fixed(uint8_t family, const uint8_t* saddr16, const 
   // The spec's canonical order: the smaller (address, port) endpoint first,
   // addresses compared as network-order bytes.
   int cmp = std::memcmp(sa, da, alen);
-  if (cmp > 0 || (cmp == 0 && sport > dport)) {
+  if (!one_way && (cmp > 0 || (cmp == 0 && sport > dport))) {
     std::swap(sa, da);
     std::swap(sport, dport);
   }
@@ -119,6 +123,81 @@ CommunityId community_id_v1_fixed(uint8_t family, const uint8_t* saddr16, const 
     slot.id = id;
   }
   return id;
+}
+
+// The spec's request/response pairs (community-id.py, after Zeek's
+// ICMP4_counterpart / ICMP6_counterpart); -1: no counterpart, one-way.
+int icmp_counterpart(uint8_t family, uint8_t type) {
+  if (family == 4) {
+    switch (type) {
+      case 8:
+        return 0;  // echo request -> reply
+      case 0:
+        return 8;
+      case 13:
+        return 14;  // timestamp
+      case 14:
+        return 13;
+      case 15:
+        return 16;  // information
+      case 16:
+        return 15;
+      case 10:
+        return 9;  // router solicitation -> advertisement
+      case 9:
+        return 10;
+      case 17:
+        return 18;  // address mask
+      case 18:
+        return 17;
+      default:
+        return -1;
+    }
+  }
+  switch (type) {
+    case 128:
+      return 129;  // echo request -> reply
+    case 129:
+      return 128;
+    case 133:
+      return 134;  // router solicitation -> advertisement
+    case 134:
+      return 133;
+    case 135:
+      return 136;  // neighbour solicitation -> advertisement
+    case 136:
+      return 135;
+    case 130:
+      return 131;  // multicast listener query -> report
+    case 131:
+      return 130;
+    case 139:
+      return 140;  // node information query -> reply
+    case 140:
+      return 139;
+    default:
+      return -1;
+  }
+}
+
+}  // namespace
+
+CommunityId community_id_v1_fixed(uint8_t family, const uint8_t* saddr16, const uint8_t* daddr16, uint16_t sport,
+                                  uint16_t dport, uint8_t proto, uint16_t seed) {
+  return tuple_id(family, saddr16, daddr16, sport, dport, proto, seed, false);
+}
+
+CommunityId community_id_v1_icmp_fixed(uint8_t family, const uint8_t* saddr16, const uint8_t* daddr16, uint8_t type,
+                                       uint8_t code, uint16_t seed) {
+  uint8_t proto = family == 4 ? 1 : 58;
+  int peer = icmp_counterpart(family, type);
+  if (peer < 0) return tuple_id(family, saddr16, daddr16, type, code, proto, seed, true);
+  return tuple_id(family, saddr16, daddr16, type, static_cast<uint16_t>(peer), proto, seed, false);
+}
+
+std::string community_id_v1_icmp(uint8_t family, const uint8_t* saddr16, const uint8_t* daddr16, uint8_t type,
+                                 uint8_t code, uint16_t seed) {
+  return std::string(community_id_v1_icmp_fixed(family, saddr16, daddr16, type, code, seed).view());
 }
 
 std::string community_id_v1(uint8_t family, const uint8_t* saddr16, const uint8_t* daddr16, uint16_t sport,

@@ -28,4 +28,15 @@ CommunityId community_id_v1_fixed(uint8_t family, const uint8_t* saddr16, const 
 std::string community_id_v1(uint8_t family, const uint8_t* saddr16, const uint8_t* daddr16, uint16_t sport,
                             uint16_t dport, uint8_t proto = 6, uint16_t seed = 0);
 
+// The spec's ID of an ICMP (family 4, protocol 1) or ICMPv6 (58) message:
+// type and code take the ports' places.  A request or reply with a
+// counterpart type (echo, timestamp, solicitations...) hashes as
+// (type, counterpart type) in canonical order, so both directions agree;
+// any other message (every error: unreachable, time exceeded...) is one-way,
+// hashed as sent, (type, code).
+CommunityId community_id_v1_icmp_fixed(uint8_t family, const uint8_t* saddr16, const uint8_t* daddr16, uint8_t type,
+                                       uint8_t code, uint16_t seed = 0);
+std::string community_id_v1_icmp(uint8_t family, const uint8_t* saddr16, const uint8_t* daddr16, uint8_t type,
+                                 uint8_t code, uint16_t seed = 0);
+
 }  // namespace rsthop::output

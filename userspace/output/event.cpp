@@ -40,23 +40,54 @@ bool hook_has_l2(const rh_event& ev) {
 
 namespace parts {
 
+// event.type pairs come from the network category's expected types.
+const EventClass kFlowClass{"flow", "event", "network", "connection", "end", "flow-summary"};
+const EventClass kResetClass{"reset", "event", "network", "connection", "end", "tcp-reset"};
+const EventClass kPacketClass{"packet", "event", "network", "info", nullptr, "packet"};
+const EventClass kStatsClass{"stats", "metric", "network", "info", nullptr, "stats"};
+const EventClass kLostClass{"lost", "metric", "network", "info", nullptr, "events-lost"};
+
 void timestamp(JsonWriter& w, const char* name, const Context& ctx, uint64_t mono_ns) {
   w.verbatim(name, kRfc3339UsLen, [&](char* o) { return format_rfc3339_us(o, ctx.clock.to_unix_ns(mono_ns)); });
 }
 
 // The fields every event starts with.
-void begin_event(JsonWriter& w, const Context& ctx, const char* type, uint64_t mono_ns) {
+void begin_event(JsonWriter& w, const Context& ctx, const EventClass& c, uint64_t mono_ns, const EventFields& f) {
   w.begin_object();
   timestamp(w, "@timestamp", ctx, mono_ns);
-  w.plain("event_type", type);
-  w.sint("schema_version", kSchemaVersion);
+  w.begin_object("ecs");
+  w.plain("version", kEcsVersion);
+  w.end_object();
+  w.begin_object("event");
+  w.plain("kind", c.kind);
+  w.begin_array("category");
+  w.plain(c.category);
+  w.end_array();
+  w.begin_array("type");
+  w.plain(c.type1);
+  if (c.type2 != nullptr) w.plain(c.type2);
+  w.end_array();
+  w.plain("action", c.action);
+  if (f.outcome != nullptr) w.plain("outcome", f.outcome);
+  if (f.duration_ns) w.uint("duration", *f.duration_ns);
+  if (f.start_mono_ns) timestamp(w, "start", ctx, *f.start_mono_ns);
+  if (f.end_mono_ns) timestamp(w, "end", ctx, *f.end_mono_ns);
+  w.end_object();
   w.begin_object("host");
   w.string("name", ctx.host_name);
   w.end_object();
 }
 
+void begin_rsthop(JsonWriter& w, const EventClass& c) {
+  w.begin_object("rsthop");
+  w.plain("event_type", c.event_type);
+  w.sint("schema_version", kSchemaVersion);
+}
+
 void mac_field(JsonWriter& w, const uint8_t* mac) {
-  if (mac != nullptr && nonzero(mac, 6)) w.verbatim("mac", kMacTextLen, [&](char* o) { return format_mac(o, mac); });
+  if (mac != nullptr && nonzero(mac, 6)) {
+    w.verbatim("mac", kMacTextLen, [&](char* o) { return format_mac_ecs(o, mac); });
+  }
 }
 
 // Opens the endpoint object; the caller may add members, then closes it.
@@ -87,20 +118,38 @@ void network(JsonWriter& w, uint8_t family, const char* transport, const Communi
   w.end_object();
 }
 
-CommunityId tuple_id(uint8_t family, const uint8_t* s, const uint8_t* d, uint16_t sport, uint16_t dport) {
-  return community_id_v1_fixed(family, s, d, sport, dport);
+CommunityId tuple_id(const Context& ctx, uint8_t family, const uint8_t* s, const uint8_t* d, uint16_t sport,
+                     uint16_t dport) {
+  return community_id_v1_fixed(family, s, d, sport, dport, 6, ctx.community_id_seed);
 }
 
-// observer.interface.name, when the interface has a name; tracepoints and
-// summaries without an interface have neither it nor rsthop.ifindex.
-void observer(JsonWriter& w, const Context& ctx, uint32_t ifindex) {
-  if (ifindex == 0 || !ctx.interface_name) return;
-  std::string name = ctx.interface_name(ifindex);
-  if (name.empty()) return;
-  w.begin_object("observer");
+// Which side of the interface the hook watches: ECS names the interface a
+// packet came in by (observer.ingress) apart from the one it left by
+// (observer.egress).  A flow's packets cross its interface both ways.
+enum class Direction : uint8_t { ingress, egress, both };
+
+Direction direction_of(uint8_t hook) {
+  return hook == RH_HOOK_TC_EGRESS || hook == RH_HOOK_TP_SEND_RESET ? Direction::egress : Direction::ingress;
+}
+
+void interface(JsonWriter& w, const char* side, uint32_t ifindex, const std::string& name) {
+  w.begin_object(side);
   w.begin_object("interface");
-  w.string("name", name);
+  w.string("id", std::to_string(ifindex));  // ECS keeps interface ids as keywords
+  if (!name.empty()) w.string("name", name);
   w.end_object();
+  w.end_object();
+}
+
+// observer.ingress.interface.{id,name} / observer.egress.interface.*: the
+// ifindex, and the name when known; tracepoints and summaries without an
+// interface have neither it nor rsthop.ifindex.
+void observer(JsonWriter& w, const Context& ctx, uint32_t ifindex, Direction dir) {
+  if (ifindex == 0) return;
+  std::string name = ctx.interface_name ? ctx.interface_name(ifindex) : std::string();
+  w.begin_object("observer");
+  if (dir != Direction::egress) interface(w, "ingress", ifindex, name);
+  if (dir != Direction::ingress) interface(w, "egress", ifindex, name);
   w.end_object();
 }
 
@@ -111,15 +160,15 @@ struct FileRef {
   uint64_t first_frame = 0, last_frame = 0;       // flow lines
 };
 
-// The rsthop.* object: ifindex when known, the hook for per-packet events
-// (nullptr for flows), the initiator's HTTP request line when seen, and the
-// capture file's name and frame numbers for `rsthop analyze`.
-void rsthop_object(JsonWriter& w, uint32_t ifindex, const char* hook, const flow::AppHint* app,
-                   const FileRef& ref = {}) {
+// The common members of rsthop.*, after event_type and schema_version:
+// ifindex when known, the hook for per-packet events (nullptr for flows), the
+// initiator's HTTP request line when seen, and the capture file's name and
+// frame numbers for `rsthop analyze`.  The caller adds its own object
+// (rsthop.flow, rsthop.reset...) and closes rsthop.
+void rsthop_members(JsonWriter& w, uint32_t ifindex, const char* hook, const flow::AppHint* app,
+                    const FileRef& ref = {}) {
   bool http = app != nullptr && !app->http_request.empty();
   bool file = !ref.file.empty();
-  if (ifindex == 0 && hook == nullptr && !http && !file) return;
-  w.begin_object("rsthop");
   if (ifindex != 0) w.uint("ifindex", ifindex);
   if (hook != nullptr) w.plain("hook", hook);
   if (http) w.string("http_request", app->http_request);
@@ -133,10 +182,9 @@ void rsthop_object(JsonWriter& w, uint32_t ifindex, const char* hook, const flow
     if (ref.first_frame) w.uint("first_frame", ref.first_frame);
     if (ref.last_frame) w.uint("last_frame", ref.last_frame);
   }
-  w.end_object();
 }
 
-// tls.client.server_name and url.domain (rsthop.http_request goes with rsthop_object).
+// tls.client.server_name and url.domain (rsthop.http_request goes with rsthop_members).
 void app_objects(JsonWriter& w, const flow::AppHint& app) {
   if (!app.tls_sni.empty()) {
     w.begin_object("tls");
@@ -170,7 +218,7 @@ void tcp_options(JsonWriter& w, const rh_event& ev) {
   w.end_object();
 }
 
-// IP-level features shared by packet.* and reset.*; IP ID and DF exist only
+// IP-level features shared by rsthop.packet.* and rsthop.reset.*; IP ID and DF exist only
 // in IPv4, so IPv6 lines leave them out instead of reporting a fake 0/false.
 void ip_features(JsonWriter& w, const rh_event& ev, uint8_t family, const char* df_name) {
   w.uint("ttl", ev.ttl);
@@ -266,9 +314,18 @@ std::string to_hex(const uint8_t* data, size_t len, size_t max_bytes) {
   return s;
 }
 
+// event.outcome of a flow from its Zeek conn_state: established and closed
+// (or still open) is a success, rejected / reset / unanswered a failure.
+const char* flow_outcome(const std::string& conn_state) {
+  if (conn_state == "SF" || conn_state == "S1" || conn_state == "S2" || conn_state == "S3") return "success";
+  if (conn_state == "REJ" || conn_state == "S0" || conn_state.rfind("RST", 0) == 0) return "failure";
+  return "unknown";
+}
+
 void append_flow_line(std::string& out, const Context& ctx, const flow::FlowSummary& f) {
   JsonWriter w(out);
-  begin_event(w, ctx, "flow", f.end_ns);
+  uint64_t dur = f.end_ns >= f.start_ns ? f.end_ns - f.start_ns : 0;
+  begin_event(w, ctx, kFlowClass, f.end_ns, EventFields{flow_outcome(f.conn_state), dur, f.start_ns, f.end_ns});
   uint8_t fam = family_of(f.family, f.source.ip.data());
   auto side = [&](const char* name, const flow::Endpoint& e) {
     begin_endpoint(w, name, e.ip.data(), e.port, e.mac ? e.mac->data() : nullptr);
@@ -278,40 +335,28 @@ void append_flow_line(std::string& out, const Context& ctx, const flow::FlowSumm
   };
   side("source", f.source);
   side("destination", f.destination);
-  network(w, fam, "tcp", tuple_id(fam, f.source.ip.data(), f.destination.ip.data(), f.source.port, f.destination.port));
-  observer(w, ctx, f.ifindex);
-  rsthop_object(w, f.ifindex, nullptr, &f.app, FileRef{f.file, nullptr, f.first_frame, f.last_frame});
-
+  network(w, fam, "tcp",
+          tuple_id(ctx, fam, f.source.ip.data(), f.destination.ip.data(), f.source.port, f.destination.port));
+  observer(w, ctx, f.ifindex, Direction::both);
+  app_objects(w, f.app);
+  begin_rsthop(w, kFlowClass);
+  rsthop_members(w, f.ifindex, nullptr, &f.app, FileRef{f.file, nullptr, f.first_frame, f.last_frame});
   w.begin_object("flow");
   w.string("conn_state", f.conn_state);
   w.string("history", f.history);
   if (f.rtt_ms) w.real("rtt_ms", *f.rtt_ms);
-  uint64_t dur = f.end_ns >= f.start_ns ? f.end_ns - f.start_ns : 0;
   w.real("duration_ms", static_cast<double>(dur) / 1e6);
   w.string("closed_by", f.closed_by);
   w.boolean("handshake_seen", f.handshake_seen);
   w.end_object();
-  w.begin_object("event");
-  timestamp(w, "start", ctx, f.start_ns);
-  timestamp(w, "end", ctx, f.end_ns);
   w.end_object();
-  app_objects(w, f.app);
   w.end_object();
 }
 
-void append_reset_line(std::string& out, const Context& ctx, const flow::ResetRecord& r,
-                       const attribution::Verdict* verdict) {
-  const rh_event& ev = r.first.ev;
-  JsonWriter w(out);
-  begin_event(w, ctx, "reset", ev.ts_ns);
-  uint8_t fam = family_of(ev.family, ev.saddr);
-  bool l2 = hook_has_l2(ev);
-  endpoint(w, "source", ev.saddr, ev.sport, l2 ? ev.smac : nullptr);
-  endpoint(w, "destination", ev.daddr, ev.dport, l2 ? ev.dmac : nullptr);
-  network(w, fam, "tcp", tuple_id(fam, ev.saddr, ev.daddr, ev.sport, ev.dport));
-  observer(w, ctx, ev.ifindex);
-  rsthop_object(w, ev.ifindex, hook_name(ev.hook), &r.app, FileRef{r.first.file, &r.frames});
+namespace {
 
+void reset_object(JsonWriter& w, const flow::ResetRecord& r, const attribution::Verdict* verdict, uint8_t fam) {
+  const rh_event& ev = r.first.ev;
   w.begin_object("reset");
   // Tracepoint-only records carry the tuple but no wire features.
   if (ev.kind == RH_EV_RST) {
@@ -339,46 +384,61 @@ void append_reset_line(std::string& out, const Context& ctx, const flow::ResetRe
   if (auto b = reset_baseline(r)) baseline(w, *b, fam);
   if (verdict) write_verdict_fields(w, *verdict);
   w.end_object();
+}
+
+}  // namespace
+
+void append_reset_line(std::string& out, const Context& ctx, const flow::ResetRecord& r,
+                       const attribution::Verdict* verdict) {
+  const rh_event& ev = r.first.ev;
+  JsonWriter w(out);
+  begin_event(w, ctx, kResetClass, ev.ts_ns, EventFields{"failure", {}, {}, {}});
+  uint8_t fam = family_of(ev.family, ev.saddr);
+  bool l2 = hook_has_l2(ev);
+  endpoint(w, "source", ev.saddr, ev.sport, l2 ? ev.smac : nullptr);
+  endpoint(w, "destination", ev.daddr, ev.dport, l2 ? ev.dmac : nullptr);
+  network(w, fam, "tcp", tuple_id(ctx, fam, ev.saddr, ev.daddr, ev.sport, ev.dport));
+  observer(w, ctx, ev.ifindex, direction_of(ev.hook));
   app_objects(w, r.app);
+  begin_rsthop(w, kResetClass);
+  rsthop_members(w, ev.ifindex, hook_name(ev.hook), &r.app, FileRef{r.first.file, &r.frames});
+  reset_object(w, r, verdict, fam);
+  w.end_object();
   w.end_object();
 }
 
-void append_packet_line(std::string& out, const Context& ctx, const flow::Packet& p) {
+namespace {
+
+// rsthop.icmp: the message and the TCP packet it quotes, with that flow's
+// community ID so the line joins the flow's flow / reset lines.
+void icmp_object(JsonWriter& w, const Context& ctx, const rh_event& ev, uint8_t fam) {
+  w.begin_object("icmp");
+  w.uint("type", ev.icmp_type);
+  w.uint("code", ev.icmp_code);
+  CommunityId quoted = tuple_id(ctx, fam, ev.inner_saddr, ev.inner_daddr, ev.inner_sport, ev.inner_dport);
+  if (quoted.len != 0) w.plain("quoted_community_id", quoted.view());
+  w.begin_object("quoted");
+  endpoint(w, "source", ev.inner_saddr, ev.inner_sport, nullptr);
+  endpoint(w, "destination", ev.inner_daddr, ev.inner_dport, nullptr);
+  w.uint("ttl", ev.inner_ttl);
+  w.uint("seq", ev.inner_seq);
+  w.end_object();
+  w.end_object();
+}
+
+void packet_object(JsonWriter& w, const flow::Packet& p, uint8_t fam) {
   const rh_event& ev = p.ev;
-  JsonWriter w(out);
-  begin_event(w, ctx, "packet", ev.ts_ns);
-  uint8_t fam = family_of(ev.family, ev.saddr);
-  bool l2 = hook_has_l2(ev);
-  bool icmp = ev.kind == RH_EV_ICMP;
-  bool local = ev.kind == RH_EV_LOCAL_RST_SEND || ev.kind == RH_EV_LOCAL_RST_RECV;
-
-  if (icmp) {
-    // source is the router or host that complained; the community ID names
-    // the quoted TCP flow so the line joins that flow's flow/reset lines.
-    endpoint(w, "source", ev.saddr, std::nullopt, l2 ? ev.smac : nullptr);
-    endpoint(w, "destination", ev.daddr, std::nullopt, l2 ? ev.dmac : nullptr);
-    network(w, fam, fam == 4 ? "icmp" : "ipv6-icmp",
-            tuple_id(fam, ev.inner_saddr, ev.inner_daddr, ev.inner_sport, ev.inner_dport));
-  } else {
-    endpoint(w, "source", ev.saddr, ev.sport, l2 ? ev.smac : nullptr);
-    endpoint(w, "destination", ev.daddr, ev.dport, l2 ? ev.dmac : nullptr);
-    network(w, fam, "tcp", tuple_id(fam, ev.saddr, ev.daddr, ev.sport, ev.dport));
-  }
-  observer(w, ctx, ev.ifindex);
-  rsthop_object(w, ev.ifindex, hook_name(ev.hook), nullptr);
-
   w.begin_object("packet");
   w.plain("kind", packet_kind_name(ev.kind));
-  if (local) {
+  if (ev.kind == RH_EV_LOCAL_RST_SEND || ev.kind == RH_EV_LOCAL_RST_RECV) {
     if (ev.kind == RH_EV_LOCAL_RST_SEND) w.plain("local_reason", rst_reason_name(ev.reason));
-    w.end_object();
     w.end_object();
     return;
   }
   ip_features(w, ev, fam, "df");
   w.uint("ip_len", ev.ip_len);
   w.uint("vlan_depth", ev.vlan_depth);
-  if (!icmp) tcp_features(w, ev);
+  if (ev.kind != RH_EV_ICMP) tcp_features(w, ev);
   if (ev.snap_len > 0) {
     if (ev.kind == RH_EV_PAYLOAD) {
       hex_field(w, "snap_hex", p.data.data(), std::min<size_t>(ev.snap_len, p.data.size()), 64);
@@ -387,26 +447,47 @@ void append_packet_line(std::string& out, const Context& ctx, const flow::Packet
     }
   }
   w.end_object();
+}
+
+}  // namespace
+
+void append_packet_line(std::string& out, const Context& ctx, const flow::Packet& p) {
+  const rh_event& ev = p.ev;
+  JsonWriter w(out);
+  EventClass cls = kPacketClass;
+  cls.action = packet_action_name(ev.kind);
+  begin_event(w, ctx, cls, ev.ts_ns);
+  uint8_t fam = family_of(ev.family, ev.saddr);
+  bool l2 = hook_has_l2(ev);
+  bool icmp = ev.kind == RH_EV_ICMP;
 
   if (icmp) {
-    w.begin_object("icmp");
-    w.uint("type", ev.icmp_type);
-    w.uint("code", ev.icmp_code);
-    w.begin_object("quoted");
-    endpoint(w, "source", ev.inner_saddr, ev.inner_sport, nullptr);
-    endpoint(w, "destination", ev.inner_daddr, ev.inner_dport, nullptr);
-    w.uint("ttl", ev.inner_ttl);
-    w.uint("seq", ev.inner_seq);
-    w.end_object();
-    w.end_object();
+    // source is the router or host that complained; network.community_id is
+    // the spec's ICMP ID of this message, rsthop.icmp.quoted_community_id
+    // the quoted TCP flow's.
+    endpoint(w, "source", ev.saddr, std::nullopt, l2 ? ev.smac : nullptr);
+    endpoint(w, "destination", ev.daddr, std::nullopt, l2 ? ev.dmac : nullptr);
+    network(w, fam, fam == 4 ? "icmp" : "ipv6-icmp",
+            community_id_v1_icmp_fixed(fam, ev.saddr, ev.daddr, ev.icmp_type, ev.icmp_code, ctx.community_id_seed));
+  } else {
+    endpoint(w, "source", ev.saddr, ev.sport, l2 ? ev.smac : nullptr);
+    endpoint(w, "destination", ev.daddr, ev.dport, l2 ? ev.dmac : nullptr);
+    network(w, fam, "tcp", tuple_id(ctx, fam, ev.saddr, ev.daddr, ev.sport, ev.dport));
   }
+  observer(w, ctx, ev.ifindex, direction_of(ev.hook));
+  begin_rsthop(w, kPacketClass);
+  rsthop_members(w, ev.ifindex, hook_name(ev.hook), nullptr);
+  packet_object(w, p, fam);
+  if (icmp) icmp_object(w, ctx, ev, fam);
+  w.end_object();
   w.end_object();
 }
 
 void append_stats_line(std::string& out, const Context& ctx, uint64_t now_mono_ns, const KernelCounters& kernel,
                        const UserspaceCounters& user, double elapsed_s, bool final) {
   JsonWriter w(out);
-  begin_event(w, ctx, "stats", now_mono_ns);
+  begin_event(w, ctx, kStatsClass, now_mono_ns);
+  begin_rsthop(w, kStatsClass);
   w.begin_object("stats");
   w.begin_object("kernel");
   for (int i = 0; i < RH_C_MAX; i++) w.uint(counter_name(i), kernel[static_cast<size_t>(i)]);
@@ -423,16 +504,19 @@ void append_stats_line(std::string& out, const Context& ctx, uint64_t now_mono_n
   w.real("elapsed_s", elapsed_s, 9);
   w.end_object();
   w.end_object();
+  w.end_object();
 }
 
 void append_lost_line(std::string& out, const Context& ctx, uint64_t now_mono_ns, std::string_view cause,
                       uint64_t count, uint64_t total) {
   JsonWriter w(out);
-  begin_event(w, ctx, "lost", now_mono_ns);
+  begin_event(w, ctx, kLostClass, now_mono_ns);
+  begin_rsthop(w, kLostClass);
   w.begin_object("lost");
   w.string("cause", cause);
   w.uint("count", count);
   w.uint("total", total);
+  w.end_object();
   w.end_object();
   w.end_object();
 }

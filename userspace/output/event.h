@@ -1,9 +1,13 @@
 // The output event model: domain objects (flow/model.h, ABI counters) turned
-// into one JSON document per line, ECS-style (a dotted field name is a nested
-// object: source.ip is {"source":{"ip":...}}).  JSON and text are both
-// rendered from these documents, so they cannot disagree.  The contract is
-// docs/schema/events.schema.json; bump kSchemaVersion when a field changes
-// meaning or disappears (adding optional fields does not need a bump).
+// into one JSON document per line in ECS (a dotted field name is a nested
+// object: source.ip is {"source":{"ip":...}}).  Only ECS fields, in ECS's
+// formats, sit at the top level (@timestamp, ecs, event, host, source,
+// destination, network, observer, tls, url); everything of rsthop's own is
+// under rsthop.* (rsthop.event_type, rsthop.reset, ...).  JSON and text are
+// both rendered from these documents, so they cannot disagree.  The contract
+// is docs/schema/events.schema.json and the ECS subset it claims
+// (tests/fixtures/ecs); bump kSchemaVersion when a field changes meaning or
+// disappears (adding optional fields does not need a bump).
 #pragma once
 
 #include <array>
@@ -21,16 +25,19 @@
 
 namespace rsthop::output {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
+// The ECS release whose field definitions the lines follow (ecs.version).
+inline constexpr const char* kEcsVersion = "8.11.0";
 
 // What every builder needs besides the event itself.
 struct Context {
   std::string host_name;                                        // host.name
   WallClock clock = WallClock::fixed(0);                        // kernel ns -> @timestamp
   std::function<std::string(uint32_t ifindex)> interface_name;  // may be empty; "" = unknown
+  uint16_t community_id_seed = 0;                               // --community-id-seed
 };
 
-// Userspace-side counters reported next to the kernel's (stats.userspace.*).
+// Userspace-side counters reported next to the kernel's (rsthop.stats.userspace.*).
 struct UserspaceCounters {
   uint64_t events_received = 0;
   uint64_t flows_emitted = 0;
@@ -45,18 +52,18 @@ using KernelCounters = std::array<uint64_t, RH_C_MAX>;
 // the hot path, written with JsonWriter, no document tree.  Object members
 // come in a fixed order, not sorted.
 //
-// event_type "flow": source is the initiator; @timestamp is the flow's end.
+// rsthop.event_type "flow": source is the initiator; @timestamp is the flow's end.
 void append_flow_line(std::string& out, const Context& ctx, const flow::FlowSummary& f);
-// event_type "reset": source is the RST's sender.
-// `verdict` (may be null) adds reset.origin, reset.hops, reset.evidence[] and the rest of the attribution.
+// rsthop.event_type "reset": source is the RST's sender.
+// `verdict` (may be null) adds rsthop.reset.origin, .hops, .evidence[] and the rest of the attribution.
 void append_reset_line(std::string& out, const Context& ctx, const flow::ResetRecord& r,
                        const attribution::Verdict* verdict = nullptr);
-// event_type "packet": one raw control packet of any kind, ICMP included.
+// rsthop.event_type "packet": one raw control packet of any kind, ICMP included.
 void append_packet_line(std::string& out, const Context& ctx, const flow::Packet& p);
-// event_type "stats"; now_mono_ns is CLOCK_MONOTONIC (monotonic_now_ns()).
+// rsthop.event_type "stats"; now_mono_ns is CLOCK_MONOTONIC (monotonic_now_ns()).
 void append_stats_line(std::string& out, const Context& ctx, uint64_t now_mono_ns, const KernelCounters& kernel,
                        const UserspaceCounters& user, double elapsed_s, bool final);
-// event_type "lost": `count` since the previous report, `total` since start.
+// rsthop.event_type "lost": `count` since the previous report, `total` since start.
 // cause is loss_cause(idx) or kLossCauseMalformedRecord.
 void append_lost_line(std::string& out, const Context& ctx, uint64_t now_mono_ns, std::string_view cause,
                       uint64_t count, uint64_t total);

@@ -9,9 +9,36 @@
 
 namespace rsthop::output::parts {
 
+// ECS's categorisation of one line type: event.kind, event.category (one
+// value), event.type (one or two values) and event.action, with values from
+// ECS's allowed lists (tests/fixtures/ecs/ecs_flat_subset.yml).
+struct EventClass {
+  const char* event_type;  // rsthop.event_type
+  const char* kind;
+  const char* category;
+  const char* type1;
+  const char* type2;  // nullptr: one event.type
+  const char* action;
+};
+
+// The per-line members of event.*; unset ones are left out.
+struct EventFields {
+  const char* outcome = nullptr;                       // event.outcome: "success", "failure" or "unknown"
+  std::optional<uint64_t> duration_ns;                 // event.duration
+  std::optional<uint64_t> start_mono_ns, end_mono_ns;  // event.start / event.end
+};
+
+// The line types every command writes (diagnose adds its own in lines.cpp).
+extern const EventClass kFlowClass, kResetClass, kPacketClass, kStatsClass, kLostClass;
+
 void timestamp(JsonWriter& w, const char* name, const Context& ctx, uint64_t mono_ns);
-// Opens the event object with @timestamp, event_type, schema_version, host.name.
-void begin_event(JsonWriter& w, const Context& ctx, const char* type, uint64_t mono_ns);
+// Opens the line with @timestamp, ecs.version, host.name and event.*.
+void begin_event(JsonWriter& w, const Context& ctx, const EventClass& c, uint64_t mono_ns,
+                 const EventFields& fields = {});
+// Opens rsthop.* with rsthop.event_type and rsthop.schema_version; the caller
+// adds its members and closes it.
+void begin_rsthop(JsonWriter& w, const EventClass& c);
+// ECS MAC notation (02-68-78-01-00-01); zero MACs are left out.
 void mac_field(JsonWriter& w, const uint8_t* mac);
 void begin_endpoint(JsonWriter& w, const char* name, const uint8_t* ip, std::optional<uint16_t> port,
                     const uint8_t* mac);

@@ -127,6 +127,29 @@ const char* packet_kind_name(uint8_t kind) {
   }
 }
 
+const char* packet_action_name(uint8_t kind) {
+  switch (kind) {
+    case RH_EV_SYN:
+      return "packet-syn";
+    case RH_EV_SYNACK:
+      return "packet-syn-ack";
+    case RH_EV_FIN:
+      return "packet-fin";
+    case RH_EV_RST:
+      return "packet-rst";
+    case RH_EV_ICMP:
+      return "packet-icmp";
+    case RH_EV_PAYLOAD:
+      return "packet-payload";
+    case RH_EV_LOCAL_RST_SEND:
+      return "packet-local-rst-send";
+    case RH_EV_LOCAL_RST_RECV:
+      return "packet-local-rst-recv";
+    default:
+      return "packet-unknown";
+  }
+}
+
 std::string rst_reason_name(uint16_t reason) {
   if (reason < kRstReasons.size()) return kRstReasons[reason];
   return "UNKNOWN_" + std::to_string(reason);

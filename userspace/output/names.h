@@ -24,6 +24,8 @@ inline constexpr const char* kLossCauseMalformedRecord = "malformed_record";
 const char* hook_name(uint8_t hook);
 // "syn" | "syn-ack" | "fin" | "rst" | "icmp" | "payload" | "local-rst-send" | "local-rst-recv" | "unknown".
 const char* packet_kind_name(uint8_t kind);
+// event.action of a packet line: "packet-" and the kind ("packet-syn").
+const char* packet_action_name(uint8_t kind);
 // Kernel enum sk_rst_reason names without the SK_RST_REASON_ prefix ("NO_SOCKET");
 // "UNKNOWN_<n>" for values newer than this table.
 std::string rst_reason_name(uint16_t reason);

@@ -94,7 +94,8 @@ std::string file_text(const json& ev) {
 // " (tc-ingress eth0)", " (pcap x.pcap frame 6)"
 std::string where_text(const json& ev) {
   std::string hook = str(ev, {"rsthop", "hook"});
-  std::string ifname = str(ev, {"observer", "interface", "name"});
+  std::string ifname = str(ev, {"observer", "ingress", "interface", "name"});
+  if (ifname.empty()) ifname = str(ev, {"observer", "egress", "interface", "name"});
   if (ifname.empty() && has(ev, {"rsthop", "ifindex"})) ifname = "if" + str(ev, {"rsthop", "ifindex"});
   std::string both = hook + (hook.empty() || ifname.empty() ? "" : " ") + ifname;
   std::string file = file_text(ev);
@@ -118,7 +119,7 @@ std::string field(const json& obj, const char* label, const char* key) {
 
 std::string reset_text(const json& ev) {
   std::string out = "RESET " + tuple_text(ev);
-  const json* r = at(ev, {"reset"});
+  const json* r = at(ev, {"rsthop", "reset"});
   if (r == nullptr) return out;
   if (has(*r, {"flags"})) out += " [" + str(*r, {"flags"}) + "]";
   out += field(*r, "ttl", "ttl") + field(*r, "seq", "seq") + field(*r, "win", "window");
@@ -141,11 +142,11 @@ std::string reset_text(const json& ev) {
 }
 
 std::string flow_text(const json& ev) {
-  std::string out = "FLOW " + tuple_text(ev) + " " + str(ev, {"flow", "conn_state"});
-  std::string hist = str(ev, {"flow", "history"});
+  std::string out = "FLOW " + tuple_text(ev) + " " + str(ev, {"rsthop", "flow", "conn_state"});
+  std::string hist = str(ev, {"rsthop", "flow", "history"});
   if (!hist.empty()) out += " " + hist;
-  if (has(ev, {"flow", "rtt_ms"})) out += " rtt " + ms_at(ev, {"flow", "rtt_ms"});
-  if (has(ev, {"flow", "duration_ms"})) out += " " + ms_at(ev, {"flow", "duration_ms"});
+  if (has(ev, {"rsthop", "flow", "rtt_ms"})) out += " rtt " + ms_at(ev, {"rsthop", "flow", "rtt_ms"});
+  if (has(ev, {"rsthop", "flow", "duration_ms"})) out += " " + ms_at(ev, {"rsthop", "flow", "duration_ms"});
   out += " " + str(ev, {"source", "bytes"}) + "B/" + str(ev, {"source", "packets"}) + "p -> " +
          str(ev, {"destination", "bytes"}) + "B/" + str(ev, {"destination", "packets"}) + "p";
   if (std::string file = file_text(ev); !file.empty()) out += " (" + file + ")";
@@ -153,13 +154,13 @@ std::string flow_text(const json& ev) {
 }
 
 std::string packet_text(const json& ev) {
-  const json* p = at(ev, {"packet"});
+  const json* p = at(ev, {"rsthop", "packet"});
   if (p == nullptr) return "PKT " + tuple_text(ev);
   std::string kind = str(*p, {"kind"});
   if (kind == "icmp") {
-    std::string out =
-        "ICMP " + tuple_text(ev) + " type " + str(ev, {"icmp", "type"}) + " code " + str(ev, {"icmp", "code"});
-    const json* q = at(ev, {"icmp", "quoted"});
+    std::string out = "ICMP " + tuple_text(ev) + " type " + str(ev, {"rsthop", "icmp", "type"}) + " code " +
+                      str(ev, {"rsthop", "icmp", "code"});
+    const json* q = at(ev, {"rsthop", "icmp", "quoted"});
     if (q != nullptr) {
       out += " quoting " + tuple_text(*q) + field(*q, "ttl", "ttl") + field(*q, "seq", "seq");
     }
@@ -183,19 +184,19 @@ std::string counters_text(const json* obj) {
 
 std::string stats_text(const json& ev) {
   std::string out = "STATS";
-  const json* fin = at(ev, {"stats", "final"});
+  const json* fin = at(ev, {"rsthop", "stats", "final"});
   if (fin != nullptr && fin->is_boolean() && fin->get<bool>()) out += " final";
-  const json* el = at(ev, {"stats", "elapsed_s"});
+  const json* el = at(ev, {"rsthop", "stats", "elapsed_s"});
   if (el != nullptr && el->is_number()) out += " elapsed " + ms_text(el->get<double>() * 1000);
-  out += counters_text(at(ev, {"stats", "kernel"}));
-  out += counters_text(at(ev, {"stats", "userspace"}));
+  out += counters_text(at(ev, {"rsthop", "stats", "kernel"}));
+  out += counters_text(at(ev, {"rsthop", "stats", "userspace"}));
   return out;
 }
 
 }  // namespace
 
 std::string probe_text(const json& ev) {
-  const json* p = at(ev, {"probe"});
+  const json* p = at(ev, {"rsthop", "probe"});
   if (p == nullptr) return "PROBE";
   std::string name = str(*p, {"name"});
   std::string out = "PROBE " + name + " " + endpoint_text(*at(ev, {"destination"})) + " " + str(*p, {"outcome"}) +
@@ -206,13 +207,18 @@ std::string probe_text(const json& ev) {
     out += ", reset " + ms_at(*p, {"reset_after_hello_ms"}) + " after the ClientHello";
   if (has(*p, {"alert"})) out += ", alert " + str(*p, {"alert"});
   if (has(*p, {"error"})) out += " (" + str(*p, {"error"}) + ")";
-  if (has(ev, {"tls", "version"})) out += ", " + str(ev, {"tls", "version"}) + " " + str(ev, {"tls", "cipher"});
+  if (has(ev, {"tls", "version"})) {  // ", TLS 1.3 TLS_AES_128_GCM_SHA256"
+    std::string proto = str(ev, {"tls", "version_protocol"});
+    for (char& c : proto) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);
+    out += ", " + (proto.empty() ? std::string() : proto + " ") + str(ev, {"tls", "version"}) + " " +
+           str(ev, {"tls", "cipher"});
+  }
   if (has(ev, {"tls", "server", "subject"})) out += ", cert " + str(ev, {"tls", "server", "subject"});
   return out;
 }
 
 std::string hop_text(const json& ev) {
-  const json* h = at(ev, {"hop"});
+  const json* h = at(ev, {"rsthop", "hop"});
   if (h == nullptr) return "HOP";
   std::string out = "HOP " + str(*h, {"ladder"}) + " ttl " + str(*h, {"ttl"}) + " " + str(*h, {"result"});
   if (has(*h, {"ip"})) out += " from " + str(*h, {"ip"});
@@ -221,7 +227,7 @@ std::string hop_text(const json& ev) {
 
 // The report a person acts on: several lines, the answer first.
 std::string verdict_text(const json& ev) {
-  const json* v = at(ev, {"verdict"});
+  const json* v = at(ev, {"rsthop", "verdict"});
   if (v == nullptr) return "VERDICT";
   std::string out = "VERDICT " + str(*v, {"outcome"}) + ", origin " + str(*v, {"origin"});
   if (has(*v, {"hop"})) out += ", hop " + str(*v, {"hop"});
@@ -247,7 +253,7 @@ std::string render_text(const nlohmann::json& event) {
   // "2026-11-26T02:33:38.123456Z" -> "02:33:38.123456": the date is noise
   // on a live terminal.
   std::string time = ts.size() >= 26 ? ts.substr(11, 15) : ts;
-  std::string type = str(event, {"event_type"});
+  std::string type = str(event, {"rsthop", "event_type"});
   std::string body;
   if (type == "reset") {
     body = reset_text(event);
@@ -264,8 +270,8 @@ std::string render_text(const nlohmann::json& event) {
   } else if (type == "verdict") {
     body = verdict_text(event);
   } else if (type == "lost") {
-    body = "LOST " + str(event, {"lost", "count"}) + " (" + str(event, {"lost", "cause"}) + ", total " +
-           str(event, {"lost", "total"}) + ")";
+    body = "LOST " + str(event, {"rsthop", "lost", "count"}) + " (" + str(event, {"rsthop", "lost", "cause"}) +
+           ", total " + str(event, {"rsthop", "lost", "total"}) + ")";
   } else {
     body = safe(event.dump(-1, ' ', false, json::error_handler_t::replace));
   }

@@ -27,7 +27,7 @@ void write_verdict_fields(JsonWriter& w, const attribution::Verdict& v) {
   w.plain("stage", attribution::name(v.stage));
   if (v.l2_mac) {
     w.begin_object("l2_src");
-    w.string("mac", mac_to_string(v.l2_mac->data()));
+    w.string("mac", mac_to_ecs_string(v.l2_mac->data()));
     if (!v.l2_vendor.empty()) w.string("vendor", v.l2_vendor);
     w.end_object();
   }

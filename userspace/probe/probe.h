@@ -84,7 +84,7 @@ struct TlsResult {
   double ms = 0;                               // handshake time (or until failure)
   std::optional<double> reset_after_hello_ms;  // reset this long after the ClientHello left
   bool reset_before_hello = false;             // reset before the ClientHello could be sent
-  std::string version, cipher, alpn;
+  std::string version, cipher, alpn;           // OpenSSL's version text ("TLSv1.3"), the IANA cipher name
   std::string subject, issuer;
   std::vector<std::string> sans;
   std::string not_before, not_after;  // RFC 3339

@@ -147,7 +147,11 @@ void classify_ssl_failure(TlsResult& r) {
 // The negotiated session: version, cipher, ALPN and the certificate.
 void record_session(SSL* ssl, TlsResult& r) {
   r.version = SSL_get_version(ssl);
-  if (const SSL_CIPHER* c = SSL_get_current_cipher(ssl)) r.cipher = SSL_CIPHER_get_name(c);
+  // The cipher's IANA name (TLS_AES_128_GCM_SHA256), as ECS's tls.cipher
+  // wants it, rather than OpenSSL's own (ECDHE-RSA-AES128-GCM-SHA256).
+  if (const SSL_CIPHER* c = SSL_get_current_cipher(ssl)) {
+    if (const char* iana = SSL_CIPHER_standard_name(c)) r.cipher = iana;
+  }
   const unsigned char* alpn = nullptr;
   unsigned int alpn_len = 0;
   SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);

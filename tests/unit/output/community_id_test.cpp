@@ -53,6 +53,53 @@ TEST(CommunityId, PublishedUdpAndSctpVectors) {
   EXPECT_EQ(cid("192.168.170.56", "192.168.170.8", 7, 7, 132, 0), "1:MP2EtRCAUIZvTw6MxJHLV7N7JDs=");
 }
 
+std::string icmp_cid(const char* s, const char* d, uint8_t type, uint8_t code, uint16_t seed) {
+  auto sa = parse_addr(s);
+  auto da = parse_addr(d);
+  EXPECT_TRUE(sa.ok() && da.ok());
+  uint8_t family = is_v4mapped(sa->data()) ? 4 : 6;
+  return community_id_v1_icmp(family, sa->data(), da->data(), type, code, seed);
+}
+
+struct IcmpVector {
+  const char* saddr;
+  const char* daddr;
+  uint8_t type;
+  uint8_t code;
+  const char* deflt;  // seed 0
+  const char* seed1;
+};
+
+// The ICMP and ICMP6 rows of the spec's baseline/README.md (default and
+// seed-1 tables): echo request and its reply share an ID, time exceeded
+// (11) and ICMPv6 type 146 are one-way.
+const IcmpVector kIcmpVectors[] = {
+    {"1.2.3.4", "5.6.7.8", 8, 0, "1:crodRHL2FEsHjbv3UkRrfbs4bZ0=", "1:9pr4ZGTICiuZoIh90RRYE2RyXpU="},
+    {"5.6.7.8", "1.2.3.4", 0, 0, "1:crodRHL2FEsHjbv3UkRrfbs4bZ0=", "1:9pr4ZGTICiuZoIh90RRYE2RyXpU="},
+    {"1.2.3.4", "5.6.7.8", 11, 0, "1:f/YiSyWqczrTgfUCZlBUnvHRcPk=", "1:1DD7cWGC/Yg91YGsQeni8du3pIA="},
+    {"fe80:0001:0203:0405:0607:0809:0A0B:0C0D", "fe80:1011:1213:1415:1617:1819:1A1B:1C1D", 128, 0,
+     "1:0bf7hyMJUwt3fMED7z8LIfRpBeo=", "1:IO27GQzPuCtNnwFvjWALMHu5tJE="},
+    {"fe80:1011:1213:1415:1617:1819:1A1B:1C1D", "fe80:0001:0203:0405:0607:0809:0A0B:0C0D", 129, 0,
+     "1:0bf7hyMJUwt3fMED7z8LIfRpBeo=", "1:IO27GQzPuCtNnwFvjWALMHu5tJE="},
+    {"fe80:0001:0203:0405:0607:0809:0A0B:0C0D", "fe80:1011:1213:1415:1617:1819:1A1B:1C1D", 146, 0,
+     "1:fYC8+pz24E+EhANP1EZhpX0Dw10=", "1:Cv4IKJe56BNkF0MBW2YxQ3Nwc3s="},
+};
+
+TEST(CommunityId, PublishedIcmpVectors) {
+  for (const auto& v : kIcmpVectors) {
+    SCOPED_TRACE(std::string(v.saddr) + " -> " + v.daddr + " type " + std::to_string(v.type));
+    EXPECT_EQ(icmp_cid(v.saddr, v.daddr, v.type, v.code, 0), v.deflt);
+    EXPECT_EQ(icmp_cid(v.saddr, v.daddr, v.type, v.code, 1), v.seed1);
+  }
+}
+
+TEST(CommunityId, IcmpErrorsAreOneWay) {
+  // An error hashed from the other side is another ID: it is never reordered.
+  EXPECT_NE(icmp_cid("5.6.7.8", "1.2.3.4", 11, 0, 0), "1:f/YiSyWqczrTgfUCZlBUnvHRcPk=");
+  // ...and its code is hashed: unreachable port (3/3) and host (3/1) differ.
+  EXPECT_NE(icmp_cid("1.2.3.4", "5.6.7.8", 3, 3, 0), icmp_cid("1.2.3.4", "5.6.7.8", 3, 1, 0));
+}
+
 TEST(CommunityId, SameAddressOrdersByPort) {
   auto a = parse_addr("10.0.0.1");
   ASSERT_TRUE(a.ok());

@@ -1,12 +1,15 @@
 // The streaming builders against the DOM builders they replaced: for every
 // fixture, and variants that reach each branch, the fast line must parse to
 // exactly the document the old writer printed (reference_event.cpp dumped
-// with the old settings and parsed back, as a consumer would read it).
+// with the old settings and parsed back, as a consumer would read it), moved
+// to schema 2 by the README's migration table (schema_migration.cpp).
 #include <gtest/gtest.h>
 
 #include "fixtures.h"
+#include "output/community_id.h"
 #include "output/names.h"
 #include "reference_event.h"
+#include "schema_migration.h"
 
 namespace rsthop::output {
 namespace {
@@ -26,10 +29,19 @@ std::string line_of(Append&& append) {
   return line.substr(6);
 }
 
-void expect_same(const std::string& line, const json& dom) {
+void expect_same(const std::string& line, const json& dom, const ref::V2Facts& facts = {}) {
   ASSERT_TRUE(json::accept(line)) << line;
   EXPECT_EQ(line.find('\n'), std::string::npos);
-  EXPECT_EQ(json::parse(line), as_written(dom)) << line << "\nexpected " << as_written(dom).dump();
+  json expected = ref::migrate_v1_to_v2(as_written(dom), facts);
+  EXPECT_EQ(json::parse(line), expected) << line << "\nexpected " << expected.dump();
+}
+
+ref::V2Facts flow_facts(const flow::FlowSummary& f) { return {f.end_ns >= f.start_ns ? f.end_ns - f.start_ns : 0, {}}; }
+
+ref::V2Facts packet_facts(const flow::Packet& p) {
+  if (p.ev.kind != RH_EV_ICMP) return {};
+  uint8_t fam = p.ev.family == 4 || p.ev.family == 6 ? p.ev.family : 6;
+  return {std::nullopt, community_id_v1_icmp(fam, p.ev.saddr, p.ev.daddr, p.ev.icmp_type, p.ev.icmp_code)};
 }
 
 Context no_names() {
@@ -138,7 +150,8 @@ std::vector<flow::Packet> packets() {
 TEST(FastLines, FlowsMatchTheDomBuilder) {
   for (const Context& ctx : {fx::context(), no_names()}) {
     for (const auto& f : flows()) {
-      expect_same(line_of([&](std::string& l) { append_flow_line(l, ctx, f); }), ref::reference_flow_event(ctx, f));
+      expect_same(line_of([&](std::string& l) { append_flow_line(l, ctx, f); }), ref::reference_flow_event(ctx, f),
+                  flow_facts(f));
     }
   }
 }
@@ -154,7 +167,8 @@ TEST(FastLines, ResetsMatchTheDomBuilder) {
 TEST(FastLines, PacketsMatchTheDomBuilder) {
   for (const Context& ctx : {fx::context(), no_names()}) {
     for (const auto& p : packets()) {
-      expect_same(line_of([&](std::string& l) { append_packet_line(l, ctx, p); }), ref::reference_packet_event(ctx, p));
+      expect_same(line_of([&](std::string& l) { append_packet_line(l, ctx, p); }), ref::reference_packet_event(ctx, p),
+                  packet_facts(p));
     }
   }
 }
@@ -192,8 +206,8 @@ TEST(FastLines, AppendToWhatIsThere) {
   append_packet_line(out, ctx, fx::syn_v6());
   auto nl = out.find('\n');
   ASSERT_NE(nl, std::string::npos);
-  EXPECT_EQ(json::parse(out.substr(0, nl))["event_type"], "lost");
-  EXPECT_EQ(json::parse(out.substr(nl + 1))["event_type"], "packet");
+  EXPECT_EQ(json::parse(out.substr(0, nl))["rsthop"]["event_type"], "lost");
+  EXPECT_EQ(json::parse(out.substr(nl + 1))["rsthop"]["event_type"], "packet");
 }
 
 }  // namespace

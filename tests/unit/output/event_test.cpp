@@ -21,14 +21,14 @@ json roundtrip(const json& j) { return json::parse(j.dump()); }
 TEST(ResetEvent, CommonFieldsAndNesting) {
   json j = roundtrip(reset_event(fx::context(), fx::reset_record()));
   EXPECT_EQ(j["@timestamp"], "2026-11-26T02:33:38.123456Z");
-  EXPECT_EQ(j["event_type"], "reset");
-  EXPECT_EQ(j["schema_version"], kSchemaVersion);
+  EXPECT_EQ(j["rsthop"]["event_type"], "reset");
+  EXPECT_EQ(j["rsthop"]["schema_version"], kSchemaVersion);
   EXPECT_EQ(j["host"], json({{"name", "testhost"}}));
-  EXPECT_EQ(j["source"], json({{"ip", "198.18.0.2"}, {"port", 443}, {"mac", "02:00:00:00:00:02"}}));
-  EXPECT_EQ(j["destination"], json({{"ip", "198.18.0.1"}, {"port", 51234}, {"mac", "02:00:00:00:00:01"}}));
+  EXPECT_EQ(j["source"], json({{"ip", "198.18.0.2"}, {"port", 443}, {"mac", "02-00-00-00-00-02"}}));
+  EXPECT_EQ(j["destination"], json({{"ip", "198.18.0.1"}, {"port", 51234}, {"mac", "02-00-00-00-00-01"}}));
   EXPECT_EQ(j["network"]["transport"], "tcp");
   EXPECT_EQ(j["network"]["type"], "ipv4");
-  EXPECT_EQ(j["observer"]["interface"]["name"], "eth0");
+  EXPECT_EQ(j["observer"]["ingress"]["interface"]["name"], "eth0");
   EXPECT_EQ(j["rsthop"]["hook"], "tc-ingress");
   EXPECT_EQ(j["rsthop"]["ifindex"], 2);
   EXPECT_EQ(j["tls"]["client"]["server_name"], "example.test");
@@ -44,7 +44,7 @@ TEST(ResetEvent, CommunityIdIsDirectionFree) {
 }
 
 TEST(ResetEvent, WireFeatures) {
-  json r = roundtrip(reset_event(fx::context(), fx::reset_record()))["reset"];
+  json r = roundtrip(reset_event(fx::context(), fx::reset_record()))["rsthop"]["reset"];
   EXPECT_EQ(r["ttl"], 63);
   EXPECT_EQ(r["ip_id"], 0x1234);
   EXPECT_EQ(r["ip_df"], true);
@@ -67,8 +67,8 @@ TEST(ResetEvent, WireFeatures) {
 }
 
 TEST(ResetEvent, BaselineFromFlowStateWithoutSynack) {
-  json b = roundtrip(reset_event(fx::context(), fx::reset_record()))["reset"]["baseline"];
-  EXPECT_EQ(b, json({{"from", "syn-ack"}, {"ttl", 64}, {"ip_id", 0}, {"window", 65160}, {"mac", "02:00:00:00:00:02"}}));
+  json b = roundtrip(reset_event(fx::context(), fx::reset_record()))["rsthop"]["reset"]["baseline"];
+  EXPECT_EQ(b, json({{"from", "syn-ack"}, {"ttl", 64}, {"ip_id", 0}, {"window", 65160}, {"mac", "02-00-00-00-00-02"}}));
 }
 
 TEST(ResetEvent, BaselinePrefersTheSynack) {
@@ -79,7 +79,7 @@ TEST(ResetEvent, BaselinePrefersTheSynack) {
   sa.ip_id = 0;
   sa.window = 28960;
   r.synack = sa;
-  json b = roundtrip(reset_event(fx::context(), r))["reset"]["baseline"];
+  json b = roundtrip(reset_event(fx::context(), r))["rsthop"]["reset"]["baseline"];
   EXPECT_EQ(b["from"], "syn-ack");
   EXPECT_EQ(b["ttl"], 52);
   EXPECT_EQ(b["window"], 28960);
@@ -88,7 +88,7 @@ TEST(ResetEvent, BaselinePrefersTheSynack) {
 TEST(ResetEvent, RstFromInitiatorComparesWithItsSyn) {
   auto r = fx::reset_record();
   r.first.ev.side = RH_SIDE_A;
-  json b = roundtrip(reset_event(fx::context(), r))["reset"]["baseline"];
+  json b = roundtrip(reset_event(fx::context(), r))["rsthop"]["reset"]["baseline"];
   EXPECT_EQ(b["from"], "syn");
   EXPECT_EQ(b["ttl"], 64);
   EXPECT_EQ(b["window"], 64240);
@@ -100,34 +100,34 @@ TEST(ResetEvent, LocalResetFromTracepoint) {
   r.first = fx::local_rst_send();
   r.local_reason = 1;
   json j = roundtrip(reset_event(fx::context(), r));
-  EXPECT_EQ(j["reset"]["local_reason"], "NO_SOCKET");
-  EXPECT_EQ(j["reset"]["local"], true);
-  EXPECT_EQ(j["reset"]["wire_seen"], false);
+  EXPECT_EQ(j["rsthop"]["reset"]["local_reason"], "NO_SOCKET");
+  EXPECT_EQ(j["rsthop"]["reset"]["local"], true);
+  EXPECT_EQ(j["rsthop"]["reset"]["wire_seen"], false);
   EXPECT_EQ(j["rsthop"]["hook"], "tp-send-reset");
   // No wire features, no MACs, no interface for a tracepoint-only record.
-  EXPECT_FALSE(j["reset"].contains("ttl"));
-  EXPECT_FALSE(j["reset"].contains("flags"));
-  EXPECT_FALSE(j["reset"].contains("baseline"));
+  EXPECT_FALSE(j["rsthop"]["reset"].contains("ttl"));
+  EXPECT_FALSE(j["rsthop"]["reset"].contains("flags"));
+  EXPECT_FALSE(j["rsthop"]["reset"].contains("baseline"));
   EXPECT_FALSE(j["source"].contains("mac"));
   EXPECT_FALSE(j.contains("observer"));
 }
 
 TEST(FlowEvent, Fields) {
   json j = roundtrip(flow_event(fx::context(), fx::flow_summary()));
-  EXPECT_EQ(j["event_type"], "flow");
+  EXPECT_EQ(j["rsthop"]["event_type"], "flow");
   EXPECT_EQ(j["@timestamp"], "2026-11-26T02:33:38.200000Z");  // the end
   EXPECT_EQ(j["event"]["start"], "2026-11-26T02:33:37.000000Z");
   EXPECT_EQ(j["event"]["end"], "2026-11-26T02:33:38.200000Z");
   EXPECT_EQ(
       j["source"],
-      json({{"ip", "198.18.0.1"}, {"port", 51234}, {"mac", "02:00:00:00:00:01"}, {"bytes", 512}, {"packets", 3}}));
+      json({{"ip", "198.18.0.1"}, {"port", 51234}, {"mac", "02-00-00-00-00-01"}, {"bytes", 512}, {"packets", 3}}));
   EXPECT_EQ(j["destination"], json({{"ip", "198.18.0.2"}, {"port", 443}, {"bytes", 1024}, {"packets", 4}}));
-  EXPECT_EQ(j["flow"]["conn_state"], "RSTR");
-  EXPECT_EQ(j["flow"]["history"], "ShAdR");
-  EXPECT_EQ(j["flow"]["closed_by"], "destination");
-  EXPECT_EQ(j["flow"]["handshake_seen"], true);
-  EXPECT_DOUBLE_EQ(j["flow"]["duration_ms"].get<double>(), 1200.0);
-  EXPECT_DOUBLE_EQ(j["flow"]["rtt_ms"].get<double>(), 0.12);
+  EXPECT_EQ(j["rsthop"]["flow"]["conn_state"], "RSTR");
+  EXPECT_EQ(j["rsthop"]["flow"]["history"], "ShAdR");
+  EXPECT_EQ(j["rsthop"]["flow"]["closed_by"], "destination");
+  EXPECT_EQ(j["rsthop"]["flow"]["handshake_seen"], true);
+  EXPECT_DOUBLE_EQ(j["rsthop"]["flow"]["duration_ms"].get<double>(), 1200.0);
+  EXPECT_DOUBLE_EQ(j["rsthop"]["flow"]["rtt_ms"].get<double>(), 0.12);
   EXPECT_EQ(j["url"]["domain"], "example.test");
   EXPECT_FALSE(j.contains("rsthop") && j["rsthop"].contains("http_request"));
 }
@@ -136,7 +136,7 @@ TEST(FlowEvent, UnknownRttIsOmitted) {
   auto f = fx::flow_summary();
   f.rtt_ms.reset();
   json j = roundtrip(flow_event(fx::context(), f));
-  EXPECT_FALSE(j["flow"].contains("rtt_ms"));
+  EXPECT_FALSE(j["rsthop"]["flow"].contains("rtt_ms"));
 }
 
 TEST(PacketEvent, Ipv6SynWithOptions) {
@@ -146,7 +146,7 @@ TEST(PacketEvent, Ipv6SynWithOptions) {
   EXPECT_EQ(j["destination"]["ip"], "2001:db8::1:0:0:2");
   EXPECT_EQ(j["network"]["type"], "ipv6");
   EXPECT_EQ(j["rsthop"]["hook"], "xdp");
-  json p = j["packet"];
+  json p = j["rsthop"]["packet"];
   EXPECT_EQ(p["kind"], "syn");
   EXPECT_EQ(p["flags"], "S");
   EXPECT_EQ(p["vlan_depth"], 1);
@@ -161,20 +161,90 @@ TEST(PacketEvent, IcmpQuotesTheFlow) {
   json j = roundtrip(packet_event(fx::context(), fx::icmp_time_exceeded()));
   EXPECT_EQ(j["source"], json({{"ip", "198.18.0.254"}}));  // the router; MACs zero, no ports
   EXPECT_EQ(j["network"]["transport"], "icmp");
-  EXPECT_EQ(j["packet"]["kind"], "icmp");
-  EXPECT_FALSE(j["packet"].contains("flags"));
-  EXPECT_EQ(j["icmp"]["type"], 11);
-  EXPECT_EQ(j["icmp"]["code"], 0);
-  EXPECT_EQ(j["icmp"]["quoted"], json({{"source", {{"ip", "198.18.0.1"}, {"port", 51234}}},
-                                       {"destination", {{"ip", "198.18.0.2"}, {"port", 443}}},
-                                       {"ttl", 1},
-                                       {"seq", 4242}}));
-  // Joins the quoted TCP flow's lines.
-  EXPECT_EQ(j["network"]["community_id"], flow_event(fx::context(), fx::flow_summary())["network"]["community_id"]);
+  EXPECT_EQ(j["rsthop"]["packet"]["kind"], "icmp");
+  EXPECT_FALSE(j["rsthop"]["packet"].contains("flags"));
+  EXPECT_EQ(j["rsthop"]["icmp"]["type"], 11);
+  EXPECT_EQ(j["rsthop"]["icmp"]["code"], 0);
+  EXPECT_EQ(j["rsthop"]["icmp"]["quoted"], json({{"source", {{"ip", "198.18.0.1"}, {"port", 51234}}},
+                                                 {"destination", {{"ip", "198.18.0.2"}, {"port", 443}}},
+                                                 {"ttl", 1},
+                                                 {"seq", 4242}}));
+  // The quoted TCP flow's ID joins that flow's lines; network.community_id is
+  // the spec's ID of the ICMP message itself (one-way: type 11, code 0).
+  EXPECT_EQ(j["rsthop"]["icmp"]["quoted_community_id"],
+            flow_event(fx::context(), fx::flow_summary())["network"]["community_id"]);
+  const rh_event& ev = fx::icmp_time_exceeded().ev;
+  EXPECT_EQ(j["network"]["community_id"], community_id_v1_icmp(4, ev.saddr, ev.daddr, 11, 0));
+  EXPECT_NE(j["network"]["community_id"], j["rsthop"]["icmp"]["quoted_community_id"]);
+}
+
+TEST(EcsFields, EveryLineHasVersionAndCategorisation) {
+  Context ctx = fx::context();
+  KernelCounters k{};
+  const json lines[] = {flow_event(ctx, fx::flow_summary()), reset_event(ctx, fx::reset_record()),
+                        packet_event(ctx, fx::syn_v6()), stats_event(ctx, fx::kSec, k, {}, 1.0, false),
+                        lost_event(ctx, fx::kSec, "ringbuf_full", 1, 1)};
+  for (const json& j : lines) {
+    SCOPED_TRACE(j.dump());
+    EXPECT_EQ(j["ecs"]["version"], kEcsVersion);
+    EXPECT_EQ(j["rsthop"]["schema_version"], kSchemaVersion);
+    EXPECT_EQ(j["event"]["category"], json({"network"}));
+    EXPECT_TRUE(j["event"]["type"].is_array());
+    EXPECT_TRUE(j["event"]["action"].is_string());
+    for (const char* old : {"event_type", "schema_version", "flow", "reset", "packet", "icmp", "stats", "lost"}) {
+      EXPECT_FALSE(j.contains(old)) << old << " belongs under rsthop.";
+    }
+  }
+  EXPECT_EQ(lines[0]["event"]["kind"], "event");
+  EXPECT_EQ(lines[0]["event"]["type"], json({"connection", "end"}));
+  EXPECT_EQ(lines[0]["event"]["outcome"], "failure");  // RSTR
+  EXPECT_EQ(lines[1]["event"]["action"], "tcp-reset");
+  EXPECT_EQ(lines[2]["event"]["action"], "packet-syn");
+  EXPECT_EQ(lines[3]["event"]["kind"], "metric");
+  EXPECT_EQ(lines[4]["event"]["action"], "events-lost");
+}
+
+TEST(EcsFields, FlowDurationInNanoseconds) {
+  auto f = fx::flow_summary();
+  f.start_ns = 9 * fx::kSec + 1;
+  f.end_ns = 3700 * fx::kSec + 987'654'321;
+  json j = flow_event(fx::context(), f);
+  EXPECT_EQ(j["event"]["duration"], 3'691'987'654'320ULL);  // every nanosecond, as an integer
+  EXPECT_NEAR(j["rsthop"]["flow"]["duration_ms"].get<double>(), 3'691'987.65432, 1e-3);
+}
+
+TEST(EcsFields, InterfaceByDirection) {
+  json in = reset_event(fx::context(), fx::reset_record());  // tc-ingress
+  EXPECT_EQ(in["observer"], json({{"ingress", {{"interface", {{"id", "2"}, {"name", "eth0"}}}}}}));
+  auto r = fx::reset_record();
+  r.first.ev.hook = RH_HOOK_TC_EGRESS;
+  json out = reset_event(fx::context(), r);
+  EXPECT_EQ(out["observer"], json({{"egress", {{"interface", {{"id", "2"}, {"name", "eth0"}}}}}}));
+  json flow = flow_event(fx::context(), fx::flow_summary());  // a flow crosses it both ways
+  EXPECT_TRUE(flow["observer"].contains("ingress") && flow["observer"].contains("egress"));
+  Context unnamed = fx::context();
+  unnamed.interface_name = {};
+  EXPECT_EQ(reset_event(unnamed, fx::reset_record())["observer"], json({{"ingress", {{"interface", {{"id", "2"}}}}}}));
+}
+
+TEST(EcsFields, CommunityIdSeed) {
+  Context seeded = fx::context();
+  seeded.community_id_seed = 1;
+  auto a = fx::ip("198.18.0.1");
+  auto b = fx::ip("198.18.0.2");
+  json unseeded = flow_event(fx::context(), fx::flow_summary());
+  json with_seed = flow_event(seeded, fx::flow_summary());
+  EXPECT_EQ(with_seed["network"]["community_id"], community_id_v1(4, a.data(), b.data(), 51234, 443, 6, 1));
+  EXPECT_NE(with_seed["network"]["community_id"], unseeded["network"]["community_id"]);
+  // The seed reaches the ICMP IDs too: the message's and the quoted flow's.
+  json icmp = packet_event(seeded, fx::icmp_time_exceeded());
+  EXPECT_EQ(icmp["rsthop"]["icmp"]["quoted_community_id"], with_seed["network"]["community_id"]);
+  const rh_event& ev = fx::icmp_time_exceeded().ev;
+  EXPECT_EQ(icmp["network"]["community_id"], community_id_v1_icmp(4, ev.saddr, ev.daddr, 11, 0, 1));
 }
 
 TEST(PacketEvent, PayloadSnapIsCappedAt64Bytes) {
-  json p = roundtrip(packet_event(fx::context(), fx::first_payload()))["packet"];
+  json p = roundtrip(packet_event(fx::context(), fx::first_payload()))["rsthop"]["packet"];
   EXPECT_EQ(p["kind"], "payload");
   std::string expected;
   for (int i = 0; i < 64; i++) expected += "41";
@@ -187,7 +257,7 @@ TEST(PacketEvent, PayloadSnapIsCappedAt64Bytes) {
 
 TEST(PacketEvent, LocalResetHasReasonOnly) {
   json j = roundtrip(packet_event(fx::context(), fx::local_rst_send()));
-  EXPECT_EQ(j["packet"], json({{"kind", "local-rst-send"}, {"local_reason", "TCP_ABORT_ON_CLOSE"}}));
+  EXPECT_EQ(j["rsthop"]["packet"], json({{"kind", "local-rst-send"}, {"local_reason", "TCP_ABORT_ON_CLOSE"}}));
 }
 
 TEST(StatsEvent, KernelAndUserspaceCounters) {
@@ -198,21 +268,21 @@ TEST(StatsEvent, KernelAndUserspaceCounters) {
   u.parse_errors = 2;
   json j = roundtrip(stats_event(fx::context(), 10 * fx::kSec, k, u, 12.5, true));
   EXPECT_EQ(j["@timestamp"], "2026-11-26T02:33:38.000000Z");
-  EXPECT_EQ(j["stats"]["kernel"].size(), static_cast<size_t>(RH_C_MAX));
-  EXPECT_EQ(j["stats"]["kernel"]["packets"], 100);
-  EXPECT_EQ(j["stats"]["kernel"]["lost_ringbuf"], 105);
-  EXPECT_EQ(j["stats"]["kernel"]["snap_truncated"], 100 + RH_C_SNAP_TRUNCATED);
-  EXPECT_EQ(j["stats"]["userspace"]["events_received"], 7);
-  EXPECT_EQ(j["stats"]["userspace"]["parse_errors"], 2);
-  EXPECT_EQ(j["stats"]["userspace"]["flows_evicted_userspace"], 0);
-  EXPECT_EQ(j["stats"]["final"], true);
-  EXPECT_DOUBLE_EQ(j["stats"]["elapsed_s"].get<double>(), 12.5);
+  EXPECT_EQ(j["rsthop"]["stats"]["kernel"].size(), static_cast<size_t>(RH_C_MAX));
+  EXPECT_EQ(j["rsthop"]["stats"]["kernel"]["packets"], 100);
+  EXPECT_EQ(j["rsthop"]["stats"]["kernel"]["lost_ringbuf"], 105);
+  EXPECT_EQ(j["rsthop"]["stats"]["kernel"]["snap_truncated"], 100 + RH_C_SNAP_TRUNCATED);
+  EXPECT_EQ(j["rsthop"]["stats"]["userspace"]["events_received"], 7);
+  EXPECT_EQ(j["rsthop"]["stats"]["userspace"]["parse_errors"], 2);
+  EXPECT_EQ(j["rsthop"]["stats"]["userspace"]["flows_evicted_userspace"], 0);
+  EXPECT_EQ(j["rsthop"]["stats"]["final"], true);
+  EXPECT_DOUBLE_EQ(j["rsthop"]["stats"]["elapsed_s"].get<double>(), 12.5);
 }
 
 TEST(LostEvent, Fields) {
   json j = roundtrip(lost_event(fx::context(), 10 * fx::kSec, loss_cause(RH_C_LOST_RINGBUF), 5, 40));
-  EXPECT_EQ(j["event_type"], "lost");
-  EXPECT_EQ(j["lost"], json({{"cause", "ringbuf_full"}, {"count", 5}, {"total", 40}}));
+  EXPECT_EQ(j["rsthop"]["event_type"], "lost");
+  EXPECT_EQ(j["rsthop"]["lost"], json({{"cause", "ringbuf_full"}, {"count", 5}, {"total", 40}}));
 }
 
 TEST(Names, CountersAndEnums) {

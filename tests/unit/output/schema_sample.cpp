@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "attribution/engine.h"
+#include "diagnose/lines.h"
 #include "fixtures.h"
 #include "output/names.h"
 #include "output/sink.h"
@@ -35,6 +36,40 @@ int main() {
   attribution::Verdict remote = engine.classify(fx::reset_record());
   attribution::Verdict here = engine.classify(local);
 
+  // diagnose's lines: a probe of each kind, a hop, a verdict.
+  probe::Target target;
+  target.addr = fx::ip("198.18.0.2");
+  target.host = "example.test";
+  probe::ConnectResult connect;
+  connect.outcome = probe::Outcome::ok;
+  connect.ms = 1.25;
+  connect.local_port = 40000;
+  probe::HttpResult http;
+  http.outcome = probe::Outcome::reset;
+  http.ms = 3.5;
+  http.error = "connection reset by peer";
+  probe::TlsResult tls;
+  tls.outcome = probe::Outcome::ok;
+  tls.ms = 4.0;
+  tls.version = "TLSv1.3";
+  tls.cipher = "TLS_AES_256_GCM_SHA384";
+  tls.alpn = "h2";
+  tls.subject = "CN=example.test";
+  tls.issuer = "CN=test CA";
+  tls.not_before = "2026-01-01T00:00:00Z";
+  tls.not_after = "2027-01-01T00:00:00Z";
+  tls.sans = {"example.test"};
+  diagnose::Verdict verdict;
+  verdict.outcome = diagnose::RequestOutcome::reset;
+  verdict.origin = attribution::Origin::middlebox;
+  verdict.hop = 2;
+  verdict.hop_ip = fx::ip("198.18.1.1");
+  verdict.trigger = diagnose::Trigger::sni;
+  verdict.l2_mac = std::array<uint8_t, 6>{0x02, 0x68, 0x78, 0x01, 0x00, 0x01};
+  verdict.confidence = 0.9;
+  verdict.summary = "a middlebox at hop 2 resets on the SNI";
+  auto hop_from = std::optional<Addr16>(fx::ip("198.18.1.1"));
+
   KernelCounters k{};
   k[RH_C_PACKETS] = 10;
   UserspaceCounters u;
@@ -56,6 +91,13 @@ int main() {
       [&](std::string& l) { append_stats_line(l, ctx, 10 * fx::kSec, k, u, 1.0, false); },
       [&](std::string& l) { append_lost_line(l, ctx, 10 * fx::kSec, loss_cause(RH_C_LOST_RINGBUF), 1, 1); },
       [&](std::string& l) { append_lost_line(l, ctx, 10 * fx::kSec, kLossCauseMalformedRecord, 1, 3); },
+      [&](std::string& l) { diagnose::append_connect_probe_line(l, ctx, fx::kSec, target, connect); },
+      [&](std::string& l) { diagnose::append_http_probe_line(l, ctx, fx::kSec, target, 80, "example.test", http); },
+      [&](std::string& l) { diagnose::append_tls_probe_line(l, ctx, fx::kSec, target, "example.test", tls); },
+      [&](std::string& l) {
+        diagnose::append_hop_line(l, ctx, fx::kSec, target, "syn", 2, "time_exceeded", hop_from, 0.5);
+      },
+      [&](std::string& l) { diagnose::append_verdict_line(l, ctx, fx::kSec, target, "example.test", verdict); },
   };
   for (const auto& build : events) {
     auto r = w.emit(build);

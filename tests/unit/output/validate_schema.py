@@ -33,7 +33,7 @@ def main():
     ap.add_argument("input", nargs="?", default="-", help="NDJSON file, or - for stdin")
     ap.add_argument("--schema", default=DEFAULT_SCHEMA, help="schema file (default: docs/schema/events.schema.json)")
     ap.add_argument("--expect-types", default="",
-                    help="comma-separated event_type values that must each appear at least once")
+                    help="comma-separated rsthop.event_type values that must each appear at least once")
     args = ap.parse_args()
 
     try:
@@ -70,13 +70,13 @@ def main():
                     print(f"{name}:{lineno}: {field_path(err)}: {err.message}", file=sys.stderr)
                 print(f"{name}:{lineno}: invalid line: {line[:300]}", file=sys.stderr)
                 return 1
-            seen.add(doc.get("event_type"))
+            seen.add((doc.get("rsthop") or {}).get("event_type"))
             count += 1
 
     expected = {t for t in args.expect_types.split(",") if t}
     missing = sorted(expected - seen)
     if missing:
-        print(f"{name}: no line of event_type {', '.join(missing)} (saw {count} valid lines)", file=sys.stderr)
+        print(f"{name}: no line of rsthop.event_type {', '.join(missing)} (saw {count} valid lines)", file=sys.stderr)
         return 1
     print(f"{name}: {count} lines valid")
     return 0

@@ -60,7 +60,7 @@ struct Fixture {
   std::vector<nlohmann::json> of_type(const std::string& type) {
     std::vector<nlohmann::json> out;
     for (auto& l : lines())
-      if (l["event_type"] == type) out.push_back(l);
+      if (l["rsthop"]["event_type"] == type) out.push_back(l);
     return out;
   }
 
@@ -85,13 +85,13 @@ TEST(Pipeline, ResetLineCarriesTheVerdictTheHookGets) {
   auto resets = f.of_type("reset");
   ASSERT_EQ(resets.size(), 1u);
   ASSERT_EQ(origins.size(), 1u);
-  EXPECT_EQ(resets[0]["reset"]["origin"], origins[0]);
+  EXPECT_EQ(resets[0]["rsthop"]["reset"]["origin"], origins[0]);
   EXPECT_EQ(f.of_type("flow").size(), 1u);
   auto stats = f.of_type("stats");
   ASSERT_EQ(stats.size(), 1u);
-  EXPECT_EQ(stats[0]["stats"]["final"], true);
-  EXPECT_EQ(stats[0]["stats"]["userspace"]["events_received"], 3);
-  EXPECT_EQ(stats[0]["stats"]["userspace"]["resets_emitted"], 1);
+  EXPECT_EQ(stats[0]["rsthop"]["stats"]["final"], true);
+  EXPECT_EQ(stats[0]["rsthop"]["stats"]["userspace"]["events_received"], 3);
+  EXPECT_EQ(stats[0]["rsthop"]["stats"]["userspace"]["resets_emitted"], 1);
 }
 
 TEST(Pipeline, PacketLinesOnlyWhenAsked) {
@@ -115,18 +115,18 @@ TEST(Pipeline, LostLinesReportWhatMovedSinceTheLastTick) {
   f.pipe.advance(kT0 + kSec);
   auto lost = f.of_type("lost");
   ASSERT_EQ(lost.size(), 2u);
-  EXPECT_EQ(lost[0]["lost"]["count"], 5);
-  EXPECT_EQ(lost[1]["lost"]["count"], 2);
+  EXPECT_EQ(lost[0]["rsthop"]["lost"]["count"], 5);
+  EXPECT_EQ(lost[1]["rsthop"]["lost"]["count"], 2);
   f.counters.kernel[RH_C_LOST_RINGBUF] = 7;
   f.pipe.finish(kT0 + 2 * kSec, 2);
   lost = f.of_type("lost");
   ASSERT_EQ(lost.size(), 3u);
-  EXPECT_EQ(lost[2]["lost"]["count"], 2);
-  EXPECT_EQ(lost[2]["lost"]["total"], 7);
+  EXPECT_EQ(lost[2]["rsthop"]["lost"]["count"], 2);
+  EXPECT_EQ(lost[2]["rsthop"]["lost"]["total"], 7);
   EXPECT_EQ(f.pipe.lost_total(), 9u);
   auto stats = f.of_type("stats");
   ASSERT_EQ(stats.size(), 1u);
-  EXPECT_EQ(stats[0]["stats"]["userspace"]["parse_errors"], 2);
+  EXPECT_EQ(stats[0]["rsthop"]["stats"]["userspace"]["parse_errors"], 2);
 }
 
 // diagnose in text mode: no `lost` lines, but the total still counts.
@@ -150,8 +150,8 @@ TEST(Pipeline, PeriodicStatsLines) {
   f.pipe.advance(kT0 + 10 * kSec);
   auto stats = f.of_type("stats");
   ASSERT_EQ(stats.size(), 1u);
-  EXPECT_EQ(stats[0]["stats"]["final"], false);
-  EXPECT_DOUBLE_EQ(stats[0]["stats"]["elapsed_s"].get<double>(), 10.0);
+  EXPECT_EQ(stats[0]["rsthop"]["stats"]["final"], false);
+  EXPECT_DOUBLE_EQ(stats[0]["rsthop"]["stats"]["elapsed_s"].get<double>(), 10.0);
 }
 
 // analyze: a new file's timeline does not continue the previous file's flows,
@@ -164,7 +164,7 @@ TEST(Pipeline, RestartStartsAFreshTimeline) {
   f.frame(kT0 + 2 * kSec, f.c.s(kSynAck), RH_HOOK_XDP);
   f.pipe.finish(kT0 + 3 * kSec, 3);
   EXPECT_EQ(f.of_type("flow").size(), 2u);
-  EXPECT_EQ(f.of_type("stats")[0]["stats"]["userspace"]["events_received"], 2);
+  EXPECT_EQ(f.of_type("stats")[0]["rsthop"]["stats"]["userspace"]["events_received"], 2);
 }
 
 TEST(Pipeline, FirstWriteErrorIsKeptAndStopsTheLines) {
