@@ -11,7 +11,7 @@ import tempfile
 import time
 import unittest
 
-from harness import BIN, Lab, Trace, of_type, require_root, validate
+from harness import BIN, Lab, Trace, of_type, part, require_root, validate
 
 OK, BLOCKED = "ok.lab", "blocked.lab"
 SERVER_HOP = 3
@@ -77,11 +77,11 @@ class AnalyzeTest(unittest.TestCase):
 
     def assert_same_verdicts(self, live, offline, path):
         self.assertTrue(live, "the live trace saw no reset")
-        self.assertEqual(len(offline), len(live), [r["reset"]["summary"] for r in offline])
+        self.assertEqual(len(offline), len(live), [part(r, "reset")["summary"] for r in offline])
         for lv, off in zip(live, offline):
-            self.assertEqual(off["reset"]["origin"], lv["reset"]["origin"], off["reset"]["summary"])
-            self.assertEqual(off["reset"].get("hops"), lv["reset"].get("hops"), off["reset"]["summary"])
-            self.assertEqual(off["reset"].get("endpoint_hops"), lv["reset"].get("endpoint_hops"))
+            self.assertEqual(part(off, "reset")["origin"], part(lv, "reset")["origin"], part(off, "reset")["summary"])
+            self.assertEqual(part(off, "reset").get("hops"), part(lv, "reset").get("hops"), part(off, "reset")["summary"])
+            self.assertEqual(part(off, "reset").get("endpoint_hops"), part(lv, "reset").get("endpoint_hops"))
             self.assertEqual(off["source"]["ip"], lv["source"]["ip"])
             self.assertEqual(off["rsthop"]["hook"], "pcap")
             self.assertEqual(off["rsthop"]["file"], path)
@@ -94,15 +94,15 @@ class AnalyzeTest(unittest.TestCase):
         events = self.analyze(path)
         offline = of_type(events, "reset")
         self.assert_same_verdicts(live, offline, path)
-        self.assertEqual(offline[0]["reset"]["origin"], "middlebox")
-        self.assertEqual(offline[0]["reset"]["hops"], 2)
+        self.assertEqual(part(offline[0], "reset")["origin"], "middlebox")
+        self.assertEqual(part(offline[0], "reset")["hops"], 2)
         self.assertEqual(offline[0]["tls"]["client"]["server_name"], BLOCKED)
         flows = of_type(events, "flow")
         self.assertEqual(len(flows), 2, flows)
         for f in flows:
             self.assertEqual(f["rsthop"]["file"], path)
             self.assertLessEqual(f["rsthop"]["first_frame"], f["rsthop"]["last_frame"])
-        self.assertTrue(of_type(events, "stats")[-1]["stats"]["final"])
+        self.assertTrue(part(of_type(events, "stats")[-1], "stats")["final"])
 
     def test_server_abort_after_hello(self):
         self.lab.start_server(abort_after_hello=True)
@@ -110,8 +110,8 @@ class AnalyzeTest(unittest.TestCase):
         offline = of_type(self.analyze(path), "reset")
         self.assert_same_verdicts(live, offline, path)
         for r in offline:
-            self.assertEqual(r["reset"]["origin"], "endpoint", r["reset"]["summary"])
-            self.assertEqual(r["reset"]["hops"], SERVER_HOP)
+            self.assertEqual(part(r, "reset")["origin"], "endpoint", part(r, "reset")["summary"])
+            self.assertEqual(part(r, "reset")["hops"], SERVER_HOP)
 
     def test_standard_input_from_tcpdump(self):
         self.lab.start_server()
@@ -129,8 +129,8 @@ class AnalyzeTest(unittest.TestCase):
         validate(events)
         resets = of_type(events, "reset")
         self.assertEqual(len(resets), 1, (err, out))
-        self.assertEqual(resets[0]["reset"]["origin"], "middlebox")
-        self.assertEqual(resets[0]["reset"]["hops"], 2)
+        self.assertEqual(part(resets[0], "reset")["origin"], "middlebox")
+        self.assertEqual(part(resets[0], "reset")["hops"], 2)
         self.assertEqual(resets[0]["rsthop"]["file"], "-")
 
 

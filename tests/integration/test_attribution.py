@@ -6,7 +6,7 @@ hop k.  The rule above all: an endpoint's reset is never blamed on a middlebox."
 import time
 import unittest
 
-from harness import Lab, Trace, of_type, require_root, validate
+from harness import Lab, Trace, of_type, part, require_root, validate
 
 OK, BLOCKED = "ok.lab", "blocked.lab"
 SERVER_HOP = 3
@@ -38,7 +38,7 @@ class AttributionTest(unittest.TestCase):
         return of_type(events, "reset")
 
     def verdict(self, r):
-        return r["reset"]["origin"], r["reset"].get("hops"), r["reset"]
+        return part(r, "reset")["origin"], part(r, "reset").get("hops"), part(r, "reset")
 
     def assert_middlebox(self, resets, hop):
         self.assertTrue(resets, "no reset seen")
@@ -78,7 +78,7 @@ class AttributionTest(unittest.TestCase):
             self.lab.reset_on_sni(k, BLOCKED)
             resets = self.trace_resets(lambda: (self.tls(BLOCKED), self.tls(OK)))
             self.lab.run(f"r{k}", "iptables -F FORWARD; ip6tables -F FORWARD")
-            self.assertEqual(len(resets), 1, [r["reset"]["summary"] for r in resets])
+            self.assertEqual(len(resets), 1, [part(r, "reset")["summary"] for r in resets])
             self.assert_middlebox(resets, k)
             self.assertEqual(resets[0]["tls"]["client"]["server_name"], BLOCKED)
 

@@ -12,7 +12,7 @@ import sys
 import time
 import unittest
 
-from harness import BIN, Lab, of_type, require_root, validate
+from harness import BIN, Lab, of_type, part, require_root, validate
 
 BLOCKED = "blocked.lab"  # the server's name in the lab, and the SNI the middleboxes match
 ROUTERS = 4
@@ -38,7 +38,7 @@ class Diagnosis:
 
     @property
     def verdict(self):
-        return self.events[-1]["verdict"]
+        return part(self.events[-1], "verdict")
 
     def describe(self):
         v = self.verdict
@@ -172,7 +172,7 @@ class DiagnoseCase(unittest.TestCase):
                 MATRIX[("closed_port", SERVER_HOP, family)] = "FAIL"
                 d = self.diagnose(lab, family)
                 self.assert_verdict(d, "reset", "endpoint", hop=SERVER_HOP, hop_ip=lab.addr("server", family))
-                probes = {p["probe"]["name"]: p["probe"] for p in of_type(d.events, "probe")}
+                probes = {part(p, "probe")["name"]: part(p, "probe") for p in of_type(d.events, "probe")}
                 self.assertEqual(probes["tcp_connect"]["outcome"], "refused", d.describe())
                 MATRIX[("closed_port", SERVER_HOP, family)] = "pass"
 
@@ -184,15 +184,15 @@ class DiagnoseCase(unittest.TestCase):
                 MATRIX[("healthy", "-", family)] = "FAIL"
                 d = self.diagnose(lab, family, "--hold", "0.2")
                 self.assert_verdict(d, "ok", "endpoint")
-                probes = {p["probe"]["name"]: p["probe"]["outcome"] for p in of_type(d.events, "probe")}
+                probes = {part(p, "probe")["name"]: part(p, "probe")["outcome"] for p in of_type(d.events, "probe")}
                 self.assertEqual(probes.get("tls"), "ok", d.describe())
                 self.assertEqual(of_type(d.events, "hop"), [], "no ladders when the probes pass")
                 # The capture's losses are reported as trace reports them: a final stats line
                 # (before the verdict) counting what the capture delivered.
                 stats = of_type(d.events, "stats")
                 self.assertEqual(len(stats), 1, d.stdout)
-                self.assertIs(stats[0]["stats"]["final"], True, stats)
-                self.assertGreater(stats[0]["stats"]["userspace"]["events_received"], 0, stats)
+                self.assertIs(part(stats[0], "stats")["final"], True, stats)
+                self.assertGreater(part(stats[0], "stats")["userspace"]["events_received"], 0, stats)
                 self.assertEqual(of_type(d.events, "lost"), [], "nothing lost on an idle lab")
                 MATRIX[("healthy", "-", family)] = "pass"
 
@@ -233,7 +233,7 @@ class DiagnoseCase(unittest.TestCase):
                 self.assert_verdict(d, "reset", "middlebox", hop=1, hop_ip=lab.hop_addr(1, family), endpoint_hop=1)
                 v = d.verdict
                 self.assertEqual(v.get("l2_neighbor", {}).get("vendor"), "F5 Networks, Inc.", d.describe())
-                self.assertEqual(v["l2_neighbor"]["mac"], "00:01:d7:00:00:01", d.describe())
+                self.assertEqual(v["l2_neighbor"]["mac"], "00-01-D7-00-00-01", d.describe())
                 self.assertTrue(any(e["signal"] == "port_distance" for e in v["evidence"]), d.describe())
                 # The balancer's 500 ms timer, said as such (not rounded to "1 s").
                 self.assertRegex(v["summary"], r"\b(49\d|5\d\d) ms after the ClientHello", d.describe())

@@ -11,7 +11,7 @@ import tempfile
 import time
 import unittest
 
-from harness import BIN, Lab, Trace, of_type, require_root, validate
+from harness import BIN, Lab, Trace, of_type, part, require_root, validate
 
 OK, BLOCKED = "ok.lab", "blocked.lab"
 
@@ -62,8 +62,8 @@ class EvidenceTest(unittest.TestCase):
         validate(events)
         resets = of_type(events, "reset")
         self.assertTrue(resets, r.stdout)
-        self.assertEqual(resets[0]["reset"]["origin"], "middlebox", resets[0]["reset"]["summary"])
-        self.assertEqual(resets[0]["reset"]["hops"], 1)
+        self.assertEqual(part(resets[0], "reset")["origin"], "middlebox", part(resets[0], "reset")["summary"])
+        self.assertEqual(part(resets[0], "reset")["hops"], 1)
 
         comments = [c for c in self.tshark(ev, "-T", "fields", "-e", "frame.comment").splitlines() if c.strip()]
         self.assertTrue(comments, "no packet comments in the --pcap-out file")

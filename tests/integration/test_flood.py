@@ -8,7 +8,7 @@ import tempfile
 import time
 import unittest
 
-from harness import Lab, Trace, of_type, require_root, validate
+from harness import Lab, Trace, of_type, part, require_root, validate
 
 CONNECTS = 3000   # from ephemeral ports
 REUSED = 400      # from local port 40001, one after the other
@@ -59,20 +59,20 @@ class FloodTest(unittest.TestCase):
         kernel_rsts = self.nft_rsts()
         self.assertGreaterEqual(kernel_rsts, CONNECTS)
         resets = of_type(events, "reset")
-        reported = sum(r["reset"].get("count", 1) for r in resets)
-        lost = sum(e["lost"]["count"] for e in of_type(events, "lost"))
+        reported = sum(part(r, "reset").get("count", 1) for r in resets)
+        lost = sum(part(e, "lost")["count"] for e in of_type(events, "lost"))
         self.assertLessEqual(reported, kernel_rsts, "more RSTs reported than the stack received")
         self.assertGreaterEqual(reported + lost, kernel_rsts,
                                 f"{kernel_rsts - reported - lost} RSTs neither reported nor counted lost")
         # The reused port: one REJ flow and one RST per attempt, unless events were lost.
         reused_flows = [f for f in of_type(events, "flow") if f["source"]["port"] == 40001]
-        reused_rsts = sum(r["reset"].get("count", 1) for r in resets if r["destination"]["port"] == 40001)
+        reused_rsts = sum(part(r, "reset").get("count", 1) for r in resets if r["destination"]["port"] == 40001)
         attempts = len(range(0, CONNECTS, CONNECTS // REUSED))
         if not lost:
             self.assertEqual(reported, kernel_rsts)
             self.assertEqual(reused_rsts, attempts)
             self.assertEqual(len(reused_flows), attempts)
-            self.assertTrue(all(f["flow"]["conn_state"] == "REJ" for f in reused_flows))
+            self.assertTrue(all(part(f, "flow")["conn_state"] == "REJ" for f in reused_flows))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import BIN, Lab, of_type, require_root, validate
+from harness import BIN, Lab, event_type, of_type, part, require_root, validate
 
 BLOCKED = "blocked.lab"
 ROUTERS = 4
@@ -38,21 +38,21 @@ class LadderRoundTrip(unittest.TestCase):
                                   timeout=120)
         live_events = lines(live.stdout)
         self.assertTrue(of_type(live_events, "verdict"), (live.returncode, live.stderr))
-        lv = of_type(live_events, "verdict")[0]["verdict"]
+        lv = part(of_type(live_events, "verdict")[0], "verdict")
         off = subprocess.run([BIN, "analyze", pcap, "--format", "json"], capture_output=True, text=True, timeout=60)
         self.assertEqual(off.returncode, 0, off.stderr)
         events = lines(off.stdout)
         validate(events)
         verdicts = of_type(events, "verdict")
         self.assertEqual(len(verdicts), 1, off.stdout)
-        ov = verdicts[0]["verdict"]
+        ov = part(verdicts[0], "verdict")
         msg = f"\n live: {json.dumps(lv)}\n analyze: {json.dumps(ov)}\n hops: " + " ".join(
             f"{h['hop']['ladder']}{h['hop']['ttl']}={h['hop']['result']}" for h in of_type(events, "hop"))
         self.assertEqual({k: lv.get(k) for k in KEYS}, {k: ov.get(k) for k in KEYS}, msg)
-        ladders = {h["hop"]["ladder"] for h in of_type(events, "hop")}
+        ladders = {part(h, "hop")["ladder"] for h in of_type(events, "hop")}
         self.assertTrue({"trigger", "control"} <= ladders, msg)
         # Hop and verdict lines come first, then the usual flow / reset lines.
-        kinds = [e.get("event_type") for e in events]
+        kinds = [event_type(e) for e in events]
         ours = [i for i, k in enumerate(kinds) if k in ("hop", "verdict")]
         self.assertEqual(ours, list(range(len(ours))), msg)
         return lv, ov

@@ -11,7 +11,7 @@ Topology: client -> server (no routers); the client is this host."""
 import time
 import unittest
 
-from harness import BIN, Lab, Trace, of_type, require_root, validate
+from harness import BIN, Lab, Trace, of_type, part, require_root, validate
 
 PHRASE = "a firewall rule on this host refused the connection before the syn left"
 
@@ -80,7 +80,7 @@ class LocalTest(unittest.TestCase):
                     resets = of_type(events, "reset")
                     self.assertEqual(len(resets), 1, resets)
                     r = resets[0]
-                    rr = r["reset"]
+                    rr = part(r, "reset")
                     self.assertEqual(rr["origin"], "local", rr["summary"])
                     self.assertEqual(rr.get("hops"), 0, rr["summary"])
                     self.assertNotIn("firewall", rr["summary"])
@@ -104,7 +104,7 @@ class LocalTest(unittest.TestCase):
                 self.assertEqual(out, "refused")
                 resets = of_type(events, "reset")
                 self.assertEqual(len(resets), 1, resets)
-                rr = resets[0]["reset"]
+                rr = part(resets[0], "reset")
                 self.assertEqual(rr["origin"], "local", rr["summary"])
                 self.assertEqual(rr.get("hops"), 0, rr["summary"])
                 self.assertIsNone(rr.get("endpoint_hops"), rr)
@@ -126,7 +126,7 @@ class LocalTest(unittest.TestCase):
                 validate(events)
                 verdicts = of_type(events, "verdict")
                 self.assertEqual(len(verdicts), 1, p.stderr)
-                v = verdicts[0]["verdict"]
+                v = part(verdicts[0], "verdict")
                 self.assertEqual(v["origin"], "local", v)
                 self.assertEqual(v.get("hop"), 0, v)
                 self.assertIsNone(v.get("endpoint_hop"), v)
@@ -153,7 +153,7 @@ class LocalTest(unittest.TestCase):
         resets = of_type(events, "reset")
         self.assertEqual(len(resets), 2, resets)
         for r in resets:
-            self.assertEqual(r["reset"]["count"], 1, r)
+            self.assertEqual(part(r, "reset")["count"], 1, r)
 
 
 if __name__ == "__main__":

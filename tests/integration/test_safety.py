@@ -12,7 +12,7 @@ import tempfile
 import time
 import unittest
 
-from harness import BIN, ROOT, Lab, of_type, require_root
+from harness import BIN, Lab, ROOT, of_type, part, require_root
 
 NOBODY = 65534
 PCAPGEN = os.path.join(os.path.dirname(BIN), "tools", "pcapgen", "pcapgen")
@@ -174,7 +174,7 @@ class Lab1(unittest.TestCase):
         sent = self.stop_syns(p)
         self.assertLessEqual(len(sent), 3, r.stderr)
         self.assertIn('"verdict"', r.stdout, r.stderr)
-        probes = [json.loads(line)["probe"] for line in r.stdout.splitlines() if '"probe"' in line]
+        probes = [part(json.loads(line), "probe") for line in r.stdout.splitlines() if '"probe"' in line]
         timeouts = [p for p in probes if p["outcome"] == "timeout"]
         self.assertTrue(timeouts, probes)
         for p in timeouts:  # a probe that waited 0.5 s says so (the HTTP probe said 0 ms)
@@ -204,7 +204,7 @@ class Lab1(unittest.TestCase):
         events = [json.loads(line) for line in out.splitlines() if line.strip()]
         verdicts = of_type(events, "verdict")
         self.assertEqual(len(verdicts), 1, out)
-        self.assertIn("partial", verdicts[0]["verdict"]["summary"])
+        self.assertIn("partial", part(verdicts[0], "verdict")["summary"])
         self.assertGreater(os.path.getsize(ev), 0, "--pcap-out was written")
 
     def test_missing_interface_is_an_error(self):

@@ -41,7 +41,8 @@ def flow_lines(rsthop, trace):
             j = json.loads(line)
         except ValueError:
             continue
-        if isinstance(j.get("flow"), dict) and "conn_state" in j["flow"]:
+        flow = (j.get("rsthop") or {}).get("flow")  # schema 2: rsthop.flow
+        if isinstance(flow, dict) and "conn_state" in flow:
             out.append(j)
     return out, p.returncode, p.stderr.strip()
 
@@ -81,7 +82,7 @@ def main():
                     problems.append("%s: no flow line (zeek %s %s)" % (tag, z["conn_state"], z["history"]))
                     continue
                 matched += 1
-                f = mine[i]["flow"]
+                f = mine[i]["rsthop"]["flow"]
                 zh = "".join(c for c in z["history"] if c in CLAIMED)
                 if f["conn_state"] == z["conn_state"]:
                     state_ok += 1

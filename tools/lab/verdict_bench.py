@@ -26,7 +26,7 @@ def main():
             r = lab.run("client", f"{RSTHOP} diagnose -4 blocked.lab:443 --format json", check=False, timeout=60)
             times.append(time.monotonic() - t0)
             verdict = [json.loads(line) for line in r.stdout.splitlines() if '"event_type":"verdict"' in line]
-            v = verdict[0]["verdict"] if verdict else {}
+            v = verdict[0]["rsthop"]["verdict"] if verdict else {}
             if v.get("origin") != "middlebox" or v.get("hop") != 2:
                 print(f"verdict_bench: wrong verdict: {v}", file=sys.stderr)
                 return 1
