@@ -90,8 +90,17 @@ TEST(Text, WireStringsCannotInjectControlSequences) {
   EXPECT_NE(line.find("sni=evil\\x1b[2J.test"), std::string::npos);
 }
 
+TEST(Text, TlsProbeShowsEcsVersionAndIanaCipher) {
+  json j = json::parse(R"({"@timestamp":"2026-11-26T02:33:38.123456Z","destination":{"ip":"198.18.0.2","port":443},
+    "tls":{"version":"1.3","version_protocol":"tls","cipher":"TLS_AES_128_GCM_SHA256"},
+    "rsthop":{"event_type":"probe","probe":{"name":"tls","outcome":"ok","ms":4.0}}})");
+  std::string line = render_text(j);
+  EXPECT_NE(line.find("PROBE tls 198.18.0.2:443 ok in 4.00ms, TLS 1.3 TLS_AES_128_GCM_SHA256"), std::string::npos)
+      << line;
+}
+
 TEST(Text, UnknownTypeFallsBackToJson) {
-  json j = {{"@timestamp", "2026-11-26T02:33:38.123456Z"}, {"event_type", "future"}, {"x", 1}};
+  json j = {{"@timestamp", "2026-11-26T02:33:38.123456Z"}, {"rsthop", {{"event_type", "future"}}}, {"x", 1}};
   std::string line = render_text(j);
   EXPECT_EQ(line.substr(0, 16), "02:33:38.123456 ");
   EXPECT_NE(line.find("\"x\":1"), std::string::npos);
