@@ -44,7 +44,7 @@ class Diagnosis:
         v = self.verdict
         ev = "\n".join(f"    {e['signal']}: {e['observed']}" + (f" (expected: {e['expected']})" if e.get("expected") else "")
                        for e in v.get("evidence", []))
-        hops = " ".join(f"{h['hop']['ladder']}{h['hop']['ttl']}={h['hop']['result']}" for h in of_type(self.events, "hop"))
+        hops = " ".join(f"{part(h, 'hop')['ladder']}{part(h, 'hop')['ttl']}={part(h, 'hop')['result']}" for h in of_type(self.events, "hop"))
         return (f"\n  argv: {' '.join(self.argv)}\n  verdict: outcome={v['outcome']} origin={v['origin']} "
                 f"hop={v.get('hop')} hop_ip={v.get('hop_ip')} endpoint_hop={v.get('endpoint_hop')} "
                 f"trigger={v['trigger']} confidence={v['confidence']}\n  summary: {v['summary']}\n"

@@ -47,7 +47,7 @@ class LadderRoundTrip(unittest.TestCase):
         self.assertEqual(len(verdicts), 1, off.stdout)
         ov = part(verdicts[0], "verdict")
         msg = f"\n live: {json.dumps(lv)}\n analyze: {json.dumps(ov)}\n hops: " + " ".join(
-            f"{h['hop']['ladder']}{h['hop']['ttl']}={h['hop']['result']}" for h in of_type(events, "hop"))
+            f"{part(h, 'hop')['ladder']}{part(h, 'hop')['ttl']}={part(h, 'hop')['result']}" for h in of_type(events, "hop"))
         self.assertEqual({k: lv.get(k) for k in KEYS}, {k: ov.get(k) for k in KEYS}, msg)
         ladders = {part(h, "hop")["ladder"] for h in of_type(events, "hop")}
         self.assertTrue({"trigger", "control"} <= ladders, msg)
