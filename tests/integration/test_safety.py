@@ -162,7 +162,7 @@ class Lab1(unittest.TestCase):
                 self.assertIn('"verdict"', r.stdout, r.stderr)
                 self.assertLessEqual(len(sent), budget, f"{len(sent)} connections with --budget {budget}")
                 self.assertGreaterEqual(len(sent), 3)
-                verdict = json.loads(r.stdout.splitlines()[-1])["verdict"]
+                verdict = part(json.loads(r.stdout.splitlines()[-1]), "verdict")
                 if budget < 10:  # connect, HTTP, TLS, then a 2-hop path's ladders need more than that
                     self.assertIn("budget of", verdict["summary"], "the verdict says the budget stopped it")
 
