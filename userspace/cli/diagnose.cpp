@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/live_evidence.h"
+#include "cli/privileges.h"
 #include "cli/report.h"
 #include "cli/route_traced.h"
 #include "cli/stop_signals.h"
@@ -218,6 +219,9 @@ int run_diagnose(const DiagnoseOptions& opt) {
     ifname = r.value();
   }
   Live live = start_capture(t, ifname, evidence.get(), &rsts);
+  // The probes, and OpenSSL's parsing of what the target sends, run without the rest.
+  if (auto r = drop_privileges(live.capture ? needs_after_attach(live.capture->attachments()) : Needs{}); !r)
+    return fail(r.error().message);
   auto registry = oui::Registry::load();
   const oui::Registry* reg = registry ? &registry.value() : nullptr;
 
@@ -235,7 +239,7 @@ int run_diagnose(const DiagnoseOptions& opt) {
   const std::string name = opt.sni.empty() ? t.host : opt.sni;
   Lines lines{writer, ctx, {}, {}};
   auto out = diagnose::run(t, o, live.source.get(), reg, pipe, reporter(lines, t, o, name, text));
-  if (live.capture) live.capture->detach();
+  if (live.capture) with_net_admin([&live] { live.capture->detach(); });
   report_losses(pipe, live.capture != nullptr, text, po.start_ns);
   if (!pipe.ok()) return fail(pipe.status().error().message);
   lines.emit([&](std::string& l) { diagnose::append_verdict_line(l, ctx, monotonic_now_ns(), t, name, out.verdict); });

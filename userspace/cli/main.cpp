@@ -22,7 +22,8 @@ int run_cleanup() {
     std::cerr << "rsthop: " << r.error().message << "\n";
     return 1;
   }
-  std::cerr << "rsthop: removed " << r.value() << " leftover tc filter(s) tagged by rsthop\n";
+  std::cerr << "rsthop: removed " << r.value().filters << " leftover tc filter(s) tagged by rsthop and "
+            << r.value().qdiscs << " clsact qdisc(s) it had created\n";
   return 0;
 }
 

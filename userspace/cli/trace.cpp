@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "cli/live_evidence.h"
+#include "cli/privileges.h"
 #include "cli/report.h"
 #include "cli/route_traced.h"
 #include "cli/stop_signals.h"
@@ -64,7 +65,7 @@ int trace_loop(const TraceOptions& opt, kernel::Capture& capture, pipeline::Pipe
     if (evidence && pipe.ok()) evidence_status = evidence->flush();
   }
   // Detach first so the counters and the ring stop moving, then drain.
-  capture.detach();
+  with_net_admin([&] { capture.detach(); });
   if (auto d = capture.drain(handler); !d) {
     std::cerr << "rsthop: " << d.error().message << "\n";
     rc = 1;
@@ -114,6 +115,8 @@ int run_trace(const TraceOptions& opt) {
   if (evidence) capture.set_frame_handler([&](const kernel::FrameRecord& f) { evidence->frame(f); });
   for (const auto& n : capture.notices()) std::cerr << "rsthop: notice: " << n << "\n";
   if (auto r = capture.attach(); !r) return fail(r.error().message);  // ~Capture detaches what was attached
+  // Attached: what follows (the ring, counters, outputs already open) needs no privileges.
+  if (auto r = drop_privileges(needs_after_attach(capture.attachments())); !r) return fail(r.error().message);
   install_stop_handlers();
   {
     std::string what;

@@ -29,6 +29,8 @@ class FdLink : public Link {
 class ClsactQdisc {
  public:
   ClsactQdisc(uint32_t ifindex, bool created) : ifindex_(ifindex), created_(created) {}
+  // Our filters' priority on it: it tells `rsthop cleanup` whether the qdisc is ours.
+  uint32_t priority() const { return created_ ? kTcPriorityOwnQdisc : kTcPriority; }
   ~ClsactQdisc() {
     if (!created_) return;
     LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex_),
@@ -49,20 +51,27 @@ std::map<uint32_t, std::weak_ptr<ClsactQdisc>>& qdiscs() {
 
 class ClsactLink : public Link {
  public:
-  ClsactLink(uint32_t ifindex, bool ingress, std::shared_ptr<ClsactQdisc> qdisc)
-      : ifindex_(ifindex), ingress_(ingress), qdisc_(std::move(qdisc)) {}
+  ClsactLink(uint32_t ifindex, bool ingress, uint32_t priority, std::shared_ptr<ClsactQdisc> qdisc)
+      : ifindex_(ifindex), ingress_(ingress), priority_(priority), qdisc_(std::move(qdisc)) {}
   ~ClsactLink() override {
     LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex_),
                 .attach_point = ingress_ ? BPF_TC_INGRESS : BPF_TC_EGRESS);
-    LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
+    LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = priority_);
     bpf_tc_detach(&hook, &opts);
   }
 
  private:
   uint32_t ifindex_;
   bool ingress_;
+  uint32_t priority_;
   std::shared_ptr<ClsactQdisc> qdisc_;  // released after the filter is detached
 };
+
+// Whether a filter with rsthop's handle sits at `priority` on that hook.
+bool tagged_filter(bpf_tc_hook& hook, uint32_t priority) {
+  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = priority);
+  return bpf_tc_query(&hook, &opts) == 0;
+}
 
 std::string ifname(uint32_t ifindex) {
   char buf[IF_NAMESIZE] = {};
@@ -117,42 +126,65 @@ Result<std::unique_ptr<Link>> attach_tc(bpf_program* prog, uint32_t ifindex, boo
     qdisc = std::make_shared<ClsactQdisc>(ifindex, err == 0);
     qdiscs()[ifindex] = qdisc;
   }
-  int err;
-  LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = bpf_program__fd(prog), .handle = kTcHandle, .priority = kTcPriority);
-  err = bpf_tc_attach(&hook, &opts);
+  // A qdisc another rsthop created carries that one's filters at the other priority.
+  if (qdisc->priority() == kTcPriority && tagged_filter(hook, kTcPriorityOwnQdisc))
+    return make_error(
+        "another rsthop has clsact filters on " + ifname(ifindex) + " (`rsthop cleanup` removes them if it was killed)",
+        EEXIST);
+  LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = bpf_program__fd(prog), .handle = kTcHandle, .priority = qdisc->priority());
+  int err = bpf_tc_attach(&hook, &opts);
   if (err) {
     return make_error("cannot attach tc " + std::string(ingress ? "ingress" : "egress") + " to " + ifname(ifindex) +
                           ": " + std::strerror(-err),
                       -err);
   }
   mode_used = "clsact";
-  return std::unique_ptr<Link>(new ClsactLink(ifindex, ingress, std::move(qdisc)));
+  const uint32_t priority = qdisc->priority();
+  return std::unique_ptr<Link>(new ClsactLink(ifindex, ingress, priority, std::move(qdisc)));
 }
 
-Result<int> cleanup_leftovers() {
+namespace {
+
+// Removes rsthop's filter at `priority` on that hook when its program is rsthop's too.
+bool remove_tagged(bpf_tc_hook& hook, uint32_t priority) {
+  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = priority);
+  if (bpf_tc_query(&hook, &opts) != 0) return false;
+  // Same handle and priority is not proof: the program's name must be ours too.
+  int pfd = bpf_prog_get_fd_by_id(opts.prog_id);
+  if (pfd < 0) return false;
+  bpf_prog_info info{};
+  uint32_t len = sizeof(info);
+  bool ours = bpf_obj_get_info_by_fd(pfd, &info, &len) == 0 &&
+              std::strncmp(info.name, kTcProgPrefix, std::strlen(kTcProgPrefix)) == 0;
+  close(pfd);
+  if (!ours) return false;
+  LIBBPF_OPTS(bpf_tc_opts, del, .handle = kTcHandle, .priority = priority);
+  return bpf_tc_detach(&hook, &del) == 0;
+}
+
+}  // namespace
+
+Result<Cleaned> cleanup_leftovers() {
   struct if_nameindex* list = if_nameindex();
   if (!list) return make_error(std::string("cannot list interfaces: ") + std::strerror(errno), errno);
-  int removed = 0;
+  Cleaned out;
   for (auto* i = list; i->if_index; i++) {
+    bool own_qdisc = false;
     for (bpf_tc_attach_point point : {BPF_TC_INGRESS, BPF_TC_EGRESS}) {
       LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(i->if_index), .attach_point = point);
-      LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
-      if (bpf_tc_query(&hook, &opts) != 0) continue;
-      // Same handle and priority is not proof: the program's name must be ours too.
-      int pfd = bpf_prog_get_fd_by_id(opts.prog_id);
-      if (pfd < 0) continue;
-      bpf_prog_info info{};
-      uint32_t len = sizeof(info);
-      bool ours = bpf_obj_get_info_by_fd(pfd, &info, &len) == 0 &&
-                  std::strncmp(info.name, kTcProgPrefix, std::strlen(kTcProgPrefix)) == 0;
-      close(pfd);
-      if (!ours) continue;
-      LIBBPF_OPTS(bpf_tc_opts, del, .handle = kTcHandle, .priority = kTcPriority);
-      if (bpf_tc_detach(&hook, &del) == 0) removed++;
+      if (remove_tagged(hook, kTcPriority)) out.filters++;
+      if (remove_tagged(hook, kTcPriorityOwnQdisc)) {
+        out.filters++;
+        own_qdisc = true;
+      }
     }
+    if (!own_qdisc) continue;
+    LIBBPF_OPTS(bpf_tc_hook, qdisc, .ifindex = static_cast<int>(i->if_index),
+                .attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS));
+    if (bpf_tc_hook_destroy(&qdisc) == 0) out.qdiscs++;
   }
   if_freenameindex(list);
-  return removed;
+  return out;
 }
 
 }  // namespace rsthop::kernel

@@ -16,6 +16,9 @@ namespace rsthop::kernel {
 // rsthop's tag on clsact filters: `rsthop cleanup` removes only these.
 inline constexpr uint32_t kTcHandle = 0x7273;  // "rs"
 inline constexpr uint32_t kTcPriority = 0x7273;
+// The priority of a filter on a clsact qdisc rsthop created itself: how `rsthop cleanup`
+// knows, after a kill, that the qdisc is rsthop's to remove.
+inline constexpr uint32_t kTcPriorityOwnQdisc = 0x7274;
 inline constexpr const char* kTcProgPrefix = "rh_tc_";
 
 class Link {

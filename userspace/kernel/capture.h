@@ -100,8 +100,14 @@ class Capture {
 // Routes libbpf's log to stderr when verbose, else keeps only what explains a failure.
 void set_libbpf_verbose(bool verbose);
 
+// What cleanup_leftovers removed.
+struct Cleaned {
+  int filters = 0;
+  int qdiscs = 0;
+};
 // Removes clsact filters that carry rsthop's tag (left by a killed process on
-// kernels without tcx).  Returns how many were removed.
-Result<int> cleanup_leftovers();
+// kernels without tcx), and the clsact qdiscs rsthop created for them (their
+// filters' priority says so); a qdisc that was there before stays.
+Result<Cleaned> cleanup_leftovers();
 
 }  // namespace rsthop::kernel
