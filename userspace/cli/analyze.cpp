@@ -1,5 +1,6 @@
 #include "cli/analyze.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,9 +26,9 @@
 namespace rsthop::cli {
 namespace {
 
-int fail(const std::string& msg) {
+int fail(const std::string& msg, int rc = 1) {
   std::cerr << "rsthop: " << msg << "\n";
-  return 1;
+  return rc;
 }
 
 // "\rrsthop: FILE: N frames" on a terminal, at most four times a second.
@@ -64,17 +65,33 @@ struct Run {
   pcap::Evidence* evidence = nullptr;  // --pcap-out
   Result<void> evidence_status;        // its first error ends the run, as a write error does
   bool quiet = false;                  // the ladder pass: the line pass reports the files' errors
+  int opened = 0;                      // files that could be opened
 };
+
+uint64_t unix_now_ns() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
+void say_waiting(const std::string& message) { std::cerr << "rsthop: " << message << "\n"; }
+
+// Standard input and FIFOs cannot be read twice (the ladder pass and the line pass).
+bool rereadable(const std::string& path) {
+  struct stat st {};
+  return path != "-" && stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
 
 // One file on its own: its own flow table and timeline (flows do not
 // continue across files), ended at the file's last capture time.  Returns
 // false when the file could not be opened or read to its end.
 bool analyze_file(Run& run, const std::string& path) {
-  auto opened = pcap::Reader::open(path, run.opt.filter);
+  auto opened = pcap::Reader::open(path, run.opt.filter, say_waiting);
   if (!opened) {
     if (!run.quiet) std::cerr << "rsthop: " << opened.error().message << "\n";
     return false;
   }
+  run.opened++;
   pcap::Reader& reader = *opened.value();
   pcap::Tracker tracker(run.track);
   pipeline::Pipeline& pipe = *run.pipe;
@@ -145,7 +162,7 @@ bool find_ladders(const AnalyzeOptions& opt, const pcap::Tracker::Options& track
     run.pipe = &pipe;
     bool ok = true;
     for (const auto& f : files)
-      if (f != "-" || control) ok = analyze_file(run, f) && ok;
+      if (control || rereadable(f)) ok = analyze_file(run, f) && ok;
     return ok;
   };
   pass(opt.files, false);
@@ -179,6 +196,8 @@ int run_analyze(const AnalyzeOptions& opt) {
   track.filter.ports = opt.ports;
   track.max_flows = opt.max_flows;
   if (std::count(opt.files.begin(), opt.files.end(), "-") > 1) return fail("standard input ('-') can be read once");
+  // Once, before any file: a bad expression is bad usage, not a fault of each file.
+  if (auto f = pcap::check_filter(opt.filter); !f) return fail(f.error().message, 2);
   if (!opt.control.empty()) {
     if (opt.control == "-") return fail("--control: give a file (standard input is not read for controls)");
     if (auto c = pcap::Reader::open(opt.control, opt.filter); !c) return fail("--control: " + c.error().message);
@@ -228,7 +247,9 @@ int run_analyze(const AnalyzeOptions& opt) {
     if (!pipe.ok() || !run.evidence_status) break;
   }
   double span = run.last_ts > run.first_ts ? (run.last_ts - run.first_ts) / 1e9 : 0;
-  pipe.write_stats(run.last_ts, span, true);
+  // Stamped with the capture's last time; now when no record was read (not 1970).  No file
+  // opened, nothing analyzed: no stats line.
+  if (run.opened) pipe.write_stats(run.last_ts ? run.last_ts : unix_now_ns(), span, true);
   pipe.flush();
   Result<void> status = pipe.ok() ? run.evidence_status : pipe.status();
   if (evidence) {

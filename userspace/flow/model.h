@@ -50,7 +50,7 @@ struct FlowSummary {
   std::optional<double> rtt_ms;  // SYN -> SYN-ACK as seen here
   std::string conn_state;        // Zeek conn_state (S0, S1, SF, REJ, RSTO, RSTR, ...)
   std::string history;           // Zeek history letters (ShADadFfRr...)
-  std::string closed_by;         // "source" | "destination" | "timeout" | "trace_end" | "unknown"
+  std::string closed_by;         // "source" | "destination" | "timeout" | "evicted" | "trace_end" | "unknown"
   bool handshake_seen = false;
   AppHint app;  // from the initiator's first payload
   // Capture files only: the file and the first / last frame that produced an event of this flow.

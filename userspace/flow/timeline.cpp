@@ -70,7 +70,7 @@ Timeline::Rec& Timeline::rec_for(const Packet& p) {
     // Bounded memory: the stalest flow is summarised early.
     auto& stale = flows_.at(lru_.back());
     flush_burst(stale);
-    emit_flow(stale, "timeout");
+    emit_flow(stale, "evicted");
     evicted_++;
     erase(stale.key, /*remember=*/false);  // it may still be alive: its next packets start a new record
   }
