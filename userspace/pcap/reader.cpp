@@ -42,8 +42,10 @@ std::string gz_problem(void* gz) {
   const char* msg = gzerror(static_cast<gzFile>(gz), &code);
   if (code == Z_OK || code == Z_STREAM_END) return "";
   if (code == Z_ERRNO) return "";  // a read error: errno is right
-  return std::string("the gzip-compressed data is damaged or cut short (zlib: ") + (msg ? msg : "") +
-         "); check it with `gzip -t`";
+  std::string why = msg ? msg : "";
+  // zlib names a gzdopen'd stream "<fd:N>": the file's name is said already.
+  if (why.rfind("<fd:", 0) == 0 && why.find(": ") != std::string::npos) why.erase(0, why.find(": ") + 2);
+  return "the gzip-compressed data is damaged or cut short (zlib: " + why + "); check it with `gzip -t`";
 }
 
 constexpr int kFifoNoticeMs = 1000;
