@@ -10,6 +10,7 @@ packages=(
   libssl-dev libpcap-dev ieee-data libsystemd-dev
   iproute2 nftables iptables iperf3 tcpdump tshark curl openssl procps util-linux
   python3 python3-jsonschema
+  systemd lintian dpkg-dev man-db groff-base python3-yaml
 )
 
 missing=()
