@@ -31,7 +31,7 @@ install)
     [ -f "$p/$f" ] || fail "cmake --install did not install $f"
   done
   [ -x "$p/sbin/rsthop" ] || fail "sbin/rsthop is not executable"
-  "$p/sbin/rsthop" --version | grep -q '^rsthop ' || fail "the installed binary does not run"
+  grep -q "^rsthop " <<<"$("$p/sbin/rsthop" --version)" || fail "the installed binary does not run"
   grep -q "^ExecStart=$p/sbin/rsthop trace --config " "$p/lib/systemd/system/rsthop.service" ||
     fail "the staged unit's ExecStart does not name the staged binary"
   # The system layout (what the .deb holds): prefix /usr, unit and config outside it.
@@ -67,7 +67,7 @@ man)
   text=$(LC_ALL=C.UTF-8 MANWIDTH=80 man -l "$page" 2>/dev/null)
   # Every option trace --help lists is in the page.
   for opt in $("$build/rsthop" trace --help | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
-    echo "$text" | grep -qF -- "$opt" || fail "the man page does not document trace $opt"
+    grep -qF -- "$opt" <<<"$text" || fail "the man page does not document trace $opt"
   done
   echo "man: ok"
   ;;
@@ -82,10 +82,10 @@ completion)
     echo "options: $(complete_words rsthop trace --stats)"
     echo "xdp: $(complete_words rsthop trace --xdp g)"
   ' _ "$comp" 2>&1) || fail "the completion does not load: $out"
-  echo "$out" | grep -q '^complete -F _rsthop rsthop$' || fail "no completion registered for rsthop: $out"
-  echo "$out" | grep -q '^commands: trace$' || fail "'rsthop tr<TAB>' did not complete to trace: $out"
-  echo "$out" | grep -q '^options: --stats-interval$' || fail "'--stats<TAB>' did not complete: $out"
-  echo "$out" | grep -q '^xdp: generic$' || fail "'--xdp g<TAB>' did not complete: $out"
+  grep -q '^complete -F _rsthop rsthop$' <<<"$out" || fail "no completion registered for rsthop: $out"
+  grep -q '^commands: trace$' <<<"$out" || fail "'rsthop tr<TAB>' did not complete to trace: $out"
+  grep -q '^options: --stats-interval$' <<<"$out" || fail "'--stats<TAB>' did not complete: $out"
+  grep -q '^xdp: generic$' <<<"$out" || fail "'--xdp g<TAB>' did not complete: $out"
   echo "completion: ok"
   ;;
 deb)
@@ -94,14 +94,14 @@ deb)
   deb=$(ls "$tmp"/out/*.deb)
   info=$(dpkg-deb -I "$deb")
   echo "$info"
-  echo "$info" | grep -q ' Package: rsthop$' || fail "dpkg-deb -I: no Package: rsthop"
-  echo "$info" | grep -qE ' Depends: .*libbpf1' || fail "dpkg-deb -I: Depends lacks libbpf1 (shlibdeps)"
-  echo "$info" | grep -q ' conffiles' || fail "dpkg-deb -I: no conffiles"
+  grep -q ' Package: rsthop$' <<<"$info" || fail "dpkg-deb -I: no Package: rsthop"
+  grep -qE ' Depends: .*libbpf1' <<<"$info" || fail "dpkg-deb -I: Depends lacks libbpf1 (shlibdeps)"
+  grep -q ' conffiles' <<<"$info" || fail "dpkg-deb -I: no conffiles"
   files=$(dpkg-deb -c "$deb")
   for f in ./usr/sbin/rsthop ./lib/systemd/system/rsthop.service ./etc/rsthop/rsthop.toml \
            ./usr/share/man/man8/rsthop.8.gz ./usr/share/bash-completion/completions/rsthop \
            ./usr/share/doc/rsthop/copyright; do
-    echo "$files" | grep -qE " $f\$" || fail "the .deb lacks $f"
+    grep -qE " $f\$" <<<"$files" || fail "the .deb lacks $f"
   done
   # Errors and warnings fail (there are no overrides).
   lintian --tag-display-limit 0 "$deb" >"$tmp/lintian.log" 2>&1 || true
@@ -126,7 +126,7 @@ capabilities)
       "$build/rsthop" trace -i lo -d 1 --stats-interval 0 --format json
   }
   out=$(run "$bset" 2>"$tmp/err") || fail "trace inside the bounding set $caps failed: $(cat "$tmp/err")"
-  echo "$out" | grep -q '"final":true' || fail "no final stats line inside the bounding set: $out"
+  grep -q '"final":true' <<<"$out" || fail "no final stats line inside the bounding set: $out"
   # The check can fail: without CAP_BPF the same run must not attach.
   if run "${bset/,+bpf/}" >/dev/null 2>"$tmp/err"; then fail "trace ran without CAP_BPF: the check proves nothing"; fi
   echo "capabilities: ok ($caps suffice; without CAP_BPF: $(head -c 200 "$tmp/err"))"
