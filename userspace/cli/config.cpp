@@ -46,8 +46,9 @@ void add_config_sources(CLI::App& app, CLI::App& trace) {
   for (CLI::Option* o : trace.get_options()) {
     if (!is_configurable(o)) continue;
     o->envname(env_name(o->get_lnames().front()));
-    // RSTHOP_INTERFACE=eth0,eth1: a list in one variable (no value of these options holds a comma).
-    if (o->get_items_expected_max() > 1) o->delimiter(',');
+    // RSTHOP_INTERFACE=eth0,eth1: a list in one variable (interfaces, CIDRs and ports hold no
+    // comma; output paths may, so RSTHOP_OUTPUT is one output).
+    if (o->get_items_expected_max() > 1 && o->get_lnames().front() != "output") o->delimiter(',');
   }
 }
 

@@ -24,7 +24,6 @@ std::string env_name(const std::string& long_name);
 // file, then the environment.
 void add_config_sources(CLI::App& app, CLI::App& trace);
 
-
 // Parses the same command line again (so the file and the environment are read
 // afresh; the command line still wins).  `bound` is the TraceOptions `trace`'s
 // options write into; it is left as it was.  `app` must outlive the reloader.
