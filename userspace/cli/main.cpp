@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/analyze.h"
+#include "cli/config.h"
 #include "cli/diagnose.h"
 #include "cli/numbers.h"
 #include "cli/trace.h"
@@ -109,6 +110,8 @@ int main(int argc, char** argv) {
   auto* cleanup =
       app.add_subcommand("cleanup", "Remove tc filters left by a killed rsthop (only on kernels without tcx links)");
 
+  rsthop::cli::add_config_sources(app, *trace);  // --config FILE, RSTHOP_* (after trace's last option)
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -120,7 +123,7 @@ int main(int argc, char** argv) {
       std::cerr << "rsthop: --ring-mb must be a power of two\n";
       return 2;
     }
-    return rsthop::cli::run_trace(t);
+    return rsthop::cli::run_trace(t, rsthop::cli::make_trace_reloader(app, *trace, t, argc, argv));
   }
   if (analyze->parsed()) return rsthop::cli::run_analyze(a);
   if (diag->parsed()) return rsthop::cli::run_diagnose(d);

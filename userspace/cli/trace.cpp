@@ -13,6 +13,7 @@
 #include "cli/privileges.h"
 #include "cli/report.h"
 #include "cli/route_traced.h"
+#include "cli/service.h"
 #include "cli/stop_signals.h"
 #include "common/clock.h"
 #include "kernel/capture.h"
@@ -45,7 +46,7 @@ int fail(const std::string& msg) {
 // Polls until the duration ends, a stop signal or an error, then detaches and
 // drains what is left.  Returns the exit code of capture errors; write errors stay in `pipe`.
 int trace_loop(const TraceOptions& opt, kernel::Capture& capture, pipeline::Pipeline& pipe, LiveEvidence* evidence,
-               uint64_t start) {
+               uint64_t start, Service& service) {
   const uint64_t deadline = opt.duration_s > 0 ? start + static_cast<uint64_t>(opt.duration_s * 1e9) : 0;
   kernel::Capture::Handler handler = [&](const flow::Packet& p) { pipe.add(p); };
   int rc = 0;
@@ -63,7 +64,9 @@ int trace_loop(const TraceOptions& opt, kernel::Capture& capture, pipeline::Pipe
     pipe.advance(monotonic_now_ns());
     pipe.flush();  // the batch this poll produced
     if (evidence && pipe.ok()) evidence_status = evidence->flush();
+    service.tick(monotonic_now_ns(), pipe);
   }
+  service.stopping();
   // Detach first so the counters and the ring stop moving, then drain.
   with_net_admin([&] { capture.detach(); });
   if (auto d = capture.drain(handler); !d) {
@@ -77,7 +80,7 @@ int trace_loop(const TraceOptions& opt, kernel::Capture& capture, pipeline::Pipe
 
 }  // namespace
 
-int run_trace(const TraceOptions& opt) {
+int run_trace(const TraceOptions& opt, const TraceReloader& reload) {
   kernel::set_libbpf_verbose(opt.verbose);
   kernel::CaptureConfig cfg;
   cfg.interfaces = opt.interfaces;
@@ -118,10 +121,13 @@ int run_trace(const TraceOptions& opt) {
   // Attached: what follows (the ring, counters, outputs already open) needs no privileges.
   if (auto r = drop_privileges(needs_after_attach(capture.attachments())); !r) return fail(r.error().message);
   install_stop_handlers();
+  install_hangup_handler();
+  Service service(reload);
   {
     std::string what;
     for (const auto& a : capture.attachments()) what += " " + a.interface + ":" + a.hook + "(" + a.mode + ")";
     std::cerr << "rsthop: tracing" << what << "; Ctrl-C to stop\n";
+    service.ready("tracing" + what);
   }
 
   output::Context ctx{host_name(), wall, if_name_cache()};
@@ -146,7 +152,7 @@ int run_trace(const TraceOptions& opt) {
       evidence->reset(r, pcap::verdict_label(attribution::name(v.origin), v.hop, v.confidence, v.summary));
       return {};
     }});
-  int rc = trace_loop(opt, capture, pipe, evidence.get(), po.start_ns);
+  int rc = trace_loop(opt, capture, pipe, evidence.get(), po.start_ns, service);
   if (auto c = evidence ? evidence->close() : Result<void>(); pipe.ok() && !c) return fail(c.error().message);
   // A reader that went away (`rsthop trace | head`) ends the run as tcpdump's does: detached, quietly.
   if (!pipe.ok() && pipe.status().error().code == EPIPE && opt.output == "-") return rc;

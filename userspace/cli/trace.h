@@ -2,8 +2,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
+
+#include "common/result.h"
 
 namespace rsthop::cli {
 
@@ -24,7 +27,16 @@ struct TraceOptions {
   uint32_t max_flows = 65536;
 };
 
+// What rereading the configuration (cli/config.h) gave: the options, and the
+// long names of those whose values differ from the ones the run started with.
+struct Reread {
+  TraceOptions options;
+  std::vector<std::string> changed;
+};
+// Empty: SIGHUP changes nothing.
+using TraceReloader = std::function<Result<Reread>()>;
+
 // Returns the process exit code.
-int run_trace(const TraceOptions& opt);
+int run_trace(const TraceOptions& opt, const TraceReloader& reload = {});
 
 }  // namespace rsthop::cli

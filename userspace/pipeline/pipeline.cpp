@@ -14,6 +14,13 @@ Pipeline::Pipeline(Options opt, output::Writer* writer, output::Context ctx, flo
   next_stats_ = opt_.stats_every_ns ? opt_.start_ns + opt_.stats_every_ns : 0;
 }
 
+void Pipeline::set_live(bool packet_lines, uint64_t stats_every_ns, uint64_t now) {
+  opt_.packet_lines = packet_lines;
+  if (stats_every_ns == opt_.stats_every_ns) return;  // keep the schedule
+  opt_.stats_every_ns = stats_every_ns;
+  next_stats_ = stats_every_ns ? now + stats_every_ns : 0;
+}
+
 std::unique_ptr<flow::Timeline> Pipeline::make_timeline(flow::Timeline::StateLookup lookup) {
   return std::make_unique<flow::Timeline>(
       opt_.timeline,

@@ -62,6 +62,9 @@ class Pipeline {
            CounterSource counters = {});
 
   void set_hooks(Hooks h) { hooks_ = std::move(h); }
+  // The options a running trace may change (SIGHUP): packet lines and the stats
+  // period, the next stats line due one period after `now`.
+  void set_live(bool packet_lines, uint64_t stats_every_ns, uint64_t now);
   attribution::Engine& engine() { return engine_; }
 
   void add(const flow::Packet& p);

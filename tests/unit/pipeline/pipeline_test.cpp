@@ -154,6 +154,26 @@ TEST(Pipeline, PeriodicStatsLines) {
   EXPECT_DOUBLE_EQ(stats[0]["stats"]["elapsed_s"].get<double>(), 10.0);
 }
 
+// trace's SIGHUP: packet lines and the stats period change on a running pipeline.
+TEST(Pipeline, SetLiveChangesPacketLinesAndTheStatsPeriod) {
+  pipeline::Pipeline::Options o;
+  o.start_ns = kT0;
+  o.stats_every_ns = 100 * kSec;
+  Fixture f(o);
+  f.pipe.set_live(true, 2 * kSec, kT0 + kSec);  // next stats line at kT0 + 3 s, not kT0 + 100 s
+  f.reset_connection(kT0 + kSec);
+  EXPECT_EQ(f.of_type("packet").size(), 3u);
+  f.pipe.advance(kT0 + 2 * kSec);
+  EXPECT_TRUE(f.of_type("stats").empty());
+  f.pipe.advance(kT0 + 3 * kSec);
+  EXPECT_EQ(f.of_type("stats").size(), 1u);
+  f.pipe.set_live(false, 0, kT0 + 4 * kSec);  // 0: no more periodic lines
+  f.pipe.advance(kT0 + 60 * kSec);
+  EXPECT_EQ(f.of_type("stats").size(), 1u);
+  f.reset_connection(kT0 + 61 * kSec);
+  EXPECT_EQ(f.of_type("packet").size(), 3u);
+}
+
 // analyze: a new file's timeline does not continue the previous file's flows,
 // while the engine and the counters carry on.
 TEST(Pipeline, RestartStartsAFreshTimeline) {
