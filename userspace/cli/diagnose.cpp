@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <future>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -146,9 +147,9 @@ diagnose::Reporter reporter(Lines& lines, const probe::Target& t, const diagnose
     lines.emit([&](std::string& l) { diagnose::append_tls_probe_line(l, ctx, monotonic_now_ns(), t, name, r); });
   };
   rep.hop = [&lines, &ctx, &t](const char* ladder, int ttl, const char* result, const std::optional<Addr16>& from,
-                               double ms) {
+                               double ms, double duration_ms) {
     lines.emit([&](std::string& l) {
-      diagnose::append_hop_line(l, ctx, monotonic_now_ns(), t, ladder, ttl, result, from, ms);
+      diagnose::append_hop_line(l, ctx, monotonic_now_ns(), t, ladder, ttl, result, from, ms, duration_ms);
     });
   };
   return rep;
@@ -217,9 +218,18 @@ int run_diagnose(const DiagnoseOptions& opt) {
     if (!r) return fail(r.error().message);
     ifname = r.value();
   }
-  Live live = start_capture(t, ifname, evidence.get(), &rsts);
+  diagnose::Options o = session_options(opt, t);
+  o.stop = [] { return stop_requested(); };
+  const std::string name = opt.sni.empty() ? t.host : opt.sni;
+  Lines lines{writer, ctx, {}, {}};
+  diagnose::Session session(t, o, reporter(lines, t, o, name, text));
+  // Loading and verifying the BPF object takes most of a second: the probes that need no capture
+  // run meanwhile.  With --pcap-out every probe's connection belongs in the file: attach first.
+  auto loading = std::async(std::launch::async, [&] { return start_capture(t, ifname, evidence.get(), &rsts); });
+  if (!evidence) session.socket_probes();
   auto registry = oui::Registry::load();
   const oui::Registry* reg = registry ? &registry.value() : nullptr;
+  Live live = loading.get();
 
   auto po = diagnose::pipeline_options(live.capture && live.capture->local_events(), reg);
   po.loss_lines = !text;
@@ -230,11 +240,7 @@ int run_diagnose(const DiagnoseOptions& opt) {
     if (!live.capture) return pipeline::Counters{};
     return pipeline::Counters{live.capture->counters(), live.capture->malformed_records()};
   });
-  diagnose::Options o = session_options(opt, t);
-  o.stop = [] { return stop_requested(); };
-  const std::string name = opt.sni.empty() ? t.host : opt.sni;
-  Lines lines{writer, ctx, {}, {}};
-  auto out = diagnose::run(t, o, live.source.get(), reg, pipe, reporter(lines, t, o, name, text));
+  auto out = session.run(live.source.get(), reg, pipe);
   if (live.capture) live.capture->detach();
   report_losses(pipe, live.capture != nullptr, text, po.start_ns);
   if (!pipe.ok()) return fail(pipe.status().error().message);
