@@ -168,8 +168,8 @@ probe::Target port80(const probe::Target& t) {
 }
 
 // The TCP connect and, for a TLS target, HTTP on port 80: what the sockets alone tell.  A connect
-// that failed is not reported yet when `capture_later`: Run repeats it with the capture attached
-// (a refusal's RST is what tells a local firewall from the path).
+// that failed is not reported yet when `capture_later`: Run repeats a refused one with the capture
+// attached (a refusal's RST is what tells a local firewall from the path).
 void socket_probes(const probe::Target& target, const Options& opt, const Reporter& report, Inputs& in,
                    bool capture_later) {
   say(report, "TCP connect to port " + std::to_string(target.port));
@@ -203,7 +203,10 @@ class Run {
     if (!early) {
       socket_probes(target_, opt_, report_, in_, false);
     } else if (!passed(in_.connect->outcome)) {  // it failed before the capture was attached
-      if (passive_.capturing()) {
+      // A refusal once more where the capture sees its RST, if a connection is left (else, and for
+      // a timeout, whose repeat would only wait again, the first answer stands).
+      if (in_.connect->outcome == probe::Outcome::refused && passive_.capturing() && left() > 0 &&
+          !(opt_.stop && opt_.stop())) {
         say("TCP connect to port " + std::to_string(target_.port) + " again, with the capture attached");
         in_.connect = probe::tcp_connect(target_, opt_.timing);
       }

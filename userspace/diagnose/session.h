@@ -84,8 +84,8 @@ class Session {
  public:
   Session(const probe::Target& target, Options opt, Reporter report);
   // The TCP connect and, for a TLS target, HTTP on port 80: their results come from the sockets,
-  // so they need no capture.  A connect that fails is repeated by run() with the capture attached
-  // (the refusal's RST tells a local firewall from the path) and reported then.
+  // so they need no capture.  A failed connect is reported by run(), which first repeats a refused
+  // one with the capture attached (the refusal's RST tells a local firewall from the path).
   void socket_probes();
   // Everything else (and socket_probes(), when not run); `pipe` takes the capture's packets.
   Outcome run(EventSource* capture, const oui::Registry* registry, pipeline::Pipeline& pipe);
