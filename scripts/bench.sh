@@ -115,9 +115,10 @@ out, b, r, t, cost = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(
 res = json.load(open(f"{out}/bpf.json"))
 res.update(json.load(open(f"{out}/events.json")))
 verdict = json.load(open(f"{out}/verdict.json"))
-res["diagnose_verdict_s"] = verdict["diagnose_verdict_s"]
-if "diagnose_verdict_baseline_s" in verdict:  # RSTHOP_BASELINE_BIN: the same lab, runs interleaved
-    res["diagnose_verdict_baseline_s"] = verdict["diagnose_verdict_baseline_s"]
+for key in ("diagnose_verdict_s", "diagnose_after_attach_s",  # the baseline ones with RSTHOP_BASELINE_BIN
+            "diagnose_verdict_baseline_s", "diagnose_after_attach_baseline_s"):
+    if key in verdict:
+        res[key] = verdict[key]
 an = json.load(open(f"{out}/analyze.json"))
 res.update({k: an[k] for k in ("analyze_pps", "tshark_pps", "analyze_tshark_ratio")})
 res.update({"bulk_baseline_gbps": round(b, 2), "bulk_rsthop_gbps": round(r, 2), "bulk_tcpdump_gbps": round(t, 2)})
@@ -135,6 +136,8 @@ rows = [
     ("userspace events/s (>= 1,000,000)", res["userspace_events_per_s"]),
     ("diagnose time to verdict, s (<= 1)", res["diagnose_verdict_s"]),
     ("  the same, RSTHOP_BASELINE_BIN, s", res.get("diagnose_verdict_baseline_s", "n/a")),
+    ("  from the capture attached to the verdict, s", res["diagnose_after_attach_s"]),
+    ("  the same, RSTHOP_BASELINE_BIN, s", res.get("diagnose_after_attach_baseline_s", "n/a")),
     ("analyze packets/s, one core (>= 2,000,000)", res["analyze_pps"]),
     ("tshark -Y reset packets/s, one core", res["tshark_pps"] if res["tshark_pps"] is not None else "n/a"),
     ("analyze / tshark (>= 10)", res["analyze_tshark_ratio"] if res["analyze_tshark_ratio"] is not None else "n/a"),

@@ -6,7 +6,13 @@ names the wrong hop (a fast wrong answer is no result).
 With RSTHOP_BASELINE_BIN set (another build, e.g. the previous commit's), its
 runs are interleaved with this build's on the same lab, and the output adds
 "diagnose_verdict_baseline_s" and "baseline_runs": a before/after pair from
-one run."""
+one run.
+
+Each run is also split where the capture is attached (the `tls` probe line,
+the first probe that needs it): "diagnose_after_attach_s" (and
+"diagnose_after_attach_baseline_s") is the median time from that line to the
+verdict: the probes and ladders, without the BPF load, whose verifier time
+swings by seconds on a busy machine."""
 import json
 import os
 import statistics
@@ -23,35 +29,43 @@ RUNS = int(os.environ.get("VERDICT_RUNS", "5"))
 
 
 def one_run(lab, binary):
-    """Seconds to the verdict, or None when the verdict is wrong."""
+    """(seconds to the verdict, seconds from the tls probe line to it), or None when the verdict is wrong."""
     t0 = time.monotonic()
-    r = lab.run("client", f"{binary} diagnose -4 blocked.lab:443 --format json", check=False, timeout=60)
+    p = lab.popen("client", [binary, "diagnose", "-4", "blocked.lab:443", "--format", "json"], text=True)
+    v, tls_at = {}, None
+    for line in p.stdout:  # every line is flushed as it is made
+        if '"event_type":"probe"' in line and json.loads(line)["probe"].get("name") == "tls":
+            tls_at = time.monotonic()
+        elif '"event_type":"verdict"' in line:
+            v = json.loads(line)["verdict"]
+    p.wait(timeout=60)
     took = time.monotonic() - t0
-    verdict = [json.loads(line) for line in r.stdout.splitlines() if '"event_type":"verdict"' in line]
-    v = verdict[0]["verdict"] if verdict else {}
-    if v.get("origin") != "middlebox" or v.get("hop") != 2:
+    if v.get("origin") != "middlebox" or v.get("hop") != 2 or tls_at is None:
         print(f"verdict_bench: wrong verdict from {binary}: {v}", file=sys.stderr)
         return None
-    return took
+    return took, took - (tls_at - t0)
 
 
 def main():
-    times, base = [], []
+    times, base, after, after_base = [], [], [], []
     with Lab(routers=4, server_name="blocked.lab") as lab:
         lab.start_server()
         lab.reset_on_sni(2, "blocked.lab")
         for _ in range(RUNS):
-            for binary, into in ((RSTHOP, times), (BASELINE, base)):
+            for binary, into, into_after in ((RSTHOP, times, after), (BASELINE, base, after_base)):
                 if not binary:
                     continue
-                took = one_run(lab, binary)
-                if took is None:
+                r = one_run(lab, binary)
+                if r is None:
                     return 1
-                into.append(took)
-    out = {"diagnose_verdict_s": round(statistics.median(times), 3), "runs": [round(t, 3) for t in times]}
+                into.append(r[0])
+                into_after.append(r[1])
+    out = {"diagnose_verdict_s": round(statistics.median(times), 3), "runs": [round(t, 3) for t in times],
+           "diagnose_after_attach_s": round(statistics.median(after), 3)}
     if base:
         out["diagnose_verdict_baseline_s"] = round(statistics.median(base), 3)
         out["baseline_runs"] = [round(t, 3) for t in base]
+        out["diagnose_after_attach_baseline_s"] = round(statistics.median(after_base), 3)
     print(json.dumps(out))
     return 0
 
