@@ -154,6 +154,30 @@ class DiagnoseCase(unittest.TestCase):
         self.run_matrix("drop_on_sni", lambda lab, k: lab.drop_on_sni(k, BLOCKED), "drop",
                         args=("--timeout", "1.5", "--max-hops", "8"))
 
+    def test_ladder_steps_end_on_the_captured_icmp(self):
+        # A step timeout far longer than the test: the steps that drew ICMP time-exceeded must
+        # end on the capture's ICMP, and every step says how long it really took.
+        for family in FAMILIES:
+            with self.subTest(family=family), Lab(routers=ROUTERS, server_name=BLOCKED) as lab:
+                lab.start_server()
+                lab.reset_on_sni(2, BLOCKED)
+                d = self.diagnose(lab, family, "--step-timeout", "10")
+                self.assert_verdict(d, "reset", "middlebox", hop=2, hop_ip=lab.hop_addr(2, family))
+                hops = [h["hop"] for h in of_type(d.events, "hop")]
+                for h in hops:
+                    self.assertIn("duration_ms", h, d.describe())
+                    self.assertGreaterEqual(h["duration_ms"], h["ms"], d.describe())
+                exceeded = [h for h in hops if h["ladder"] in ("trigger", "control") and h["result"] == "time_exceeded"]
+                self.assertTrue(exceeded, d.describe())
+                for h in exceeded:
+                    self.assertLess(h["duration_ms"], 10000, d.describe())
+                # The port-80 SYN ladder is shown like the others, up to the server.
+                syn80 = [h for h in hops if h["ladder"] == "syn80"]
+                self.assertEqual([h["ttl"] for h in syn80], list(range(1, SERVER_HOP + 1)), d.describe())
+                self.assertEqual(syn80[-1]["result"], "reached", d.describe())
+                self.assertEqual(syn80[-1]["ip"], lab.addr("server", family), d.describe())
+                self.assertEqual(syn80[0]["ip"], lab.hop_addr(1, family), d.describe())
+
     # Endpoints -----------------------------------------------------------------------
     def test_server_abort_after_hello_is_the_endpoint(self):
         lab = self.make_lab()

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -147,9 +148,9 @@ diagnose::Reporter reporter(Lines& lines, const probe::Target& t, const diagnose
     lines.emit([&](std::string& l) { diagnose::append_tls_probe_line(l, ctx, monotonic_now_ns(), t, name, r); });
   };
   rep.hop = [&lines, &ctx, &t](const char* ladder, int ttl, const char* result, const std::optional<Addr16>& from,
-                               double ms) {
+                               double ms, double duration_ms) {
     lines.emit([&](std::string& l) {
-      diagnose::append_hop_line(l, ctx, monotonic_now_ns(), t, ladder, ttl, result, from, ms);
+      diagnose::append_hop_line(l, ctx, monotonic_now_ns(), t, ladder, ttl, result, from, ms, duration_ms);
     });
   };
   return rep;
@@ -218,10 +219,35 @@ int run_diagnose(const DiagnoseOptions& opt) {
     if (!r) return fail(r.error().message);
     ifname = r.value();
   }
+  diagnose::Options o = session_options(opt, t);
+  o.stop = [] { return stop_requested(); };
+  const std::string name = opt.sni.empty() ? t.host : opt.sni;
+  Lines lines{writer, ctx, {}, {}};
+  diagnose::Session session(t, o, reporter(lines, t, o, name, text));
+  // Loading and verifying the BPF object takes most of a second: the probes that need no capture
+  // run meanwhile, on a thread that first gives up root for itself (what the target answers is
+  // never parsed with privileges).  With --pcap-out every probe's connection belongs in the file:
+  // attach first.
+  std::string probing_error;
+  std::thread probing;
+  if (!evidence)
+    probing = std::thread([&] {
+      if (auto r = drop_this_thread(); !r)
+        probing_error = r.error().message;
+      else
+        session.socket_probes();
+    });
   Live live = start_capture(t, ifname, evidence.get(), &rsts);
-  // The probes, and OpenSSL's parsing of what the target sends, run without the rest.
-  if (auto r = drop_privileges(live.capture ? needs_after_attach(live.capture->attachments()) : Needs{}); !r)
+  if (probing.joinable()) probing.join();
+  if (!probing_error.empty()) {
+    if (live.capture) live.capture->detach();
+    return fail(probing_error);
+  }
+  // The rest of the probes, and OpenSSL's parsing of what the target sends, run without the rest.
+  if (auto r = drop_privileges(live.capture ? needs_after_attach(live.capture->attachments()) : Needs{}); !r) {
+    if (live.capture) live.capture->detach();
     return fail(r.error().message);
+  }
   auto registry = oui::Registry::load();
   const oui::Registry* reg = registry ? &registry.value() : nullptr;
 
@@ -234,11 +260,7 @@ int run_diagnose(const DiagnoseOptions& opt) {
     if (!live.capture) return pipeline::Counters{};
     return pipeline::Counters{live.capture->counters(), live.capture->malformed_records()};
   });
-  diagnose::Options o = session_options(opt, t);
-  o.stop = [] { return stop_requested(); };
-  const std::string name = opt.sni.empty() ? t.host : opt.sni;
-  Lines lines{writer, ctx, {}, {}};
-  auto out = diagnose::run(t, o, live.source.get(), reg, pipe, reporter(lines, t, o, name, text));
+  auto out = session.run(live.source.get(), reg, pipe);
   if (live.capture) with_net_admin([&live] { live.capture->detach(); });
   report_losses(pipe, live.capture != nullptr, text, po.start_ns);
   if (!pipe.ok()) return fail(pipe.status().error().message);

@@ -3,12 +3,15 @@
 #include <cap-ng.h>
 #include <pwd.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <thread>
 
 namespace rsthop::cli {
 namespace {
@@ -23,6 +26,15 @@ int thread_count() {
        !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
     n++;
   return ec ? -1 : n;
+}
+
+// A thread just joined may still be listed for a moment while the kernel reaps it.
+bool single_threaded() {
+  for (int i = 0; i < 100; i++) {
+    if (thread_count() == 1) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return false;
 }
 
 // nobody:nogroup (65534 where the account database has no "nobody").
@@ -62,7 +74,7 @@ Result<void> drop_privileges(const Needs& needs) {
   const bool setid =
       capng_have_capability(CAPNG_EFFECTIVE, CAP_SETUID) && capng_have_capability(CAPNG_EFFECTIVE, CAP_SETGID);
   if (!root && capng_have_permitted_capabilities() == CAPNG_NONE) return {};
-  if (thread_count() != 1) {
+  if (!single_threaded()) {
     errno = EBUSY;
     return drop_error("the process already runs threads");
   }
@@ -83,6 +95,27 @@ Result<void> drop_privileges(const Needs& needs) {
     return drop_error("ambient set");
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return drop_error("no_new_privs");
   g_net_admin_kept = needs.net_admin;
+  return {};
+}
+
+Result<void> drop_this_thread() {
+  if (capng_get_caps_process() != 0) return drop_error("reading this thread's capabilities");
+  const bool root = getuid() == 0 || geteuid() == 0;
+  const bool setid =
+      capng_have_capability(CAPNG_EFFECTIVE, CAP_SETUID) && capng_have_capability(CAPNG_EFFECTIVE, CAP_SETGID);
+  errno = 0;
+  if (root && setid) {
+    uid_t uid;
+    gid_t gid;
+    nobody(uid, gid);
+    if (syscall(SYS_setgroups, 0, nullptr) != 0) return drop_error("this thread's groups");
+    if (syscall(SYS_setresgid, gid, gid, gid) != 0) return drop_error("this thread's gid");
+    if (syscall(SYS_setresuid, uid, uid, uid) != 0) return drop_error("this thread's uid");
+  } else if (capng_have_permitted_capabilities() != CAPNG_NONE) {
+    capng_clear(CAPNG_SELECT_CAPS);
+    if (capng_apply(CAPNG_SELECT_CAPS) != 0) return drop_error("this thread's capabilities");
+  }
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return drop_error("no_new_privs");
   return {};
 }
 

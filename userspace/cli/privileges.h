@@ -29,6 +29,13 @@ Needs needs_after_attach(const std::vector<kernel::Attachment>& attached);
 // (capabilities are per thread): it fails otherwise.
 Result<void> drop_privileges(const Needs& needs);
 
+// Gives up root for the calling thread only (the kernel keeps credentials per thread; the raw
+// system calls, unlike glibc's wrappers, change only this one): a root thread with CAP_SETUID
+// and CAP_SETGID becomes nobody:nogroup without supplementary groups (which empties its
+// capability sets), any other thread just empties them; no_new_privs for it too.  For work that
+// runs beside a thread still attaching, e.g. diagnose's first probes while the BPF object loads.
+Result<void> drop_this_thread();
+
 // Runs `f` with CAP_NET_ADMIN effective when drop_privileges kept it, lowered again after;
 // without it (nothing was dropped, or it was not kept) just runs `f`.
 void with_net_admin(const std::function<void()>& f);
