@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/live_evidence.h"
+#include "cli/outputs.h"
 #include "cli/report.h"
 #include "cli/route_traced.h"
 #include "cli/stop_signals.h"
@@ -195,11 +196,10 @@ int run_diagnose(const DiagnoseOptions& opt) {
   // clsact filters behind.
   install_stop_handlers();
 
-  auto sink = opt.output == "-" ? Result<std::unique_ptr<output::Sink>>(std::make_unique<output::StdoutSink>())
-                                : output::FileSink::open(opt.output);
-  if (!sink) return fail(sink.error().message);
-  bool text = opt.format == "text" || (opt.format.empty() && opt.output == "-" && isatty(STDOUT_FILENO));
-  output::Writer writer(std::move(sink.value()), text ? output::Format::text : output::Format::json);
+  auto outs = open_outputs(opt.output, opt.format, output::Overflow::wait);
+  if (!outs) return fail(outs.error().message);
+  output::Writer& writer = *outs->writer;
+  const bool text = outs->text;
   const WallClock wall = WallClock::calibrate();
   output::Context ctx{host_name(), wall, {}};
   std::unique_ptr<LiveEvidence> evidence;  // --pcap-out
@@ -253,6 +253,7 @@ int run_diagnose(const DiagnoseOptions& opt) {
     if (auto r = write_evidence(*evidence, out.verdict, rsts, lines, live.source.get()); !r)
       return fail(r.error().message);
   }
+  if (auto c = outs->close(); !c) return fail(c.error().message);
   if (out.capture_error) return fail(out.capture_error->message);
   if (out.partial) return kInterruptedExit;
   if (out.verdict.outcome == diagnose::RequestOutcome::error) return fail(out.verdict.summary);
