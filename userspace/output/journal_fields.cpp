@@ -28,7 +28,12 @@ struct Fields {
 
 void flatten(Fields& f, const std::string& path, const json& v) {
   if (v.is_object()) {
-    for (const auto& [k, child] : v.items()) flatten(f, path.empty() ? k : path + "." + k, child);
+    for (const auto& [k, child] : v.items()) {
+      std::string sub = path;
+      if (!sub.empty()) sub.push_back('.');
+      sub += k;
+      flatten(f, sub, child);
+    }
     return;
   }
   if (v.is_null()) return;

@@ -39,9 +39,8 @@ Result<void> QueuedSink::write(std::string_view lines) {
   if (!error_) return error_;
   if (closed_) return {};
   if (overflow_ == Overflow::wait)
-    room_cv_.wait(lock, [&] {
-      return queue_.empty() || queue_.size() + lines.size() <= capacity_ || down_ || !error_ || stop_;
-    });
+    room_cv_.wait(
+        lock, [&] { return queue_.empty() || queue_.size() + lines.size() <= capacity_ || down_ || !error_ || stop_; });
   if (append_fitting(lines)) work_cv_.notify_one();
   return {};
 }

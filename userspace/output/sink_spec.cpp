@@ -58,9 +58,12 @@ Result<SinkSpec> parse_sink_spec(std::string_view text) {
       if (s.path.empty()) return bad(text, "needs a socket path after 'syslog:'");
       return s;
     }
-    if (eat(rest, "+udp:")) s.kind = SinkKind::syslog_udp;
-    else if (eat(rest, "+tcp:")) s.kind = SinkKind::syslog_tcp;
-    else return bad(text, "is not a syslog form (syslog, syslog:PATH, syslog+udp:HOST:PORT, syslog+tcp:HOST:PORT)");
+    if (eat(rest, "+udp:"))
+      s.kind = SinkKind::syslog_udp;
+    else if (eat(rest, "+tcp:"))
+      s.kind = SinkKind::syslog_tcp;
+    else
+      return bad(text, "is not a syslog form (syslog, syslog:PATH, syslog+udp:HOST:PORT, syslog+tcp:HOST:PORT)");
     if (auto r = parse_host_port(text, rest, s); !r) return r.error();
     return s;
   }

@@ -16,10 +16,10 @@ constexpr size_t kMaxSyslogMessage = 64 * 1024;
 struct SyslogIdentity {
   std::string hostname;  // HOSTNAME ("-" when empty)
   std::string app_name = "rsthop";
-  std::string procid;     // PROCID, the pid ("-" when empty)
-  int facility = 3;       // daemon
-  int severity = 6;       // informational
-  bool cee = false;       // MSG starts with "@cee: " (rsyslog mmjsonparse's default cookie)
+  std::string procid;  // PROCID, the pid ("-" when empty)
+  int facility = 3;    // daemon
+  int severity = 6;    // informational
+  bool cee = false;    // MSG starts with "@cee: " (rsyslog mmjsonparse's default cookie)
 };
 
 // The identity of this process: gethostname(), getpid().

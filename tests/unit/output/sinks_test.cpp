@@ -290,9 +290,7 @@ TEST(FileOutput, AppendsAndFollowsARename) {
   std::string path = temp_path("rot"), rotated = path + ".1";
   ::unlink(path.c_str());
   ::unlink(rotated.c_str());
-  {
-    std::ofstream(path) << "before\n";
-  }
+  { std::ofstream(path) << "before\n"; }
   auto s = open_sink(spec_of("file:" + path));
   ASSERT_TRUE(s.ok()) << s.error().message;
   ASSERT_TRUE((*s)->write("one\n").ok());
@@ -369,7 +367,8 @@ TEST(SocketSink, LocalSyslogIsRfc5424PerDatagram) {
   ASSERT_TRUE(s.ok()) << s.error().message;
   ASSERT_TRUE((*s)->write("{\"event_type\":\"flow\"}\n").ok());
   std::string msg = srv.recv_one();
-  std::regex want(R"(<30>1 \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z \S+ rsthop \d+ flow - @cee: \{"event_type":"flow"\})");
+  std::regex want(
+      R"(<30>1 \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z \S+ rsthop \d+ flow - @cee: \{"event_type":"flow"\})");
   EXPECT_TRUE(std::regex_match(msg, want)) << msg;
 }
 
