@@ -257,6 +257,25 @@ log {{ source(s_udp); parser(p_json); destination(d_udp); }};
         self.assertTrue(all("\n" not in g for g in datagrams))
         self.assert_all_whole(datagrams)  # one line per datagram, each whole
 
+    def test_journal(self):
+        sock = "/run/systemd/journal/socket"
+        if not os.path.exists(sock):
+            # No journald here (PID 1 is not systemd): the lines must be counted as not delivered,
+            # not discarded silently as sd_journal_sendv() would.  Field mapping: unit tests (Journal.*).
+            r = subprocess.run([BIN, "analyze", self.pcap, "-o", "journal"], capture_output=True, text=True,
+                               timeout=60)
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn(f"-o journal: {len(self.expected)} lines were not delivered", r.stderr)
+            return
+        since = time.time()
+        self.analyze_to("journal")
+        time.sleep(1)
+        r = subprocess.run(["journalctl", "-o", "json", f"--since=@{int(since) - 1}", "SYSLOG_IDENTIFIER=rsthop"],
+                           capture_output=True, text=True, timeout=60, check=True)
+        entries = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+        self.assertGreaterEqual(len(entries), len(self.expected))
+        self.assertTrue(all(json.loads(e["MESSAGE"])["event_type"] == e["EVENT_TYPE"] for e in entries))
+
     def test_an_output_that_is_down_fails_analyze(self):
         r = subprocess.run([BIN, "analyze", self.pcap, "-o", "/dev/null", "-o", "tcp:127.0.0.1:1"],
                            capture_output=True, text=True, timeout=60)

@@ -2,6 +2,7 @@
 
 #include <sys/uio.h>
 #include <systemd/sd-journal.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <vector>
@@ -10,7 +11,16 @@
 
 namespace rsthop::output {
 
+namespace {
+// sd_journal_sendv() returns success, silently, when journald is not there.
+constexpr const char* kJournalSocket = "/run/systemd/journal/socket";
+}  // namespace
+
 Result<void> JournalSink::write(std::string_view lines) {
+  if (::access(kJournalSocket, F_OK) != 0)
+    return make_error(std::string("cannot write to the journal: ") + kJournalSocket +
+                          " does not exist (is systemd-journald running?)",
+                      ENOENT);
   std::vector<iovec> iov;
   for (size_t pos = 0; pos < lines.size();) {
     size_t nl = lines.find('\n', pos);

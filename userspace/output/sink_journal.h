@@ -12,6 +12,8 @@ class JournalSink : public Sink {
  public:
   Result<void> write(std::string_view lines) override;
   // journald restarts; an entry it refused is sent again after the back-off.
+  // Without its socket (/run/systemd/journal/socket) every write fails, so
+  // the lines count as dropped instead of vanishing as sd_journal_sendv() lets them.
   bool reconnects() const override { return true; }
 };
 
