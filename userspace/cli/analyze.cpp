@@ -11,6 +11,7 @@
 #include <optional>
 #include <utility>
 
+#include "cli/outputs.h"
 #include "cli/report.h"
 #include "common/clock.h"
 #include "common/out_file.h"
@@ -202,15 +203,16 @@ int run_analyze(const AnalyzeOptions& opt) {
     if (opt.control == "-") return fail("--control: give a file (standard input is not read for controls)");
     if (auto c = pcap::Reader::open(opt.control, opt.filter); !c) return fail("--control: " + c.error().message);
   }
-  // Opening an output truncates it: one that is also an input would be read empty.
-  for (const auto& [option, path] : {std::pair{"-o", opt.output}, std::pair{"--pcap-out", opt.pcap_out}})
-    if (auto r = refuse_output_as_input(option, path, opt.files); !r) return fail(r.error().message);
+  // --pcap-out truncates; -o appends, to a capture it is still reading: both are refused.
+  for (const auto& path : output_files(opt.output))
+    if (auto r = refuse_output_as_input("-o", path, opt.files); !r) return fail(r.error().message);
+  if (auto r = refuse_output_as_input("--pcap-out", opt.pcap_out, opt.files); !r) return fail(r.error().message);
 
-  auto sink = opt.output == "-" ? Result<std::unique_ptr<output::Sink>>(std::make_unique<output::StdoutSink>())
-                                : output::FileSink::open(opt.output);
-  if (!sink) return fail(sink.error().message);
-  bool text = opt.format == "text" || (opt.format.empty() && opt.output == "-" && isatty(STDOUT_FILENO));
-  output::Writer writer(std::move(sink.value()), text ? output::Format::text : output::Format::json);
+  // Offline nothing is dropped: a slow output is waited for (a dead one is not).
+  auto outs = open_outputs(opt.output, opt.format, output::Overflow::wait);
+  if (!outs) return fail(outs.error().message);
+  outs->start();  // analyze drops no privileges: its outputs start at once
+  output::Writer& writer = *outs->writer;
 
   // Events carry Unix ns (the capture's clock): the wall clock's offset is 0.
   output::Context ctx{host_name(), WallClock::fixed(0), {}};
@@ -252,6 +254,7 @@ int run_analyze(const AnalyzeOptions& opt) {
   if (run.opened) pipe.write_stats(run.last_ts ? run.last_ts : unix_now_ns(), span, true);
   pipe.flush();
   Result<void> status = pipe.ok() ? run.evidence_status : pipe.status();
+  if (auto c = outs->close(); status && !c) status = c;
   if (evidence) {
     if (auto c = evidence->close(); status && !c) status = c;
     if (const auto& es = evidence->stats(); es.flows_evicted || es.frames_dropped)

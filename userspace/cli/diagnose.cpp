@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cli/live_evidence.h"
+#include "cli/outputs.h"
 #include "cli/privileges.h"
 #include "cli/report.h"
 #include "cli/route_traced.h"
@@ -197,11 +198,10 @@ int run_diagnose(const DiagnoseOptions& opt) {
   // clsact filters behind.
   install_stop_handlers();
 
-  auto sink = opt.output == "-" ? Result<std::unique_ptr<output::Sink>>(std::make_unique<output::StdoutSink>())
-                                : output::FileSink::open(opt.output);
-  if (!sink) return fail(sink.error().message);
-  bool text = opt.format == "text" || (opt.format.empty() && opt.output == "-" && isatty(STDOUT_FILENO));
-  output::Writer writer(std::move(sink.value()), text ? output::Format::text : output::Format::json);
+  auto outs = open_outputs(opt.output, opt.format, output::Overflow::wait);
+  if (!outs) return fail(outs.error().message);
+  output::Writer& writer = *outs->writer;
+  const bool text = outs->text;
   const WallClock wall = WallClock::calibrate();
   output::Context ctx{host_name(), wall, {}};
   std::unique_ptr<LiveEvidence> evidence;  // --pcap-out
@@ -244,10 +244,13 @@ int run_diagnose(const DiagnoseOptions& opt) {
     return fail(probing_error);
   }
   // The rest of the probes, and OpenSSL's parsing of what the target sends, run without the rest.
-  if (auto r = drop_privileges(live.capture ? needs_after_attach(live.capture->attachments()) : Needs{}); !r) {
+  Needs needs = live.capture ? needs_after_attach(live.capture->attachments()) : Needs{};
+  needs.keep_uid = outs->reopens;
+  if (auto r = drop_privileges(needs); !r) {
     if (live.capture) live.capture->detach();
     return fail(r.error().message);
   }
+  outs->start();  // the outputs' threads, born without privileges
   auto registry = oui::Registry::load();
   const oui::Registry* reg = registry ? &registry.value() : nullptr;
 
@@ -279,6 +282,7 @@ int run_diagnose(const DiagnoseOptions& opt) {
     if (auto r = write_evidence(*evidence, out.verdict, rsts, lines, live.source.get()); !r)
       return fail(r.error().message);
   }
+  if (auto c = outs->close(); !c) return fail(c.error().message);
   if (out.capture_error) return fail(out.capture_error->message);
   if (out.partial) return kInterruptedExit;
   if (out.verdict.outcome == diagnose::RequestOutcome::error) return fail(out.verdict.summary);

@@ -8,10 +8,16 @@
 #include "cli/config.h"
 #include "cli/diagnose.h"
 #include "cli/numbers.h"
+#include "cli/outputs.h"
 #include "cli/trace.h"
 #include "kernel/capture.h"
 
 namespace {
+
+// -o/--output, the same on every command (cli/outputs.h, README "Outputs").
+constexpr const char* kOutputHelp =
+    "Write events to FORM (repeatable): - (stdout), PATH or file:PATH (appended), unix:PATH, unixgram:PATH, "
+    "tcp:HOST:PORT, syslog[:PATH], syslog+udp:HOST:PORT, syslog+tcp:HOST:PORT (syslog+cee... for @cee:), journal";
 
 // A year: longer is a typo (1e300 would overflow the deadline and stop at once).
 constexpr double kMaxDurationS = 365.0 * 24 * 3600;
@@ -35,6 +41,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "rsthop 0.1.0");
 
+  const CLI::Validator output_form(rsthop::cli::check_output_form, "FORM");
   rsthop::cli::TraceOptions t;
   auto* trace = app.add_subcommand("trace", "Trace TCP handshakes, closes and resets live, passively");
   trace->add_option("-i,--interface", t.interfaces, "Interface to capture on (repeatable)")->required();
@@ -45,7 +52,7 @@ int main(int argc, char** argv) {
       ->check(rsthop::cli::finite_in(0, kMaxDurationS));
   trace->add_option("-f,--format", t.format, "json (NDJSON) or text (default: text on a terminal, else json)")
       ->check(CLI::IsMember({"json", "text"}));
-  trace->add_option("-o,--output", t.output, "Write events to PATH ('-' for stdout)");
+  trace->add_option("-o,--output", t.output, kOutputHelp)->check(output_form);
   trace->add_option("--xdp", t.xdp, "Ingress hook: XDP native (falls back to generic), generic, or off (tc)")
       ->check(CLI::IsMember({"native", "generic", "off"}));
   trace->add_option("--tc", t.tc, "tc attachment: auto (tcx links, else clsact filters) or clsact")
@@ -68,7 +75,7 @@ int main(int argc, char** argv) {
   analyze->add_option("--filter", a.filter, "libpcap filter expression applied first, e.g. 'tcp port 443'");
   analyze->add_option("-f,--format", a.format, "json (NDJSON) or text (default: text on a terminal, else json)")
       ->check(CLI::IsMember({"json", "text"}));
-  analyze->add_option("-o,--output", a.output, "Write events to PATH ('-' for stdout)");
+  analyze->add_option("-o,--output", a.output, kOutputHelp)->check(output_form);
   analyze->add_option("--max-flows", a.max_flows, "Flow table entries (default 65536, as the kernel's)")
       ->check(CLI::Range(1, 4194304));
   analyze->add_option("--control", a.control,
@@ -87,7 +94,7 @@ int main(int argc, char** argv) {
   diag->add_option("-i,--interface", d.interface, "Interface to capture on (default: the route to the target's)");
   diag->add_option("-f,--format", d.format, "json (NDJSON) or text (default: text on a terminal)")
       ->check(CLI::IsMember({"json", "text"}));
-  diag->add_option("-o,--output", d.output, "Write events to PATH ('-' for stdout)");
+  diag->add_option("-o,--output", d.output, kOutputHelp)->check(output_form);
   diag->add_option("--timeout", d.timeout_s, "Seconds each probe may take (default 3)")
       ->check(rsthop::cli::finite_in(0.1, 60.0));
   diag->add_option("--step-timeout", d.step_timeout_s, "Seconds each ladder step waits (default 0.6)")

@@ -82,7 +82,7 @@ Result<void> drop_privileges(const Needs& needs) {
   errno = 0;
   // The bounding set first, while CAP_SETPCAP is still effective.
   if (setpcap && capng_apply(CAPNG_SELECT_BOUNDS) != 0) return drop_error("bounding set");
-  if (root && setid) {
+  if (root && setid && !needs.keep_uid) {
     uid_t uid;
     gid_t gid;
     nobody(uid, gid);

@@ -17,6 +17,8 @@ namespace rsthop::cli {
 // What the rest of the run still needs.
 struct Needs {
   bool net_admin = false;  // clsact filters to remove at the end
+  bool keep_uid = false;   // outputs reopened by path (files after rotation, local sockets):
+                           // a root process keeps uid 0, without any capability
 };
 
 // What a capture attached this way needs until it is detached.
@@ -24,7 +26,7 @@ Needs needs_after_attach(const std::vector<kernel::Attachment>& attached);
 
 // Drops every capability but those `needs` names (kept in the permitted and bounding sets,
 // not effective: see with_net_admin), clears the ambient set, moves a root process to
-// nobody:nogroup without supplementary groups, and sets no_new_privs.  A process without
+// nobody:nogroup without supplementary groups (unless needs.keep_uid), and sets no_new_privs.  A process without
 // capabilities and not root is left as it is.  Must run while the process has one thread
 // (capabilities are per thread): it fails otherwise.
 Result<void> drop_privileges(const Needs& needs);

@@ -34,4 +34,12 @@ void install_hangup_handler() {
 
 uint64_t hangups() { return g_hangups.load(std::memory_order_relaxed); }
 
+bool reopen_requested() {
+  static uint64_t seen = 0;
+  const uint64_t now = hangups();
+  if (now == seen) return false;
+  seen = now;
+  return true;
+}
+
 }  // namespace rsthop::cli

@@ -1,5 +1,5 @@
 // SIGINT / SIGTERM end a run cleanly (detach, drain, final stats); SIGHUP is
-// counted, for whoever rereads or reopens something on it.
+// counted, for whoever rereads or reopens something on it (config, outputs).
 #pragma once
 
 #include <cstdint>
@@ -16,5 +16,9 @@ bool stop_requested();
 // the count it last acted on, so several can react to the same signal.
 void install_hangup_handler();
 uint64_t hangups();
+
+// The outputs' view of SIGHUP (logrotate): true once per SIGHUP counted since
+// the previous call.
+bool reopen_requested();
 
 }  // namespace rsthop::cli

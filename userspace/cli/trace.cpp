@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "cli/live_evidence.h"
+#include "cli/outputs.h"
 #include "cli/privileges.h"
 #include "cli/report.h"
 #include "cli/route_traced.h"
@@ -45,8 +46,9 @@ int fail(const std::string& msg) {
 
 // Polls until the duration ends, a stop signal or an error, then detaches and
 // drains what is left.  Returns the exit code of capture errors; write errors stay in `pipe`.
+// SIGHUP reopens the outputs (files: logrotate) and the run goes on.
 int trace_loop(const TraceOptions& opt, kernel::Capture& capture, pipeline::Pipeline& pipe, LiveEvidence* evidence,
-               uint64_t start, Service& service) {
+               output::Sink& outputs, uint64_t start, Service& service) {
   const uint64_t deadline = opt.duration_s > 0 ? start + static_cast<uint64_t>(opt.duration_s * 1e9) : 0;
   kernel::Capture::Handler handler = [&](const flow::Packet& p) { pipe.add(p); };
   int rc = 0;
@@ -62,6 +64,10 @@ int trace_loop(const TraceOptions& opt, kernel::Capture& capture, pipeline::Pipe
       break;
     }
     pipe.advance(monotonic_now_ns());
+    if (reopen_requested()) {
+      pipe.flush();  // what came before the signal still goes to the old files
+      (void)outputs.reopen();
+    }
     pipe.flush();  // the batch this poll produced
     if (evidence && pipe.ok()) evidence_status = evidence->flush();
     service.tick(monotonic_now_ns(), pipe);
@@ -97,12 +103,11 @@ int run_trace(const TraceOptions& opt, const TraceReloader& reload) {
   cfg.max_flows = opt.max_flows;
   cfg.clsact = opt.tc == "clsact";
 
-  // Open the output first: an unwritable path must fail before anything is attached.
-  auto sink = opt.output == "-" ? Result<std::unique_ptr<output::Sink>>(std::make_unique<output::StdoutSink>())
-                                : output::FileSink::open(opt.output);
-  if (!sink) return fail(sink.error().message);
-  bool text = opt.format == "text" || (opt.format.empty() && opt.output == "-" && isatty(STDOUT_FILENO));
-  output::Writer writer(std::move(sink.value()), text ? output::Format::text : output::Format::json);
+  // Open the outputs first: an unwritable path must fail before anything is attached.
+  // Live: a slow output drops lines (counted) rather than stall the ring.
+  auto outs = open_outputs(opt.output, opt.format, output::Overflow::drop);
+  if (!outs) return fail(outs.error().message);
+  output::Writer& writer = *outs->writer;
   const WallClock wall = WallClock::calibrate();
   std::unique_ptr<LiveEvidence> evidence;  // --pcap-out, opened before anything is attached too
   if (!opt.pcap_out.empty()) {
@@ -119,7 +124,10 @@ int run_trace(const TraceOptions& opt, const TraceReloader& reload) {
   for (const auto& n : capture.notices()) std::cerr << "rsthop: notice: " << n << "\n";
   if (auto r = capture.attach(); !r) return fail(r.error().message);  // ~Capture detaches what was attached
   // Attached: what follows (the ring, counters, outputs already open) needs no privileges.
-  if (auto r = drop_privileges(needs_after_attach(capture.attachments())); !r) return fail(r.error().message);
+  Needs needs = needs_after_attach(capture.attachments());
+  needs.keep_uid = outs->reopens;
+  if (auto r = drop_privileges(needs); !r) return fail(r.error().message);
+  outs->start();  // the outputs' threads, born without privileges
   install_stop_handlers();
   install_hangup_handler();
   Service service(reload);
@@ -140,6 +148,7 @@ int run_trace(const TraceOptions& opt, const TraceReloader& reload) {
   po.engine.route_traced = route_traced_fn(traced);
   po.registry = registry ? &registry.value() : nullptr;
   po.packet_lines = opt.packets;
+  po.sink_stats = true;
   po.start_ns = monotonic_now_ns();
   po.stats_every_ns = static_cast<uint64_t>(opt.stats_interval_s * 1e9);
   pipeline::Pipeline pipe(
@@ -152,11 +161,12 @@ int run_trace(const TraceOptions& opt, const TraceReloader& reload) {
       evidence->reset(r, pcap::verdict_label(attribution::name(v.origin), v.hop, v.confidence, v.summary));
       return {};
     }});
-  int rc = trace_loop(opt, capture, pipe, evidence.get(), po.start_ns, service);
+  int rc = trace_loop(opt, capture, pipe, evidence.get(), *outs->sinks, po.start_ns, service);
   if (auto c = evidence ? evidence->close() : Result<void>(); pipe.ok() && !c) return fail(c.error().message);
+  Result<void> status = pipe.ok() ? outs->close() : pipe.status();
   // A reader that went away (`rsthop trace | head`) ends the run as tcpdump's does: detached, quietly.
-  if (!pipe.ok() && pipe.status().error().code == EPIPE && opt.output == "-") return rc;
-  if (!pipe.ok()) return fail(pipe.status().error().message);
+  if (!status && status.error().code == EPIPE && outs->only_stdout) return rc;
+  if (!status) return fail(status.error().message);
   return rc;
 }
 

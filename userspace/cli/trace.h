@@ -15,11 +15,11 @@ struct TraceOptions {
   std::vector<std::string> interfaces;
   std::vector<std::string> hosts;  // CIDRs or addresses
   std::vector<uint16_t> ports;
-  double duration_s = 0;  // 0: until SIGINT / SIGTERM
-  std::string format;     // "json" | "text" | "" (text on a terminal, else json)
-  std::string output = "-";
-  std::string xdp = "native";  // native | generic | off
-  std::string tc = "auto";     // auto (tcx, else clsact) | clsact
+  double duration_s = 0;            // 0: until SIGINT / SIGTERM
+  std::string format;               // "json" | "text" | "" (text on a terminal, else json)
+  std::vector<std::string> output;  // -o, repeatable (cli/outputs.h); empty = "-"
+  std::string xdp = "native";       // native | generic | off
+  std::string tc = "auto";          // auto (tcx, else clsact) | clsact
   bool packets = false;
   bool verbose = false;
   double stats_interval_s = 10;

@@ -403,8 +403,28 @@ void append_packet_line(std::string& out, const Context& ctx, const flow::Packet
   w.end_object();
 }
 
+namespace {
+
+// stats.sinks[]: one object per output, in -o order.
+void append_sink_stats(JsonWriter& w, std::span<const SinkStats> sinks) {
+  w.begin_array("sinks");
+  for (const auto& s : sinks) {
+    w.begin_object();
+    w.string("name", s.name);
+    w.uint("queued_bytes", s.queued_bytes);
+    w.uint("capacity_bytes", s.capacity_bytes);
+    w.uint("dropped_full", s.dropped_full);
+    w.uint("dropped_oversize", s.dropped_oversize);
+    w.boolean("connected", s.connected);
+    w.end_object();
+  }
+  w.end_array();
+}
+
+}  // namespace
+
 void append_stats_line(std::string& out, const Context& ctx, uint64_t now_mono_ns, const KernelCounters& kernel,
-                       const UserspaceCounters& user, double elapsed_s, bool final) {
+                       const UserspaceCounters& user, double elapsed_s, bool final, std::span<const SinkStats> sinks) {
   JsonWriter w(out);
   begin_event(w, ctx, "stats", now_mono_ns);
   w.begin_object("stats");
@@ -418,6 +438,7 @@ void append_stats_line(std::string& out, const Context& ctx, uint64_t now_mono_n
   w.uint("parse_errors", user.parse_errors);
   w.uint("flows_evicted_userspace", user.flows_evicted_userspace);
   w.end_object();
+  if (!sinks.empty()) append_sink_stats(w, sinks);
   w.boolean("final", final);
   // Seconds from nanosecond differences: nine decimals keep every one.
   w.real("elapsed_s", elapsed_s, 9);
@@ -426,11 +447,12 @@ void append_stats_line(std::string& out, const Context& ctx, uint64_t now_mono_n
 }
 
 void append_lost_line(std::string& out, const Context& ctx, uint64_t now_mono_ns, std::string_view cause,
-                      uint64_t count, uint64_t total) {
+                      uint64_t count, uint64_t total, std::string_view sink) {
   JsonWriter w(out);
   begin_event(w, ctx, "lost", now_mono_ns);
   w.begin_object("lost");
   w.string("cause", cause);
+  if (!sink.empty()) w.string("sink", sink);
   w.uint("count", count);
   w.uint("total", total);
   w.end_object();
@@ -461,12 +483,13 @@ json packet_event(const Context& ctx, const flow::Packet& p) {
 }
 
 json stats_event(const Context& ctx, uint64_t now_mono_ns, const KernelCounters& kernel, const UserspaceCounters& user,
-                 double elapsed_s, bool final) {
-  return parsed([&](std::string& l) { append_stats_line(l, ctx, now_mono_ns, kernel, user, elapsed_s, final); });
+                 double elapsed_s, bool final, std::span<const SinkStats> sinks) {
+  return parsed([&](std::string& l) { append_stats_line(l, ctx, now_mono_ns, kernel, user, elapsed_s, final, sinks); });
 }
 
-json lost_event(const Context& ctx, uint64_t now_mono_ns, std::string_view cause, uint64_t count, uint64_t total) {
-  return parsed([&](std::string& l) { append_lost_line(l, ctx, now_mono_ns, cause, count, total); });
+json lost_event(const Context& ctx, uint64_t now_mono_ns, std::string_view cause, uint64_t count, uint64_t total,
+                std::string_view sink) {
+  return parsed([&](std::string& l) { append_lost_line(l, ctx, now_mono_ns, cause, count, total, sink); });
 }
 
 }  // namespace rsthop::output

@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,7 @@
 #include "bpf/abi.h"
 #include "common/clock.h"
 #include "flow/model.h"
+#include "output/sink_stats.h"
 
 namespace rsthop::output {
 
@@ -54,12 +56,15 @@ void append_reset_line(std::string& out, const Context& ctx, const flow::ResetRe
 // event_type "packet": one raw control packet of any kind, ICMP included.
 void append_packet_line(std::string& out, const Context& ctx, const flow::Packet& p);
 // event_type "stats"; now_mono_ns is CLOCK_MONOTONIC (monotonic_now_ns()).
+// `sinks`, when not empty, adds stats.sinks[] (each output's queue and drops).
 void append_stats_line(std::string& out, const Context& ctx, uint64_t now_mono_ns, const KernelCounters& kernel,
-                       const UserspaceCounters& user, double elapsed_s, bool final);
+                       const UserspaceCounters& user, double elapsed_s, bool final,
+                       std::span<const SinkStats> sinks = {});
 // event_type "lost": `count` since the previous report, `total` since start.
-// cause is loss_cause(idx) or kLossCauseMalformedRecord.
+// cause is loss_cause(idx), kLossCauseMalformedRecord, or one of the sink
+// causes, which name the output in lost.sink.
 void append_lost_line(std::string& out, const Context& ctx, uint64_t now_mono_ns, std::string_view cause,
-                      uint64_t count, uint64_t total);
+                      uint64_t count, uint64_t total, std::string_view sink = {});
 
 // The same documents parsed into nlohmann::json, for tests, tools and the
 // text renderer.  They parse the line above, so the two cannot drift apart.
@@ -68,9 +73,10 @@ nlohmann::json reset_event(const Context& ctx, const flow::ResetRecord& r,
                            const attribution::Verdict* verdict = nullptr);
 nlohmann::json packet_event(const Context& ctx, const flow::Packet& p);
 nlohmann::json stats_event(const Context& ctx, uint64_t now_mono_ns, const KernelCounters& kernel,
-                           const UserspaceCounters& user, double elapsed_s, bool final);
+                           const UserspaceCounters& user, double elapsed_s, bool final,
+                           std::span<const SinkStats> sinks = {});
 nlohmann::json lost_event(const Context& ctx, uint64_t now_mono_ns, std::string_view cause, uint64_t count,
-                          uint64_t total);
+                          uint64_t total, std::string_view sink = {});
 
 // Lowercase hex of up to max_bytes of data.
 std::string to_hex(const uint8_t* data, size_t len, size_t max_bytes);

@@ -83,12 +83,14 @@ Counters Pipeline::read_counters() {
 void Pipeline::report_losses(uint64_t now) {
   if (!status_) return;
   Counters c = read_counters();
-  status_ = losses_.report(opt_.loss_lines ? writer_ : nullptr, ctx_, now, c.kernel, c.malformed);
+  auto sinks = writer_ ? writer_->sink().stats() : std::vector<output::SinkStats>{};
+  status_ = losses_.report(opt_.loss_lines ? writer_ : nullptr, ctx_, now, c.kernel, c.malformed, sinks);
 }
 
 void Pipeline::write_stats(uint64_t now, double elapsed_s, bool final) {
   Counters c = read_counters();
-  emit([&](std::string& l) { output::append_stats_line(l, ctx_, now, c.kernel, uc_, elapsed_s, final); });
+  auto sinks = writer_ && opt_.sink_stats ? writer_->sink().stats() : std::vector<output::SinkStats>{};
+  emit([&](std::string& l) { output::append_stats_line(l, ctx_, now, c.kernel, uc_, elapsed_s, final, sinks); });
 }
 
 void Pipeline::finish(uint64_t now, double elapsed_s) {

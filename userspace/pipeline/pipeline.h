@@ -42,6 +42,7 @@ class Pipeline {
     bool reset_lines = true;
     bool packet_lines = false;  // one line per event (trace --packets)
     bool loss_lines = true;     // `lost` lines (losses are counted in lost_total() either way)
+    bool sink_stats = false;    // stats.sinks[]: each output's queue and drops (trace)
     uint64_t tick_ns = 1'000'000'000ULL;
     uint64_t start_ns = 0;        // first tick at start_ns + tick_ns; 0: at the first advance()
     uint64_t stats_every_ns = 0;  // periodic stats lines; 0: only the ones asked for

@@ -56,6 +56,12 @@ int main() {
       [&](std::string& l) { append_stats_line(l, ctx, 10 * fx::kSec, k, u, 1.0, false); },
       [&](std::string& l) { append_lost_line(l, ctx, 10 * fx::kSec, loss_cause(RH_C_LOST_RINGBUF), 1, 1); },
       [&](std::string& l) { append_lost_line(l, ctx, 10 * fx::kSec, kLossCauseMalformedRecord, 1, 3); },
+      [&](std::string& l) {
+        const SinkStats sinks[] = {{"-", 10, 4 << 20, 0, 0, true},
+                                   {"tcp:127.0.0.1:5140", 4 << 20, 4 << 20, 7, 1, false}};
+        append_stats_line(l, ctx, 10 * fx::kSec, k, u, 1.0, true, sinks);
+      },
+      [&](std::string& l) { append_lost_line(l, ctx, 10 * fx::kSec, kLossCauseSinkFull, 7, 7, "tcp:127.0.0.1:5140"); },
   };
   for (const auto& build : events) {
     auto r = w.emit(build);
