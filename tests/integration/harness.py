@@ -102,3 +102,29 @@ def wait_no_programs(timeout=5.0):
         time.sleep(0.1)
         left = rsthop_programs()
     return left
+
+
+ROUND_TRIP_KEYS = ("outcome", "origin", "hop", "hop_ip", "candidates")
+
+
+def analyze_verdict(pcap, *args):
+    """`rsthop analyze PCAP --format json`: (returncode, events, stderr)."""
+    r = subprocess.run([BIN, "analyze", pcap, "--format", "json"] + list(args), capture_output=True, text=True,
+                       timeout=120)
+    events = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+    return r.returncode, events, r.stderr
+
+
+def assert_round_trip(test, pcap, live):
+    """`rsthop analyze` of a diagnose run's --pcap-out file gives the live verdict
+    (outcome, origin, hop, hop_ip, candidates); returns analyze's verdict."""
+    rc, events, err = analyze_verdict(pcap)
+    test.assertEqual(rc, 0, err)
+    validate(events)
+    verdicts = of_type(events, "verdict")
+    test.assertEqual(len(verdicts), 1, f"analyze of {pcap}: {len(verdicts)} verdict lines\n{err}")
+    off = verdicts[0]["verdict"]
+    hops = " ".join(f"{h['hop']['ladder']}{h['hop']['ttl']}={h['hop']['result']}" for h in of_type(events, "hop"))
+    test.assertEqual({k: live.get(k) for k in ROUND_TRIP_KEYS}, {k: off.get(k) for k in ROUND_TRIP_KEYS},
+                     f"\n live: {json.dumps(live)}\n analyze: {json.dumps(off)}\n hops: {hops}")
+    return off

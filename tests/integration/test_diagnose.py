@@ -4,15 +4,21 @@ its single verdict line names who resets (or drops) the connection.
 
 Topology: client -> r1 -> r2 -> r3 -> r4 -> server, so router k is hop k and
 the server is hop 5.  Every middlebox behaviour is placed on hops 1, 2 and 3,
-for IPv4 and IPv6, each in a fresh lab (see run_matrix for why).  All traffic
+for IPv4 and IPv6, each in a fresh lab (see run_matrix for why).  Every case
+whose ladders a capture holds runs with --pcap-out, and `rsthop analyze` of
+that file must give the live verdict (round_trip); the closed port (no trigger
+ladder), the healthy path (no ladders) and this host's own firewall (its RSTs
+never reach the wire) have nothing for analyze to judge.  All traffic
 stays inside the lab's namespaces (198.18.0.0/15, 2001:db8::/32)."""
 import json
+import os
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
-from harness import BIN, Lab, of_type, require_root, validate
+from harness import BIN, Lab, assert_round_trip, of_type, require_root, validate
 
 BLOCKED = "blocked.lab"  # the server's name in the lab, and the SNI the middleboxes match
 ROUTERS = 4
@@ -54,6 +60,18 @@ class Diagnosis:
 class DiagnoseCase(unittest.TestCase):
     def setUp(self):
         require_root(self)
+        self.tmp = tempfile.TemporaryDirectory(prefix="rsthop_diagnose_")
+        self.addCleanup(self.tmp.cleanup)
+        self.runs = 0
+
+    def round_trip(self, lab, family, *args):
+        """diagnose with --pcap-out, then `rsthop analyze` of that file must give
+        the live verdict (outcome, origin, hop, hop_ip, candidates)."""
+        self.runs += 1
+        pcap = os.path.join(self.tmp.name, f"run{self.runs}.pcapng")
+        d = self.diagnose(lab, family, *args, "--pcap-out", pcap)
+        assert_round_trip(self, pcap, d.verdict)
+        return d
 
     def make_lab(self):
         lab = Lab(routers=ROUTERS, server_name=BLOCKED)
@@ -111,7 +129,7 @@ class DiagnoseCase(unittest.TestCase):
                     MATRIX[(name, k, family)] = "FAIL"
                     lab.start_server(reply_delay_ms=server_delay_ms)
                     place(lab, k)
-                    d = self.diagnose(lab, family, *args)
+                    d = self.round_trip(lab, family, *args)
                     self.assert_verdict(d, outcome, "middlebox", hop=k, hop_ip=lab.hop_addr(k, family),
                                         trigger="sni")
                     v = d.verdict
@@ -185,7 +203,7 @@ class DiagnoseCase(unittest.TestCase):
         for family in FAMILIES:
             with self.subTest(family=family):
                 MATRIX[("server_abort", SERVER_HOP, family)] = "FAIL"
-                d = self.diagnose(lab, family)
+                d = self.round_trip(lab, family)
                 self.assert_verdict(d, "reset", "endpoint", hop=SERVER_HOP, hop_ip=lab.addr("server", family))
                 MATRIX[("server_abort", SERVER_HOP, family)] = "pass"
 
@@ -252,7 +270,7 @@ class DiagnoseCase(unittest.TestCase):
         for family in FAMILIES:
             with self.subTest(family=family):
                 MATRIX[("lb_proxy", 1, family)] = "FAIL"
-                d = self.diagnose(lab, family, "--hold", "1.5")
+                d = self.round_trip(lab, family, "--hold", "1.5")
                 # Port 443 ends at the proxy (hop 1), port 80 at the server (hop 5).
                 self.assert_verdict(d, "reset", "middlebox", hop=1, hop_ip=lab.hop_addr(1, family), endpoint_hop=1)
                 v = d.verdict

@@ -60,6 +60,15 @@ struct FlowSummary {
 
 inline constexpr size_t kMaxBurstDetail = 16;
 
+// The header fields of one packet that attribution compares a RST with.
+struct PacketMark {
+  uint8_t ttl = 0;
+  uint8_t hook = 0;
+  uint16_t ip_id = 0, window = 0;
+  uint32_t seq = 0;
+  uint64_t ts_ns = 0;
+};
+
 // One RST, or a burst of RSTs from the same sender on the same flow.
 struct ResetRecord {
   Packet first;                              // the first RST of the burst (wire features)
@@ -77,6 +86,8 @@ struct ResetRecord {
   bool responder_local = false;              // the responder's SYN-ACK left this host
   std::optional<double> rtt_ms;
   AppHint app;                          // what the initiator sent first
+  std::optional<PacketMark> answered;   // the RST receiver's first payload (the request the RST answers)
+  std::optional<PacketMark> fin;        // the RST sender's first FIN, when it came before the RST
   uint8_t initiator = RH_SIDE_UNKNOWN;  // side of the canonical key that sent the first SYN
 };
 
