@@ -10,6 +10,7 @@ packages=(
   libssl-dev libpcap-dev ieee-data
   iproute2 nftables iptables iperf3 tcpdump tshark curl openssl procps util-linux
   python3 python3-jsonschema
+  prometheus xdp-tools
 )
 
 missing=()

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "cli/live_evidence.h"
+#include "cli/metrics_endpoint.h"
 #include "cli/report.h"
 #include "cli/route_traced.h"
 #include "cli/stop_signals.h"
@@ -44,7 +45,7 @@ int fail(const std::string& msg) {
 // Polls until the duration ends, a stop signal or an error, then detaches and
 // drains what is left.  Returns the exit code of capture errors; write errors stay in `pipe`.
 int trace_loop(const TraceOptions& opt, kernel::Capture& capture, pipeline::Pipeline& pipe, LiveEvidence* evidence,
-               uint64_t start) {
+               MetricsEndpoint* metrics, uint64_t start) {
   const uint64_t deadline = opt.duration_s > 0 ? start + static_cast<uint64_t>(opt.duration_s * 1e9) : 0;
   kernel::Capture::Handler handler = [&](const flow::Packet& p) { pipe.add(p); };
   int rc = 0;
@@ -62,6 +63,7 @@ int trace_loop(const TraceOptions& opt, kernel::Capture& capture, pipeline::Pipe
     pipe.advance(monotonic_now_ns());
     pipe.flush();  // the batch this poll produced
     if (evidence && pipe.ok()) evidence_status = evidence->flush();
+    if (metrics) metrics->publish(pipe, monotonic_now_ns());
   }
   // Detach first so the counters and the ring stop moving, then drain.
   capture.detach();
@@ -71,6 +73,7 @@ int trace_loop(const TraceOptions& opt, kernel::Capture& capture, pipeline::Pipe
   }
   uint64_t now = monotonic_now_ns();
   pipe.finish(now, (now - start) / 1e9);
+  if (metrics) metrics->publish(pipe, now, true);
   return rc;  // a failed evidence flush is sticky: LiveEvidence::close() reports it
 }
 
@@ -108,13 +111,26 @@ int run_trace(const TraceOptions& opt) {
     cfg.frames = true;
   }
 
+  // --metrics listens now: a port in use fails before anything is attached,
+  // and the socket is bound while the process still has its privileges.
+  std::unique_ptr<MetricsEndpoint> metrics;
+  if (!opt.metrics.empty()) {
+    auto m = MetricsEndpoint::listen(opt.metrics);
+    if (!m) return fail(m.error().message);
+    metrics = std::move(m.value());
+  }
+
   auto cap = kernel::Capture::open(cfg);
   if (!cap) return fail(cap.error().message);
   kernel::Capture& capture = *cap.value();
   if (evidence) capture.set_frame_handler([&](const kernel::FrameRecord& f) { evidence->frame(f); });
+  auto attached = capture.attach();
   for (const auto& n : capture.notices()) std::cerr << "rsthop: notice: " << n << "\n";
-  if (auto r = capture.attach(); !r) return fail(r.error().message);  // ~Capture detaches what was attached
+  if (!attached) return fail(attached.error().message);  // ~Capture detaches what was attached
   install_stop_handlers();
+  std::vector<output::AttachmentInfo> attachments;
+  for (const auto& a : capture.attachments()) attachments.push_back({a.interface, a.hook, a.mode, a.fallback});
+  if (metrics) std::cerr << "rsthop: metrics on http://" << metrics->bound() << "/metrics\n";
   {
     std::string what;
     for (const auto& a : capture.attachments()) what += " " + a.interface + ":" + a.hook + "(" + a.mode + ")";
@@ -133,17 +149,24 @@ int run_trace(const TraceOptions& opt) {
   po.packet_lines = opt.packets;
   po.start_ns = monotonic_now_ns();
   po.stats_every_ns = static_cast<uint64_t>(opt.stats_interval_s * 1e9);
+  po.attachments = attachments;
   pipeline::Pipeline pipe(
       po, &writer, ctx, [&](const rh_flow_key& k) { return capture.lookup_flow(k); },
       [&] {
         return pipeline::Counters{capture.counters(), capture.malformed_records()};
       });
-  if (evidence)
+  if (evidence || metrics)
     pipe.set_hooks({.on_reset = [&](const flow::ResetRecord& r, const attribution::Verdict& v) -> Result<void> {
-      evidence->reset(r, pcap::verdict_label(attribution::name(v.origin), v.hop, v.confidence, v.summary));
+      if (metrics) metrics->count(v);
+      if (evidence)
+        evidence->reset(r, pcap::verdict_label(attribution::name(v.origin), v.hop, v.confidence, v.summary));
       return {};
     }});
-  int rc = trace_loop(opt, capture, pipe, evidence.get(), po.start_ns);
+  if (metrics) {
+    metrics->start(attachments);
+    metrics->publish(pipe, po.start_ns, true);
+  }
+  int rc = trace_loop(opt, capture, pipe, evidence.get(), metrics.get(), po.start_ns);
   if (auto c = evidence ? evidence->close() : Result<void>(); pipe.ok() && !c) return fail(c.error().message);
   // A reader that went away (`rsthop trace | head`) ends the run as tcpdump's does: detached, quietly.
   if (!pipe.ok() && pipe.status().error().code == EPIPE && opt.output == "-") return rc;
