@@ -35,6 +35,7 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
+  // Starts the thread, with every signal blocked in it.
   void start();
   // Where it listens, as a URL host:port ("127.0.0.1:9464", "[::1]:9464").
   const std::string& bound() const { return bound_; }
