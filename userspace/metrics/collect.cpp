@@ -16,10 +16,12 @@ Family counter(std::string name, std::string help, uint64_t v) {
 
 void add_kernel(std::vector<Family>& out, const output::KernelCounters& k) {
   for (int i = 0; i < RH_C_MAX; i++) {
-    std::string name = output::counter_name(i);
-    out.push_back(counter("rsthop_kernel_" + name + "_total",
-                          "The kernel programs' " + name + " counter (stats.kernel." + name + ")",
-                          k[static_cast<size_t>(i)]));
+    const std::string name = output::counter_name(i);
+    std::string metric = "rsthop_kernel_";
+    metric.append(name).append("_total");
+    std::string help = "The kernel programs' ";
+    help.append(name).append(" counter (stats.kernel.").append(name).append(")");
+    out.push_back(counter(std::move(metric), std::move(help), k[static_cast<size_t>(i)]));
   }
 }
 
