@@ -12,6 +12,7 @@ packages=(
   python3 python3-jsonschema
   systemd lintian dpkg-dev man-db groff-base python3-yaml
   rsyslog logrotate libivykis0 libnet1 libwrap0 libjson-c5
+  prometheus xdp-tools
 )
 
 # syslog-ng for the sink tests (tests/integration/test_sinks.py).  Debian's

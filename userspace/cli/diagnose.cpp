@@ -85,6 +85,8 @@ Live start_capture(const probe::Target& t, const std::string& ifname, LiveEviden
   Live live;
   auto c = kernel::Capture::open(cfg);
   Result<void> attached = c ? c.value()->attach() : Result<void>(c.error());
+  if (c)
+    for (const auto& n : c.value()->notices()) std::cerr << "rsthop: notice: " << n << "\n";
   if (!attached) {
     std::cerr << "rsthop: notice: no kernel capture (" << attached.error().message
               << "): the probes run, but without RST TTLs, MACs and the hop addresses of the trigger ladder; "
@@ -259,6 +261,9 @@ int run_diagnose(const DiagnoseOptions& opt) {
   if (live.source)
     po.engine.route_traced = [src = live.source.get()](const uint8_t* a, uint8_t f) { return src->route_traced(a, f); };
   po.start_ns = monotonic_now_ns();
+  if (live.capture)
+    for (const auto& a : live.capture->attachments())
+      po.attachments.push_back({a.interface, a.hook, a.mode, a.fallback});
   pipeline::Pipeline pipe(po, &writer, ctx, {}, [&live] {
     if (!live.capture) return pipeline::Counters{};
     return pipeline::Counters{live.capture->counters(), live.capture->malformed_records()};

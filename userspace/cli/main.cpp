@@ -62,6 +62,7 @@ int main(int argc, char** argv) {
       ->check(rsthop::cli::finite_in(0, 86400));
   trace->add_option("--ring-mb", t.ring_mb, "Ring buffer size in MiB (power of two)")->check(CLI::Range(1, 1024));
   trace->add_option("--max-flows", t.max_flows, "Flow table entries in the kernel")->check(CLI::Range(1024, 4194304));
+  trace->add_option("--metrics", t.metrics, "Serve Prometheus metrics on ADDR:PORT at /metrics (e.g. 127.0.0.1:9464)");
   trace->add_option("--pcap-out", t.pcap_out, "Also write the packets behind each reset (pcapng, commented) to FILE");
   trace->add_flag("-v,--verbose", t.verbose, "Show libbpf's log, including the verifier's");
 

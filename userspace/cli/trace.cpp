@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "cli/live_evidence.h"
+#include "cli/metrics_endpoint.h"
 #include "cli/outputs.h"
 #include "cli/privileges.h"
 #include "cli/report.h"
@@ -48,7 +49,7 @@ int fail(const std::string& msg) {
 // drains what is left.  Returns the exit code of capture errors; write errors stay in `pipe`.
 // SIGHUP reopens the outputs (files: logrotate) and the run goes on.
 int trace_loop(const TraceOptions& opt, kernel::Capture& capture, pipeline::Pipeline& pipe, LiveEvidence* evidence,
-               output::Sink& outputs, uint64_t start, Service& service) {
+               output::Sink& outputs, MetricsEndpoint* metrics, uint64_t start, Service& service) {
   const uint64_t deadline = opt.duration_s > 0 ? start + static_cast<uint64_t>(opt.duration_s * 1e9) : 0;
   kernel::Capture::Handler handler = [&](const flow::Packet& p) { pipe.add(p); };
   int rc = 0;
@@ -70,6 +71,7 @@ int trace_loop(const TraceOptions& opt, kernel::Capture& capture, pipeline::Pipe
     }
     pipe.flush();  // the batch this poll produced
     if (evidence && pipe.ok()) evidence_status = evidence->flush();
+    if (metrics) metrics->publish(pipe, monotonic_now_ns());
     service.tick(monotonic_now_ns(), pipe);
   }
   service.stopping();
@@ -81,6 +83,7 @@ int trace_loop(const TraceOptions& opt, kernel::Capture& capture, pipeline::Pipe
   }
   uint64_t now = monotonic_now_ns();
   pipe.finish(now, (now - start) / 1e9);
+  if (metrics) metrics->publish(pipe, now, true);
   return rc;  // a failed evidence flush is sticky: LiveEvidence::close() reports it
 }
 
@@ -117,12 +120,22 @@ int run_trace(const TraceOptions& opt, const TraceReloader& reload) {
     cfg.frames = true;
   }
 
+  // --metrics listens now: a port in use fails before anything is attached,
+  // and the socket is bound while the process still has its privileges.
+  std::unique_ptr<MetricsEndpoint> metrics;
+  if (!opt.metrics.empty()) {
+    auto m = MetricsEndpoint::listen(opt.metrics);
+    if (!m) return fail(m.error().message);
+    metrics = std::move(m.value());
+  }
+
   auto cap = kernel::Capture::open(cfg);
   if (!cap) return fail(cap.error().message);
   kernel::Capture& capture = *cap.value();
   if (evidence) capture.set_frame_handler([&](const kernel::FrameRecord& f) { evidence->frame(f); });
+  auto attached = capture.attach();
   for (const auto& n : capture.notices()) std::cerr << "rsthop: notice: " << n << "\n";
-  if (auto r = capture.attach(); !r) return fail(r.error().message);  // ~Capture detaches what was attached
+  if (!attached) return fail(attached.error().message);  // ~Capture detaches what was attached
   // Attached: what follows (the ring, counters, outputs already open) needs no privileges.
   Needs needs = needs_after_attach(capture.attachments());
   needs.keep_uid = outs->reopens;
@@ -131,6 +144,9 @@ int run_trace(const TraceOptions& opt, const TraceReloader& reload) {
   install_stop_handlers();
   install_hangup_handler();
   Service service(reload);
+  std::vector<output::AttachmentInfo> attachments;
+  for (const auto& a : capture.attachments()) attachments.push_back({a.interface, a.hook, a.mode, a.fallback});
+  if (metrics) std::cerr << "rsthop: metrics on http://" << metrics->bound() << "/metrics\n";
   {
     std::string what;
     for (const auto& a : capture.attachments()) what += " " + a.interface + ":" + a.hook + "(" + a.mode + ")";
@@ -151,17 +167,29 @@ int run_trace(const TraceOptions& opt, const TraceReloader& reload) {
   po.sink_stats = true;
   po.start_ns = monotonic_now_ns();
   po.stats_every_ns = static_cast<uint64_t>(opt.stats_interval_s * 1e9);
+  po.attachments = attachments;
   pipeline::Pipeline pipe(
       po, &writer, ctx, [&](const rh_flow_key& k) { return capture.lookup_flow(k); },
       [&] {
         return pipeline::Counters{capture.counters(), capture.malformed_records()};
       });
-  if (evidence)
+  if (evidence || metrics)
     pipe.set_hooks({.on_reset = [&](const flow::ResetRecord& r, const attribution::Verdict& v) -> Result<void> {
-      evidence->reset(r, pcap::verdict_label(attribution::name(v.origin), v.hop, v.confidence, v.summary));
+      if (metrics) metrics->count(v);
+      if (evidence)
+        evidence->reset(r, pcap::verdict_label(attribution::name(v.origin), v.hop, v.confidence, v.summary));
       return {};
     }});
-  int rc = trace_loop(opt, capture, pipe, evidence.get(), *outs->sinks, po.start_ns, service);
+  if (metrics) {
+    metrics->set_sink_stats([sinks = outs->sinks] {
+      std::vector<metrics::SinkStats> out;
+      for (const auto& s : sinks->stats()) out.push_back({s.name, s.queued_bytes, s.dropped_full});
+      return out;
+    });
+    metrics->start(attachments);  // its thread, born after the privilege drop
+    metrics->publish(pipe, po.start_ns, true);
+  }
+  int rc = trace_loop(opt, capture, pipe, evidence.get(), *outs->sinks, metrics.get(), po.start_ns, service);
   if (auto c = evidence ? evidence->close() : Result<void>(); pipe.ok() && !c) return fail(c.error().message);
   Result<void> status = pipe.ok() ? outs->close() : pipe.status();
   // A reader that went away (`rsthop trace | head`) ends the run as tcpdump's does: detached, quietly.

@@ -11,6 +11,7 @@
 namespace rsthop::cli {
 
 struct TraceOptions {
+  std::string metrics;   // --metrics ADDR:PORT: the Prometheus endpoint ("" = none)
   std::string pcap_out;  // --pcap-out: pcapng of the packets behind each reset (\"\" = none)
   std::vector<std::string> interfaces;
   std::vector<std::string> hosts;  // CIDRs or addresses

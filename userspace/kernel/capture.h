@@ -50,6 +50,9 @@ struct Attachment {
   uint32_t ifindex = 0;
   std::string hook;  // "xdp", "tc-ingress", "tc-egress"
   std::string mode;  // "native", "generic", "tcx", "clsact"
+  // Set when this hook stands in for XDP: why XDP could not be attached
+  // ("another XDP program is attached there").  The hook is then "tc-ingress".
+  std::string fallback;
 };
 
 class Capture {
@@ -63,6 +66,8 @@ class Capture {
   Capture(const Capture&) = delete;
   Capture& operator=(const Capture&) = delete;
 
+  // XDP that cannot be attached (another program holds the interface, or
+  // the driver refuses) falls back to tc ingress, with a notice.
   Result<void> attach();
   // Detaches every program this Capture attached (idempotent).
   void detach();

@@ -424,7 +424,8 @@ void append_sink_stats(JsonWriter& w, std::span<const SinkStats> sinks) {
 }  // namespace
 
 void append_stats_line(std::string& out, const Context& ctx, uint64_t now_mono_ns, const KernelCounters& kernel,
-                       const UserspaceCounters& user, double elapsed_s, bool final, std::span<const SinkStats> sinks) {
+                       const UserspaceCounters& user, double elapsed_s, bool final, std::span<const SinkStats> sinks,
+                       const std::vector<AttachmentInfo>* attachments) {
   JsonWriter w(out);
   begin_event(w, ctx, "stats", now_mono_ns);
   w.begin_object("stats");
@@ -442,6 +443,18 @@ void append_stats_line(std::string& out, const Context& ctx, uint64_t now_mono_n
   w.boolean("final", final);
   // Seconds from nanosecond differences: nine decimals keep every one.
   w.real("elapsed_s", elapsed_s, 9);
+  if (attachments) {
+    w.begin_array("attachments");
+    for (const auto& a : *attachments) {
+      w.begin_object();
+      w.string("interface", a.interface);
+      w.string("hook", a.hook);
+      w.string("mode", a.mode);
+      if (!a.fallback.empty()) w.string("fallback", a.fallback);
+      w.end_object();
+    }
+    w.end_array();
+  }
   w.end_object();
   w.end_object();
 }
@@ -483,8 +496,11 @@ json packet_event(const Context& ctx, const flow::Packet& p) {
 }
 
 json stats_event(const Context& ctx, uint64_t now_mono_ns, const KernelCounters& kernel, const UserspaceCounters& user,
-                 double elapsed_s, bool final, std::span<const SinkStats> sinks) {
-  return parsed([&](std::string& l) { append_stats_line(l, ctx, now_mono_ns, kernel, user, elapsed_s, final, sinks); });
+                 double elapsed_s, bool final, std::span<const SinkStats> sinks,
+                 const std::vector<AttachmentInfo>* attachments) {
+  return parsed([&](std::string& l) {
+    append_stats_line(l, ctx, now_mono_ns, kernel, user, elapsed_s, final, sinks, attachments);
+  });
 }
 
 json lost_event(const Context& ctx, uint64_t now_mono_ns, std::string_view cause, uint64_t count, uint64_t total,

@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -43,6 +44,14 @@ struct UserspaceCounters {
 
 using KernelCounters = std::array<uint64_t, RH_C_MAX>;
 
+// How the capture ended up attached (stats.attachments[], first stats line of a live run).
+struct AttachmentInfo {
+  std::string interface;
+  std::string hook;      // "xdp", "tc-ingress", "tc-egress"
+  std::string mode;      // "native", "generic", "tcx", "clsact"
+  std::string fallback;  // why this hook stands in for XDP; "" when it does not
+};
+
 // Builders append one compact JSON document (no newline) to `out`; this is
 // the hot path, written with JsonWriter, no document tree.  Object members
 // come in a fixed order, not sorted.
@@ -56,10 +65,11 @@ void append_reset_line(std::string& out, const Context& ctx, const flow::ResetRe
 // event_type "packet": one raw control packet of any kind, ICMP included.
 void append_packet_line(std::string& out, const Context& ctx, const flow::Packet& p);
 // event_type "stats"; now_mono_ns is CLOCK_MONOTONIC (monotonic_now_ns()).
-// `sinks`, when not empty, adds stats.sinks[] (each output's queue and drops).
+// `sinks`, when not empty, adds stats.sinks[] (each output's queue and drops);
+// `attachments`, when given, adds stats.attachments[].
 void append_stats_line(std::string& out, const Context& ctx, uint64_t now_mono_ns, const KernelCounters& kernel,
                        const UserspaceCounters& user, double elapsed_s, bool final,
-                       std::span<const SinkStats> sinks = {});
+                       std::span<const SinkStats> sinks = {}, const std::vector<AttachmentInfo>* attachments = nullptr);
 // event_type "lost": `count` since the previous report, `total` since start.
 // cause is loss_cause(idx), kLossCauseMalformedRecord, or one of the sink
 // causes, which name the output in lost.sink.
@@ -74,7 +84,8 @@ nlohmann::json reset_event(const Context& ctx, const flow::ResetRecord& r,
 nlohmann::json packet_event(const Context& ctx, const flow::Packet& p);
 nlohmann::json stats_event(const Context& ctx, uint64_t now_mono_ns, const KernelCounters& kernel,
                            const UserspaceCounters& user, double elapsed_s, bool final,
-                           std::span<const SinkStats> sinks = {});
+                           std::span<const SinkStats> sinks = {},
+                           const std::vector<AttachmentInfo>* attachments = nullptr);
 nlohmann::json lost_event(const Context& ctx, uint64_t now_mono_ns, std::string_view cause, uint64_t count,
                           uint64_t total, std::string_view sink = {});
 

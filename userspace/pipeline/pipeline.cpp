@@ -90,7 +90,9 @@ void Pipeline::report_losses(uint64_t now) {
 void Pipeline::write_stats(uint64_t now, double elapsed_s, bool final) {
   Counters c = read_counters();
   auto sinks = writer_ && opt_.sink_stats ? writer_->sink().stats() : std::vector<output::SinkStats>{};
-  emit([&](std::string& l) { output::append_stats_line(l, ctx_, now, c.kernel, uc_, elapsed_s, final, sinks); });
+  const auto* att = !stats_written_ && !opt_.attachments.empty() ? &opt_.attachments : nullptr;
+  stats_written_ = true;
+  emit([&](std::string& l) { output::append_stats_line(l, ctx_, now, c.kernel, uc_, elapsed_s, final, sinks, att); });
 }
 
 void Pipeline::finish(uint64_t now, double elapsed_s) {

@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "attribution/engine.h"
 #include "common/result.h"
@@ -46,6 +47,8 @@ class Pipeline {
     uint64_t tick_ns = 1'000'000'000ULL;
     uint64_t start_ns = 0;        // first tick at start_ns + tick_ns; 0: at the first advance()
     uint64_t stats_every_ns = 0;  // periodic stats lines; 0: only the ones asked for
+    // How the live capture is attached: stats.attachments[] of the first stats line.
+    std::vector<output::AttachmentInfo> attachments;
   };
   struct Hooks {
     // Each reset record with its verdict, after its line (evidence writers, diagnose).
@@ -89,6 +92,10 @@ class Pipeline {
   bool ok() const { return static_cast<bool>(status_); }
   const output::UserspaceCounters& userspace() const { return uc_; }
   uint64_t lost_total() const { return losses_.total(); }
+  // Flows open in the timeline now.
+  size_t active_flows() const { return timeline_->active_flows(); }
+  // Reads the counters now (through the CounterSource) and refreshes userspace() with them.
+  Counters counters() { return read_counters(); }
 
  private:
   std::unique_ptr<flow::Timeline> make_timeline(flow::Timeline::StateLookup lookup);
@@ -111,6 +118,7 @@ class Pipeline {
   output::UserspaceCounters uc_;
   uint64_t evicted_before_ = 0;  // by the timelines restart() replaced
   uint64_t next_tick_ = 0, next_stats_ = 0;
+  bool stats_written_ = false;
   Result<void> status_;
 };
 
