@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
   trace->add_option("--ring-mb", t.ring_mb, "Ring buffer size in MiB (power of two)")->check(CLI::Range(1, 1024));
   trace->add_option("--max-flows", t.max_flows, "Flow table entries in the kernel")->check(CLI::Range(1024, 4194304));
   trace->add_option("--pcap-out", t.pcap_out, "Also write the packets behind each reset (pcapng, commented) to FILE");
+  rsthop::cli::add_volume_options(trace, t.volume);
   trace->add_flag("-v,--verbose", t.verbose, "Show libbpf's log, including the verifier's");
 
   rsthop::cli::AnalyzeOptions a;
@@ -72,6 +73,7 @@ int main(int argc, char** argv) {
   analyze->add_option("--control", a.control,
                       "A capture whose ladders are the controls of the same destinations' in the files");
   analyze->add_option("--pcap-out", a.pcap_out, "Also write the packets behind each reset (pcapng, commented) to FILE");
+  rsthop::cli::add_volume_options(analyze, a.volume);
 
   rsthop::cli::DiagnoseOptions d;
   auto* diag =

@@ -78,6 +78,8 @@ int trace_loop(const TraceOptions& opt, kernel::Capture& capture, pipeline::Pipe
 
 int run_trace(const TraceOptions& opt) {
   kernel::set_libbpf_verbose(opt.verbose);
+  auto volume = parse_volume(opt.volume);
+  if (!volume) return fail(volume.error().message);
   kernel::CaptureConfig cfg;
   cfg.interfaces = opt.interfaces;
   cfg.xdp = opt.xdp == "off"       ? kernel::XdpMode::off
@@ -133,6 +135,7 @@ int run_trace(const TraceOptions& opt) {
   po.packet_lines = opt.packets;
   po.start_ns = monotonic_now_ns();
   po.stats_every_ns = static_cast<uint64_t>(opt.stats_interval_s * 1e9);
+  apply_volume(volume.value(), po);
   pipeline::Pipeline pipe(
       po, &writer, ctx, [&](const rh_flow_key& k) { return capture.lookup_flow(k); },
       [&] {
@@ -144,6 +147,8 @@ int run_trace(const TraceOptions& opt) {
       return {};
     }});
   int rc = trace_loop(opt, capture, pipe, evidence.get(), po.start_ns);
+  if (!po.loss_lines && pipe.lost_total())  // --events without lost: said here, and in the final stats line
+    std::cerr << "rsthop: notice: " << pipe.lost_total() << " events were lost (no `lost` lines: --events)\n";
   if (auto c = evidence ? evidence->close() : Result<void>(); pipe.ok() && !c) return fail(c.error().message);
   // A reader that went away (`rsthop trace | head`) ends the run as tcpdump's does: detached, quietly.
   if (!pipe.ok() && pipe.status().error().code == EPIPE && opt.output == "-") return rc;

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/volume.h"
+
 namespace rsthop::cli {
 
 struct TraceOptions {
@@ -22,6 +24,7 @@ struct TraceOptions {
   double stats_interval_s = 10;
   uint32_t ring_mb = 16;
   uint32_t max_flows = 65536;
+  VolumeOptions volume;  // --events, --origin, --min-confidence, --incidents
 };
 
 // Returns the process exit code.

@@ -22,7 +22,9 @@
 #include "oui/oui.h"
 #include "output/event.h"
 #include "output/sink.h"
+#include "pipeline/incidents.h"
 #include "pipeline/losses.h"
+#include "pipeline/volume.h"
 
 namespace rsthop::pipeline {
 
@@ -45,6 +47,14 @@ class Pipeline {
     uint64_t tick_ns = 1'000'000'000ULL;
     uint64_t start_ns = 0;        // first tick at start_ns + tick_ns; 0: at the first advance()
     uint64_t stats_every_ns = 0;  // periodic stats lines; 0: only the ones asked for
+    // Volume control (--origin, --min-confidence): resets the filter refuses
+    // get no reset line and count in no incident (the hooks still see them).
+    ResetFilter reset_filter;
+    // --incidents: one `incident` line per destination and kind of reset
+    // every incidents.interval_ns; 0: no aggregation.
+    uint64_t incident_interval_ns = 0;
+    size_t incident_max_destinations = 1024;
+    size_t incident_max_groups = 4;  // per destination and interval
   };
   struct Hooks {
     // Each reset record with its verdict, after its line (evidence writers, diagnose).
@@ -76,6 +86,9 @@ class Pipeline {
   // `lost` lines for every counter that moved since the previous report.
   void report_losses(uint64_t now);
   void write_stats(uint64_t now, double elapsed_s, bool final);
+  // The `incident` lines gathered since the last interval, and a `lost` line
+  // (cause incident_overflow) for resets the full tables could not count.
+  void flush_incidents(uint64_t now);
   // finish_flows, report_losses, the final stats line, flush.
   void finish(uint64_t now, double elapsed_s);
   // Writes out what the writer buffered (after each batch).
@@ -84,7 +97,9 @@ class Pipeline {
   const Result<void>& status() const { return status_; }
   bool ok() const { return static_cast<bool>(status_); }
   const output::UserspaceCounters& userspace() const { return uc_; }
-  uint64_t lost_total() const { return losses_.total(); }
+  uint64_t lost_total() const { return losses_.total() + incident_overflow_reported_; }
+  uint64_t resets_filtered() const { return resets_filtered_; }
+  uint64_t incidents_emitted() const { return incidents_emitted_; }
 
  private:
   std::unique_ptr<flow::Timeline> make_timeline(flow::Timeline::StateLookup lookup);
@@ -106,7 +121,9 @@ class Pipeline {
   LossReporter losses_;
   output::UserspaceCounters uc_;
   uint64_t evicted_before_ = 0;  // by the timelines restart() replaced
-  uint64_t next_tick_ = 0, next_stats_ = 0;
+  uint64_t next_tick_ = 0, next_stats_ = 0, next_incidents_ = 0;
+  std::unique_ptr<IncidentAggregator> incidents_;  // null without --incidents
+  uint64_t resets_filtered_ = 0, incidents_emitted_ = 0, incident_overflow_reported_ = 0;
   Result<void> status_;
 };
 
