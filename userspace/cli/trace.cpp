@@ -14,6 +14,7 @@
 #include "cli/route_traced.h"
 #include "cli/stop_signals.h"
 #include "common/clock.h"
+#include "common/clock_discipline.h"
 #include "kernel/capture.h"
 #include "output/event.h"
 #include "output/names.h"
@@ -36,6 +37,9 @@ std::function<std::string(uint32_t)> if_name_cache() {
   };
 }
 
+// How often trace measures the REALTIME - MONOTONIC offset again (a long run follows NTP).
+constexpr uint64_t kRecalibrateNs = 10'000'000'000ULL;
+
 int fail(const std::string& msg) {
   std::cerr << "rsthop: " << msg << "\n";
   return 1;
@@ -44,14 +48,21 @@ int fail(const std::string& msg) {
 // Polls until the duration ends, a stop signal or an error, then detaches and
 // drains what is left.  Returns the exit code of capture errors; write errors stay in `pipe`.
 int trace_loop(const TraceOptions& opt, kernel::Capture& capture, pipeline::Pipeline& pipe, LiveEvidence* evidence,
-               uint64_t start) {
+               uint64_t start, const WallClock& wall) {
   const uint64_t deadline = opt.duration_s > 0 ? start + static_cast<uint64_t>(opt.duration_s * 1e9) : 0;
   kernel::Capture::Handler handler = [&](const flow::Packet& p) { pipe.add(p); };
   int rc = 0;
   Result<void> evidence_status;
+  ClockDiscipline clock(wall, start);
+  uint64_t next_calibration = start + kRecalibrateNs;
   while (!stop_requested() && pipe.ok() && evidence_status) {
     uint64_t now = monotonic_now_ns();
     if (deadline && now >= deadline) break;
+    if (now >= next_calibration) {
+      clock.observe(WallClock::calibrate(), now);
+      next_calibration = now + kRecalibrateNs;
+    }
+    pipe.set_clock(clock.at(now));
     int wait_ms = 100;
     if (deadline) wait_ms = static_cast<int>(std::min<uint64_t>(100, (deadline - now) / 1'000'000 + 1));
     if (auto r = capture.poll(wait_ms, handler); !r) {
@@ -146,7 +157,7 @@ int run_trace(const TraceOptions& opt) {
       evidence->reset(r, pcap::verdict_label(attribution::name(v.origin), v.hop, v.confidence, v.summary));
       return {};
     }});
-  int rc = trace_loop(opt, capture, pipe, evidence.get(), po.start_ns);
+  int rc = trace_loop(opt, capture, pipe, evidence.get(), po.start_ns, wall);
   if (!po.loss_lines && pipe.lost_total())  // --events without lost: said here, and in the final stats line
     std::cerr << "rsthop: notice: " << pipe.lost_total() << " events were lost (no `lost` lines: --events)\n";
   if (auto c = evidence ? evidence->close() : Result<void>(); pipe.ok() && !c) return fail(c.error().message);

@@ -27,9 +27,9 @@ struct Incident {
   uint64_t count = 0;       // reset records (connections, or bursts within one) in the interval
   uint64_t rsts = 0;        // RST packets behind them
   double confidence_max = 0;
-  uint64_t first_ns = 0, last_ns = 0;       // CLOCK_MONOTONIC of the first and last reset counted
-  std::vector<std::string> community_ids;   // of the first few flows (kIncidentCommunityIds), to join their lines
-  std::vector<std::string> server_names;    // distinct TLS SNIs seen, first few
+  uint64_t first_ns = 0, last_ns = 0;      // CLOCK_MONOTONIC of the first and last reset counted
+  std::vector<std::string> community_ids;  // of the first few flows (kIncidentCommunityIds), to join their lines
+  std::vector<std::string> server_names;   // distinct TLS SNIs seen, first few
 };
 
 inline constexpr size_t kIncidentCommunityIds = 4;

@@ -72,6 +72,8 @@ class Pipeline {
            CounterSource counters = {});
 
   void set_hooks(Hooks h) { hooks_ = std::move(h); }
+  // The kernel-to-wall clock of the lines from now on (trace recalibrates it: common/clock_discipline.h).
+  void set_clock(const WallClock& c) { ctx_.clock = c; }
   attribution::Engine& engine() { return engine_; }
 
   void add(const flow::Packet& p);

@@ -121,7 +121,8 @@ TEST(Incidents, SummaryNamesTheSenderAndBracketsIpv6) {
   EXPECT_EQ(output::incident_summary(inc), "1 connection to [2001:db8::5]:443 reset by a middlebox");
   inc.origin = attribution::Origin::endpoint;
   inc.fingerprint = "n1/RA";
-  EXPECT_EQ(output::incident_summary(inc), "1 connection to [2001:db8::5]:443 reset by the endpoint, fingerprint n1/RA");
+  EXPECT_EQ(output::incident_summary(inc),
+            "1 connection to [2001:db8::5]:443 reset by the endpoint, fingerprint n1/RA");
 }
 
 TEST(Incidents, LineCarriesTheFields) {
