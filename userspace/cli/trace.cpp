@@ -15,6 +15,7 @@
 #include "cli/stop_signals.h"
 #include "common/clock.h"
 #include "common/clock_discipline.h"
+#include "common/netns.h"
 #include "kernel/capture.h"
 #include "output/event.h"
 #include "output/names.h"
@@ -134,7 +135,7 @@ int run_trace(const TraceOptions& opt) {
     std::cerr << "rsthop: tracing" << what << "; Ctrl-C to stop\n";
   }
 
-  output::Context ctx{host_name(), wall, if_name_cache()};
+  output::Context ctx{host_name(), wall, if_name_cache(), own_netns_inode()};
   auto registry = oui::Registry::load();
   if (!registry) std::cerr << "rsthop: notice: " << registry.error().message << "\n";
   pipeline::Pipeline::Options po;

@@ -15,7 +15,7 @@ namespace rsthop {
 
 class ClockDiscipline {
  public:
-  static constexpr int64_t kMaxSlewPpm = 500;                // ntpd's limit
+  static constexpr int64_t kMaxSlewPpm = 500;               // ntpd's limit
   static constexpr int64_t kStepThresholdNs = 128'000'000;  // ntpd's step threshold
 
   ClockDiscipline(WallClock start, uint64_t mono_now) : from_(start.offset_ns()), target_(from_), since_(mono_now) {}

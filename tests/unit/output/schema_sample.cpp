@@ -15,6 +15,8 @@ namespace fx = rsthop::output::fixtures;
 
 int main() {
   Context ctx = fx::context();
+  Context in_netns = ctx;
+  in_netns.netns_inode = 4026531840ULL;
   Writer w(std::make_unique<StdoutSink>(), Format::json);
 
   flow::ResetRecord local;
@@ -61,6 +63,7 @@ int main() {
   const Build events[] = {
       [&](std::string& l) { append_flow_line(l, ctx, fx::flow_summary()); },
       [&](std::string& l) { append_flow_line(l, ctx, f6); },
+      [&](std::string& l) { append_reset_line(l, in_netns, fx::reset_record()); },
       [&](std::string& l) { append_reset_line(l, ctx, fx::reset_record()); },
       [&](std::string& l) { append_reset_line(l, ctx, local); },
       [&](std::string& l) { append_reset_line(l, ctx, fx::reset_record(), &remote); },
