@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -49,7 +50,7 @@ class IncidentAggregator {
   struct DestKey {
     std::array<uint8_t, 16> ip;
     uint16_t port;
-    auto operator<=>(const DestKey&) const = default;
+    bool operator<(const DestKey& o) const { return std::tie(ip, port) < std::tie(o.ip, o.port); }
   };
   // origin, hop (-1: none), fingerprint
   using GroupKey = std::tuple<int, int, std::string>;
