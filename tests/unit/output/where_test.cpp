@@ -12,8 +12,8 @@ namespace fx = fixtures;
 TEST(Where, LiveLinesCarryTheNetworkNamespace) {
   Context ctx = fx::context();
   ctx.netns_inode = 4026531840ULL;
-  for (const auto& j : {flow_event(ctx, fx::flow_summary()), reset_event(ctx, fx::reset_record()),
-                        packet_event(ctx, fx::syn_v6())})
+  for (const auto& j :
+       {flow_event(ctx, fx::flow_summary()), reset_event(ctx, fx::reset_record()), packet_event(ctx, fx::syn_v6())})
     EXPECT_EQ(j["rsthop"]["netns"]["inode"], 4026531840ULL) << j.dump();
 }
 
