@@ -39,6 +39,21 @@ class WhereTest(unittest.TestCase):
             for e in tagged:
                 self.assertEqual(e["rsthop"]["netns"]["inode"], inodes[node], f"{node}: {e}")
 
+    def test_any_traces_every_interface_that_is_up(self):
+        self.lab.start_server()
+        t = Trace(self.lab, "r1", ["-i", "any", "--packets"])
+        for dev in ("left0", "right0"):
+            self.assertIn(f" {dev}:", t.stderr)
+        self.lab.run("client", f"curl -s -m 3 -o /dev/null http://{self.lab.addr('server')}/", check=False)
+        time.sleep(1.5)
+        events = t.stop()
+        self.assertEqual(t.rc, 0, t.stderr)
+        validate(events)
+        # One flow (the interfaces share the flow table), its packets seen on both sides of the router.
+        self.assertTrue(of_type(events, "flow"))
+        seen = {p.get("observer", {}).get("interface", {}).get("name") for p in of_type(events, "packet")}
+        self.assertTrue({"left0", "right0"} <= seen, seen)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -35,7 +35,10 @@ int main(int argc, char** argv) {
 
   rsthop::cli::TraceOptions t;
   auto* trace = app.add_subcommand("trace", "Trace TCP handshakes, closes and resets live, passively");
-  trace->add_option("-i,--interface", t.interfaces, "Interface to capture on (repeatable)")->required();
+  trace
+      ->add_option("-i,--interface", t.interfaces,
+                   "Interface to capture on (repeatable; 'any': every interface up at start)")
+      ->required();
   trace->add_option("--host", t.hosts, "Only flows with an endpoint in this CIDR (repeatable, max 16)");
   trace->add_option("-p,--port", t.ports, "Only flows with this port on either side (repeatable)")
       ->check(CLI::Range(1, 65535));

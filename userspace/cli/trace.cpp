@@ -17,6 +17,7 @@
 #include "common/clock_discipline.h"
 #include "common/netns.h"
 #include "kernel/capture.h"
+#include "kernel/interfaces.h"
 #include "output/event.h"
 #include "output/names.h"
 #include "output/sink.h"
@@ -93,7 +94,9 @@ int run_trace(const TraceOptions& opt) {
   auto volume = parse_volume(opt.volume);
   if (!volume) return fail(volume.error().message);
   kernel::CaptureConfig cfg;
-  cfg.interfaces = opt.interfaces;
+  auto interfaces = kernel::expand_any(opt.interfaces);  // -i any: every interface that is up now
+  if (!interfaces) return fail(interfaces.error().message);
+  cfg.interfaces = interfaces.value();
   cfg.xdp = opt.xdp == "off"       ? kernel::XdpMode::off
             : opt.xdp == "generic" ? kernel::XdpMode::generic
                                    : kernel::XdpMode::native;
