@@ -150,6 +150,7 @@ bool analyze_file(Run& run, const std::string& path) {
 bool find_ladders(const AnalyzeOptions& opt, const pcap::Tracker::Options& track, pipeline::Pipeline::Options po,
                   diagnose::LadderRecogniser& rec) {
   po.flow_lines = po.reset_lines = po.loss_lines = false;
+  po.incident_interval_ns = 0;
   auto pass = [&](const std::vector<std::string>& files, bool control) {
     Run run{opt, track};
     run.quiet = !control;
@@ -186,6 +187,8 @@ Result<void> write_ladder(output::Writer& writer, const output::Context& ctx, co
 }  // namespace
 
 int run_analyze(const AnalyzeOptions& opt) {
+  auto volume = parse_volume(opt.volume);
+  if (!volume) return fail(volume.error().message);
   pcap::Tracker::Options track;
   for (const auto& h : opt.hosts) {
     auto c = parse_cidr(h);
@@ -224,11 +227,13 @@ int run_analyze(const AnalyzeOptions& opt) {
   po.engine.local_events = false;
   po.registry = registry ? &registry.value() : nullptr;
   po.timeline.max_flows = opt.max_flows;
+  apply_volume(volume.value(), po);
   bool control_ok = true;  // a --control file that could not be read to its end fails the run, as a file does
   {
     diagnose::LadderRecogniser rec({.registry = po.registry});
     control_ok = find_ladders(opt, track, po, rec);
-    for (const auto& l : rec.ladders())
+    const bool verdicts = volume->events.has(pipeline::EventType::verdict);  // hop lines go with them
+    for (const auto& l : verdicts ? rec.ladders() : std::vector<diagnose::CapturedLadder>{})
       if (auto r = write_ladder(writer, ctx, l); !r) return fail(r.error().message);
   }
   pipeline::Pipeline pipe(po, &writer, ctx, {}, [&run] { return run.counters; });
@@ -251,6 +256,7 @@ int run_analyze(const AnalyzeOptions& opt) {
   double span = run.last_ts > run.first_ts ? (run.last_ts - run.first_ts) / 1e9 : 0;
   // Stamped with the capture's last time; now when no record was read (not 1970).  No file
   // opened, nothing analyzed: no stats line.
+  pipe.flush_incidents(run.last_ts);
   if (run.opened) pipe.write_stats(run.last_ts ? run.last_ts : unix_now_ns(), span, true);
   pipe.flush();
   Result<void> status = pipe.ok() ? run.evidence_status : pipe.status();

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/volume.h"
+
 namespace rsthop::cli {
 
 struct AnalyzeOptions {
@@ -19,6 +21,7 @@ struct AnalyzeOptions {
   uint32_t max_flows = 65536;       // the flow table (the kernel's default size)
   std::string pcap_out;             // --pcap-out: pcapng of the packets behind each reset ("" = none)
   std::string control;              // --control: a capture whose ladders are the controls of the files' ("" = none)
+  VolumeOptions volume;             // --events, --origin, --min-confidence, --incidents
 };
 
 // Returns the process exit code: 0, or 1 when a file could not be opened or

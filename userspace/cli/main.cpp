@@ -44,7 +44,10 @@ int main(int argc, char** argv) {
   const CLI::Validator output_form(rsthop::cli::check_output_form, "FORM");
   rsthop::cli::TraceOptions t;
   auto* trace = app.add_subcommand("trace", "Trace TCP handshakes, closes and resets live, passively");
-  trace->add_option("-i,--interface", t.interfaces, "Interface to capture on (repeatable)")->required();
+  trace
+      ->add_option("-i,--interface", t.interfaces,
+                   "Interface to capture on (repeatable; 'any': every interface up at start)")
+      ->required();
   trace->add_option("--host", t.hosts, "Only flows with an endpoint in this CIDR (repeatable, max 16)");
   trace->add_option("-p,--port", t.ports, "Only flows with this port on either side (repeatable)")
       ->check(CLI::Range(1, 65535));
@@ -64,6 +67,7 @@ int main(int argc, char** argv) {
   trace->add_option("--max-flows", t.max_flows, "Flow table entries in the kernel")->check(CLI::Range(1024, 4194304));
   trace->add_option("--metrics", t.metrics, "Serve Prometheus metrics on ADDR:PORT at /metrics (e.g. 127.0.0.1:9464)");
   trace->add_option("--pcap-out", t.pcap_out, "Also write the packets behind each reset (pcapng, commented) to FILE");
+  rsthop::cli::add_volume_options(trace, t.volume);
   trace->add_flag("-v,--verbose", t.verbose, "Show libbpf's log, including the verifier's");
 
   rsthop::cli::AnalyzeOptions a;
@@ -82,6 +86,7 @@ int main(int argc, char** argv) {
   analyze->add_option("--control", a.control,
                       "A capture whose ladders are the controls of the same destinations' in the files");
   analyze->add_option("--pcap-out", a.pcap_out, "Also write the packets behind each reset (pcapng, commented) to FILE");
+  rsthop::cli::add_volume_options(analyze, a.volume);
 
   rsthop::cli::DiagnoseOptions d;
   auto* diag =

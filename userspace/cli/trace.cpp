@@ -18,7 +18,10 @@
 #include "cli/service.h"
 #include "cli/stop_signals.h"
 #include "common/clock.h"
+#include "common/clock_discipline.h"
+#include "common/netns.h"
 #include "kernel/capture.h"
+#include "kernel/interfaces.h"
 #include "output/event.h"
 #include "output/names.h"
 #include "output/sink.h"
@@ -40,6 +43,9 @@ std::function<std::string(uint32_t)> if_name_cache() {
   };
 }
 
+// How often trace measures the REALTIME - MONOTONIC offset again (a long run follows NTP).
+constexpr uint64_t kRecalibrateNs = 10'000'000'000ULL;
+
 int fail(const std::string& msg) {
   std::cerr << "rsthop: " << msg << "\n";
   return 1;
@@ -49,14 +55,22 @@ int fail(const std::string& msg) {
 // drains what is left.  Returns the exit code of capture errors; write errors stay in `pipe`.
 // SIGHUP reopens the outputs (files: logrotate) and the run goes on.
 int trace_loop(const TraceOptions& opt, kernel::Capture& capture, pipeline::Pipeline& pipe, LiveEvidence* evidence,
-               output::Sink& outputs, MetricsEndpoint* metrics, uint64_t start, Service& service) {
+               output::Sink& outputs, MetricsEndpoint* metrics, uint64_t start, const WallClock& wall,
+               Service& service) {
   const uint64_t deadline = opt.duration_s > 0 ? start + static_cast<uint64_t>(opt.duration_s * 1e9) : 0;
   kernel::Capture::Handler handler = [&](const flow::Packet& p) { pipe.add(p); };
   int rc = 0;
   Result<void> evidence_status;
+  ClockDiscipline clock(wall, start);
+  uint64_t next_calibration = start + kRecalibrateNs;
   while (!stop_requested() && pipe.ok() && evidence_status) {
     uint64_t now = monotonic_now_ns();
     if (deadline && now >= deadline) break;
+    if (now >= next_calibration) {
+      clock.observe(WallClock::calibrate(), now);
+      next_calibration = now + kRecalibrateNs;
+    }
+    pipe.set_clock(clock.at(now));
     int wait_ms = 100;
     if (deadline) wait_ms = static_cast<int>(std::min<uint64_t>(100, (deadline - now) / 1'000'000 + 1));
     if (auto r = capture.poll(wait_ms, handler); !r) {
@@ -91,8 +105,12 @@ int trace_loop(const TraceOptions& opt, kernel::Capture& capture, pipeline::Pipe
 
 int run_trace(const TraceOptions& opt, const TraceReloader& reload) {
   kernel::set_libbpf_verbose(opt.verbose);
+  auto volume = parse_volume(opt.volume);
+  if (!volume) return fail(volume.error().message);
   kernel::CaptureConfig cfg;
-  cfg.interfaces = opt.interfaces;
+  auto interfaces = kernel::expand_any(opt.interfaces);  // -i any: every interface that is up now
+  if (!interfaces) return fail(interfaces.error().message);
+  cfg.interfaces = interfaces.value();
   cfg.xdp = opt.xdp == "off"       ? kernel::XdpMode::off
             : opt.xdp == "generic" ? kernel::XdpMode::generic
                                    : kernel::XdpMode::native;
@@ -154,7 +172,7 @@ int run_trace(const TraceOptions& opt, const TraceReloader& reload) {
     service.ready("tracing" + what);
   }
 
-  output::Context ctx{host_name(), wall, if_name_cache()};
+  output::Context ctx{host_name(), wall, if_name_cache(), own_netns_inode()};
   auto registry = oui::Registry::load();
   if (!registry) std::cerr << "rsthop: notice: " << registry.error().message << "\n";
   pipeline::Pipeline::Options po;
@@ -168,6 +186,7 @@ int run_trace(const TraceOptions& opt, const TraceReloader& reload) {
   po.start_ns = monotonic_now_ns();
   po.stats_every_ns = static_cast<uint64_t>(opt.stats_interval_s * 1e9);
   po.attachments = attachments;
+  apply_volume(volume.value(), po);
   pipeline::Pipeline pipe(
       po, &writer, ctx, [&](const rh_flow_key& k) { return capture.lookup_flow(k); },
       [&] {
@@ -189,7 +208,9 @@ int run_trace(const TraceOptions& opt, const TraceReloader& reload) {
     metrics->start(attachments);  // its thread, born after the privilege drop
     metrics->publish(pipe, po.start_ns, true);
   }
-  int rc = trace_loop(opt, capture, pipe, evidence.get(), *outs->sinks, metrics.get(), po.start_ns, service);
+  int rc = trace_loop(opt, capture, pipe, evidence.get(), *outs->sinks, metrics.get(), po.start_ns, wall, service);
+  if (!po.loss_lines && pipe.lost_total())  // --events without lost: said here, and in the final stats line
+    std::cerr << "rsthop: notice: " << pipe.lost_total() << " events were lost (no `lost` lines: --events)\n";
   if (auto c = evidence ? evidence->close() : Result<void>(); pipe.ok() && !c) return fail(c.error().message);
   Result<void> status = pipe.ok() ? outs->close() : pipe.status();
   // A reader that went away (`rsthop trace | head`) ends the run as tcpdump's does: detached, quietly.

@@ -10,6 +10,7 @@
 #include "output/json_writer.h"
 #include "output/names.h"
 #include "output/verdict_fields.h"
+#include "output/where_fields.h"
 
 namespace rsthop::output {
 
@@ -113,13 +114,15 @@ struct FileRef {
 
 // The rsthop.* object: ifindex when known, the hook for per-packet events
 // (nullptr for flows), the initiator's HTTP request line when seen, and the
-// capture file's name and frame numbers for `rsthop analyze`.
-void rsthop_object(JsonWriter& w, uint32_t ifindex, const char* hook, const flow::AppHint* app,
+// capture file's name and frame numbers for `rsthop analyze`, and where the
+// tracer runs (where_fields.h).
+void rsthop_object(JsonWriter& w, const Context& ctx, uint32_t ifindex, const char* hook, const flow::AppHint* app,
                    const FileRef& ref = {}) {
   bool http = app != nullptr && !app->http_request.empty();
   bool file = !ref.file.empty();
-  if (ifindex == 0 && hook == nullptr && !http && !file) return;
+  if (ifindex == 0 && hook == nullptr && !http && !file && !has_where(ctx)) return;
   w.begin_object("rsthop");
+  where_fields(w, ctx);
   if (ifindex != 0) w.uint("ifindex", ifindex);
   if (hook != nullptr) w.plain("hook", hook);
   if (http) w.string("http_request", app->http_request);
@@ -280,7 +283,7 @@ void append_flow_line(std::string& out, const Context& ctx, const flow::FlowSumm
   side("destination", f.destination);
   network(w, fam, "tcp", tuple_id(fam, f.source.ip.data(), f.destination.ip.data(), f.source.port, f.destination.port));
   observer(w, ctx, f.ifindex);
-  rsthop_object(w, f.ifindex, nullptr, &f.app, FileRef{f.file, nullptr, f.first_frame, f.last_frame});
+  rsthop_object(w, ctx, f.ifindex, nullptr, &f.app, FileRef{f.file, nullptr, f.first_frame, f.last_frame});
 
   w.begin_object("flow");
   w.string("conn_state", f.conn_state);
@@ -310,7 +313,7 @@ void append_reset_line(std::string& out, const Context& ctx, const flow::ResetRe
   endpoint(w, "destination", ev.daddr, ev.dport, l2 ? ev.dmac : nullptr);
   network(w, fam, "tcp", tuple_id(fam, ev.saddr, ev.daddr, ev.sport, ev.dport));
   observer(w, ctx, ev.ifindex);
-  rsthop_object(w, ev.ifindex, hook_name(ev.hook), &r.app, FileRef{r.first.file, &r.frames});
+  rsthop_object(w, ctx, ev.ifindex, hook_name(ev.hook), &r.app, FileRef{r.first.file, &r.frames});
 
   w.begin_object("reset");
   // Tracepoint-only records carry the tuple but no wire features.
@@ -365,7 +368,7 @@ void append_packet_line(std::string& out, const Context& ctx, const flow::Packet
     network(w, fam, "tcp", tuple_id(fam, ev.saddr, ev.daddr, ev.sport, ev.dport));
   }
   observer(w, ctx, ev.ifindex);
-  rsthop_object(w, ev.ifindex, hook_name(ev.hook), nullptr);
+  rsthop_object(w, ctx, ev.ifindex, hook_name(ev.hook), nullptr);
 
   w.begin_object("packet");
   w.plain("kind", packet_kind_name(ev.kind));

@@ -31,6 +31,7 @@ struct Context {
   std::string host_name;                                        // host.name
   WallClock clock = WallClock::fixed(0);                        // kernel ns -> @timestamp
   std::function<std::string(uint32_t ifindex)> interface_name;  // may be empty; "" = unknown
+  uint64_t netns_inode = 0;                                     // rsthop.netns.inode (where_fields.h); 0 = unknown
 };
 
 // Userspace-side counters reported next to the kernel's (stats.userspace.*).

@@ -263,6 +263,9 @@ std::string render_text(const nlohmann::json& event) {
     body = hop_text(event);
   } else if (type == "verdict") {
     body = verdict_text(event);
+  } else if (type == "incident") {
+    body = "INCIDENT " + str(event, {"incident", "summary"}) + " (" + str(event, {"incident", "rsts"}) + " RSTs in " +
+           str(event, {"incident", "interval_s"}) + "s)";
   } else if (type == "lost") {
     body = "LOST " + str(event, {"lost", "count"}) + " (" + str(event, {"lost", "cause"}) + ", total " +
            str(event, {"lost", "total"}) + ")";
