@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import unittest
 
@@ -58,19 +59,44 @@ class Trace:
                 break
             self.stderr += line
             if "tracing" in line:
+                self._start_readers()
                 return
         self.stop()
         raise AssertionError(f"rsthop trace did not start: rc={self.rc} stderr={self.stderr!r}")
 
+    def _start_readers(self):
+        """Read standard output as it fills, as a real consumer does: trace drops (and counts)
+        lines an output cannot take, so a reader that waited for the end would lose them."""
+        self._out = []
+        self._reader = threading.Thread(target=lambda: self._out.extend(iter(self.proc.stdout.readline, "")),
+                                        daemon=True)
+        self._reader.start()
+
     def stop(self, sig=signal.SIGINT, timeout=15.0):
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
-        try:
-            out, err = self.proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            out, err = self.proc.communicate()
-            raise AssertionError("rsthop trace did not exit after SIGINT")
+        reader = getattr(self, "_reader", None)
+        if reader is None:
+            try:
+                out, err = self.proc.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                out, err = self.proc.communicate()
+                raise AssertionError("rsthop trace did not exit after SIGINT")
+        else:
+            box = []
+            err_reader = threading.Thread(target=lambda: box.append(self.proc.stderr.read()), daemon=True)
+            err_reader.start()
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("rsthop trace did not exit after SIGINT")
+            reader.join(timeout=10)
+            err_reader.join(timeout=10)
+            out, err = "".join(self._out), "".join(box)
+            self._out, self._reader = [], None
         self.stdout += out or ""
         self.stderr += err or ""
         self.rc = self.proc.returncode

@@ -133,7 +133,9 @@ class TwoClsactTracesTest(unittest.TestCase):
         first = Trace(self.lab, "client", args)
         second = Trace(self.lab, "client", args)
         self.assertEqual(len(self.ours()), 4, self.filters())
-        self.assertEqual(len({line.split("handle ")[1].split()[0] for line in self.ours()}), 2, "two handles")
+        # Each its own (priority, handle): the first created the qdisc (priority 0x7274), the second did not.
+        slots = {(line.split("pref ")[1].split()[0], line.split("handle ")[1].split()[0]) for line in self.ours()}
+        self.assertEqual(len(slots), 2, self.filters())
         closed_port_connects(self.lab, n=1)
         time.sleep(0.5)
         # cleanup must not take a running trace's filters.

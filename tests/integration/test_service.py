@@ -29,6 +29,9 @@ class ServiceTest(unittest.TestCase):
         self.addCleanup(self.lab.__exit__, None, None, None)
         self.dir = tempfile.TemporaryDirectory(prefix="rsthop-service-")
         self.addCleanup(self.dir.cleanup)
+        # trace runs as nobody once attached: it rereads the config and reaches the notify socket as
+        # such, as it does under systemd (/etc/rsthop is 0755, /run/systemd/notify world-writable).
+        os.chmod(self.dir.name, 0o755)
         self.config = os.path.join(self.dir.name, "rsthop.toml")
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("RSTHOP_", "NOTIFY_", "WATCHDOG_"))}
 
@@ -109,6 +112,7 @@ class ServiceTest(unittest.TestCase):
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.addCleanup(sock.close)
         sock.bind(sock_path)
+        os.chmod(sock_path, 0o777)
         self.write_config(f'[trace]\ninterface = ["{self.lab.client_if}"]\n')
         env = dict(self.env, NOTIFY_SOCKET=sock_path, WATCHDOG_USEC="400000")
         t = _EnvTrace(self.lab, "client", ["--config", self.config], env)
@@ -147,6 +151,7 @@ class ServiceTest(unittest.TestCase):
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.addCleanup(sock.close)
         sock.bind(sock_path)
+        os.chmod(sock_path, 0o777)
         env = dict(self.env, NOTIFY_SOCKET=sock_path)
         t = _EnvTrace(self.lab, "client", ["-i", self.lab.client_if], env)
         time.sleep(1.0)
