@@ -6,6 +6,7 @@
 #
 #   scripts/bench.sh            # full run, ~1 minute
 #   BULK_SECONDS=10 scripts/bench.sh
+#   RSTHOP_BASELINE_BIN=/path/to/old/rsthop scripts/bench.sh   # time to verdict before/after, one run
 #
 # Prints a table and writes build/bench/results.json.
 set -euo pipefail
@@ -34,7 +35,7 @@ done
 echo "{\"userspace_events_per_s\": $best}" > "$out/events.json"
 cat "$out/events.json"
 
-echo "== time to verdict: rsthop diagnose on a 5-hop lab path, reset at hop 2"
+echo "== time to verdict: rsthop diagnose on a 5-hop lab path, reset at hop 2${RSTHOP_BASELINE_BIN:+ (and $RSTHOP_BASELINE_BIN, interleaved)}"
 python3 tools/lab/verdict_bench.py > "$out/verdict.json"
 cat "$out/verdict.json"
 
@@ -46,6 +47,11 @@ echo "== bulk TCP over veth (iperf3, ${secs}s x ${runs} runs each, interleaved)"
 tag="rhb$$"
 cleanup() {
   [ -n "${tracer:-}" ] && kill "$tracer" 2>/dev/null || true
+  # iperf3 -D would daemonize out of reach: it runs in the foreground, in the background, killed by PID.
+  if [ -n "${iperf_server:-}" ]; then
+    kill "$iperf_server" 2>/dev/null || true
+    wait "$iperf_server" 2>/dev/null || true
+  fi
   ip netns del "${tag}c" 2>/dev/null || true
   ip netns del "${tag}s" 2>/dev/null || true
   sysctl -qw kernel.bpf_stats_enabled="${stats_before:-0}" || true
@@ -59,8 +65,9 @@ ip link set "${tag}b" netns "${tag}s" name eth0
 ip -n "${tag}c" addr add 198.18.200.1/24 dev eth0
 ip -n "${tag}s" addr add 198.18.200.2/24 dev eth0
 for n in c s; do ip -n "${tag}$n" link set eth0 up; ip -n "${tag}$n" link set lo up; done
-ip netns exec "${tag}s" iperf3 -s -D -B 198.18.200.2 >/dev/null
-sleep 0.5
+ip netns exec "${tag}s" iperf3 -s -B 198.18.200.2 >/dev/null 2>&1 &  # ip netns exec execs iperf3: $! is its PID
+iperf_server=$!
+for _ in $(seq 50); do ip netns exec "${tag}s" ss -Hltn 'sport = :5201' | grep -q . && break; sleep 0.1; done
 
 bulk() {  # prints Gbit/s of one run
   ip netns exec "${tag}c" iperf3 -c 198.18.200.2 -t "$secs" -J |
@@ -107,7 +114,11 @@ import json, sys
 out, b, r, t, cost = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
 res = json.load(open(f"{out}/bpf.json"))
 res.update(json.load(open(f"{out}/events.json")))
-res["diagnose_verdict_s"] = json.load(open(f"{out}/verdict.json"))["diagnose_verdict_s"]
+verdict = json.load(open(f"{out}/verdict.json"))
+for key in ("diagnose_verdict_s", "diagnose_after_attach_s",  # the baseline ones with RSTHOP_BASELINE_BIN
+            "diagnose_verdict_baseline_s", "diagnose_after_attach_baseline_s"):
+    if key in verdict:
+        res[key] = verdict[key]
 an = json.load(open(f"{out}/analyze.json"))
 res.update({k: an[k] for k in ("analyze_pps", "tshark_pps", "analyze_tshark_ratio")})
 res.update({"bulk_baseline_gbps": round(b, 2), "bulk_rsthop_gbps": round(r, 2), "bulk_tcpdump_gbps": round(t, 2)})
@@ -123,7 +134,10 @@ rows = [
     ("tc tracked data, added ns (<= 30)", res["tc_data_ns"] - res["tc_empty_ns"]),
     ("tc control+event, added ns (<= 80)", res["tc_control_ns"] - res["tc_empty_ns"]),
     ("userspace events/s (>= 1,000,000)", res["userspace_events_per_s"]),
-    ("diagnose time to verdict, s (<= 2)", res["diagnose_verdict_s"]),
+    ("diagnose time to verdict, s (<= 1)", res["diagnose_verdict_s"]),
+    ("  the same, RSTHOP_BASELINE_BIN, s", res.get("diagnose_verdict_baseline_s", "n/a")),
+    ("  from the capture attached to the verdict, s", res["diagnose_after_attach_s"]),
+    ("  the same, RSTHOP_BASELINE_BIN, s", res.get("diagnose_after_attach_baseline_s", "n/a")),
     ("analyze packets/s, one core (>= 2,000,000)", res["analyze_pps"]),
     ("tshark -Y reset packets/s, one core", res["tshark_pps"] if res["tshark_pps"] is not None else "n/a"),
     ("analyze / tshark (>= 10)", res["analyze_tshark_ratio"] if res["analyze_tshark_ratio"] is not None else "n/a"),

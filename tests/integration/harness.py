@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import unittest
 
@@ -58,19 +59,44 @@ class Trace:
                 break
             self.stderr += line
             if "tracing" in line:
+                self._start_readers()
                 return
         self.stop()
         raise AssertionError(f"rsthop trace did not start: rc={self.rc} stderr={self.stderr!r}")
 
+    def _start_readers(self):
+        """Read standard output as it fills, as a real consumer does: trace drops (and counts)
+        lines an output cannot take, so a reader that waited for the end would lose them."""
+        self._out = []
+        self._reader = threading.Thread(target=lambda: self._out.extend(iter(self.proc.stdout.readline, "")),
+                                        daemon=True)
+        self._reader.start()
+
     def stop(self, sig=signal.SIGINT, timeout=15.0):
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
-        try:
-            out, err = self.proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            out, err = self.proc.communicate()
-            raise AssertionError("rsthop trace did not exit after SIGINT")
+        reader = getattr(self, "_reader", None)
+        if reader is None:
+            try:
+                out, err = self.proc.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                out, err = self.proc.communicate()
+                raise AssertionError("rsthop trace did not exit after SIGINT")
+        else:
+            box = []
+            err_reader = threading.Thread(target=lambda: box.append(self.proc.stderr.read()), daemon=True)
+            err_reader.start()
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("rsthop trace did not exit after SIGINT")
+            reader.join(timeout=10)
+            err_reader.join(timeout=10)
+            out, err = "".join(self._out), "".join(box)
+            self._out, self._reader = [], None
         self.stdout += out or ""
         self.stderr += err or ""
         self.rc = self.proc.returncode
@@ -87,13 +113,13 @@ class Trace:
 # Where rsthop's output keeps what (schema 2, ECS 8.11): every JSON path the
 # suites read goes through these, so a layout change is made here only.
 def event_type(e):
-    """rsthop.event_type: flow, reset, packet, stats, lost, probe, hop or verdict."""
+    """rsthop.event_type: flow, reset, packet, stats, lost, incident, probe, hop or verdict."""
     return (e.get("rsthop") or {}).get("event_type")
 
 
 def part(e, name):
     """rsthop's own object of a line: part(e, "reset") is rsthop.reset, and so on for
-    flow, packet, icmp, stats, lost, probe, hop and verdict."""
+    flow, packet, icmp, stats, lost, incident, probe, hop and verdict."""
     return e["rsthop"][name]
 
 
@@ -126,3 +152,30 @@ def wait_no_programs(timeout=5.0):
         time.sleep(0.1)
         left = rsthop_programs()
     return left
+
+
+ROUND_TRIP_KEYS = ("outcome", "origin", "hop", "hop_ip", "candidates")
+
+
+def analyze_verdict(pcap, *args):
+    """`rsthop analyze PCAP --format json`: (returncode, events, stderr)."""
+    r = subprocess.run([BIN, "analyze", pcap, "--format", "json"] + list(args), capture_output=True, text=True,
+                       timeout=120)
+    events = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+    return r.returncode, events, r.stderr
+
+
+def assert_round_trip(test, pcap, live):
+    """`rsthop analyze` of a diagnose run's --pcap-out file gives the live verdict
+    (outcome, origin, hop, hop_ip, candidates); returns analyze's verdict."""
+    rc, events, err = analyze_verdict(pcap)
+    test.assertEqual(rc, 0, err)
+    validate(events)
+    verdicts = of_type(events, "verdict")
+    test.assertEqual(len(verdicts), 1, f"analyze of {pcap}: {len(verdicts)} verdict lines\n{err}")
+    off = part(verdicts[0], "verdict")
+    hops = " ".join(f"{part(h, 'hop')['ladder']}{part(h, 'hop')['ttl']}={part(h, 'hop')['result']}"
+                    for h in of_type(events, "hop"))
+    test.assertEqual({k: live.get(k) for k in ROUND_TRIP_KEYS}, {k: off.get(k) for k in ROUND_TRIP_KEYS},
+                     f"\n live: {json.dumps(live)}\n analyze: {json.dumps(off)}\n hops: {hops}")
+    return off

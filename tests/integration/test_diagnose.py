@@ -4,15 +4,21 @@ its single verdict line names who resets (or drops) the connection.
 
 Topology: client -> r1 -> r2 -> r3 -> r4 -> server, so router k is hop k and
 the server is hop 5.  Every middlebox behaviour is placed on hops 1, 2 and 3,
-for IPv4 and IPv6, each in a fresh lab (see run_matrix for why).  All traffic
+for IPv4 and IPv6, each in a fresh lab (see run_matrix for why).  Every case
+whose ladders a capture holds runs with --pcap-out, and `rsthop analyze` of
+that file must give the live verdict (round_trip); the closed port (no trigger
+ladder), the healthy path (no ladders) and this host's own firewall (its RSTs
+never reach the wire) have nothing for analyze to judge.  All traffic
 stays inside the lab's namespaces (198.18.0.0/15, 2001:db8::/32)."""
 import json
+import os
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
-from harness import BIN, Lab, of_type, part, require_root, validate
+from harness import BIN, Lab, assert_round_trip, of_type, part, require_root, validate
 
 BLOCKED = "blocked.lab"  # the server's name in the lab, and the SNI the middleboxes match
 ROUTERS = 4
@@ -54,6 +60,18 @@ class Diagnosis:
 class DiagnoseCase(unittest.TestCase):
     def setUp(self):
         require_root(self)
+        self.tmp = tempfile.TemporaryDirectory(prefix="rsthop_diagnose_")
+        self.addCleanup(self.tmp.cleanup)
+        self.runs = 0
+
+    def round_trip(self, lab, family, *args):
+        """diagnose with --pcap-out, then `rsthop analyze` of that file must give
+        the live verdict (outcome, origin, hop, hop_ip, candidates)."""
+        self.runs += 1
+        pcap = os.path.join(self.tmp.name, f"run{self.runs}.pcapng")
+        d = self.diagnose(lab, family, *args, "--pcap-out", pcap)
+        assert_round_trip(self, pcap, d.verdict)
+        return d
 
     def make_lab(self):
         lab = Lab(routers=ROUTERS, server_name=BLOCKED)
@@ -111,7 +129,7 @@ class DiagnoseCase(unittest.TestCase):
                     MATRIX[(name, k, family)] = "FAIL"
                     lab.start_server(reply_delay_ms=server_delay_ms)
                     place(lab, k)
-                    d = self.diagnose(lab, family, *args)
+                    d = self.round_trip(lab, family, *args)
                     self.assert_verdict(d, outcome, "middlebox", hop=k, hop_ip=lab.hop_addr(k, family),
                                         trigger="sni")
                     v = d.verdict
@@ -154,6 +172,30 @@ class DiagnoseCase(unittest.TestCase):
         self.run_matrix("drop_on_sni", lambda lab, k: lab.drop_on_sni(k, BLOCKED), "drop",
                         args=("--timeout", "1.5", "--max-hops", "8"))
 
+    def test_ladder_steps_end_on_the_captured_icmp(self):
+        # A step timeout far longer than the test: the steps that drew ICMP time-exceeded must
+        # end on the capture's ICMP, and every step says how long it really took.
+        for family in FAMILIES:
+            with self.subTest(family=family), Lab(routers=ROUTERS, server_name=BLOCKED) as lab:
+                lab.start_server()
+                lab.reset_on_sni(2, BLOCKED)
+                d = self.diagnose(lab, family, "--step-timeout", "10")
+                self.assert_verdict(d, "reset", "middlebox", hop=2, hop_ip=lab.hop_addr(2, family))
+                hops = [part(h, "hop") for h in of_type(d.events, "hop")]
+                for h in hops:
+                    self.assertIn("duration_ms", h, d.describe())
+                    self.assertGreaterEqual(h["duration_ms"], h["ms"], d.describe())
+                exceeded = [h for h in hops if h["ladder"] in ("trigger", "control") and h["result"] == "time_exceeded"]
+                self.assertTrue(exceeded, d.describe())
+                for h in exceeded:
+                    self.assertLess(h["duration_ms"], 10000, d.describe())
+                # The port-80 SYN ladder is shown like the others, up to the server.
+                syn80 = [h for h in hops if h["ladder"] == "syn80"]
+                self.assertEqual([h["ttl"] for h in syn80], list(range(1, SERVER_HOP + 1)), d.describe())
+                self.assertEqual(syn80[-1]["result"], "reached", d.describe())
+                self.assertEqual(syn80[-1]["ip"], lab.addr("server", family), d.describe())
+                self.assertEqual(syn80[0]["ip"], lab.hop_addr(1, family), d.describe())
+
     # Endpoints -----------------------------------------------------------------------
     def test_server_abort_after_hello_is_the_endpoint(self):
         lab = self.make_lab()
@@ -161,7 +203,7 @@ class DiagnoseCase(unittest.TestCase):
         for family in FAMILIES:
             with self.subTest(family=family):
                 MATRIX[("server_abort", SERVER_HOP, family)] = "FAIL"
-                d = self.diagnose(lab, family)
+                d = self.round_trip(lab, family)
                 self.assert_verdict(d, "reset", "endpoint", hop=SERVER_HOP, hop_ip=lab.addr("server", family))
                 MATRIX[("server_abort", SERVER_HOP, family)] = "pass"
 
@@ -228,7 +270,7 @@ class DiagnoseCase(unittest.TestCase):
         for family in FAMILIES:
             with self.subTest(family=family):
                 MATRIX[("lb_proxy", 1, family)] = "FAIL"
-                d = self.diagnose(lab, family, "--hold", "1.5")
+                d = self.round_trip(lab, family, "--hold", "1.5")
                 # Port 443 ends at the proxy (hop 1), port 80 at the server (hop 5).
                 self.assert_verdict(d, "reset", "middlebox", hop=1, hop_ip=lab.hop_addr(1, family), endpoint_hop=1)
                 v = d.verdict

@@ -182,7 +182,7 @@ class LabTest(unittest.TestCase):
         self.assertEqual({p["id"] for p in rsts}, {4242})
         self.assertReset(BLOCKED, 6)
         self.assertWorks(OK, 6)
-        self.assertIn("3 RST(s)", self.lab.daemon_log(inj))
+        self.assertIn("3 packet(s)", self.lab.daemon_log(inj))
 
     def test_drop_on_sni(self):
         self.lab.start_server()

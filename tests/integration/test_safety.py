@@ -4,6 +4,7 @@ accepts, the probe budget and rate counted on the wire, signals and exit codes.
 Labs come from tools/lab (namespaces, 198.18.0.0/15 and 2001:db8::/32 only)."""
 import json
 import os
+import select
 import shutil
 import signal
 import stat
@@ -116,6 +117,87 @@ class Numbers(unittest.TestCase):
                 line = one_sentence(self, r)
                 self.assertIn("is not a number from", line)
                 self.assertNotRegex(line, r"\d{20}", "no 309-digit numbers")
+
+
+class SmallLies(unittest.TestCase):
+    """analyze's messages and stamps say what happened (issue 11, item 6)."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="rsthop-lies-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.pcap = os.path.join(self.tmp, "in.pcap")
+        subprocess.run([PCAPGEN, "-n", "20", "-f", "5", "-s", "1", "-o", self.pcap], check=True, capture_output=True)
+
+    def analyze(self, *args, **kw):
+        return subprocess.run([BIN, "analyze", "--format", "json"] + list(args), capture_output=True, text=True,
+                              timeout=60, **kw)
+
+    def stats(self, r):
+        return [json.loads(line) for line in r.stdout.splitlines() if '"stats"' in line]
+
+    def test_a_missing_file_prints_no_1970_stats(self):
+        r = self.analyze(os.path.join(self.tmp, "absent.pcap"))
+        self.assertEqual(r.returncode, 1, r)
+        self.assertEqual(self.stats(r), [], "nothing was analyzed: no stats line")
+        self.assertIn("absent.pcap", one_sentence(self, r))
+        r = self.analyze(os.path.join(self.tmp, "absent.pcap"), self.pcap)
+        self.assertEqual(r.returncode, 1, r)
+        self.assertFalse(self.stats(r)[0]["@timestamp"].startswith("1970"), self.stats(r))
+
+    def test_an_empty_capture_is_stamped_now(self):
+        empty = os.path.join(self.tmp, "empty.pcap")
+        with open(self.pcap, "rb") as f, open(empty, "wb") as g:
+            g.write(f.read(24))  # the file header alone
+        r = self.analyze(empty)
+        self.assertEqual(r.returncode, 0, r)
+        self.assertEqual(self.stats(r)[0]["@timestamp"][:4], time.strftime("%Y", time.gmtime()))
+
+    def test_a_bad_filter_is_said_once_and_is_bad_usage(self):
+        r = self.analyze(self.pcap, self.pcap, "--filter", "tcp port")
+        self.assertEqual(r.returncode, 2, r)
+        self.assertIn("bad --filter expression", one_sentence(self, r))
+        self.assertEqual(r.stdout, "", "no stats line")
+
+    def test_a_cut_gzip_says_so(self):
+        gz = os.path.join(self.tmp, "in.pcap.gz")
+        subprocess.run(f"gzip -c {self.pcap} > {gz}", shell=True, check=True)
+        with open(gz, "rb") as f:
+            data = f.read()
+        with open(gz, "wb") as f:
+            f.write(data[:len(data) // 2])
+        r = self.analyze(gz)
+        self.assertEqual(r.returncode, 1, r)
+        self.assertIn("gzip-compressed data is damaged or cut short", r.stderr)
+        self.assertNotIn("ioctl", r.stderr)
+
+    def test_a_truncated_capture_exits_1(self):
+        cut = os.path.join(self.tmp, "cut.pcap")
+        with open(self.pcap, "rb") as f, open(cut, "wb") as g:
+            g.write(f.read()[:-7])
+        r = self.analyze(cut)
+        self.assertEqual(r.returncode, 1, r)
+        self.assertIn("stopping this file", r.stderr)
+        self.assertTrue(self.stats(r), "what was read is still reported")
+
+    def test_a_fifo_without_writer_says_it_waits(self):
+        fifo = os.path.join(self.tmp, "fifo")
+        os.mkfifo(fifo)
+        p = subprocess.Popen([BIN, "analyze", "--format", "json", fifo], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        try:
+            ready, _, _ = select.select([p.stderr], [], [], 10)  # said within a moment, while no writer exists
+            self.assertTrue(ready, "nothing said about the FIFO")
+            line = p.stderr.readline()
+            self.assertIn("is a FIFO with no writer yet; waiting", line)
+            with open(fifo, "wb") as w, open(self.pcap, "rb") as f:
+                w.write(f.read())
+            out, err = p.communicate(timeout=30)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+        self.assertEqual(p.returncode, 0, err)
+        self.assertIn('"flow"', out)
 
 
 class Lab1(unittest.TestCase):

@@ -8,6 +8,14 @@ next to the client) or on an end host, for IPv4 and IPv6 alike:
                      before_ttl_check=True, marked in raw PREROUTING and
                      rejected by an nft prerouting chain, before the TTL check)
     inject_on_sni    on-path injector (lab-injector): forged RSTs, original passes
+    national_firewall   3 RST+ACK per trigger, one random TTL per connection
+                     and a window derived from it (the server answers later)
+    inject_blockpage an injected FIN carrying an HTTP blockpage (or a 302
+                     redirect) for a Host, then a RST
+    copying_injector forged RSTs that copy the client's TTL, IP ID + 1, window
+    reset_syn        an on-path device answering every SYN with a RST+ACK
+                     (two of them at different hops: two senders, one burst)
+    server_drops_syn the server's own SYN-ACKs never come (a distant server)
     drop_on_sni      silent drop (string match + DROP)
     lb_proxy         a resetting TCP proxy (lab-lbproxy) behind an nft redirect,
                      with a vendor MAC on the router's client-facing interface
@@ -101,7 +109,8 @@ class Behaviours:
         self.run(peer, f"ip neigh flush dev {'right0' if dev == 'left0' else 'left0'}")
 
     # End hosts -------------------------------------------------------------
-    def start_server(self, abort_after_hello=False, https_port=443, http_port=80, name=None, reply_delay_ms=0):
+    def start_server(self, abort_after_hello=False, https_port=443, http_port=80, name=None, reply_delay_ms=0,
+                     http_reset=False):
         """lab-tls-server on the server's v4 and v6 addresses; returns the process.
         reply_delay_ms models a distant server: without it, the server's first
         flight can overtake an injector's RSTs (the race real injectors run)."""
@@ -110,6 +119,8 @@ class Behaviours:
                 "--https-port", str(https_port), "--http-port", str(http_port)]
         if abort_after_hello:
             argv.append("--abort-after-hello")
+        if http_reset:
+            argv.append("--http-reset")
         return self.daemon("server", argv)
 
     def client_firewall_reset(self, port=443, sni=None):
@@ -135,9 +146,10 @@ class Behaviours:
         self._both(self.router(k), f"-A FORWARD -p tcp --dport {port} {self._string(sni)} -j DROP")
 
     def inject_on_sni(self, k, sni, count=3, seq_offsets=(0, 1460, 4380), ttl=None, ip_id="inc",
-                      window=0, flags="R", payload=None, delay_ms=0, port=443):
+                      window=0, flags="R", payload=None, delay_ms=0, port=443, then_rst=False):
         """lab-injector on router k's client-facing interface.  ttl=None sends 64;
-        ttl="server" forges the TTL the server's own packets arrive with."""
+        ttl="server" forges the TTL the server's own packets arrive with; other
+        strings (random:LO-HI, copy) go to lab-injector as they are."""
         if ttl == "server":
             ttl = 64 - self.routers + (k - 1)  # k-1 routers decrement it on the way back
         argv = ["lab-injector", "-i", "left0", "--match", sni, "--port", str(port), "--count", str(count),
@@ -145,7 +157,46 @@ class Behaviours:
                 "--ip-id", ip_id, "--window", str(window), "--flags", flags, "--delay-ms", str(delay_ms)]
         if payload:
             argv += ["--payload", payload]
+        if then_rst:
+            argv.append("--then-rst")
         return self.daemon(self.router(k), argv)
+
+    def national_firewall(self, k, match, port=443, ttl_range=(40, 250)):
+        """3 RST+ACK per trigger (seq = the client's ack, +1460, +4380), all with one
+        TTL drawn per connection from ttl_range and a window derived from it."""
+        return self.inject_on_sni(k, match, count=3, ttl=f"random:{ttl_range[0]}-{ttl_range[1]}", ip_id="random",
+                                  window="from-ttl", flags="RA", port=port)
+
+    def inject_blockpage(self, k, host, redirect=False, port=80):
+        """On a request naming `host` (HTTP Host), a FIN+PSH+ACK carrying a
+        blockpage (or a 302 redirect), then a RST+ACK: the censor answers first."""
+        if redirect:
+            body = ""
+            head = "HTTP/1.1 302 Found\r\nLocation: http://blocked.invalid/\r\nConnection: close\r\n"
+        else:
+            body = "<html><body>This site is blocked.</body></html>"
+            head = "HTTP/1.1 403 Forbidden\r\nContent-Type: text/html\r\nConnection: close\r\n"
+        page = f"{head}Content-Length: {len(body)}\r\n\r\n{body}"
+        return self.inject_on_sni(k, f"Host: {host}", count=1, seq_offsets=(0,), flags="FA", payload=page,
+                                  port=port, then_rst=True)
+
+    def copying_injector(self, k, match, port=443):
+        """Forged RSTs that copy the client's segment: its TTL as it arrived, its
+        IP ID + 1 and its window."""
+        return self.inject_on_sni(k, match, count=1, seq_offsets=(0,), ttl="copy", ip_id="copy+1", window="copy",
+                                  port=port)
+
+    def reset_syn(self, k, port=443, ttl=64):
+        """An on-path device answering every SYN to `port` with a RST+ACK (the
+        SYN goes on to the server)."""
+        argv = ["lab-injector", "-i", "left0", "--on-syn", "--port", str(port), "--count", "1", "--flags", "RA",
+                "--ttl", str(ttl)]
+        return self.daemon(self.router(k), argv)
+
+    def server_drops_syn(self, port=443):
+        """The server's SYN-ACKs never arrive in time (a distant server): its
+        firewall drops the SYNs to `port`, so on-path answers to the SYN win."""
+        self._both("server", f"-A INPUT -p tcp --dport {port} --syn -j DROP")
 
     def lb_proxy(self, k=1, mac=F5_MAC, reset_after_ms=3000, port=443, proxy_port=10443):
         """Connections from the client side to the server's `port` are redirected

@@ -17,9 +17,21 @@ std::string middlebox_summary(const RemoteFacts& f, const Decision& d, Stage sta
   if (f.l2_mac && !f.l2_vendor.empty() && f.l2_vendor != "locally administered")
     l2 = std::string(d.hop && *d.hop == 1 ? "; its MAC " : "; it came through the gateway ") +
          mac_to_string(f.l2_mac->data()) + " belongs to " + f.l2_vendor;
+  const std::string peer = endpoint_str(f.rst.saddr, f.rst.sport);
+  if (d.senders.size() >= 2) {
+    std::string hops;
+    for (size_t i = 0; i < d.senders.size(); i++)
+      hops += (i ? (i + 1 == d.senders.size() ? " and " : ", ") : "") + std::to_string(d.senders[i]);
+    return std::to_string(d.senders.size()) + " senders reset the connection to " + peer + " " + stage_phrase(stage) +
+           " in one burst: its RSTs carry different TTLs (from hops " + hops + "), not one device" + l2 + "; " + d.why +
+           ".";
+  }
+  const bool answer = d.injected_answer;
   return std::string(d.proxy ? "An intercepting proxy" : "A middlebox") +
-         (d.hop ? " at hop " + std::to_string(*d.hop) : "") + " reset the connection to " +
-         endpoint_str(f.rst.saddr, f.rst.sport) + " " + stage_phrase(stage) +
+         (d.hop ? " at hop " + std::to_string(*d.hop) : "") +
+         (answer ? " answered in the server's name (an injected FIN carrying a blockpage or redirect) and reset"
+                 : " reset") +
+         " the connection to " + peer + " " + stage_phrase(stage) +
          (d.ttl_forged ? " (its TTL is forged: it tells no distance)" : "") + l2 + "; " + d.why + ".";
 }
 
@@ -58,8 +70,19 @@ Decision decide(const RemoteFacts& f, const std::vector<Evidence>& evidence) {
     // A box in front of the peer is closer than the peer: a RST from the
     // peer's distance or beyond carries a forged (or foreign) TTL that tells
     // no distance.
-    d.ttl_forged = ep && f.rst_hop >= *ep && !proxy_match;
+    // A TTL that changes per connection tells no distance either, wherever it points.
+    d.ttl_forged = (ep && f.rst_hop >= *ep && !proxy_match) || has(evidence, "ttl_varies");
     if (d.ttl_forged) d.hop.reset();
+    d.injected_answer = has(evidence, "injected_answer");
+    // Two TTLs in one burst: two senders; the verdict's hop is the nearest one that is not the peer's.
+    if (has(evidence, "burst_ttl") && !d.ttl_forged) {
+      d.senders = sender_hops(f);
+      for (int h : d.senders)
+        if (!ep || h < *ep) {
+          d.hop = h;
+          break;
+        }
+    }
   } else if (!strong && score <= -0.2) {
     d.origin = Origin::endpoint;
     d.hop = ep;

@@ -15,6 +15,7 @@ namespace rsthop::attribution {
 namespace {
 
 constexpr size_t kMaxRememberedAddrs = 4096;
+constexpr size_t kMaxRememberedTtls = 16;
 
 std::string flags_string(uint8_t f) {
   static const char kLetters[] = "FSRPAUEC";
@@ -135,10 +136,16 @@ bool local_verdict(const flow::ResetRecord& r, const rh_flow_state& st, bool loc
 
 void Engine::observe(const flow::Packet& p) {
   const rh_event& e = p.ev;
-  if (e.kind != RH_EV_SYNACK || e.hook == RH_HOOK_TP_SEND_RESET || made_here(e)) return;
-  if (hops_by_port_.size() >= kMaxRememberedAddrs) hops_by_port_.clear();
+  const bool wire = e.hook != RH_HOOK_TP_SEND_RESET && e.hook != RH_HOOK_TP_RECV_RESET;
+  if ((e.kind != RH_EV_SYNACK && e.kind != RH_EV_RST) || !wire || made_here(e)) return;
   Key k;
   std::memcpy(k.addr.data(), e.saddr, 16);
+  if (ttls_.size() >= kMaxRememberedAddrs) ttls_.clear();
+  auto& t = ttls_[k];
+  auto& set = e.kind == RH_EV_RST ? t.rst : t.synack;
+  if (set.size() < kMaxRememberedTtls) set.insert(e.ttl);
+  if (e.kind != RH_EV_SYNACK) return;
+  if (hops_by_port_.size() >= kMaxRememberedAddrs) hops_by_port_.clear();
   hops_by_port_[k][e.sport] = hops_from_ttl(e.ttl, e.hook == RH_HOOK_TC_EGRESS);
 }
 
@@ -163,6 +170,12 @@ RemoteFacts Engine::remote_facts(const flow::ResetRecord& r, const rh_flow_state
   Key key;
   std::memcpy(key.addr.data(), f.rst.saddr, 16);
   if (auto it = hops_by_port_.find(key); it != hops_by_port_.end()) f.port_hops = it->second;
+  if (auto it = ttls_.find(key); it != ttls_.end()) {
+    f.rst_ttls_seen = it->second.rst;
+    f.synack_ttls_seen = it->second.synack;
+  }
+  f.answered = r.answered;
+  f.fin = r.fin;
   if (f.base) {
     f.endpoint_hop = hops_from_ttl(f.base->ttl, f.base->hook == RH_HOOK_TC_EGRESS);
   } else if (!f.port_hops.empty()) {
@@ -202,6 +215,13 @@ Verdict Engine::classify(const flow::ResetRecord& r) const {
   // A remote sender: compare the RST with the peer it claims to be.
   const RemoteFacts f = remote_facts(r, st, v);
   v.evidence = remote_evidence(f);
+  // One TTL per burst, another per connection: the fingerprint says so.
+  if (v.fingerprint.ttl_pattern == "constant" &&
+      std::any_of(v.evidence.begin(), v.evidence.end(), [](const Evidence& e) { return e.signal == "ttl_varies"; })) {
+    v.fingerprint.ttl_pattern = "per_connection";
+    if (auto at = v.fingerprint.id.find("/ttl:constant"); at != std::string::npos)
+      v.fingerprint.id.replace(at, 13, "/ttl:per_connection");
+  }
   const Decision d = decide(f, v.evidence);
   v.origin = d.origin;
   v.hop = d.hop;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <unordered_map>
 #include <utility>
 
@@ -53,6 +54,11 @@ class Engine {
   Options opt_;
   const oui::Registry* oui_;
   std::map<Key, std::map<uint16_t, int>> hops_by_port_;  // bounded in observe()
+  // TTLs each address's RSTs and SYN-ACKs came with, across connections (a few per address).
+  struct Ttls {
+    std::set<uint8_t> rst, synack;
+  };
+  std::map<Key, Ttls> ttls_;  // bounded in observe()
 };
 
 }  // namespace rsthop::attribution

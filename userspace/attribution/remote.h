@@ -9,11 +9,13 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "attribution/verdict.h"
 #include "bpf/abi.h"
+#include "flow/model.h"
 
 namespace rsthop::attribution {
 
@@ -40,6 +42,11 @@ struct RemoteFacts {
   std::string l2_vendor;
   std::optional<RstDiagnostic> diagnostic;
   std::string payload_text;
+  std::optional<flow::PacketMark> answered;  // the receiver's request the RST answers
+  std::optional<flow::PacketMark> fin;       // the sender's FIN before the RST
+  // Across connections (the engine's memory of this address): the TTLs its
+  // RSTs came with, and those of its SYN-ACKs.
+  std::set<uint8_t> rst_ttls_seen, synack_ttls_seen;
 };
 
 // The signals, in the order their evidence is listed.
@@ -59,13 +66,23 @@ std::optional<Evidence> l2_vendor_signal(const RemoteFacts& f);
 std::optional<Evidence> payload_signal(const RemoteFacts& f);
 std::optional<Evidence> stack_response_signal(const RemoteFacts& f);
 std::optional<Evidence> port_distance_signal(const RemoteFacts& f);
+// The address's RSTs carry a TTL that changes from connection to connection
+// while its SYN-ACKs keep one: a TTL chosen per connection tells no distance.
+std::optional<Evidence> ttl_varies_signal(const RemoteFacts& f);
+// The RST copies fields of the request it answers (IP ID + 1, its window).
+std::optional<Evidence> copied_fields_signal(const RemoteFacts& f);
+// A FIN carrying data came from the RST's sender just before it: an answer
+// (a blockpage, a redirect) sent with the RST, by the same device when the
+// RST is not the peer's.
+std::optional<Evidence> injected_answer_signal(const RemoteFacts& f);
 
 using Signal = std::optional<Evidence> (*)(const RemoteFacts&);
-inline constexpr std::array<Signal, 16> kRemoteSignals = {
-    hop_memory_signal, hop_distance_signal, initial_ttl_signal,    race_signal,
-    burst_ttl_signal,  seq_signal,          seq_change_signal,     timing_signal,
-    window_signal,     ip_df_signal,        ip_id_signal,          l2_source_signal,
-    l2_vendor_signal,  payload_signal,      stack_response_signal, port_distance_signal};
+inline constexpr std::array<Signal, 19> kRemoteSignals = {
+    hop_memory_signal,      hop_distance_signal,   initial_ttl_signal,  race_signal,
+    burst_ttl_signal,       ttl_varies_signal,     seq_signal,          seq_change_signal,
+    timing_signal,          window_signal,         ip_df_signal,        ip_id_signal,
+    copied_fields_signal,   l2_source_signal,      l2_vendor_signal,    payload_signal,
+    injected_answer_signal, stack_response_signal, port_distance_signal};
 
 // Every signal of the table that fired, in table order.
 std::vector<Evidence> remote_evidence(const RemoteFacts& f);
@@ -74,15 +91,20 @@ struct Decision {
   Origin origin = Origin::unknown;
   std::optional<int> hop;  // the sender's hop; none when its TTL is forged
   double confidence = 0;
-  bool conflicting = false;  // one signal clearly says "the peer", others "someone else"
-  bool proxy = false;        // port_distance fired: an intercepting proxy answers this port
-  bool ttl_forged = false;   // a middlebox's RST from the peer's distance or beyond: its TTL tells nothing
-  std::string why;           // the strongest positive evidence, as "signal: observed, expected ..."
+  bool conflicting = false;      // one signal clearly says "the peer", others "someone else"
+  bool proxy = false;            // port_distance fired: an intercepting proxy answers this port
+  bool ttl_forged = false;       // a middlebox's RST from the peer's distance or beyond: its TTL tells nothing
+  std::vector<int> senders;      // two TTLs in one burst: the hop of each sender, nearest first
+  bool injected_answer = false;  // a FIN with an answer came with the RST (a blockpage)
+  std::string why;               // the strongest positive evidence, as "signal: observed, expected ..."
 };
 // A middlebox needs a strong signal (one an endpoint's own RST cannot
 // produce); conflicting evidence lowers confidence rather than accusing.
 Decision decide(const RemoteFacts& f, const std::vector<Evidence>& evidence);
 std::string remote_summary(const RemoteFacts& f, const Decision& d, Stage stage);
+
+// The hops of the distinct TTLs of a burst, nearest first (one per sender).
+std::vector<int> sender_hops(const RemoteFacts& f);
 
 // Shared wording.
 std::string endpoint_str(const uint8_t* addr, uint16_t port);

@@ -210,6 +210,63 @@ std::optional<Evidence> port_distance_signal(const RemoteFacts& f) {
   return std::nullopt;
 }
 
+std::optional<Evidence> ttl_varies_signal(const RemoteFacts& f) {
+  // One TTL for the address's SYN-ACKs (or just this flow's), and RST TTLs unlike it.
+  std::set<uint8_t> server = f.synack_ttls_seen;
+  if (f.base) server.insert(f.base->ttl);
+  if (server.size() != 1 || server.count(f.rst.ttl)) return std::nullopt;
+  std::set<uint8_t> foreign;
+  for (uint8_t t : f.rst_ttls_seen)
+    if (!server.count(t)) foreign.insert(t);
+  foreign.insert(f.rst.ttl);
+  // Three TTLs at least: two devices at two hops give two.
+  if (foreign.size() < 3) return std::nullopt;
+  std::string seen;
+  for (uint8_t t : foreign) seen += (seen.empty() ? "" : ", ") + std::to_string(t);
+  return ev("ttl_varies",
+            "RSTs from this address carried " + std::to_string(foreign.size()) +
+                " different TTLs over as many "
+                "connections (" +
+                seen + ")",
+            "one TTL, like its SYN-ACKs' (TTL " + std::to_string(*server.begin()) +
+                "): a TTL chosen per connection is forged and tells no distance",
+            0.5, true);
+}
+
+std::optional<Evidence> copied_fields_signal(const RemoteFacts& f) {
+  if (!f.answered) return std::nullopt;
+  const auto& a = *f.answered;
+  std::string copied;
+  if (f.rst.family == 4 && a.ip_id && f.rst.ip_id == static_cast<uint16_t>(a.ip_id + 1))
+    copied = "IP ID " + std::to_string(f.rst.ip_id) + " = the request's + 1";
+  // A window alone is no proof (two hosts of one kind advertise the same): only beside the IP ID.
+  if (!copied.empty() && f.rst.window && f.rst.window == a.window)
+    copied += ", window " + std::to_string(f.rst.window) + " = the request's";
+  if (copied.empty()) return std::nullopt;
+  return ev("copied_fields", copied + ": the RST is built from the request it answers",
+            "the peer's own IP ID counter and window", 0.4, true);
+}
+
+std::optional<Evidence> injected_answer_signal(const RemoteFacts& f) {
+  if (!f.fin || !f.st.bytes[f.sender] || f.st.ts_first_payload[f.sender]) return std::nullopt;
+  // The FIN carried the sender's only data before the RST: an answer in one segment.
+  const bool same_ttl = f.fin->ttl == f.rst.ttl;
+  const bool peer_ttl = f.base && f.fin->ttl == f.base->ttl;
+  return ev("injected_answer",
+            "a FIN carrying " + std::to_string(f.st.bytes[f.sender]) +
+                " byte(s) (an answer: a blockpage or a "
+                "redirect) came just before the RST, TTL " +
+                std::to_string(f.fin->ttl) + (same_ttl ? " like the RST's" : ""),
+            peer_ttl ? "" : std::string("the peer's answer with TTL ") + (f.base ? std::to_string(f.base->ttl) : "?"),
+            peer_ttl ? 0 : 0.2);
+}
+
+std::vector<int> sender_hops(const RemoteFacts& f) {
+  std::set<int> hops;
+  for (uint8_t t : f.fingerprint.ttls) hops.insert(hops_from_ttl(t, f.rst.hook == RH_HOOK_TC_EGRESS));
+  return {hops.begin(), hops.end()};
+}
+
 std::vector<Evidence> remote_evidence(const RemoteFacts& f) {
   std::vector<Evidence> out;
   for (Signal s : kRemoteSignals)

@@ -1,5 +1,6 @@
 #include "cli/analyze.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <optional>
 #include <utility>
 
+#include "cli/outputs.h"
 #include "cli/report.h"
 #include "common/clock.h"
 #include "common/out_file.h"
@@ -25,9 +27,9 @@
 namespace rsthop::cli {
 namespace {
 
-int fail(const std::string& msg) {
+int fail(const std::string& msg, int rc = 1) {
   std::cerr << "rsthop: " << msg << "\n";
-  return 1;
+  return rc;
 }
 
 // "\rrsthop: FILE: N frames" on a terminal, at most four times a second.
@@ -64,17 +66,33 @@ struct Run {
   pcap::Evidence* evidence = nullptr;  // --pcap-out
   Result<void> evidence_status;        // its first error ends the run, as a write error does
   bool quiet = false;                  // the ladder pass: the line pass reports the files' errors
+  int opened = 0;                      // files that could be opened
 };
+
+uint64_t unix_now_ns() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
+void say_waiting(const std::string& message) { std::cerr << "rsthop: " << message << "\n"; }
+
+// Standard input and FIFOs cannot be read twice (the ladder pass and the line pass).
+bool rereadable(const std::string& path) {
+  struct stat st {};
+  return path != "-" && stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
 
 // One file on its own: its own flow table and timeline (flows do not
 // continue across files), ended at the file's last capture time.  Returns
 // false when the file could not be opened or read to its end.
 bool analyze_file(Run& run, const std::string& path) {
-  auto opened = pcap::Reader::open(path, run.opt.filter);
+  auto opened = pcap::Reader::open(path, run.opt.filter, say_waiting);
   if (!opened) {
     if (!run.quiet) std::cerr << "rsthop: " << opened.error().message << "\n";
     return false;
   }
+  run.opened++;
   pcap::Reader& reader = *opened.value();
   pcap::Tracker tracker(run.track);
   pipeline::Pipeline& pipe = *run.pipe;
@@ -132,6 +150,7 @@ bool analyze_file(Run& run, const std::string& path) {
 bool find_ladders(const AnalyzeOptions& opt, const pcap::Tracker::Options& track, pipeline::Pipeline::Options po,
                   diagnose::LadderRecogniser& rec) {
   po.flow_lines = po.reset_lines = po.loss_lines = false;
+  po.incident_interval_ns = 0;
   auto pass = [&](const std::vector<std::string>& files, bool control) {
     Run run{opt, track};
     run.quiet = !control;
@@ -145,7 +164,7 @@ bool find_ladders(const AnalyzeOptions& opt, const pcap::Tracker::Options& track
     run.pipe = &pipe;
     bool ok = true;
     for (const auto& f : files)
-      if (f != "-" || control) ok = analyze_file(run, f) && ok;
+      if (control || rereadable(f)) ok = analyze_file(run, f) && ok;
     return ok;
   };
   pass(opt.files, false);
@@ -168,6 +187,8 @@ Result<void> write_ladder(output::Writer& writer, const output::Context& ctx, co
 }  // namespace
 
 int run_analyze(const AnalyzeOptions& opt) {
+  auto volume = parse_volume(opt.volume);
+  if (!volume) return fail(volume.error().message);
   pcap::Tracker::Options track;
   for (const auto& h : opt.hosts) {
     auto c = parse_cidr(h);
@@ -179,19 +200,22 @@ int run_analyze(const AnalyzeOptions& opt) {
   track.filter.ports = opt.ports;
   track.max_flows = opt.max_flows;
   if (std::count(opt.files.begin(), opt.files.end(), "-") > 1) return fail("standard input ('-') can be read once");
+  // Once, before any file: a bad expression is bad usage, not a fault of each file.
+  if (auto f = pcap::check_filter(opt.filter); !f) return fail(f.error().message, 2);
   if (!opt.control.empty()) {
     if (opt.control == "-") return fail("--control: give a file (standard input is not read for controls)");
     if (auto c = pcap::Reader::open(opt.control, opt.filter); !c) return fail("--control: " + c.error().message);
   }
-  // Opening an output truncates it: one that is also an input would be read empty.
-  for (const auto& [option, path] : {std::pair{"-o", opt.output}, std::pair{"--pcap-out", opt.pcap_out}})
-    if (auto r = refuse_output_as_input(option, path, opt.files); !r) return fail(r.error().message);
+  // --pcap-out truncates; -o appends, to a capture it is still reading: both are refused.
+  for (const auto& path : output_files(opt.output))
+    if (auto r = refuse_output_as_input("-o", path, opt.files); !r) return fail(r.error().message);
+  if (auto r = refuse_output_as_input("--pcap-out", opt.pcap_out, opt.files); !r) return fail(r.error().message);
 
-  auto sink = opt.output == "-" ? Result<std::unique_ptr<output::Sink>>(std::make_unique<output::StdoutSink>())
-                                : output::FileSink::open(opt.output);
-  if (!sink) return fail(sink.error().message);
-  bool text = opt.format == "text" || (opt.format.empty() && opt.output == "-" && isatty(STDOUT_FILENO));
-  output::Writer writer(std::move(sink.value()), text ? output::Format::text : output::Format::json);
+  // Offline nothing is dropped: a slow output is waited for (a dead one is not).
+  auto outs = open_outputs(opt.output, opt.format, output::Overflow::wait);
+  if (!outs) return fail(outs.error().message);
+  outs->start();  // analyze drops no privileges: its outputs start at once
+  output::Writer& writer = *outs->writer;
 
   // Events carry Unix ns (the capture's clock): the wall clock's offset is 0.
   output::Context ctx{host_name(), WallClock::fixed(0), {}, opt.community_id_seed};
@@ -203,11 +227,13 @@ int run_analyze(const AnalyzeOptions& opt) {
   po.engine.local_events = false;
   po.registry = registry ? &registry.value() : nullptr;
   po.timeline.max_flows = opt.max_flows;
+  apply_volume(volume.value(), po);
   bool control_ok = true;  // a --control file that could not be read to its end fails the run, as a file does
   {
     diagnose::LadderRecogniser rec({.registry = po.registry});
     control_ok = find_ladders(opt, track, po, rec);
-    for (const auto& l : rec.ladders())
+    const bool verdicts = volume->events.has(pipeline::EventType::verdict);  // hop lines go with them
+    for (const auto& l : verdicts ? rec.ladders() : std::vector<diagnose::CapturedLadder>{})
       if (auto r = write_ladder(writer, ctx, l); !r) return fail(r.error().message);
   }
   pipeline::Pipeline pipe(po, &writer, ctx, {}, [&run] { return run.counters; });
@@ -228,9 +254,13 @@ int run_analyze(const AnalyzeOptions& opt) {
     if (!pipe.ok() || !run.evidence_status) break;
   }
   double span = run.last_ts > run.first_ts ? (run.last_ts - run.first_ts) / 1e9 : 0;
-  pipe.write_stats(run.last_ts, span, true);
+  // Stamped with the capture's last time; now when no record was read (not 1970).  No file
+  // opened, nothing analyzed: no stats line.
+  pipe.flush_incidents(run.last_ts);
+  if (run.opened) pipe.write_stats(run.last_ts ? run.last_ts : unix_now_ns(), span, true);
   pipe.flush();
   Result<void> status = pipe.ok() ? run.evidence_status : pipe.status();
+  if (auto c = outs->close(); status && !c) status = c;
   if (evidence) {
     if (auto c = evidence->close(); status && !c) status = c;
     if (const auto& es = evidence->stats(); es.flows_evicted || es.frames_dropped)

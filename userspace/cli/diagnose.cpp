@@ -7,10 +7,13 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "cli/live_evidence.h"
+#include "cli/outputs.h"
+#include "cli/privileges.h"
 #include "cli/report.h"
 #include "cli/route_traced.h"
 #include "cli/stop_signals.h"
@@ -82,6 +85,8 @@ Live start_capture(const probe::Target& t, const std::string& ifname, LiveEviden
   Live live;
   auto c = kernel::Capture::open(cfg);
   Result<void> attached = c ? c.value()->attach() : Result<void>(c.error());
+  if (c)
+    for (const auto& n : c.value()->notices()) std::cerr << "rsthop: notice: " << n << "\n";
   if (!attached) {
     std::cerr << "rsthop: notice: no kernel capture (" << attached.error().message
               << "): the probes run, but without RST TTLs, MACs and the hop addresses of the trigger ladder; "
@@ -146,9 +151,9 @@ diagnose::Reporter reporter(Lines& lines, const probe::Target& t, const diagnose
     lines.emit([&](std::string& l) { diagnose::append_tls_probe_line(l, ctx, monotonic_now_ns(), t, name, r); });
   };
   rep.hop = [&lines, &ctx, &t](const char* ladder, int ttl, const char* result, const std::optional<Addr16>& from,
-                               double ms) {
+                               double ms, double duration_ms) {
     lines.emit([&](std::string& l) {
-      diagnose::append_hop_line(l, ctx, monotonic_now_ns(), t, ladder, ttl, result, from, ms);
+      diagnose::append_hop_line(l, ctx, monotonic_now_ns(), t, ladder, ttl, result, from, ms, duration_ms);
     });
   };
   return rep;
@@ -195,11 +200,10 @@ int run_diagnose(const DiagnoseOptions& opt) {
   // clsact filters behind.
   install_stop_handlers();
 
-  auto sink = opt.output == "-" ? Result<std::unique_ptr<output::Sink>>(std::make_unique<output::StdoutSink>())
-                                : output::FileSink::open(opt.output);
-  if (!sink) return fail(sink.error().message);
-  bool text = opt.format == "text" || (opt.format.empty() && opt.output == "-" && isatty(STDOUT_FILENO));
-  output::Writer writer(std::move(sink.value()), text ? output::Format::text : output::Format::json);
+  auto outs = open_outputs(opt.output, opt.format, output::Overflow::wait);
+  if (!outs) return fail(outs.error().message);
+  output::Writer& writer = *outs->writer;
+  const bool text = outs->text;
   const WallClock wall = WallClock::calibrate();
   output::Context ctx{host_name(), wall, {}, opt.community_id_seed};
   std::unique_ptr<LiveEvidence> evidence;  // --pcap-out
@@ -217,7 +221,38 @@ int run_diagnose(const DiagnoseOptions& opt) {
     if (!r) return fail(r.error().message);
     ifname = r.value();
   }
+  diagnose::Options o = session_options(opt, t);
+  o.stop = [] { return stop_requested(); };
+  const std::string name = opt.sni.empty() ? t.host : opt.sni;
+  Lines lines{writer, ctx, {}, {}};
+  diagnose::Session session(t, o, reporter(lines, t, o, name, text));
+  // Loading and verifying the BPF object takes most of a second: the probes that need no capture
+  // run meanwhile, on a thread that first gives up root for itself (what the target answers is
+  // never parsed with privileges).  With --pcap-out every probe's connection belongs in the file:
+  // attach first.
+  std::string probing_error;
+  std::thread probing;
+  if (!evidence)
+    probing = std::thread([&] {
+      if (auto r = drop_this_thread(); !r)
+        probing_error = r.error().message;
+      else
+        session.socket_probes();
+    });
   Live live = start_capture(t, ifname, evidence.get(), &rsts);
+  if (probing.joinable()) probing.join();
+  if (!probing_error.empty()) {
+    if (live.capture) live.capture->detach();
+    return fail(probing_error);
+  }
+  // The rest of the probes, and OpenSSL's parsing of what the target sends, run without the rest.
+  Needs needs = live.capture ? needs_after_attach(live.capture->attachments()) : Needs{};
+  needs.keep_uid = outs->reopens;
+  if (auto r = drop_privileges(needs); !r) {
+    if (live.capture) live.capture->detach();
+    return fail(r.error().message);
+  }
+  outs->start();  // the outputs' threads, born without privileges
   auto registry = oui::Registry::load();
   const oui::Registry* reg = registry ? &registry.value() : nullptr;
 
@@ -226,16 +261,15 @@ int run_diagnose(const DiagnoseOptions& opt) {
   if (live.source)
     po.engine.route_traced = [src = live.source.get()](const uint8_t* a, uint8_t f) { return src->route_traced(a, f); };
   po.start_ns = monotonic_now_ns();
+  if (live.capture)
+    for (const auto& a : live.capture->attachments())
+      po.attachments.push_back({a.interface, a.hook, a.mode, a.fallback});
   pipeline::Pipeline pipe(po, &writer, ctx, {}, [&live] {
     if (!live.capture) return pipeline::Counters{};
     return pipeline::Counters{live.capture->counters(), live.capture->malformed_records()};
   });
-  diagnose::Options o = session_options(opt, t);
-  o.stop = [] { return stop_requested(); };
-  const std::string name = opt.sni.empty() ? t.host : opt.sni;
-  Lines lines{writer, ctx, {}, {}};
-  auto out = diagnose::run(t, o, live.source.get(), reg, pipe, reporter(lines, t, o, name, text));
-  if (live.capture) live.capture->detach();
+  auto out = session.run(live.source.get(), reg, pipe);
+  if (live.capture) with_net_admin([&live] { live.capture->detach(); });
   report_losses(pipe, live.capture != nullptr, text, po.start_ns);
   if (!pipe.ok()) return fail(pipe.status().error().message);
   lines.emit([&](std::string& l) { diagnose::append_verdict_line(l, ctx, monotonic_now_ns(), t, name, out.verdict); });
@@ -253,6 +287,7 @@ int run_diagnose(const DiagnoseOptions& opt) {
     if (auto r = write_evidence(*evidence, out.verdict, rsts, lines, live.source.get()); !r)
       return fail(r.error().message);
   }
+  if (auto c = outs->close(); !c) return fail(c.error().message);
   if (out.capture_error) return fail(out.capture_error->message);
   if (out.partial) return kInterruptedExit;
   if (out.verdict.outcome == diagnose::RequestOutcome::error) return fail(out.verdict.summary);

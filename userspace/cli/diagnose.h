@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include <string>
+#include <vector>
 
 namespace rsthop::cli {
 
@@ -15,9 +16,9 @@ struct DiagnoseOptions {
   std::string control_sni = "rsthop-control.invalid";
   int max_hops = 32;
   int concurrency = 8;
-  std::string interface;  // default: the route's
-  std::string format;     // json | text | "" (text on a terminal)
-  std::string output = "-";
+  std::string interface;            // default: the route's
+  std::string format;               // json | text | "" (text on a terminal)
+  std::vector<std::string> output;  // -o, repeatable (cli/outputs.h); empty = "-"
   double timeout_s = 3;
   double step_timeout_s = 0.6;
   double hold_s = 4;

@@ -5,12 +5,19 @@
 #include <iostream>
 
 #include "cli/analyze.h"
+#include "cli/config.h"
 #include "cli/diagnose.h"
 #include "cli/numbers.h"
+#include "cli/outputs.h"
 #include "cli/trace.h"
 #include "kernel/capture.h"
 
 namespace {
+
+// -o/--output, the same on every command (cli/outputs.h, README "Outputs").
+constexpr const char* kOutputHelp =
+    "Write events to FORM (repeatable): - (stdout), PATH or file:PATH (appended), unix:PATH, unixgram:PATH, "
+    "tcp:HOST:PORT, syslog[:PATH], syslog+udp:HOST:PORT, syslog+tcp:HOST:PORT (syslog+cee... for @cee:), journal";
 
 // A year: longer is a typo (1e300 would overflow the deadline and stop at once).
 constexpr double kMaxDurationS = 365.0 * 24 * 3600;
@@ -22,7 +29,8 @@ int run_cleanup() {
     std::cerr << "rsthop: " << r.error().message << "\n";
     return 1;
   }
-  std::cerr << "rsthop: removed " << r.value() << " leftover tc filter(s) tagged by rsthop\n";
+  std::cerr << "rsthop: removed " << r.value().filters << " leftover tc filter(s) tagged by rsthop and "
+            << r.value().qdiscs << " clsact qdisc(s) it had created\n";
   return 0;
 }
 
@@ -33,9 +41,13 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "rsthop 0.1.0");
 
+  const CLI::Validator output_form(rsthop::cli::check_output_form, "FORM");
   rsthop::cli::TraceOptions t;
   auto* trace = app.add_subcommand("trace", "Trace TCP handshakes, closes and resets live, passively");
-  trace->add_option("-i,--interface", t.interfaces, "Interface to capture on (repeatable)")->required();
+  trace
+      ->add_option("-i,--interface", t.interfaces,
+                   "Interface to capture on (repeatable; 'any': every interface up at start)")
+      ->required();
   trace->add_option("--host", t.hosts, "Only flows with an endpoint in this CIDR (repeatable, max 16)");
   trace->add_option("-p,--port", t.ports, "Only flows with this port on either side (repeatable)")
       ->check(CLI::Range(1, 65535));
@@ -43,7 +55,7 @@ int main(int argc, char** argv) {
       ->check(rsthop::cli::finite_in(0, kMaxDurationS));
   trace->add_option("-f,--format", t.format, "json (NDJSON) or text (default: text on a terminal, else json)")
       ->check(CLI::IsMember({"json", "text"}));
-  trace->add_option("-o,--output", t.output, "Write events to PATH ('-' for stdout)");
+  trace->add_option("-o,--output", t.output, kOutputHelp)->check(output_form);
   trace->add_option("--xdp", t.xdp, "Ingress hook: XDP native (falls back to generic), generic, or off (tc)")
       ->check(CLI::IsMember({"native", "generic", "off"}));
   trace->add_option("--tc", t.tc, "tc attachment: auto (tcx links, else clsact filters) or clsact")
@@ -53,7 +65,9 @@ int main(int argc, char** argv) {
       ->check(rsthop::cli::finite_in(0, 86400));
   trace->add_option("--ring-mb", t.ring_mb, "Ring buffer size in MiB (power of two)")->check(CLI::Range(1, 1024));
   trace->add_option("--max-flows", t.max_flows, "Flow table entries in the kernel")->check(CLI::Range(1024, 4194304));
+  trace->add_option("--metrics", t.metrics, "Serve Prometheus metrics on ADDR:PORT at /metrics (e.g. 127.0.0.1:9464)");
   trace->add_option("--pcap-out", t.pcap_out, "Also write the packets behind each reset (pcapng, commented) to FILE");
+  rsthop::cli::add_volume_options(trace, t.volume);
   trace->add_flag("-v,--verbose", t.verbose, "Show libbpf's log, including the verifier's");
   trace
       ->add_option("--community-id-seed", t.community_id_seed,
@@ -70,7 +84,7 @@ int main(int argc, char** argv) {
   analyze->add_option("--filter", a.filter, "libpcap filter expression applied first, e.g. 'tcp port 443'");
   analyze->add_option("-f,--format", a.format, "json (NDJSON) or text (default: text on a terminal, else json)")
       ->check(CLI::IsMember({"json", "text"}));
-  analyze->add_option("-o,--output", a.output, "Write events to PATH ('-' for stdout)");
+  analyze->add_option("-o,--output", a.output, kOutputHelp)->check(output_form);
   analyze->add_option("--max-flows", a.max_flows, "Flow table entries (default 65536, as the kernel's)")
       ->check(CLI::Range(1, 4194304));
   analyze->add_option("--control", a.control,
@@ -80,6 +94,7 @@ int main(int argc, char** argv) {
       ->add_option("--community-id-seed", a.community_id_seed,
                    "Seed of network.community_id (0-65535, default 0), to match Zeek's or Suricata's")
       ->check(CLI::Range(0, 65535));
+  rsthop::cli::add_volume_options(analyze, a.volume);
 
   rsthop::cli::DiagnoseOptions d;
   auto* diag =
@@ -93,7 +108,7 @@ int main(int argc, char** argv) {
   diag->add_option("-i,--interface", d.interface, "Interface to capture on (default: the route to the target's)");
   diag->add_option("-f,--format", d.format, "json (NDJSON) or text (default: text on a terminal)")
       ->check(CLI::IsMember({"json", "text"}));
-  diag->add_option("-o,--output", d.output, "Write events to PATH ('-' for stdout)");
+  diag->add_option("-o,--output", d.output, kOutputHelp)->check(output_form);
   diag->add_option("--timeout", d.timeout_s, "Seconds each probe may take (default 3)")
       ->check(rsthop::cli::finite_in(0.1, 60.0));
   diag->add_option("--step-timeout", d.step_timeout_s, "Seconds each ladder step waits (default 0.6)")
@@ -119,6 +134,8 @@ int main(int argc, char** argv) {
   auto* cleanup =
       app.add_subcommand("cleanup", "Remove tc filters left by a killed rsthop (only on kernels without tcx links)");
 
+  rsthop::cli::add_config_sources(app, *trace);  // --config FILE, RSTHOP_* (after trace's last option)
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -130,7 +147,7 @@ int main(int argc, char** argv) {
       std::cerr << "rsthop: --ring-mb must be a power of two\n";
       return 2;
     }
-    return rsthop::cli::run_trace(t);
+    return rsthop::cli::run_trace(t, rsthop::cli::make_trace_reloader(app, *trace, t, argc, argv));
   }
   if (analyze->parsed()) return rsthop::cli::run_analyze(a);
   if (diag->parsed()) return rsthop::cli::run_diagnose(d);

@@ -10,11 +10,18 @@
 #include <unordered_map>
 
 #include "cli/live_evidence.h"
+#include "cli/metrics_endpoint.h"
+#include "cli/outputs.h"
+#include "cli/privileges.h"
 #include "cli/report.h"
 #include "cli/route_traced.h"
+#include "cli/service.h"
 #include "cli/stop_signals.h"
 #include "common/clock.h"
+#include "common/clock_discipline.h"
+#include "common/netns.h"
 #include "kernel/capture.h"
+#include "kernel/interfaces.h"
 #include "output/event.h"
 #include "output/names.h"
 #include "output/sink.h"
@@ -36,6 +43,9 @@ std::function<std::string(uint32_t)> if_name_cache() {
   };
 }
 
+// How often trace measures the REALTIME - MONOTONIC offset again (a long run follows NTP).
+constexpr uint64_t kRecalibrateNs = 10'000'000'000ULL;
+
 int fail(const std::string& msg) {
   std::cerr << "rsthop: " << msg << "\n";
   return 1;
@@ -43,15 +53,24 @@ int fail(const std::string& msg) {
 
 // Polls until the duration ends, a stop signal or an error, then detaches and
 // drains what is left.  Returns the exit code of capture errors; write errors stay in `pipe`.
+// SIGHUP reopens the outputs (files: logrotate) and the run goes on.
 int trace_loop(const TraceOptions& opt, kernel::Capture& capture, pipeline::Pipeline& pipe, LiveEvidence* evidence,
-               uint64_t start) {
+               output::Sink& outputs, MetricsEndpoint* metrics, uint64_t start, const WallClock& wall,
+               Service& service) {
   const uint64_t deadline = opt.duration_s > 0 ? start + static_cast<uint64_t>(opt.duration_s * 1e9) : 0;
   kernel::Capture::Handler handler = [&](const flow::Packet& p) { pipe.add(p); };
   int rc = 0;
   Result<void> evidence_status;
+  ClockDiscipline clock(wall, start);
+  uint64_t next_calibration = start + kRecalibrateNs;
   while (!stop_requested() && pipe.ok() && evidence_status) {
     uint64_t now = monotonic_now_ns();
     if (deadline && now >= deadline) break;
+    if (now >= next_calibration) {
+      clock.observe(WallClock::calibrate(), now);
+      next_calibration = now + kRecalibrateNs;
+    }
+    pipe.set_clock(clock.at(now));
     int wait_ms = 100;
     if (deadline) wait_ms = static_cast<int>(std::min<uint64_t>(100, (deadline - now) / 1'000'000 + 1));
     if (auto r = capture.poll(wait_ms, handler); !r) {
@@ -60,26 +79,38 @@ int trace_loop(const TraceOptions& opt, kernel::Capture& capture, pipeline::Pipe
       break;
     }
     pipe.advance(monotonic_now_ns());
+    if (reopen_requested()) {
+      pipe.flush();  // what came before the signal still goes to the old files
+      (void)outputs.reopen();
+    }
     pipe.flush();  // the batch this poll produced
     if (evidence && pipe.ok()) evidence_status = evidence->flush();
+    if (metrics) metrics->publish(pipe, monotonic_now_ns());
+    service.tick(monotonic_now_ns(), pipe);
   }
+  service.stopping();
   // Detach first so the counters and the ring stop moving, then drain.
-  capture.detach();
+  with_net_admin([&] { capture.detach(); });
   if (auto d = capture.drain(handler); !d) {
     std::cerr << "rsthop: " << d.error().message << "\n";
     rc = 1;
   }
   uint64_t now = monotonic_now_ns();
   pipe.finish(now, (now - start) / 1e9);
+  if (metrics) metrics->publish(pipe, now, true);
   return rc;  // a failed evidence flush is sticky: LiveEvidence::close() reports it
 }
 
 }  // namespace
 
-int run_trace(const TraceOptions& opt) {
+int run_trace(const TraceOptions& opt, const TraceReloader& reload) {
   kernel::set_libbpf_verbose(opt.verbose);
+  auto volume = parse_volume(opt.volume);
+  if (!volume) return fail(volume.error().message);
   kernel::CaptureConfig cfg;
-  cfg.interfaces = opt.interfaces;
+  auto interfaces = kernel::expand_any(opt.interfaces);  // -i any: every interface that is up now
+  if (!interfaces) return fail(interfaces.error().message);
+  cfg.interfaces = interfaces.value();
   cfg.xdp = opt.xdp == "off"       ? kernel::XdpMode::off
             : opt.xdp == "generic" ? kernel::XdpMode::generic
                                    : kernel::XdpMode::native;
@@ -93,12 +124,11 @@ int run_trace(const TraceOptions& opt) {
   cfg.max_flows = opt.max_flows;
   cfg.clsact = opt.tc == "clsact";
 
-  // Open the output first: an unwritable path must fail before anything is attached.
-  auto sink = opt.output == "-" ? Result<std::unique_ptr<output::Sink>>(std::make_unique<output::StdoutSink>())
-                                : output::FileSink::open(opt.output);
-  if (!sink) return fail(sink.error().message);
-  bool text = opt.format == "text" || (opt.format.empty() && opt.output == "-" && isatty(STDOUT_FILENO));
-  output::Writer writer(std::move(sink.value()), text ? output::Format::text : output::Format::json);
+  // Open the outputs first: an unwritable path must fail before anything is attached.
+  // Live: a slow output drops lines (counted) rather than stall the ring.
+  auto outs = open_outputs(opt.output, opt.format, output::Overflow::drop);
+  if (!outs) return fail(outs.error().message);
+  output::Writer& writer = *outs->writer;
   const WallClock wall = WallClock::calibrate();
   std::unique_ptr<LiveEvidence> evidence;  // --pcap-out, opened before anything is attached too
   if (!opt.pcap_out.empty()) {
@@ -108,20 +138,41 @@ int run_trace(const TraceOptions& opt) {
     cfg.frames = true;
   }
 
+  // --metrics listens now: a port in use fails before anything is attached,
+  // and the socket is bound while the process still has its privileges.
+  std::unique_ptr<MetricsEndpoint> metrics;
+  if (!opt.metrics.empty()) {
+    auto m = MetricsEndpoint::listen(opt.metrics);
+    if (!m) return fail(m.error().message);
+    metrics = std::move(m.value());
+  }
+
   auto cap = kernel::Capture::open(cfg);
   if (!cap) return fail(cap.error().message);
   kernel::Capture& capture = *cap.value();
   if (evidence) capture.set_frame_handler([&](const kernel::FrameRecord& f) { evidence->frame(f); });
+  auto attached = capture.attach();
   for (const auto& n : capture.notices()) std::cerr << "rsthop: notice: " << n << "\n";
-  if (auto r = capture.attach(); !r) return fail(r.error().message);  // ~Capture detaches what was attached
+  if (!attached) return fail(attached.error().message);  // ~Capture detaches what was attached
+  // Attached: what follows (the ring, counters, outputs already open) needs no privileges.
+  Needs needs = needs_after_attach(capture.attachments());
+  needs.keep_uid = outs->reopens;
+  if (auto r = drop_privileges(needs); !r) return fail(r.error().message);
+  outs->start();  // the outputs' threads, born without privileges
   install_stop_handlers();
+  install_hangup_handler();
+  Service service(reload);
+  std::vector<output::AttachmentInfo> attachments;
+  for (const auto& a : capture.attachments()) attachments.push_back({a.interface, a.hook, a.mode, a.fallback});
+  if (metrics) std::cerr << "rsthop: metrics on http://" << metrics->bound() << "/metrics\n";
   {
     std::string what;
     for (const auto& a : capture.attachments()) what += " " + a.interface + ":" + a.hook + "(" + a.mode + ")";
     std::cerr << "rsthop: tracing" << what << "; Ctrl-C to stop\n";
+    service.ready("tracing" + what);
   }
 
-  output::Context ctx{host_name(), wall, if_name_cache(), opt.community_id_seed};
+  output::Context ctx{host_name(), wall, if_name_cache(), opt.community_id_seed, own_netns_inode()};
   auto registry = oui::Registry::load();
   if (!registry) std::cerr << "rsthop: notice: " << registry.error().message << "\n";
   pipeline::Pipeline::Options po;
@@ -131,23 +182,40 @@ int run_trace(const TraceOptions& opt) {
   po.engine.route_traced = route_traced_fn(traced);
   po.registry = registry ? &registry.value() : nullptr;
   po.packet_lines = opt.packets;
+  po.sink_stats = true;
   po.start_ns = monotonic_now_ns();
   po.stats_every_ns = static_cast<uint64_t>(opt.stats_interval_s * 1e9);
+  po.attachments = attachments;
+  apply_volume(volume.value(), po);
   pipeline::Pipeline pipe(
       po, &writer, ctx, [&](const rh_flow_key& k) { return capture.lookup_flow(k); },
       [&] {
         return pipeline::Counters{capture.counters(), capture.malformed_records()};
       });
-  if (evidence)
+  if (evidence || metrics)
     pipe.set_hooks({.on_reset = [&](const flow::ResetRecord& r, const attribution::Verdict& v) -> Result<void> {
-      evidence->reset(r, pcap::verdict_label(attribution::name(v.origin), v.hop, v.confidence, v.summary));
+      if (metrics) metrics->count(v);
+      if (evidence)
+        evidence->reset(r, pcap::verdict_label(attribution::name(v.origin), v.hop, v.confidence, v.summary));
       return {};
     }});
-  int rc = trace_loop(opt, capture, pipe, evidence.get(), po.start_ns);
+  if (metrics) {
+    metrics->set_sink_stats([sinks = outs->sinks] {
+      std::vector<metrics::SinkStats> out;
+      for (const auto& s : sinks->stats()) out.push_back({s.name, s.queued_bytes, s.dropped_full});
+      return out;
+    });
+    metrics->start(attachments);  // its thread, born after the privilege drop
+    metrics->publish(pipe, po.start_ns, true);
+  }
+  int rc = trace_loop(opt, capture, pipe, evidence.get(), *outs->sinks, metrics.get(), po.start_ns, wall, service);
+  if (!po.loss_lines && pipe.lost_total())  // --events without lost: said here, and in the final stats line
+    std::cerr << "rsthop: notice: " << pipe.lost_total() << " events were lost (no `lost` lines: --events)\n";
   if (auto c = evidence ? evidence->close() : Result<void>(); pipe.ok() && !c) return fail(c.error().message);
+  Result<void> status = pipe.ok() ? outs->close() : pipe.status();
   // A reader that went away (`rsthop trace | head`) ends the run as tcpdump's does: detached, quietly.
-  if (!pipe.ok() && pipe.status().error().code == EPIPE && opt.output == "-") return rc;
-  if (!pipe.ok()) return fail(pipe.status().error().message);
+  if (!status && status.error().code == EPIPE && outs->only_stdout) return rc;
+  if (!status) return fail(status.error().message);
   return rc;
 }
 

@@ -1,7 +1,8 @@
 // Kernel time to wall time.  BPF stamps events with bpf_ktime_get_ns()
 // (CLOCK_MONOTONIC); people and log pipelines want UTC.  WallClock holds one
-// offset measured at start-up, so every event of a run converts the same way
-// and ordering is preserved even if NTP steps the wall clock mid-run.
+// offset, measured at start-up; a long trace measures it again every 10 s and
+// slews towards it (common/clock_discipline.h), so ordering is preserved
+// while the lines follow NTP.
 #pragma once
 
 #include <cstddef>

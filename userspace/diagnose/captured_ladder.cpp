@@ -138,6 +138,11 @@ void application_probe(Inputs& in, const Destination& d, const std::string& name
     in.tls->local_port = port;
     in.tls->ms = ms;
     in.tls->connect.outcome = probe::Outcome::ok;
+    // The TLS probe holds its connection: a RST after the server's answer (a balancer's timer) resets it.
+    if (app && o == probe::Outcome::ok && app->later_rst_ns) {
+      in.tls->outcome = probe::Outcome::reset;
+      in.tls->reset_after_hello_ms = ms_between(app->req_ns, app->later_rst_ns);
+    }
   }
 }
 
@@ -197,7 +202,11 @@ void LadderRecogniser::add(const flow::Packet& p, bool control) {
     }
     return;
   }
-  if (!c->req_ttl || c->reset_after_req || c->response_after_req) return;  // the first answer to the request
+  if (!c->req_ttl) return;
+  if (c->reset_after_req || c->response_after_req) {  // the first answer to the request counts; a later RST too
+    if (e.kind == RH_EV_RST && !c->later_rst_ns) c->later_rst_ns = e.ts_ns;
+    return;
+  }
   if (e.kind == RH_EV_RST) c->reset_after_req = true;
   if (e.kind == RH_EV_PAYLOAD || e.kind == RH_EV_FIN) c->response_after_req = true;
   if (c->reset_after_req || c->response_after_req) c->req_answer_ns = e.ts_ns;

@@ -84,6 +84,7 @@ class LadderRecogniser {
     enum Answer { none, synack, refused, reset, data, fin } answer = none;  // the server's first after the SYN
     uint64_t answer_ns = 0;
     bool reset_after_req = false, response_after_req = false;
+    uint64_t later_rst_ns = 0;  // the server side's first RST after its answer (a proxy's timer)
     uint64_t req_answer_ns = 0;
     std::optional<Addr16> icmp_from;
     uint8_t icmp_type = 0, icmp_code = 0;

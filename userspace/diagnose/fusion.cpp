@@ -4,6 +4,7 @@
 #include <cmath>
 #include <set>
 
+#include "attribution/signals.h"
 #include "diagnose/fusion_local.h"
 #include "diagnose/fusion_signals.h"
 
@@ -43,6 +44,12 @@ uint16_t step_port(const std::vector<TriggerStep>& steps, int ttl) {
   return 0;
 }
 
+// Any weight: context signals count too.
+bool has_signal_any(const attribution::Verdict& v, const char* signal) {
+  return std::any_of(v.evidence.begin(), v.evidence.end(),
+                     [&](const attribution::Evidence& e) { return e.signal == signal; });
+}
+
 bool has_signal(const attribution::Verdict& v, const char* signal) {
   return std::any_of(v.evidence.begin(), v.evidence.end(),
                      [&](const attribution::Evidence& e) { return e.signal == signal && e.weight > 0; });
@@ -51,6 +58,21 @@ bool has_signal(const attribution::Verdict& v, const char* signal) {
 std::string target_str(const probe::Target& t) {
   std::string a = addr_to_string(t.addr.data());
   return (t.family == 6 ? "[" + a + "]" : a) + ":" + std::to_string(t.port);
+}
+
+// The hops the distinct TTLs of a passive verdict's burst come from (two TTLs: two senders).
+std::vector<int> sender_hops(const attribution::Verdict& rv) {
+  if (!has_signal(rv, "burst_ttl")) return {};
+  std::set<int> hops;
+  for (uint8_t t : rv.fingerprint.ttls) hops.insert(attribution::hops_from_ttl(t, false));
+  return {hops.begin(), hops.end()};
+}
+
+std::string hop_list(const std::vector<int>& hops) {
+  std::string s;
+  for (size_t i = 0; i < hops.size(); i++)
+    s += (i ? (i + 1 == hops.size() ? " and " : ", ") : "") + std::to_string(hops[i]);
+  return s;
 }
 
 bool named_vendor(const std::string& vendor) { return !vendor.empty() && vendor != "locally administered"; }
@@ -119,6 +141,7 @@ void connect_failed(Fusion& f) {
   }
   v.outcome = RequestOutcome::reset;
   const ResetSeen* rs = reset_on(f.in, c.local_port);
+  if (!v.endpoint_hop && rs) v.endpoint_hop = rs->verdict.endpoint_hop;
   if (rs && local_firewall_verdict(f.in, *rs, f.tgt, v)) return;
   if (rs && rs->verdict.origin == Origin::local) {
     v.origin = Origin::local;
@@ -132,7 +155,12 @@ void connect_failed(Fusion& f) {
     v.origin = Origin::middlebox;
     std::string where = f.place(rs->verdict.hop);
     v.confidence = std::max(0.5, rs->verdict.confidence);
-    v.summary = "A device at " + where + " rejects connections to " + f.tgt + " (RST to the SYN) before the server.";
+    const auto senders = sender_hops(rs->verdict);
+    v.summary = senders.size() >= 2 ? std::to_string(senders.size()) + " senders reject connections to " + f.tgt +
+                                          " (RSTs to the SYN with different TTLs in one burst, from hops " +
+                                          hop_list(senders) + "), the nearest at " + where + ", before the server."
+                                    : "A device at " + where + " rejects connections to " + f.tgt +
+                                          " (RST to the SYN) before the server.";
     v.next_step = "Check the firewall or ACLs of that hop for port " + port + ".";
   } else {
     v.origin = Origin::endpoint;
@@ -187,7 +215,19 @@ struct LadderHop {
 LadderHop ladder_hop(Fusion& f, int k) {
   f.add("trigger_ladder", "the first reset comes at TTL " + std::to_string(k));
   const auto icmp = icmp_ttls(f.in, f.in.trigger);
+  // A device that copies the TTL a probe reaches it with: its reply dies on
+  // the way back until the probe's TTL is high enough, so the first reset
+  // step is past it; the copy's constant offset says where it is.
+  auto copy = ttl_copy_signal(f.in);
+  if (auto h = copy ? copier_hop(f.in) : std::nullopt; h && *h <= k) {
+    f.add(std::move(copy));
+    f.add("ttl_check", "its RSTs carry the TTL the probe reached it with, less the way back: hop " +
+                           std::to_string(*h) +
+                           " (a reply from a device at hop h arrives with the probe's TTL - 2h + 2)");
+    return {*h, false, icmp.count(k) > 0, false};
+  }
   if (icmp.count(k)) {
+    f.add(std::move(copy));  // a TTL that varies (or is copied) is said, though ICMP places the device
     f.add("on_path",
           "the probe reset at TTL " + std::to_string(k) + " also drew ICMP time-exceeded from hop " +
               std::to_string(k) + ": it went on, the device only watched it",
@@ -410,6 +450,9 @@ std::map<int, Addr16> path_addresses(const Inputs& in) {
   std::map<int, Addr16> path;
   for (const auto& s : in.syn)
     if (s.from && s.kind != SynStep::silent) path[s.ttl] = *s.from;
+  // A SYN refused (by an on-path device) that also drew ICMP from the hop: the hop's address.
+  for (const auto& s : in.syn)
+    if (auto from = syn_icmp_from(in, s)) path[s.ttl] = *from;
   // Where port 80 crosses a router that answers port 443 in the target's name, the router's own address wins.
   for (const auto& s : in.syn80)
     if (s.from && s.kind == SynStep::time_exceeded) path[s.ttl] = *s.from;
@@ -421,6 +464,47 @@ std::map<int, Addr16> path_addresses(const Inputs& in) {
   return path;
 }
 
+// The trigger was answered (an HTTP blockpage or redirect) at a TTL that
+// cannot reach the server, or the capture saw the answer come with a
+// middlebox's RST: the censor answered in the server's name.
+bool injected_answer(Fusion& f) {
+  Verdict& v = f.v;
+  // The TTL of an answer from before the server; 0: none.
+  const int early = v.endpoint_hop && f.trig_resp && *f.trig_resp < *v.endpoint_hop ? *f.trig_resp : 0;
+  const ResetSeen* rs =
+      f.prim && f.prim->verdict.origin == Origin::middlebox && has_signal_any(f.prim->verdict, "injected_answer")
+          ? f.prim
+          : nullptr;
+  if (!early && !rs) return false;
+  v.outcome = RequestOutcome::reset;
+  v.origin = Origin::middlebox;
+  std::string where;
+  if (early) {
+    const bool on_path = icmp_ttls(f.in, f.in.trigger).count(early) > 0;
+    where = "at " + f.place(early);
+    f.add("injected_answer",
+          "the trigger is answered at TTL " + std::to_string(early) + ", before the server" +
+              (on_path ? " (the probe went on: ICMP time-exceeded from hop " + std::to_string(early) + ")" : ""),
+          "only the server answers, at TTL " + std::to_string(*v.endpoint_hop) + " or more", 0.6);
+  } else {
+    where = rs->verdict.hop ? "at " + f.place(rs->verdict.hop) : "on the path";
+    if (!rs->verdict.hop) f.place(std::nullopt);
+  }
+  const std::string status = f.in.http && !f.in.http->status_line.empty() ? f.in.http->status_line : "";
+  v.confidence = std::min(0.95, (early ? 0.9 : std::max(0.6, rs->verdict.confidence)) - f.blind);
+  v.summary = "An on-path injector " + where + " answers requests to " + f.tgt +
+              (v.trigger == Trigger::host ? " for the Host '" + f.in.target.host + "'" : "") +
+              " in the server's name: the answer" + (status.empty() ? "" : " ('" + status + "')") +
+              " is the censor's injected FIN (a blockpage or redirect), not the server's, and a RST follows.";
+  for (const ResetSeen* r : {f.prim, f.at_k})
+    for (const auto& e : r ? r->verdict.evidence : std::vector<attribution::Evidence>{}) {
+      bool dup = std::any_of(v.evidence.begin(), v.evidence.end(), [&](const auto& x) { return x.signal == e.signal; });
+      if (!dup) v.evidence.push_back(e);
+    }
+  v.next_step = "Ask the owner of " + Fusion::words(v.hop, v.hop_ip) + " about its filtering policy.";
+  return true;
+}
+
 // The signals common to every verdict first, then the first branch that applies decides.
 Verdict fuse(const Inputs& in) {
   Verdict v;
@@ -430,7 +514,7 @@ Verdict fuse(const Inputs& in) {
   f.path = path_addresses(in);
   f.tgt = target_str(in.target);
   f.blind = in.captured ? 0 : 0.25;
-  v.endpoint_hop = reached_at(in.syn);
+  v.endpoint_hop = server_reached_at(in);
   f.add(endpoint_hop_signal(in));
   auto proxy = port_distance_signal(in);
   f.proxied = proxy.has_value();
@@ -443,19 +527,25 @@ Verdict fuse(const Inputs& in) {
 
   f.primary = in.tls ? in.tls->outcome : in.http ? in.http->outcome : ProbeOutcome::ok;
   const uint16_t primary_port = in.tls ? in.tls->local_port : in.http ? in.http->local_port : 0;
-  if (f.primary == ProbeOutcome::ok || f.primary == ProbeOutcome::tls_alert || f.primary == ProbeOutcome::cert_error) {
-    application_answered(f);
-    return v;
-  }
-
   f.trig_reset = first_ttl(in.trigger, TriggerStep::reset);
   f.trig_resp = first_ttl(in.trigger, TriggerStep::response);
   f.ctrl_resp = first_ttl(in.control, TriggerStep::response);
   f.control_ok = f.ctrl_resp && !first_ttl(in.control, TriggerStep::reset);
-  if (!in.control.empty()) v.trigger = f.control_ok ? in.trigger_kind : Trigger::any;
-  f.add(control_signal(in));
   f.prim = reset_on(in, primary_port);
   f.at_k = f.trig_reset ? reset_on(in, step_port(in.trigger, *f.trig_reset)) : nullptr;
+  if (f.primary == ProbeOutcome::ok || f.primary == ProbeOutcome::tls_alert || f.primary == ProbeOutcome::cert_error) {
+    if (!in.control.empty()) v.trigger = f.control_ok ? in.trigger_kind : Trigger::any;
+    if (!in.tls && injected_answer(f)) {
+      f.add(control_signal(in));
+      return v;
+    }
+    v.trigger = Trigger::none;
+    application_answered(f);
+    return v;
+  }
+
+  if (!in.control.empty()) v.trigger = f.control_ok ? in.trigger_kind : Trigger::any;
+  f.add(control_signal(in));
   if (local_reset(f)) return v;
 
   if (f.primary == ProbeOutcome::reset) {

@@ -27,6 +27,21 @@ std::optional<int> reached_at(const std::vector<SynStep>& syn) {
   return k;
 }
 
+std::optional<Addr16> syn_icmp_from(const Inputs& in, const SynStep& s) {
+  if (!s.local_port) return std::nullopt;
+  for (const auto& i : in.icmp)
+    if (i.local_port == s.local_port) return i.from;
+  return std::nullopt;
+}
+
+std::optional<int> server_reached_at(const Inputs& in) {
+  std::optional<int> k;
+  for (const auto& s : in.syn)
+    if ((s.kind == SynStep::reached || s.kind == SynStep::refused) && !syn_icmp_from(in, s) && (!k || s.ttl < *k))
+      k = s.ttl;
+  return k;
+}
+
 std::set<int> icmp_ttls(const Inputs& in, const std::vector<TriggerStep>& steps) {
   std::map<uint16_t, int> ports;
   for (const auto& s : steps)
@@ -70,8 +85,10 @@ std::optional<Evidence> control_signal(const Inputs& in) {
                                 : "the control request fails too");
 }
 
-std::optional<Evidence> ttl_copy_signal(const Inputs& in) {
-  std::set<int> rst_ttls, offsets;  // offsets: RST TTL - probe TTL, one value for a copier
+namespace {
+
+// The TTLs of the RSTs the trigger ladder drew, and their offsets from the probes' TTLs.
+void reset_ttls(const Inputs& in, std::set<int>& rst_ttls, std::set<int>& offsets) {
   for (const auto& s : in.trigger) {
     if (s.kind != TriggerStep::reset || !s.local_port) continue;
     for (const auto& r : in.resets)
@@ -81,6 +98,22 @@ std::optional<Evidence> ttl_copy_signal(const Inputs& in) {
         break;
       }
   }
+}
+
+}  // namespace
+
+std::optional<int> copier_hop(const Inputs& in) {
+  std::set<int> rst_ttls, offsets;
+  reset_ttls(in, rst_ttls, offsets);
+  if (rst_ttls.size() <= 1 || offsets.size() != 1) return std::nullopt;
+  const int o = *offsets.begin();
+  if (o > 0 || o % 2 != 0) return std::nullopt;
+  return 1 - o / 2;
+}
+
+std::optional<Evidence> ttl_copy_signal(const Inputs& in) {
+  std::set<int> rst_ttls, offsets;  // offsets: RST TTL - probe TTL, one value for a copier
+  reset_ttls(in, rst_ttls, offsets);
   if (rst_ttls.size() <= 1) return std::nullopt;
   std::string seen;
   for (int t : rst_ttls) seen += (seen.empty() ? "" : ", ") + std::to_string(t);

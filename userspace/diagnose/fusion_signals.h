@@ -11,6 +11,11 @@ namespace rsthop::diagnose {
 
 // The lowest TTL at which a SYN ladder reached the target (SYN-ACK or RST), if any.
 std::optional<int> reached_at(const std::vector<probe::SynStep>& syn);
+// The source of an ICMP error the capture saw quoting SYN-ladder step `s`.
+std::optional<Addr16> syn_icmp_from(const Inputs& in, const probe::SynStep& s);
+// reached_at(in.syn), except steps whose SYN also drew ICMP from the hop: an
+// on-path device refused it while it went on, so the server is farther.
+std::optional<int> server_reached_at(const Inputs& in);
 // TTLs at which the capture saw an ICMP error quoting a step of `steps`.
 std::set<int> icmp_ttls(const Inputs& in, const std::vector<probe::TriggerStep>& steps);
 
@@ -24,6 +29,10 @@ std::optional<attribution::Evidence> control_signal(const Inputs& in);
 // `ttl_copy` when they follow the probe's TTL step for step (the device copies it),
 // `ttl_varies` when they do not (a TTL chosen per connection: forged).
 std::optional<attribution::Evidence> ttl_copy_signal(const Inputs& in);
+// Where a TTL copier sits: a device at hop h that copies the TTL a probe sent
+// with TTL k reaches it with (k - h + 1) replies with a RST that arrives with
+// k - 2h + 2, so one constant offset o = RST TTL - k gives h = 1 - o / 2.
+std::optional<int> copier_hop(const Inputs& in);
 // The TLS probe was reset a while after its ClientHello.
 std::optional<attribution::Evidence> delayed_reset_signal(const Inputs& in);
 

@@ -144,7 +144,8 @@ void append_tls_probe_line(std::string& out, const output::Context& ctx, uint64_
 }
 
 void append_hop_line(std::string& out, const output::Context& ctx, uint64_t now_mono_ns, const probe::Target& t,
-                     const char* ladder, int ttl, const char* result, const std::optional<Addr16>& from, double ms) {
+                     const char* ladder, int ttl, const char* result, const std::optional<Addr16>& from, double ms,
+                     std::optional<double> duration_ms) {
   JsonWriter w(out);
   begin(w, ctx, now_mono_ns, kHopClass, EventFields{nullptr, ms_to_ns(ms), {}, {}}, t, t.port);
   w.begin_object("hop");
@@ -153,6 +154,7 @@ void append_hop_line(std::string& out, const output::Context& ctx, uint64_t now_
   w.plain("result", result);
   if (from) w.string("ip", addr_to_string(from->data()));
   w.real("ms", ms, 3);
+  if (duration_ms) w.real("duration_ms", *duration_ms, 3);
   w.end_object();
   w.end_object();
   w.end_object();

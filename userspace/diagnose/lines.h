@@ -21,7 +21,8 @@ void append_http_probe_line(std::string& out, const output::Context& ctx, uint64
 void append_tls_probe_line(std::string& out, const output::Context& ctx, uint64_t now_mono_ns, const probe::Target& t,
                            const std::string& sni, const probe::TlsResult& r);
 void append_hop_line(std::string& out, const output::Context& ctx, uint64_t now_mono_ns, const probe::Target& t,
-                     const char* ladder, int ttl, const char* result, const std::optional<Addr16>& from, double ms);
+                     const char* ladder, int ttl, const char* result, const std::optional<Addr16>& from, double ms,
+                     std::optional<double> duration_ms = std::nullopt);
 void append_verdict_line(std::string& out, const output::Context& ctx, uint64_t now_mono_ns, const probe::Target& t,
                          const std::string& name, const Verdict& v);
 

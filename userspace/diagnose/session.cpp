@@ -5,6 +5,7 @@
 #include <cstring>
 #include <future>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include "common/clock.h"
@@ -16,7 +17,8 @@ bool same_addr(const uint8_t* a, const Addr16& b) { return std::memcmp(a, b.data
 
 // Everything the capture saw about our probes: resets (judged by the
 // pipeline's engine), ICMP errors quoting them, and the gateway the target's
-// packets came through.
+// packets came through.  The trigger and control ladders run on two threads
+// and both ask it (saw_time_exceeded): one lock around the capture and the lists.
 class Passive {
  public:
   Passive(const probe::Target& t, EventSource* src, const oui::Registry* reg, pipeline::Pipeline& pipe)
@@ -33,22 +35,22 @@ class Passive {
   Passive& operator=(const Passive&) = delete;
 
   void pump() {
-    if (!src_) return;
-    auto r = src_->drain([this](const flow::Packet& p) { pipe_.add(p); });
-    if (!r && !error_) error_ = r.error();
-    pipe_.advance(monotonic_now_ns());
+    std::lock_guard<std::mutex> lock(mu_);
+    pump_locked();
   }
 
   // What the capture has shown so far, without closing the timeline.
   void snapshot(Inputs& in) {
-    pump();
+    std::lock_guard<std::mutex> lock(mu_);
+    pump_locked();
     in.captured = src_ != nullptr;
     in.icmp = icmp_;
     in.resets = resets_;
   }
 
   void finish(Inputs& in) {
-    pump();
+    std::lock_guard<std::mutex> lock(mu_);
+    pump_locked();
     pipe_.finish_flows(monotonic_now_ns());
     in.captured = src_ != nullptr;
     in.icmp = icmp_;
@@ -59,20 +61,40 @@ class Passive {
 
   const std::optional<Error>& error() const { return error_; }
 
+  // The ladders' watch (probe::LadderOptions::time_exceeded): reads the capture first.
+  bool saw_time_exceeded(uint16_t port) {
+    std::lock_guard<std::mutex> lock(mu_);
+    pump_locked();
+    return time_exceeded_locked(port);
+  }
+  bool capturing() const { return src_ != nullptr; }
+
   // The ICMP source seen for a probe's local port, if any.
   std::optional<Addr16> icmp_from(uint16_t port) const {
+    std::lock_guard<std::mutex> lock(mu_);
     for (const auto& i : icmp_)
       if (i.local_port == port) return i.from;
     return std::nullopt;
   }
   // Whether a probe's local port drew ICMP time-exceeded (type 11, ICMPv6 type 3).
   bool time_exceeded(uint16_t port) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return time_exceeded_locked(port);
+  }
+
+ private:
+  void pump_locked() {
+    if (!src_) return;
+    auto r = src_->drain([this](const flow::Packet& p) { pipe_.add(p); });
+    if (!r && !error_) error_ = r.error();
+    pipe_.advance(monotonic_now_ns());
+  }
+  bool time_exceeded_locked(uint16_t port) const {
     const uint8_t type = target_.family == 6 ? 3 : 11;
     return std::any_of(icmp_.begin(), icmp_.end(),
                        [&](const IcmpSeen& i) { return i.local_port == port && i.type == type; });
   }
 
- private:
   void on_packet(const flow::Packet& p) {
     const rh_event& e = p.ev;
     if (e.kind == RH_EV_ICMP) {
@@ -111,6 +133,7 @@ class Passive {
   EventSource* src_;
   const oui::Registry* reg_;
   pipeline::Pipeline& pipe_;
+  mutable std::mutex mu_;
   std::optional<Error> error_;
   std::vector<IcmpSeen> icmp_;
   std::vector<ResetSeen> resets_;
@@ -134,6 +157,31 @@ pipeline::Pipeline::Options pipeline_options(bool local_events, const oui::Regis
 
 namespace {
 
+void say(const Reporter& report, const std::string& m) {
+  if (report.progress) report.progress(m);
+}
+
+probe::Target port80(const probe::Target& t) {
+  probe::Target p = t;
+  p.port = 80;
+  return p;
+}
+
+// The TCP connect and, for a TLS target, HTTP on port 80: what the sockets alone tell.  A connect
+// that failed is not reported yet when `capture_later`: Run repeats a refused one with the capture
+// attached (a refusal's RST is what tells a local firewall from the path).
+void socket_probes(const probe::Target& target, const Options& opt, const Reporter& report, Inputs& in,
+                   bool capture_later) {
+  say(report, "TCP connect to port " + std::to_string(target.port));
+  in.connect = probe::tcp_connect(target, opt.timing);
+  if (report.connect && !(capture_later && !passed(in.connect->outcome))) report.connect(*in.connect);
+  if (opt.tls && target.port != 80) {
+    say(report, "HTTP on port 80");
+    auto h = probe::http_get(port80(target), target.host, opt.timing);
+    if (report.http) report.http(h);
+  }
+}
+
 // One diagnose run, phase by phase: the first probes, the ladders, the
 // re-tests of a silent drop, the hop lines.  Every phase reads and extends `in`.
 class Run {
@@ -149,17 +197,22 @@ class Run {
     in_.trigger_kind = opt.tls ? Trigger::sni : Trigger::host;
   }
 
-  // TCP connect, the port-80 HTTP probe, then TLS or HTTP with the name; true when the request passed.
-  bool first_probes() {
-    say("TCP connect to port " + std::to_string(target_.port));
-    in_.connect = probe::tcp_connect(target_, opt_.timing);
-    if (report_.connect) report_.connect(*in_.connect);
-    bool ok = passed(in_.connect->outcome);
-    if (opt_.tls && target_.port != 80) {
-      say("HTTP on port 80");
-      auto h = probe::http_get(port80(), target_.host, opt_.timing);
-      if (report_.http) report_.http(h);
+  // TCP connect and the port-80 HTTP probe (unless `early` ran them while the capture loaded),
+  // then TLS or HTTP with the name; true when the request passed.
+  bool first_probes(bool early) {
+    if (!early) {
+      socket_probes(target_, opt_, report_, in_, false);
+    } else if (!passed(in_.connect->outcome)) {  // it failed before the capture was attached
+      // A refusal once more where the capture sees its RST, if a connection is left (else, and for
+      // a timeout, whose repeat would only wait again, the first answer stands).
+      if (in_.connect->outcome == probe::Outcome::refused && passive_.capturing() && left() > 0 &&
+          !(opt_.stop && opt_.stop())) {
+        say("TCP connect to port " + std::to_string(target_.port) + " again, with the capture attached");
+        in_.connect = probe::tcp_connect(target_, opt_.timing);
+      }
+      if (report_.connect) report_.connect(*in_.connect);
     }
+    bool ok = passed(in_.connect->outcome);
     if (ok) ok = opt_.tls ? tls_request() : http_request();
     passive_.pump();
     return ok;
@@ -169,10 +222,11 @@ class Run {
   void ladders() {
     say("SYN ladder (TTL 1.." + std::to_string(opt_.ladder.max_hops) + ")");
     in_.syn = probe::syn_ladder(target_, ladder_opts());
-    for (const auto& s : in_.syn)
-      if (report_.hop) report_.hop("syn", s.ttl, probe::syn_kind_name(s.kind), s.from, s.ms);
+    report_syn_hops("syn", in_.syn);
     if (opt_.tls && target_.port != 80) {
-      in_.syn80 = probe::syn_ladder(port80(), ladder_opts());
+      say("SYN ladder to port 80");
+      in_.syn80 = probe::syn_ladder(port80(target_), ladder_opts());
+      report_syn_hops("syn80", in_.syn80);
     }
     if (!in_.connect || !passed(in_.connect->outcome) || payload_.empty()) return;
     say("trigger and control ladders with " + std::string(opt_.tls ? "SNI " : "Host ") + name_ + " and " +
@@ -211,17 +265,14 @@ class Run {
     for (const auto* ladder : {&in_.trigger, &in_.control})
       for (const auto& s : *ladder)
         report_.hop(ladder == &in_.trigger ? "trigger" : "control", s.ttl, trigger_hop_result(s),
-                    passive_.icmp_from(s.local_port), s.ms);
+                    passive_.icmp_from(s.local_port), s.ms, s.duration_ms);
   }
 
  private:
-  void say(const std::string& m) const {
-    if (report_.progress) report_.progress(m);
-  }
-  probe::Target port80() const {
-    probe::Target t = target_;
-    t.port = 80;
-    return t;
+  void say(const std::string& m) const { diagnose::say(report_, m); }
+  void report_syn_hops(const char* ladder, const std::vector<probe::SynStep>& steps) const {
+    if (!report_.hop) return;
+    for (const auto& s : steps) report_.hop(ladder, s.ttl, probe::syn_kind_name(s.kind), s.from, s.ms, s.duration_ms);
   }
   bool tls_request() {
     say("TLS handshake with SNI " + name_);
@@ -244,8 +295,13 @@ class Run {
   // Each TTL step is one connection: a ladder tries no more TTLs than the budget has left.  The
   // budget itself (target_.budget, shared by every probe and ladder) is what enforces the limit.
   probe::LadderOptions ladder_opts() const {
-    probe::LadderOptions lo = opt_.ladder;
+    probe::LadderOptions lo = watched(opt_.ladder);
     lo.max_hops = std::max(0, std::min(lo.max_hops, left()));
+    return lo;
+  }
+  // A trigger step ends soon after the capture shows its ICMP time-exceeded, not at its timeout.
+  probe::LadderOptions watched(probe::LadderOptions lo) const {
+    if (passive_.capturing()) lo.time_exceeded = [&p = passive_](uint16_t port) { return p.saw_time_exceeded(port); };
     return lo;
   }
   int left() const { return target_.budget ? target_.budget->left() : opt_.ladder.max_hops; }
@@ -253,7 +309,7 @@ class Run {
   bool retest_ttl(int ttl) {
     say("re-testing TTL " + std::to_string(ttl) + " after a pause (ICMP rate limits)");
     std::this_thread::sleep_for(std::chrono::milliseconds(1100));
-    probe::LadderOptions one = opt_.ladder;
+    probe::LadderOptions one = watched(opt_.ladder);
     one.min_ttl = one.max_hops = ttl;
     auto step = probe::trigger_ladder(target_, payload_, one);
     passive_.pump();
@@ -275,15 +331,26 @@ class Run {
 
 }  // namespace
 
-Outcome run(const probe::Target& given, const Options& opt, EventSource* capture, const oui::Registry* registry,
-            pipeline::Pipeline& pipe, const Reporter& report) {
-  probe::Target target = given;
-  target.budget = std::make_shared<probe::Budget>(opt.budget, opt.rate, opt.stop);
+Session::Session(const probe::Target& target, Options opt, Reporter report)
+    : target_(target), opt_(std::move(opt)), report_(std::move(report)) {
+  target_.budget = std::make_shared<probe::Budget>(opt_.budget, opt_.rate, opt_.stop);
+}
+
+void Session::socket_probes() {
+  if (early_) return;
+  early_ = true;
+  diagnose::socket_probes(target_, opt_, report_, early_inputs_, true);
+}
+
+Outcome Session::run(EventSource* capture, const oui::Registry* registry, pipeline::Pipeline& pipe) {
+  const probe::Target& target = target_;
+  const Options& opt = opt_;
   auto stopped = [&opt] { return opt.stop && opt.stop(); };
   Passive passive(target, capture, registry, pipe);
   Outcome out;
-  Run r(target, opt, passive, report, out.inputs);
-  bool primary_ok = r.first_probes();
+  out.inputs = early_inputs_;
+  Run r(target, opt, passive, report_, out.inputs);
+  bool primary_ok = r.first_probes(early_);
   if (!stopped() && (!primary_ok || opt.always_ladder)) r.ladders();
   if (!stopped()) r.retest_drops();
   passive.finish(out.inputs);
@@ -300,6 +367,11 @@ Outcome run(const probe::Target& given, const Options& opt, EventSource* capture
   }
   out.capture_error = passive.error();
   return out;
+}
+
+Outcome run(const probe::Target& target, const Options& opt, EventSource* capture, const oui::Registry* registry,
+            pipeline::Pipeline& pipe, const Reporter& report) {
+  return Session(target, opt, report).run(capture, registry, pipe);
 }
 
 }  // namespace rsthop::diagnose

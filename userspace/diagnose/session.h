@@ -53,9 +53,10 @@ struct Reporter {
   std::function<void(const probe::ConnectResult&)> connect;
   std::function<void(const probe::HttpResult&)> http;
   std::function<void(const probe::TlsResult&)> tls;
-  // One TTL of a ladder ("syn", "trigger", "control"); `from` is who answered
-  // (the ICMP's source, or the target), when known.
-  std::function<void(const char* ladder, int ttl, const char* result, const std::optional<Addr16>& from, double ms)>
+  // One TTL of a ladder ("syn", "syn80", "trigger", "control"); `from` is who answered
+  // (the ICMP's source, or the target), when known; `duration_ms` the whole step.
+  std::function<void(const char* ladder, int ttl, const char* result, const std::optional<Addr16>& from, double ms,
+                     double duration_ms)>
       hop;
 };
 
@@ -76,5 +77,25 @@ struct Outcome {
 // `pipe` takes the capture's packets (its hooks are the session's while it runs).
 Outcome run(const probe::Target& target, const Options& opt, EventSource* capture, const oui::Registry* registry,
             pipeline::Pipeline& pipe, const Reporter& report);
+
+// The same run in two parts, for a caller that loads the capture meanwhile (cli/diagnose.cpp):
+// socket_probes() may run before the capture is attached, run() needs it attached (or absent).
+class Session {
+ public:
+  Session(const probe::Target& target, Options opt, Reporter report);
+  // The TCP connect and, for a TLS target, HTTP on port 80: their results come from the sockets,
+  // so they need no capture.  A failed connect is reported by run(), which first repeats a refused
+  // one with the capture attached (the refusal's RST tells a local firewall from the path).
+  void socket_probes();
+  // Everything else (and socket_probes(), when not run); `pipe` takes the capture's packets.
+  Outcome run(EventSource* capture, const oui::Registry* registry, pipeline::Pipeline& pipe);
+
+ private:
+  probe::Target target_;  // with the run's budget
+  Options opt_;
+  Reporter report_;
+  Inputs early_inputs_;
+  bool early_ = false;
+};
 
 }  // namespace rsthop::diagnose

@@ -50,7 +50,7 @@ struct FlowSummary {
   std::optional<double> rtt_ms;  // SYN -> SYN-ACK as seen here
   std::string conn_state;        // Zeek conn_state (S0, S1, SF, REJ, RSTO, RSTR, ...)
   std::string history;           // Zeek history letters (ShADadFfRr...)
-  std::string closed_by;         // "source" | "destination" | "timeout" | "trace_end" | "unknown"
+  std::string closed_by;         // "source" | "destination" | "timeout" | "evicted" | "trace_end" | "unknown"
   bool handshake_seen = false;
   AppHint app;  // from the initiator's first payload
   // Capture files only: the file and the first / last frame that produced an event of this flow.
@@ -59,6 +59,15 @@ struct FlowSummary {
 };
 
 inline constexpr size_t kMaxBurstDetail = 16;
+
+// The header fields of one packet that attribution compares a RST with.
+struct PacketMark {
+  uint8_t ttl = 0;
+  uint8_t hook = 0;
+  uint16_t ip_id = 0, window = 0;
+  uint32_t seq = 0;
+  uint64_t ts_ns = 0;
+};
 
 // One RST, or a burst of RSTs from the same sender on the same flow.
 struct ResetRecord {
@@ -77,6 +86,8 @@ struct ResetRecord {
   bool responder_local = false;              // the responder's SYN-ACK left this host
   std::optional<double> rtt_ms;
   AppHint app;                          // what the initiator sent first
+  std::optional<PacketMark> answered;   // the RST receiver's first payload (the request the RST answers)
+  std::optional<PacketMark> fin;        // the RST sender's first FIN, when it came before the RST
   uint8_t initiator = RH_SIDE_UNKNOWN;  // side of the canonical key that sent the first SYN
 };
 

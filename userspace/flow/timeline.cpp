@@ -41,6 +41,14 @@ namespace {
 constexpr uint64_t kRecentDropNs = 5'000'000'000ULL;
 constexpr uint64_t kRecentKeepNs = 30'000'000'000ULL;
 
+PacketMark mark(const rh_event& ev) { return PacketMark{ev.ttl, ev.hook, ev.ip_id, ev.window, ev.seq, ev.ts_ns}; }
+
+// The mark, when its packet came before `ts_ns`.
+std::optional<PacketMark> before(const std::optional<PacketMark>& m, uint64_t ts_ns) {
+  if (m && m->ts_ns <= ts_ns) return m;
+  return std::nullopt;
+}
+
 bool is_wire_hook(uint8_t hook) {
   return hook == RH_HOOK_XDP || hook == RH_HOOK_TC_INGRESS || hook == RH_HOOK_TC_EGRESS || hook == RH_HOOK_PCAP;
 }
@@ -70,7 +78,7 @@ Timeline::Rec& Timeline::rec_for(const Packet& p) {
     // Bounded memory: the stalest flow is summarised early.
     auto& stale = flows_.at(lru_.back());
     flush_burst(stale);
-    emit_flow(stale, "timeout");
+    emit_flow(stale, "evicted");
     evicted_++;
     erase(stale.key, /*remember=*/false);  // it may still be alive: its next packets start a new record
   }
@@ -188,7 +196,11 @@ void Timeline::add(const Packet& p) {
     case RH_EV_SYN:
       if (!r.syn) r.syn = ev;
       break;
+    case RH_EV_FIN:
+      if (!r.first_fin[side] && is_wire_hook(ev.hook)) r.first_fin[side] = mark(ev);
+      break;
     case RH_EV_PAYLOAD:
+      if (!r.first_payload[side] && is_wire_hook(ev.hook)) r.first_payload[side] = mark(ev);
       // Bytes from mid-stream (no SYN or SYN-ACK seen) are no request line or ClientHello.
       if (r.have_state && (ev.flow.ts_syn || ev.flow.ts_synack) && side == orig_side(r.state, r.first_sender) &&
           r.app.tls_sni.empty() && r.app.http_request.empty())
@@ -275,6 +287,9 @@ void Timeline::flush_burst(Rec& r, bool refresh) {
   rec.synack = r.synack;
   rec.syn = r.syn;
   rec.app = r.app;
+  const uint8_t sender = rec.first.ev.side & 1;
+  rec.answered = before(r.first_payload[sender ^ 1], rec.first.ev.ts_ns);
+  rec.fin = before(r.first_fin[sender], rec.first.ev.ts_ns);
   if (r.have_state) rec.state_after = r.state;
   // A packet that leaves through tc egress with an unspent TTL was made here.
   auto made_here = [](const std::optional<rh_event>& e) {

@@ -65,6 +65,7 @@ class Timeline {
     std::string file;
     std::optional<std::array<uint8_t, 6>> mac[2];
     std::optional<rh_event> synack, syn;
+    std::optional<PacketMark> first_payload[2], first_fin[2];  // per side
     uint64_t first_rst_ns[2] = {0, 0};
     AppHint app;
     ZeekConn zeek;                       // conn_state and history, packet by packet

@@ -162,7 +162,7 @@ Result<std::unique_ptr<Capture>> Capture::open(const CaptureConfig& cfg) {
   bpf_program__set_autoload(s->progs.rh_sock_state, tp);
   bool xdp = cfg.xdp != XdpMode::off;
   bpf_program__set_autoload(s->progs.rh_xdp, xdp);
-  bpf_program__set_autoload(s->progs.rh_tc_ingress, !xdp);
+  bpf_program__set_autoload(s->progs.rh_tc_ingress, true);  // also XDP's stand-in when it cannot attach
 
   if (int err = rsthop_bpf__load(s); err) {
     int e = -err;
@@ -216,16 +216,26 @@ Result<void> Capture::attach() {
       attached_.push_back({name, idx, "tc-egress", mode});
       continue;
     }
+    std::string fallback;
     if (impl_->cfg.xdp != XdpMode::off) {
       auto l = attach_xdp(s->progs.rh_xdp, idx, impl_->cfg.xdp, mode);
-      if (!l) return l.error();
-      impl_->links.push_back(std::move(l.value()));
-      attached_.push_back({name, idx, "xdp", mode});
-    } else {
+      if (l) {
+        impl_->links.push_back(std::move(l.value()));
+        attached_.push_back({name, idx, "xdp", mode, ""});
+      } else {
+        // Another XDP user (a firewall, a load balancer, a second rsthop)
+        // keeps the interface: tc ingress sees the same packets after it.
+        fallback = l.error().code == EBUSY ? "another XDP program is attached there" : l.error().message;
+        notices_.push_back(l.error().message +
+                           ": capturing ingress with tc instead (packets that program drops are "
+                           "not seen)");
+      }
+    }
+    if (impl_->cfg.xdp == XdpMode::off || !fallback.empty()) {
       auto l = attach_tc(s->progs.rh_tc_ingress, idx, true, impl_->cfg.clsact, mode);
       if (!l) return l.error();
       impl_->links.push_back(std::move(l.value()));
-      attached_.push_back({name, idx, "tc-ingress", mode});
+      attached_.push_back({name, idx, "tc-ingress", mode, fallback});
     }
     auto l = attach_tc(s->progs.rh_tc_egress, idx, false, impl_->cfg.clsact, mode);
     if (!l) return l.error();

@@ -50,6 +50,9 @@ struct Attachment {
   uint32_t ifindex = 0;
   std::string hook;  // "xdp", "tc-ingress", "tc-egress"
   std::string mode;  // "native", "generic", "tcx", "clsact"
+  // Set when this hook stands in for XDP: why XDP could not be attached
+  // ("another XDP program is attached there").  The hook is then "tc-ingress".
+  std::string fallback;
 };
 
 class Capture {
@@ -63,6 +66,8 @@ class Capture {
   Capture(const Capture&) = delete;
   Capture& operator=(const Capture&) = delete;
 
+  // XDP that cannot be attached (another program holds the interface, or
+  // the driver refuses) falls back to tc ingress, with a notice.
   Result<void> attach();
   // Detaches every program this Capture attached (idempotent).
   void detach();
@@ -100,8 +105,14 @@ class Capture {
 // Routes libbpf's log to stderr when verbose, else keeps only what explains a failure.
 void set_libbpf_verbose(bool verbose);
 
+// What cleanup_leftovers removed.
+struct Cleaned {
+  int filters = 0;
+  int qdiscs = 0;
+};
 // Removes clsact filters that carry rsthop's tag (left by a killed process on
-// kernels without tcx).  Returns how many were removed.
-Result<int> cleanup_leftovers();
+// kernels without tcx), and the clsact qdiscs rsthop created for them (their
+// filters' priority says so); a qdisc that was there before stays.
+Result<Cleaned> cleanup_leftovers();
 
 }  // namespace rsthop::kernel

@@ -10,6 +10,7 @@
 #include "output/json_writer.h"
 #include "output/names.h"
 #include "output/verdict_fields.h"
+#include "output/where_fields.h"
 
 namespace rsthop::output {
 
@@ -46,6 +47,9 @@ const EventClass kResetClass{"reset", "event", "network", "connection", "end", "
 const EventClass kPacketClass{"packet", "event", "network", "info", nullptr, "packet"};
 const EventClass kStatsClass{"stats", "metric", "network", "info", nullptr, "stats"};
 const EventClass kLostClass{"lost", "metric", "network", "info", nullptr, "events-lost"};
+// Many resets summarised in one line: information about connections, not one
+// connection's end (a query on connection/end counts the reset lines only).
+const EventClass kIncidentClass{"incident", "event", "network", "info", nullptr, "tcp-reset-incident"};
 
 void timestamp(JsonWriter& w, const char* name, const Context& ctx, uint64_t mono_ns) {
   w.verbatim(name, kRfc3339UsLen, [&](char* o) { return format_rfc3339_us(o, ctx.clock.to_unix_ns(mono_ns)); });
@@ -161,14 +165,16 @@ struct FileRef {
 };
 
 // The common members of rsthop.*, after event_type and schema_version:
-// ifindex when known, the hook for per-packet events (nullptr for flows), the
-// initiator's HTTP request line when seen, and the capture file's name and
-// frame numbers for `rsthop analyze`.  The caller adds its own object
-// (rsthop.flow, rsthop.reset...) and closes rsthop.
-void rsthop_members(JsonWriter& w, uint32_t ifindex, const char* hook, const flow::AppHint* app,
+// where the tracer runs (where_fields.h), ifindex when known, the hook for
+// per-packet events (nullptr for flows), the initiator's HTTP request line
+// when seen, and the capture file's name and frame numbers for `rsthop
+// analyze`.  The caller adds its own object (rsthop.flow, rsthop.reset...)
+// and closes rsthop.
+void rsthop_members(JsonWriter& w, const Context& ctx, uint32_t ifindex, const char* hook, const flow::AppHint* app,
                     const FileRef& ref = {}) {
   bool http = app != nullptr && !app->http_request.empty();
   bool file = !ref.file.empty();
+  where_fields(w, ctx);
   if (ifindex != 0) w.uint("ifindex", ifindex);
   if (hook != nullptr) w.plain("hook", hook);
   if (http) w.string("http_request", app->http_request);
@@ -340,7 +346,7 @@ void append_flow_line(std::string& out, const Context& ctx, const flow::FlowSumm
   observer(w, ctx, f.ifindex, Direction::both);
   app_objects(w, f.app);
   begin_rsthop(w, kFlowClass);
-  rsthop_members(w, f.ifindex, nullptr, &f.app, FileRef{f.file, nullptr, f.first_frame, f.last_frame});
+  rsthop_members(w, ctx, f.ifindex, nullptr, &f.app, FileRef{f.file, nullptr, f.first_frame, f.last_frame});
   w.begin_object("flow");
   w.string("conn_state", f.conn_state);
   w.string("history", f.history);
@@ -401,7 +407,7 @@ void append_reset_line(std::string& out, const Context& ctx, const flow::ResetRe
   observer(w, ctx, ev.ifindex, direction_of(ev.hook));
   app_objects(w, r.app);
   begin_rsthop(w, kResetClass);
-  rsthop_members(w, ev.ifindex, hook_name(ev.hook), &r.app, FileRef{r.first.file, &r.frames});
+  rsthop_members(w, ctx, ev.ifindex, hook_name(ev.hook), &r.app, FileRef{r.first.file, &r.frames});
   reset_object(w, r, verdict, fam);
   w.end_object();
   w.end_object();
@@ -476,15 +482,36 @@ void append_packet_line(std::string& out, const Context& ctx, const flow::Packet
   }
   observer(w, ctx, ev.ifindex, direction_of(ev.hook));
   begin_rsthop(w, kPacketClass);
-  rsthop_members(w, ev.ifindex, hook_name(ev.hook), nullptr);
+  rsthop_members(w, ctx, ev.ifindex, hook_name(ev.hook), nullptr);
   packet_object(w, p, fam);
   if (icmp) icmp_object(w, ctx, ev, fam);
   w.end_object();
   w.end_object();
 }
 
+namespace {
+
+// rsthop.stats.sinks[]: one object per output, in -o order.
+void append_sink_stats(JsonWriter& w, std::span<const SinkStats> sinks) {
+  w.begin_array("sinks");
+  for (const auto& s : sinks) {
+    w.begin_object();
+    w.string("name", s.name);
+    w.uint("queued_bytes", s.queued_bytes);
+    w.uint("capacity_bytes", s.capacity_bytes);
+    w.uint("dropped_full", s.dropped_full);
+    w.uint("dropped_oversize", s.dropped_oversize);
+    w.boolean("connected", s.connected);
+    w.end_object();
+  }
+  w.end_array();
+}
+
+}  // namespace
+
 void append_stats_line(std::string& out, const Context& ctx, uint64_t now_mono_ns, const KernelCounters& kernel,
-                       const UserspaceCounters& user, double elapsed_s, bool final) {
+                       const UserspaceCounters& user, double elapsed_s, bool final, std::span<const SinkStats> sinks,
+                       const std::vector<AttachmentInfo>* attachments) {
   JsonWriter w(out);
   begin_event(w, ctx, kStatsClass, now_mono_ns);
   begin_rsthop(w, kStatsClass);
@@ -499,21 +526,35 @@ void append_stats_line(std::string& out, const Context& ctx, uint64_t now_mono_n
   w.uint("parse_errors", user.parse_errors);
   w.uint("flows_evicted_userspace", user.flows_evicted_userspace);
   w.end_object();
+  if (!sinks.empty()) append_sink_stats(w, sinks);
   w.boolean("final", final);
   // Seconds from nanosecond differences: nine decimals keep every one.
   w.real("elapsed_s", elapsed_s, 9);
+  if (attachments) {
+    w.begin_array("attachments");
+    for (const auto& a : *attachments) {
+      w.begin_object();
+      w.string("interface", a.interface);
+      w.string("hook", a.hook);
+      w.string("mode", a.mode);
+      if (!a.fallback.empty()) w.string("fallback", a.fallback);
+      w.end_object();
+    }
+    w.end_array();
+  }
   w.end_object();
   w.end_object();
   w.end_object();
 }
 
 void append_lost_line(std::string& out, const Context& ctx, uint64_t now_mono_ns, std::string_view cause,
-                      uint64_t count, uint64_t total) {
+                      uint64_t count, uint64_t total, std::string_view sink) {
   JsonWriter w(out);
   begin_event(w, ctx, kLostClass, now_mono_ns);
   begin_rsthop(w, kLostClass);
   w.begin_object("lost");
   w.string("cause", cause);
+  if (!sink.empty()) w.string("sink", sink);
   w.uint("count", count);
   w.uint("total", total);
   w.end_object();
@@ -545,12 +586,16 @@ json packet_event(const Context& ctx, const flow::Packet& p) {
 }
 
 json stats_event(const Context& ctx, uint64_t now_mono_ns, const KernelCounters& kernel, const UserspaceCounters& user,
-                 double elapsed_s, bool final) {
-  return parsed([&](std::string& l) { append_stats_line(l, ctx, now_mono_ns, kernel, user, elapsed_s, final); });
+                 double elapsed_s, bool final, std::span<const SinkStats> sinks,
+                 const std::vector<AttachmentInfo>* attachments) {
+  return parsed([&](std::string& l) {
+    append_stats_line(l, ctx, now_mono_ns, kernel, user, elapsed_s, final, sinks, attachments);
+  });
 }
 
-json lost_event(const Context& ctx, uint64_t now_mono_ns, std::string_view cause, uint64_t count, uint64_t total) {
-  return parsed([&](std::string& l) { append_lost_line(l, ctx, now_mono_ns, cause, count, total); });
+json lost_event(const Context& ctx, uint64_t now_mono_ns, std::string_view cause, uint64_t count, uint64_t total,
+                std::string_view sink) {
+  return parsed([&](std::string& l) { append_lost_line(l, ctx, now_mono_ns, cause, count, total, sink); });
 }
 
 }  // namespace rsthop::output

@@ -13,8 +13,10 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -22,6 +24,7 @@
 #include "bpf/abi.h"
 #include "common/clock.h"
 #include "flow/model.h"
+#include "output/sink_stats.h"
 
 namespace rsthop::output {
 
@@ -35,6 +38,7 @@ struct Context {
   WallClock clock = WallClock::fixed(0);                        // kernel ns -> @timestamp
   std::function<std::string(uint32_t ifindex)> interface_name;  // may be empty; "" = unknown
   uint16_t community_id_seed = 0;                               // --community-id-seed
+  uint64_t netns_inode = 0;                                     // rsthop.netns.inode (where_fields.h); 0 = unknown
 };
 
 // Userspace-side counters reported next to the kernel's (rsthop.stats.userspace.*).
@@ -47,6 +51,14 @@ struct UserspaceCounters {
 };
 
 using KernelCounters = std::array<uint64_t, RH_C_MAX>;
+
+// How the capture ended up attached (stats.attachments[], first stats line of a live run).
+struct AttachmentInfo {
+  std::string interface;
+  std::string hook;      // "xdp", "tc-ingress", "tc-egress"
+  std::string mode;      // "native", "generic", "tcx", "clsact"
+  std::string fallback;  // why this hook stands in for XDP; "" when it does not
+};
 
 // Builders append one compact JSON document (no newline) to `out`; this is
 // the hot path, written with JsonWriter, no document tree.  Object members
@@ -61,12 +73,16 @@ void append_reset_line(std::string& out, const Context& ctx, const flow::ResetRe
 // rsthop.event_type "packet": one raw control packet of any kind, ICMP included.
 void append_packet_line(std::string& out, const Context& ctx, const flow::Packet& p);
 // rsthop.event_type "stats"; now_mono_ns is CLOCK_MONOTONIC (monotonic_now_ns()).
+// `sinks`, when not empty, adds rsthop.stats.sinks[] (each output's queue and drops);
+// `attachments`, when given, adds rsthop.stats.attachments[].
 void append_stats_line(std::string& out, const Context& ctx, uint64_t now_mono_ns, const KernelCounters& kernel,
-                       const UserspaceCounters& user, double elapsed_s, bool final);
+                       const UserspaceCounters& user, double elapsed_s, bool final,
+                       std::span<const SinkStats> sinks = {}, const std::vector<AttachmentInfo>* attachments = nullptr);
 // rsthop.event_type "lost": `count` since the previous report, `total` since start.
-// cause is loss_cause(idx) or kLossCauseMalformedRecord.
+// cause is loss_cause(idx), kLossCauseMalformedRecord, or one of the sink
+// causes, which name the output in rsthop.lost.sink.
 void append_lost_line(std::string& out, const Context& ctx, uint64_t now_mono_ns, std::string_view cause,
-                      uint64_t count, uint64_t total);
+                      uint64_t count, uint64_t total, std::string_view sink = {});
 
 // The same documents parsed into nlohmann::json, for tests, tools and the
 // text renderer.  They parse the line above, so the two cannot drift apart.
@@ -75,9 +91,11 @@ nlohmann::json reset_event(const Context& ctx, const flow::ResetRecord& r,
                            const attribution::Verdict* verdict = nullptr);
 nlohmann::json packet_event(const Context& ctx, const flow::Packet& p);
 nlohmann::json stats_event(const Context& ctx, uint64_t now_mono_ns, const KernelCounters& kernel,
-                           const UserspaceCounters& user, double elapsed_s, bool final);
+                           const UserspaceCounters& user, double elapsed_s, bool final,
+                           std::span<const SinkStats> sinks = {},
+                           const std::vector<AttachmentInfo>* attachments = nullptr);
 nlohmann::json lost_event(const Context& ctx, uint64_t now_mono_ns, std::string_view cause, uint64_t count,
-                          uint64_t total);
+                          uint64_t total, std::string_view sink = {});
 
 // Lowercase hex of up to max_bytes of data.
 std::string to_hex(const uint8_t* data, size_t len, size_t max_bytes);

@@ -30,6 +30,8 @@ struct EventFields {
 
 // The line types every command writes (diagnose adds its own in lines.cpp).
 extern const EventClass kFlowClass, kResetClass, kPacketClass, kStatsClass, kLostClass;
+// The aggregate line of --incidents (incident_line.cpp).
+extern const EventClass kIncidentClass;
 
 void timestamp(JsonWriter& w, const char* name, const Context& ctx, uint64_t mono_ns);
 // Opens the line with @timestamp, ecs.version, host.name and event.*.

@@ -19,6 +19,10 @@ bool counter_is_loss(int idx);
 const char* loss_cause(int idx);
 // lost.cause for malformed ring-buffer records found by userspace.
 inline constexpr const char* kLossCauseMalformedRecord = "malformed_record";
+// Lines an output could not take (lost.sink names it): its queue was full, or
+// the line exceeds its message size limit (datagrams, syslog).
+inline constexpr const char* kLossCauseSinkFull = "sink_full";
+inline constexpr const char* kLossCauseSinkOversize = "sink_oversize";
 
 // "xdp" | "tc-ingress" | "tc-egress" | "tp-send-reset" | "tp-recv-reset" | "pcap" | "unknown".
 const char* hook_name(uint8_t hook);

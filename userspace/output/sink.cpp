@@ -1,11 +1,13 @@
 #include "output/sink.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
+#include "common/clock.h"
 #include "common/out_file.h"
 #include "output/text.h"
 
@@ -48,7 +50,28 @@ Result<std::unique_ptr<Sink>> FileSink::open(const std::string& path, bool appen
   return std::unique_ptr<Sink>(new FileSink(std::move(fd.value()), path));
 }
 
-Result<void> FileSink::write(std::string_view lines) { return write_all(fd_.get(), lines, path_); }
+Result<void> FileSink::write(std::string_view lines) {
+  follow_renames();
+  return write_all(fd_.get(), lines, path_);
+}
+
+void FileSink::follow_renames() {
+  uint64_t now = monotonic_now_ns();
+  if (now < next_check_ns_) return;
+  next_check_ns_ = now + 1'000'000'000ULL;
+  struct stat open_st {};
+  if (::fstat(fd_.get(), &open_st) != 0 || !S_ISREG(open_st.st_mode)) return;  // devices and FIFOs stay
+  FileId at_path;
+  if (file_id(path_, at_path) && at_path == FileId{open_st.st_dev, open_st.st_ino}) return;
+  (void)reopen();  // renamed away or removed: a failure keeps the old file, tried again in a second
+}
+
+Result<void> FileSink::reopen() {
+  auto fd = open_output_file(path_, true);
+  if (!fd) return fd.error();
+  fd_ = std::move(fd.value());
+  return {};
+}
 
 Writer::Writer(std::unique_ptr<Sink> sink, Format format) : sink_(std::move(sink)), format_(format) {
   buf_.reserve(kFlushBytes + 4096);  // one line past the threshold fits without growing

@@ -1,16 +1,22 @@
 // Where output lines go.  The writer does not know whether it writes to a
-// terminal, a file or (later) a socket; a sink only moves bytes.
+// terminal, a file or a socket; a sink only moves bytes.  The network and
+// syslog sinks are in sink_socket.h / sink_journal.h, the bounded queue in
+// sink_queue.h, the set behind repeated -o in sink_set.h, the -o forms in
+// sink_spec.h.
 #pragma once
 
 #include <concepts>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "common/fd.h"
 #include "common/result.h"
+#include "output/sink_stats.h"
 
 namespace rsthop::output {
 
@@ -21,6 +27,17 @@ class Sink {
   // returning, looping over partial writes, or fails with "cannot write to
   // <what>: <strerror>".  Sinks do not buffer; the Writer does.
   virtual Result<void> write(std::string_view lines) = 0;
+  // SIGHUP: a file sink reopens its path (logrotate); the others do nothing.
+  virtual Result<void> reopen() { return {}; }
+  // True when a failed write is transient (a socket that reconnects on the
+  // next write after disconnect()); false when it ends the run (a full disk,
+  // a closed stdout).
+  virtual bool reconnects() const { return false; }
+  virtual void disconnect() {}
+  // Lines this sink refused because they exceed its message size limit.
+  virtual uint64_t oversize() const { return 0; }
+  // One entry per queued destination behind this sink (none for a plain one).
+  virtual std::vector<SinkStats> stats() const { return {}; }
   // `line` plus '\n' in one write(), unbuffered.
   Result<void> write_line(std::string_view line);
 };
@@ -40,13 +57,22 @@ class FileSink : public Sink {
   // Creates or truncates `path` (mode 0644), or appends when `append`, as
   // open_output_file() does (common/out_file.h: another user's symlink is not
   // followed, only a regular file is truncated).  Fails with "cannot write to <path>: <strerror>".
+  // The -o forms always append (O_APPEND: a copytruncate leaves no hole).
   static Result<std::unique_ptr<Sink>> open(const std::string& path, bool append = false);
+  // Before a write, at most once a second, the path's (st_dev, st_ino) is
+  // compared with the open file's: when the file was renamed away or
+  // removed (logrotate without a signal), the path is reopened for appending.
   Result<void> write(std::string_view lines) override;
+  // Reopens the path for appending now (SIGHUP).  On failure the old file
+  // stays open and is written on; the error says why.
+  Result<void> reopen() override;
 
  private:
   FileSink(Fd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
+  void follow_renames();
   Fd fd_;
   std::string path_;
+  uint64_t next_check_ns_ = 0;
 };
 
 enum class Format { json, text };
@@ -90,6 +116,8 @@ class Writer {
   Result<void> flush();
   // The exact line emit() adds for `event`, without the newline.
   std::string render(const nlohmann::json& event) const;
+  // The sink it writes to (its stats() feed the stats and lost lines).
+  const Sink& sink() const { return *sink_; }
 
  private:
   Result<void> end_line(size_t start);

@@ -269,6 +269,10 @@ std::string render_text(const nlohmann::json& event) {
     body = hop_text(event);
   } else if (type == "verdict") {
     body = verdict_text(event);
+  } else if (type == "incident") {
+    body = "INCIDENT " + str(event, {"rsthop", "incident", "summary"}) + " (" +
+           str(event, {"rsthop", "incident", "rsts"}) + " RSTs in " + str(event, {"rsthop", "incident", "interval_s"}) +
+           "s)";
   } else if (type == "lost") {
     body = "LOST " + str(event, {"rsthop", "lost", "count"}) + " (" + str(event, {"rsthop", "lost", "cause"}) +
            ", total " + str(event, {"rsthop", "lost", "total"}) + ")";

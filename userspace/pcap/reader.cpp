@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <pcap/pcap.h>
+#include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -31,6 +33,42 @@ ssize_t gz_read(void* cookie, char* buf, size_t n) {
   return r < 0 ? -1 : r;
 }
 int gz_close(void* cookie) { return gzclose(static_cast<gzFile>(cookie)) == Z_OK ? 0 : -1; }
+
+// What zlib says went wrong with a gzip'd input ("" when nothing did): libpcap only has errno,
+// which zlib does not set ("Inappropriate ioctl for device").
+std::string gz_problem(void* gz) {
+  if (!gz) return "";
+  int code = Z_OK;
+  const char* msg = gzerror(static_cast<gzFile>(gz), &code);
+  if (code == Z_OK || code == Z_STREAM_END) return "";
+  if (code == Z_ERRNO) return "";  // a read error: errno is right
+  std::string why = msg ? msg : "";
+  // zlib names a gzdopen'd stream "<fd:N>": the file's name is said already.
+  if (why.rfind("<fd:", 0) == 0 && why.find(": ") != std::string::npos) why.erase(0, why.find(": ") + 2);
+  return "the gzip-compressed data is damaged or cut short (zlib: " + why + "); check it with `gzip -t`";
+}
+
+constexpr int kFifoNoticeMs = 1000;
+
+// A FIFO's open() blocks until a writer comes: open it without blocking, say once that
+// it waits, then wait for the writer's first bytes (or its close) and read as usual.
+int open_fifo(const std::string& path, const std::string& name, const Reader::Waiting& waiting) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return fd;
+  pollfd p{fd, POLLIN, 0};
+  int n = poll(&p, 1, kFifoNoticeMs);
+  if (n == 0 && waiting) waiting(name + " is a FIFO with no writer yet; waiting for one (Ctrl-C to stop)");
+  while (n == 0 || (n < 0 && errno == EINTR)) n = poll(&p, 1, -1);
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  return fd;
+}
+
+int open_input(const std::string& path, const std::string& name, const Reader::Waiting& waiting) {
+  if (path == "-") return dup(STDIN_FILENO);
+  struct stat st {};
+  if (stat(path.c_str(), &st) == 0 && S_ISFIFO(st.st_mode)) return open_fifo(path, name, waiting);
+  return ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+}
 
 }  // namespace
 
@@ -85,8 +123,23 @@ std::string link_name(int dlt) {
   return n ? n : "DLT " + std::to_string(dlt);
 }
 
+Result<void> check_filter(const std::string& filter) {
+  if (filter.empty()) return {};
+  pcap_t* p = pcap_open_dead(DLT_EN10MB, 262144);
+  if (!p) return make_error("cannot check the --filter expression: out of memory");
+  bpf_program prog{};
+  Result<void> out;
+  if (pcap_compile(p, &prog, filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0)
+    out = make_error(std::string("bad --filter expression: ") + pcap_geterr(p), EINVAL);
+  else
+    pcap_freecode(&prog);
+  pcap_close(p);
+  return out;
+}
+
 struct Reader::Impl {
   pcap_t* p = nullptr;
+  void* gz = nullptr;  // the zlib stream under p, if any (pcap_close closes it)
   bpf_program prog{};
   bool have_prog = false;
   ~Impl() {
@@ -98,9 +151,10 @@ struct Reader::Impl {
 Reader::Reader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Reader::~Reader() = default;
 
-Result<std::unique_ptr<Reader>> Reader::open(const std::string& path, const std::string& filter) {
+Result<std::unique_ptr<Reader>> Reader::open(const std::string& path, const std::string& filter,
+                                             const Waiting& waiting) {
   const std::string name = path == "-" ? "standard input" : path;
-  int fd = path == "-" ? dup(STDIN_FILENO) : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = open_input(path, name, waiting);
   if (fd < 0) return make_error(name + ": cannot open: " + std::strerror(errno), errno);
   // A regular file that does not start with gzip's magic skips zlib: libpcap
   // reads it through a plain FILE* with a large buffer (zlib's passthrough
@@ -114,7 +168,7 @@ Result<std::unique_ptr<Reader>> Reader::open(const std::string& path, const std:
       return make_error(name + ": cannot open: " + std::strerror(e), e);
     }
     setvbuf(plain, nullptr, _IOFBF, 1 << 20);
-    return finish_open(name, plain, false, filter);
+    return finish_open(name, plain, nullptr, filter);
   }
   gzFile gz = gzdopen(fd, "rb");
   if (!gz) {
@@ -122,24 +176,27 @@ Result<std::unique_ptr<Reader>> Reader::open(const std::string& path, const std:
     return make_error(name + ": cannot open: out of memory");
   }
   gzbuffer(gz, 256 * 1024);
-  bool gzipped = gzdirect(gz) == 0;
   FILE* f = fopencookie(gz, "rb", cookie_io_functions_t{gz_read, nullptr, nullptr, gz_close});
   if (!f) {
     gzclose(gz);
     return make_error(name + ": cannot open: " + std::strerror(errno), errno);
   }
-  return finish_open(name, f, gzipped, filter);
+  return finish_open(name, f, gz, filter);
 }
 
-Result<std::unique_ptr<Reader>> Reader::finish_open(const std::string& name, FILE* f, bool gzipped,
+Result<std::unique_ptr<Reader>> Reader::finish_open(const std::string& name, FILE* f, void* gz,
                                                     const std::string& filter) {
   auto impl = std::make_unique<Impl>();
   char errbuf[PCAP_ERRBUF_SIZE] = {};
   impl->p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, errbuf);
   if (!impl->p) {
+    std::string why = gz_problem(gz);
     fclose(f);
+    if (!why.empty()) return make_error(name + ": " + why);
     return make_error(name + ": not a readable pcap or pcapng file (" + errbuf + ")");
   }
+  impl->gz = gz;
+  const bool gzipped = gz && gzdirect(static_cast<gzFile>(gz)) == 0;
   int dlt = pcap_datalink(impl->p);
   if (!link_supported(dlt))
     return make_error(name + ": link type " + link_name(dlt) + " (" + std::to_string(dlt) +
@@ -164,6 +221,10 @@ Reader::Next Reader::next(Record& out) {
   int rc = pcap_next_ex(impl_->p, &h, &data);
   if (rc == PCAP_ERROR_BREAK) return Next::end;
   if (rc != 1) {
+    if (std::string why = gz_problem(impl_->gz); !why.empty()) {
+      error_ = why;
+      return Next::error;
+    }
     error_ = pcap_geterr(impl_->p);
     if (error_.empty()) error_ = "unreadable record";
     return Next::error;

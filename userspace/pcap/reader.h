@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -39,11 +40,20 @@ L3Start link_l3(int dlt, std::span<const uint8_t> frame);
 // "EN10MB", "LINUX_SLL", ... (libpcap's names), or "DLT <n>".
 std::string link_name(int dlt);
 
+// Checks a --filter expression once, for Ethernet, before any file is opened:
+// "bad --filter expression: <libpcap's reason>".
+Result<void> check_filter(const std::string& filter);
+
 class Reader {
  public:
+  // Called once when `path` is a FIFO no writer has opened after a second
+  // (its open would otherwise block without a word); the open then waits on.
+  using Waiting = std::function<void(const std::string& message)>;
+
   // Opens `path` ("-": standard input).  Errors name the file: "<path>: ...".
   // `filter`, when not empty, is compiled for the file's link type.
-  static Result<std::unique_ptr<Reader>> open(const std::string& path, const std::string& filter = {});
+  static Result<std::unique_ptr<Reader>> open(const std::string& path, const std::string& filter = {},
+                                              const Waiting& waiting = {});
   ~Reader();
   Reader(const Reader&) = delete;
   Reader& operator=(const Reader&) = delete;
@@ -62,7 +72,8 @@ class Reader {
   struct Impl;
   explicit Reader(std::unique_ptr<Impl> impl);
   // Takes `f` (libpcap closes it) and opens the capture in it.
-  static Result<std::unique_ptr<Reader>> finish_open(const std::string& name, std::FILE* f, bool gzipped,
+  // `gz` is the zlib stream under `f` (nullptr for a plain file): its errors say more than errno.
+  static Result<std::unique_ptr<Reader>> finish_open(const std::string& name, std::FILE* f, void* gz,
                                                      const std::string& filter);
   std::unique_ptr<Impl> impl_;
   std::string name_, error_;

@@ -12,6 +12,18 @@ Pipeline::Pipeline(Options opt, output::Writer* writer, output::Context ctx, flo
   timeline_ = make_timeline(std::move(lookup));
   next_tick_ = opt_.start_ns ? opt_.start_ns + opt_.tick_ns : 0;
   next_stats_ = opt_.stats_every_ns ? opt_.start_ns + opt_.stats_every_ns : 0;
+  if (opt_.incident_interval_ns) {
+    incidents_ = std::make_unique<IncidentAggregator>(IncidentAggregator::Options{
+        opt_.incident_interval_ns, opt_.incident_max_destinations, opt_.incident_max_groups});
+    next_incidents_ = opt_.start_ns ? opt_.start_ns + opt_.incident_interval_ns : 0;
+  }
+}
+
+void Pipeline::set_live(bool packet_lines, uint64_t stats_every_ns, uint64_t now) {
+  opt_.packet_lines = packet_lines;
+  if (stats_every_ns == opt_.stats_every_ns) return;  // keep the schedule
+  opt_.stats_every_ns = stats_every_ns;
+  next_stats_ = stats_every_ns ? now + stats_every_ns : 0;
 }
 
 std::unique_ptr<flow::Timeline> Pipeline::make_timeline(flow::Timeline::StateLookup lookup) {
@@ -31,7 +43,10 @@ void Pipeline::on_flow(const flow::FlowSummary& f) {
 
 void Pipeline::on_reset(const flow::ResetRecord& r) {
   attribution::Verdict v = engine_.classify(r);
-  if (opt_.reset_lines) {
+  bool kept = opt_.reset_filter.keep(v);
+  if (!kept) resets_filtered_++;
+  if (kept && incidents_) incidents_->add(r, v);
+  if (kept && opt_.reset_lines) {
     uc_.resets_emitted++;
     emit([&](std::string& l) { output::append_reset_line(l, ctx_, r, &v); });
   }
@@ -56,6 +71,27 @@ void Pipeline::advance(uint64_t now) {
     next_stats_ = now + opt_.stats_every_ns;
     write_stats(now, now > opt_.start_ns ? (now - opt_.start_ns) / 1e9 : 0, false);
   }
+  if (incidents_ && now >= next_incidents_) {
+    // The first interval starts at the first advance() when start_ns is unknown (capture files).
+    if (next_incidents_) flush_incidents(now);
+    next_incidents_ = now + opt_.incident_interval_ns;
+  }
+}
+
+void Pipeline::flush_incidents(uint64_t now) {
+  if (!incidents_ || !status_) return;
+  const double interval_s = static_cast<double>(opt_.incident_interval_ns) / 1e9;
+  for (const output::Incident& inc : incidents_->take()) {
+    incidents_emitted_++;
+    emit([&](std::string& l) { output::append_incident_line(l, ctx_, now, inc, interval_s); });
+  }
+  uint64_t overflow = incidents_->overflow();
+  if (overflow > incident_overflow_reported_) {
+    uint64_t n = overflow - incident_overflow_reported_;
+    incident_overflow_reported_ = overflow;
+    if (opt_.loss_lines)
+      emit([&](std::string& l) { output::append_lost_line(l, ctx_, now, "incident_overflow", n, overflow); });
+  }
 }
 
 void Pipeline::finish_flows(uint64_t now) { timeline_->finish(now); }
@@ -76,16 +112,21 @@ Counters Pipeline::read_counters() {
 void Pipeline::report_losses(uint64_t now) {
   if (!status_) return;
   Counters c = read_counters();
-  status_ = losses_.report(opt_.loss_lines ? writer_ : nullptr, ctx_, now, c.kernel, c.malformed);
+  auto sinks = writer_ ? writer_->sink().stats() : std::vector<output::SinkStats>{};
+  status_ = losses_.report(opt_.loss_lines ? writer_ : nullptr, ctx_, now, c.kernel, c.malformed, sinks);
 }
 
 void Pipeline::write_stats(uint64_t now, double elapsed_s, bool final) {
   Counters c = read_counters();
-  emit([&](std::string& l) { output::append_stats_line(l, ctx_, now, c.kernel, uc_, elapsed_s, final); });
+  auto sinks = writer_ && opt_.sink_stats ? writer_->sink().stats() : std::vector<output::SinkStats>{};
+  const auto* att = !stats_written_ && !opt_.attachments.empty() ? &opt_.attachments : nullptr;
+  stats_written_ = true;
+  emit([&](std::string& l) { output::append_stats_line(l, ctx_, now, c.kernel, uc_, elapsed_s, final, sinks, att); });
 }
 
 void Pipeline::finish(uint64_t now, double elapsed_s) {
   finish_flows(now);
+  flush_incidents(now);
   report_losses(now);
   write_stats(now, elapsed_s, true);
   flush();

@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "attribution/engine.h"
 #include "common/result.h"
@@ -22,7 +23,9 @@
 #include "oui/oui.h"
 #include "output/event.h"
 #include "output/sink.h"
+#include "pipeline/incidents.h"
 #include "pipeline/losses.h"
+#include "pipeline/volume.h"
 
 namespace rsthop::pipeline {
 
@@ -42,9 +45,20 @@ class Pipeline {
     bool reset_lines = true;
     bool packet_lines = false;  // one line per event (trace --packets)
     bool loss_lines = true;     // `lost` lines (losses are counted in lost_total() either way)
+    bool sink_stats = false;    // stats.sinks[]: each output's queue and drops (trace)
     uint64_t tick_ns = 1'000'000'000ULL;
     uint64_t start_ns = 0;        // first tick at start_ns + tick_ns; 0: at the first advance()
     uint64_t stats_every_ns = 0;  // periodic stats lines; 0: only the ones asked for
+    // How the live capture is attached: stats.attachments[] of the first stats line.
+    std::vector<output::AttachmentInfo> attachments;
+    // Volume control (--origin, --min-confidence): resets the filter refuses
+    // get no reset line and count in no incident (the hooks still see them).
+    ResetFilter reset_filter;
+    // --incidents: one `incident` line per destination and kind of reset
+    // every incidents.interval_ns; 0: no aggregation.
+    uint64_t incident_interval_ns = 0;
+    size_t incident_max_destinations = 1024;
+    size_t incident_max_groups = 4;  // per destination and interval
   };
   struct Hooks {
     // Each reset record with its verdict, after its line (evidence writers, diagnose).
@@ -62,6 +76,11 @@ class Pipeline {
            CounterSource counters = {});
 
   void set_hooks(Hooks h) { hooks_ = std::move(h); }
+  // The options a running trace may change (SIGHUP): packet lines and the stats
+  // period, the next stats line due one period after `now`.
+  void set_live(bool packet_lines, uint64_t stats_every_ns, uint64_t now);
+  // The kernel-to-wall clock of the lines from now on (trace recalibrates it: common/clock_discipline.h).
+  void set_clock(const WallClock& c) { ctx_.clock = c; }
   attribution::Engine& engine() { return engine_; }
 
   void add(const flow::Packet& p);
@@ -76,6 +95,9 @@ class Pipeline {
   // `lost` lines for every counter that moved since the previous report.
   void report_losses(uint64_t now);
   void write_stats(uint64_t now, double elapsed_s, bool final);
+  // The `incident` lines gathered since the last interval, and a `lost` line
+  // (cause incident_overflow) for resets the full tables could not count.
+  void flush_incidents(uint64_t now);
   // finish_flows, report_losses, the final stats line, flush.
   void finish(uint64_t now, double elapsed_s);
   // Writes out what the writer buffered (after each batch).
@@ -84,7 +106,13 @@ class Pipeline {
   const Result<void>& status() const { return status_; }
   bool ok() const { return static_cast<bool>(status_); }
   const output::UserspaceCounters& userspace() const { return uc_; }
-  uint64_t lost_total() const { return losses_.total(); }
+  // Flows open in the timeline now.
+  size_t active_flows() const { return timeline_->active_flows(); }
+  // Reads the counters now (through the CounterSource) and refreshes userspace() with them.
+  Counters counters() { return read_counters(); }
+  uint64_t lost_total() const { return losses_.total() + incident_overflow_reported_; }
+  uint64_t resets_filtered() const { return resets_filtered_; }
+  uint64_t incidents_emitted() const { return incidents_emitted_; }
 
  private:
   std::unique_ptr<flow::Timeline> make_timeline(flow::Timeline::StateLookup lookup);
@@ -106,7 +134,10 @@ class Pipeline {
   LossReporter losses_;
   output::UserspaceCounters uc_;
   uint64_t evicted_before_ = 0;  // by the timelines restart() replaced
-  uint64_t next_tick_ = 0, next_stats_ = 0;
+  bool stats_written_ = false;
+  uint64_t next_tick_ = 0, next_stats_ = 0, next_incidents_ = 0;
+  std::unique_ptr<IncidentAggregator> incidents_;  // null without --incidents
+  uint64_t resets_filtered_ = 0, incidents_emitted_ = 0, incident_overflow_reported_ = 0;
   Result<void> status_;
 };
 

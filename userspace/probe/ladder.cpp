@@ -9,6 +9,10 @@
 // dropped, so the result is every TTL from 1 to that end, sorted.  A trigger
 // ladder's first reset also keeps the next TTL: a second reset step is what
 // shows whether the RST's TTL follows the probe's (a device copying it).
+//
+// A trigger step's ICMP time-exceeded reaches only a capture (the socket is
+// established and ignores it): with LadderOptions::time_exceeded the caller
+// tells the ladder, and the step ends a short linger later, not at its timeout.
 #include <time.h>  // linux/errqueue.h needs struct timespec
 
 #include <linux/errqueue.h>
@@ -35,9 +39,11 @@ struct Pending {
   Fd fd;
   uint16_t local_port = 0;
   short events = 0;
-  Clock::time_point t0;  // when this step's probe (SYN or payload) left
+  Clock::time_point started;  // connect()
+  Clock::time_point t0;       // when this step's probe (SYN or payload) left
   Clock::time_point deadline;
-  bool payload_sent = false;  // trigger: past the handshake
+  bool payload_sent = false;   // trigger: past the handshake
+  bool time_exceeded = false;  // trigger: the caller's capture saw the probe's ICMP time-exceeded
 };
 
 // Prober: std::optional<Step> launch(int ttl, Pending&)   (a result now, or pending)
@@ -46,6 +52,8 @@ struct Pending {
 //         void finish(Pending&)                            (close the socket)
 //         bool ends(const Step&)
 //         int past_end(const Step&)                        (TTLs kept beyond an end)
+//         std::optional<milliseconds> watch_every() const  (how often to call watch, if at all)
+//         void watch(Pending&)                             (may bring the deadline forward)
 template <class Step, class Prober>
 std::vector<Step> run_ladder(const LadderOptions& o, Prober& pr) {
   const int max_hops = std::clamp(o.max_hops, 1, 255);
@@ -58,7 +66,9 @@ std::vector<Step> run_ladder(const LadderOptions& o, Prober& pr) {
   int end_ttl = INT_MAX;
   std::optional<Clock::time_point> last_launch;
 
-  auto record = [&](Step s) {
+  const auto watch_every = pr.watch_every();
+  auto record = [&](Step s, const Pending& p) {
+    s.duration_ms = detail::ms_since(p.started);
     if (pr.ends(s)) end_ttl = std::min(end_ttl, s.ttl + pr.past_end(s));
     steps.push_back(std::move(s));
   };
@@ -73,10 +83,10 @@ std::vector<Step> run_ladder(const LadderOptions& o, Prober& pr) {
       }
       Pending p;
       p.ttl = next++;
-      last_launch = Clock::now();
+      last_launch = p.started = Clock::now();
       if (auto s = pr.launch(p.ttl, p)) {
         pr.finish(p);
-        record(std::move(*s));
+        record(std::move(*s), p);
       } else {
         inflight.push_back(std::move(p));
       }
@@ -91,6 +101,7 @@ std::vector<Step> run_ladder(const LadderOptions& o, Prober& pr) {
     auto wake = Clock::time_point::max();
     for (const auto& p : inflight) wake = std::min(wake, p.deadline);
     if (can_launch() && last_launch) wake = std::min(wake, *last_launch + gap);
+    if (watch_every && !inflight.empty()) wake = std::min(wake, Clock::now() + *watch_every);
     std::vector<pollfd> pfds;
     pfds.reserve(inflight.size());
     for (const auto& p : inflight) pfds.push_back({p.fd.get(), p.events, 0});
@@ -102,10 +113,11 @@ std::vector<Step> run_ladder(const LadderOptions& o, Prober& pr) {
       Pending& p = inflight[i];
       std::optional<Step> s;
       if (rc > 0 && pfds[i].revents) s = pr.ready(p, pfds[i].revents);
+      if (!s && watch_every) pr.watch(p);
       if (!s && now >= p.deadline) s = pr.expire(p);
       if (s) {
         pr.finish(p);
-        record(std::move(*s));
+        record(std::move(*s), p);
       }
     }
     std::erase_if(inflight, [](const Pending& p) { return !p.fd.valid(); });
@@ -220,6 +232,9 @@ struct SynProber {
     return s.kind == SynStep::reached || s.kind == SynStep::refused || s.kind == SynStep::unreachable;
   }
   int past_end(const SynStep&) const { return 0; }
+  // A SYN's ICMP fails the connect: the socket itself ends the step.
+  std::optional<milliseconds> watch_every() const { return std::nullopt; }
+  void watch(Pending&) {}
 };
 
 struct TriggerProber {
@@ -227,6 +242,7 @@ struct TriggerProber {
   const std::vector<uint8_t>& payload;
   int step_ms;
   int connect_ms;
+  const LadderOptions& o;
 
   TriggerStep step(const Pending& p, TriggerStep::Kind k, std::string detail = {}) const {
     TriggerStep s;
@@ -234,6 +250,7 @@ struct TriggerProber {
     s.kind = k;
     s.local_port = p.local_port;
     s.ms = p.payload_sent ? detail::ms_since(p.t0) : 0;
+    s.time_exceeded = p.time_exceeded && k == TriggerStep::silent;
     s.detail = std::move(detail);
     // The capture matches the step by local_port (reading our ISN would need TCP_REPAIR).
     return s;
@@ -308,9 +325,25 @@ struct TriggerProber {
   }
   bool ends(const TriggerStep& s) const { return s.kind != TriggerStep::silent; }
   int past_end(const TriggerStep& s) const { return s.kind == TriggerStep::reset ? 1 : 0; }
+  std::optional<milliseconds> watch_every() const {
+    if (!o.time_exceeded) return std::nullopt;
+    return milliseconds(std::max(o.watch_ms, 1));
+  }
+  // The payload is out and unanswered: has the capture seen its ICMP time-exceeded?
+  void watch(Pending& p) {
+    if (!p.payload_sent || p.time_exceeded || !o.time_exceeded(p.local_port)) return;
+    p.time_exceeded = true;
+    p.deadline = linger_deadline(Clock::now(), p.t0 - p.started, o.linger_ms, p.deadline);
+  }
 };
 
 }  // namespace
+
+Clock::time_point linger_deadline(Clock::time_point icmp_seen, Clock::duration rtt, int linger_ms,
+                                  Clock::time_point deadline) {
+  const Clock::duration linger = std::max<Clock::duration>(milliseconds(std::max(linger_ms, 0)), 2 * rtt);
+  return std::min(deadline, icmp_seen + linger);
+}
 
 std::vector<SynStep> syn_ladder(const Target& t, const LadderOptions& o) {
   SynProber pr{t, std::max(o.step_timeout_ms, 1)};
@@ -321,7 +354,7 @@ std::vector<SynStep> syn_ladder(const Target& t, const LadderOptions& o) {
 // lost SYN is retransmitted after 1 s.  `error` ends the ladder too: when
 // the target cannot be reached at full TTL, higher TTLs would fail the same way.
 std::vector<TriggerStep> trigger_ladder(const Target& t, const std::vector<uint8_t>& payload, const LadderOptions& o) {
-  TriggerProber pr{t, payload, std::max(o.step_timeout_ms, 1), std::max(o.step_timeout_ms, 1000)};
+  TriggerProber pr{t, payload, std::max(o.step_timeout_ms, 1), std::max(o.step_timeout_ms, 1000), o};
   return run_ladder<TriggerStep>(o, pr);
 }
 

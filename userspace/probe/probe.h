@@ -7,7 +7,9 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -106,7 +108,23 @@ struct LadderOptions {
   int concurrency = 8;  // TTL steps in flight at once
   int step_timeout_ms = 600;
   int min_gap_ms = 5;  // between two probes sent to the target (rate limit)
+  // Trigger ladders: what only a capture sees.  When set, asked (from the ladder's thread) about
+  // every step whose payload is out and unanswered, at least every `watch_ms`: true when an ICMP
+  // time-exceeded quoting the step's probe (by its local port) has arrived.  Such a step ends
+  // `linger_ms` later (see linger_deadline) instead of at its step timeout.  The socket never
+  // learns of that ICMP on an established connection, so without a watch the step waits it out.
+  std::function<bool(uint16_t local_port)> time_exceeded;
+  int watch_ms = 10;
+  int linger_ms = 50;
 };
+
+// When a trigger step whose probe drew ICMP time-exceeded at `icmp_seen` ends: a device on the
+// path (an on-path injector beside hop k) may reset that same probe a little after hop k's ICMP,
+// and that reset is what the ladder is for, so the step lingers max(linger_ms, 2 x the step's
+// handshake round trip) and never past its own `deadline`.
+std::chrono::steady_clock::time_point linger_deadline(std::chrono::steady_clock::time_point icmp_seen,
+                                                      std::chrono::steady_clock::duration rtt, int linger_ms,
+                                                      std::chrono::steady_clock::time_point deadline);
 
 // One TTL of the SYN ladder: a connect() with IP_TTL / IPV6_UNICAST_HOPS = ttl
 // and IP_RECVERR / IPV6_RECVERR; ICMP errors reach the socket's error queue
@@ -118,6 +136,7 @@ struct SynStep {
   std::optional<Addr16> from;  // the ICMP's source (or the target when reached)
   double ms = 0;
   uint16_t local_port = 0;
+  double duration_ms = 0;  // the whole step, from its socket's connect() to its end
 };
 const char* name(SynStep::Kind k);
 std::optional<SynStep::Kind> parse_syn_kind(std::string_view s);
@@ -136,6 +155,8 @@ struct TriggerStep {
   // Why, for `error`; a note otherwise (a FIN without data).  Not named
   // `error`: that name is the Kind enumerator above (unscoped enum, one scope).
   std::string detail;
+  double duration_ms = 0;      // the whole step, handshake included, until it ended
+  bool time_exceeded = false;  // ended early: the ladder's watch saw ICMP time-exceeded quoting it
 };
 const char* name(TriggerStep::Kind k);
 std::optional<TriggerStep::Kind> parse_trigger_kind(std::string_view s);

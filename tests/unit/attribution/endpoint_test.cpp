@@ -44,6 +44,26 @@ TEST(Endpoint, AbortRightAfterClientHelloAtAnyDistance) {
   }
 }
 
+// 1a. The server's own pair: its RST+ACK, then a plain RST for the client's
+// ACK that crossed it (a segment for a socket that is gone).  One sender, one
+// TTL, one sequence number: the endpoint, not "conflicting" nor "forged".
+TEST(Endpoint, ServerRstPairIsTheEndpoint) {
+  Scenario sc;
+  sc.c.s_ttl = 61;
+  uint64_t t = sc.handshake_and_hello(kT0, kRtt) + kRtt + kMs;
+  ASSERT_EQ(sc.frame(t, server_rst(sc.c), RH_HOOK_XDP), RH_EV_RST);
+  sc.cl(t + 50'000, kAck);
+  ASSERT_EQ(sc.frame(t + 2 * kMs, sc.c.builder(false, kRst).window(0).build(), RH_HOOK_XDP), RH_EV_RST);
+  sc.accepted(t + 20'000);
+  auto v = sc.finish(t + 5 * kSec);
+  ASSERT_FALSE(v.empty());
+  for (const auto& x : v) {
+    EXPECT_EQ(x.origin, Origin::endpoint) << dump(x);
+    EXPECT_EQ(x.hop, 4) << dump(x);
+    EXPECT_FALSE(x.conflicting) << dump(x);
+  }
+}
+
 // 1b. The same abort from a real Linux server: its SYN-ACK carries IP ID 0
 // (ip_build_and_send_pkt with DF) while an established socket's RST carries
 // the socket's random inet_id.  That is no sign of a forger.

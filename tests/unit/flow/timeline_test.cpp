@@ -304,17 +304,18 @@ TEST(Timeline, BoundedMemoryEvictsTheStalestAndSummarisesEveryFlowOnce) {
   h.timeline.finish(20 * kSec);
   ASSERT_EQ(h.flows.size(), 10u);
   std::set<uint16_t> ports;
-  int timeouts = 0, trace_end = 0;
+  int evicted = 0, trace_end = 0;
   for (auto& f : h.flows) {
     ports.insert(f.source.port);
     EXPECT_EQ(f.history, "Sh");
-    timeouts += f.closed_by == "timeout";
+    EXPECT_NE(f.closed_by, "timeout") << "an eviction is not a timeout";
+    evicted += f.closed_by == "evicted";
     trace_end += f.closed_by == "trace_end";
   }
   EXPECT_EQ(ports.size(), 10u);
   EXPECT_EQ(*ports.begin(), 50000);
   EXPECT_EQ(*ports.rbegin(), 50009);
-  EXPECT_EQ(timeouts, 6);
+  EXPECT_EQ(evicted, 6);
   EXPECT_EQ(trace_end, 4);
   // The stalest went first.
   EXPECT_EQ(h.flows[0].source.port, 50000);

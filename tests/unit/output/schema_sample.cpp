@@ -6,6 +6,7 @@
 #include "attribution/engine.h"
 #include "diagnose/lines.h"
 #include "fixtures.h"
+#include "output/incident_line.h"
 #include "output/names.h"
 #include "output/sink.h"
 
@@ -15,6 +16,8 @@ namespace fx = rsthop::output::fixtures;
 
 int main() {
   Context ctx = fx::context();
+  Context in_netns = ctx;
+  in_netns.netns_inode = 4026531840ULL;
   Writer w(std::make_unique<StdoutSink>(), Format::json);
 
   flow::ResetRecord local;
@@ -74,11 +77,28 @@ int main() {
   k[RH_C_PACKETS] = 10;
   UserspaceCounters u;
 
+  Incident inc;
+  inc.ip = fx::ip("198.18.1.5");
+  inc.port = 443;
+  inc.origin = attribution::Origin::middlebox;
+  inc.hop = 3;
+  inc.fingerprint = "n1/R/win0/ipid:n/a/ttl:constant/off0";
+  inc.count = 42;
+  inc.rsts = 42;
+  inc.confidence_max = 0.9;
+  inc.community_ids = {"1:LQU9qZlK+B5F3KDmev6m5PMibrg="};
+  inc.server_names = {"blocked.lab"};
+  Incident inc6;
+  inc6.family = 6;
+  inc6.ip = fx::ip("2001:db8::2");
+  inc6.port = 80;
+
   // The lines exactly as rsthop writes them: the streaming builders.
   using Build = std::function<void(std::string&)>;
   const Build events[] = {
       [&](std::string& l) { append_flow_line(l, ctx, fx::flow_summary()); },
       [&](std::string& l) { append_flow_line(l, ctx, f6); },
+      [&](std::string& l) { append_reset_line(l, in_netns, fx::reset_record()); },
       [&](std::string& l) { append_reset_line(l, ctx, fx::reset_record()); },
       [&](std::string& l) { append_reset_line(l, ctx, local); },
       [&](std::string& l) { append_reset_line(l, ctx, fx::reset_record(), &remote); },
@@ -98,6 +118,23 @@ int main() {
         diagnose::append_hop_line(l, ctx, fx::kSec, target, "syn", 2, "time_exceeded", hop_from, 0.5);
       },
       [&](std::string& l) { diagnose::append_verdict_line(l, ctx, fx::kSec, target, "example.test", verdict); },
+      [&](std::string& l) {
+        const SinkStats sinks[] = {{"-", 10, 4 << 20, 0, 0, true},
+                                   {"tcp:127.0.0.1:5140", 4 << 20, 4 << 20, 7, 1, false}};
+        append_stats_line(l, ctx, 10 * fx::kSec, k, u, 1.0, true, sinks);
+      },
+      [&](std::string& l) { append_lost_line(l, ctx, 10 * fx::kSec, kLossCauseSinkFull, 7, 7, "tcp:127.0.0.1:5140"); },
+      [&](std::string& l) {
+        const std::vector<AttachmentInfo> att = {{"eth0", "xdp", "native", ""},
+                                                 {"eth1", "tc-ingress", "clsact", "another program holds XDP"}};
+        append_stats_line(l, ctx, 10 * fx::kSec, k, u, 1.0, false, {}, &att);
+      },
+      [&](std::string& l) {
+        diagnose::append_hop_line(l, ctx, fx::kSec, target, "syn80", 3, "time_exceeded", hop_from, 0.5, 50.25);
+      },
+      [&](std::string& l) { append_lost_line(l, ctx, 10 * fx::kSec, "incident_overflow", 2, 2); },
+      [&](std::string& l) { append_incident_line(l, ctx, 10 * fx::kSec, inc, 10); },
+      [&](std::string& l) { append_incident_line(l, ctx, 10 * fx::kSec, inc6, 0.5); },
   };
   for (const auto& build : events) {
     auto r = w.emit(build);

@@ -252,6 +252,25 @@ TEST(Reader, BadMagicNamesTheFile) {
   EXPECT_EQ(r.error().message.rfind(path + ": not a readable pcap or pcapng file", 0), 0u) << r.error().message;
 }
 
+TEST(Reader, CutGzipSaysWhatIsWrongNotErrno) {
+  std::string path = temp_path("cutgz.pcap"), gz = temp_path("cutgz.pcap.gz");
+  write_pcap(path, DLT_EN10MB, frames_for(DLT_EN10MB, conv_v4()));
+  gzip_file(path, gz);
+  std::string bytes = read_file(gz);
+  write_file(gz, bytes.substr(0, bytes.size() - 30));  // the gzip trailer and some data gone
+  ReadResult r = read_events(gz);
+  EXPECT_NE(r.error.find("gzip-compressed data is damaged or cut short"), std::string::npos) << r.error;
+  EXPECT_EQ(r.error.find("ioctl"), std::string::npos) << r.error;
+}
+
+TEST(Reader, FilterIsCheckedOnceBeforeAnyFile) {
+  EXPECT_TRUE(pcap::check_filter(""));
+  EXPECT_TRUE(pcap::check_filter("tcp port 443 or host 198.18.0.1"));
+  auto bad = pcap::check_filter("tcp port");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message.rfind("bad --filter expression: ", 0), 0u) << bad.error().message;
+}
+
 TEST(Reader, MissingFileNamesTheFile) {
   auto r = Reader::open(temp_path("absent.pcap"));
   ASSERT_FALSE(r);

@@ -154,6 +154,26 @@ TEST(Pipeline, PeriodicStatsLines) {
   EXPECT_DOUBLE_EQ(stats[0]["rsthop"]["stats"]["elapsed_s"].get<double>(), 10.0);
 }
 
+// trace's SIGHUP: packet lines and the stats period change on a running pipeline.
+TEST(Pipeline, SetLiveChangesPacketLinesAndTheStatsPeriod) {
+  pipeline::Pipeline::Options o;
+  o.start_ns = kT0;
+  o.stats_every_ns = 100 * kSec;
+  Fixture f(o);
+  f.pipe.set_live(true, 2 * kSec, kT0 + kSec);  // next stats line at kT0 + 3 s, not kT0 + 100 s
+  f.reset_connection(kT0 + kSec);
+  EXPECT_EQ(f.of_type("packet").size(), 3u);
+  f.pipe.advance(kT0 + 2 * kSec);
+  EXPECT_TRUE(f.of_type("stats").empty());
+  f.pipe.advance(kT0 + 3 * kSec);
+  EXPECT_EQ(f.of_type("stats").size(), 1u);
+  f.pipe.set_live(false, 0, kT0 + 4 * kSec);  // 0: no more periodic lines
+  f.pipe.advance(kT0 + 60 * kSec);
+  EXPECT_EQ(f.of_type("stats").size(), 1u);
+  f.reset_connection(kT0 + 61 * kSec);
+  EXPECT_EQ(f.of_type("packet").size(), 3u);
+}
+
 // analyze: a new file's timeline does not continue the previous file's flows,
 // while the engine and the counters carry on.
 TEST(Pipeline, RestartStartsAFreshTimeline) {
@@ -189,6 +209,67 @@ TEST(Pipeline, HookErrorIsAnError) {
   f.pipe.finish(kT0 + 5 * kSec, 5);
   ASSERT_FALSE(f.pipe.ok());
   EXPECT_EQ(f.pipe.status().error().message, "evidence.pcapng: disk full");
+}
+
+// --incidents: the resets of an interval become incident lines, at the
+// interval's end and at finish; reset lines only when asked for.
+TEST(Pipeline, IncidentsReplaceResetLinesPerInterval) {
+  pipeline::Pipeline::Options o;
+  o.start_ns = kT0;
+  o.reset_lines = false;
+  o.incident_interval_ns = 5 * kSec;
+  Fixture f(o);
+  for (uint16_t i = 0; i < 30; i++) {
+    f.c.cport = static_cast<uint16_t>(41000 + i);
+    f.reset_connection(kT0 + i * 10'000'000ULL);
+  }
+  f.pipe.advance(kT0 + 2 * kSec);  // the flows end, their resets are counted
+  EXPECT_TRUE(f.of_type("incident").empty());
+  f.pipe.advance(kT0 + 5 * kSec);
+  auto incs = f.of_type("incident");
+  ASSERT_EQ(incs.size(), 1u);
+  EXPECT_EQ(incs[0]["rsthop"]["incident"]["count"], 30);
+  EXPECT_EQ(incs[0]["destination"]["ip"], "10.0.0.2");
+  EXPECT_EQ(incs[0]["destination"]["port"], 443);
+  EXPECT_EQ(incs[0]["rsthop"]["incident"]["origin"], "endpoint");
+  f.c.cport = 42000;
+  f.reset_connection(kT0 + 6 * kSec);
+  f.pipe.finish(kT0 + 8 * kSec, 8);
+  incs = f.of_type("incident");
+  ASSERT_EQ(incs.size(), 2u);
+  EXPECT_EQ(incs[1]["rsthop"]["incident"]["count"], 1);
+  EXPECT_TRUE(f.of_type("reset").empty());
+  EXPECT_EQ(f.pipe.incidents_emitted(), 2u);
+}
+
+TEST(Pipeline, FilteredResetsHaveNoLineAndNoIncident) {
+  pipeline::Pipeline::Options o;
+  o.incident_interval_ns = kSec;
+  o.reset_filter.origins = {attribution::Origin::middlebox};
+  Fixture f(o);
+  f.reset_connection(kT0);
+  f.pipe.finish(kT0 + 5 * kSec, 5);
+  EXPECT_TRUE(f.of_type("reset").empty());
+  EXPECT_TRUE(f.of_type("incident").empty());
+  EXPECT_EQ(f.of_type("flow").size(), 1u);
+  EXPECT_EQ(f.pipe.resets_filtered(), 1u);
+}
+
+TEST(Pipeline, IncidentOverflowIsALostLine) {
+  pipeline::Pipeline::Options o;
+  o.incident_interval_ns = kSec;
+  o.incident_max_destinations = 1;
+  Fixture f(o);
+  f.reset_connection(kT0);
+  f.c.server = "10.0.0.3";
+  f.reset_connection(kT0 + kSec / 10);
+  f.pipe.finish(kT0 + 5 * kSec, 5);
+  EXPECT_EQ(f.of_type("incident").size(), 1u);
+  auto lost = f.of_type("lost");
+  ASSERT_EQ(lost.size(), 1u);
+  EXPECT_EQ(lost[0]["rsthop"]["lost"]["cause"], "incident_overflow");
+  EXPECT_EQ(lost[0]["rsthop"]["lost"]["count"], 1);
+  EXPECT_EQ(f.pipe.lost_total(), 1u);
 }
 
 }  // namespace

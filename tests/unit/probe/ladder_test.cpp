@@ -8,6 +8,7 @@
 // that setns()es into the client namespace.  Needs root.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -16,6 +17,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -208,6 +210,37 @@ std::string describe(const std::vector<TriggerStep>& steps) {
   return s;
 }
 
+// A capture's stand-in for the ladders' watch: a raw ICMP socket (opened in the client namespace)
+// read whenever the ladder asks; it knows the local ports that ICMP time-exceeded quoted.
+class IcmpWatch {
+ public:
+  IcmpWatch() : fd_(socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMP)) {}
+  ~IcmpWatch() {
+    if (fd_ >= 0) close(fd_);
+  }
+  IcmpWatch(const IcmpWatch&) = delete;
+  IcmpWatch& operator=(const IcmpWatch&) = delete;
+  bool valid() const { return fd_ >= 0; }
+  bool time_exceeded(uint16_t port) {
+    asked.insert(port);
+    uint8_t b[1500];
+    for (ssize_t n; (n = recv(fd_, b, sizeof(b), 0)) > 0;) {
+      // IP header, ICMP header (8 bytes), the quoted IP header, the quoted TCP ports.
+      const size_t ihl = (b[0] & 0x0f) * 4u;
+      if (static_cast<size_t>(n) < ihl + 8 + 20 || b[ihl] != 11) continue;
+      const uint8_t* quoted = b + ihl + 8;
+      const size_t qihl = (quoted[0] & 0x0f) * 4u;
+      if (static_cast<size_t>(n) < ihl + 8 + qihl + 2 || quoted[9] != IPPROTO_TCP) continue;
+      seen.insert(static_cast<uint16_t>(quoted[qihl] << 8 | quoted[qihl + 1]));
+    }
+    return seen.count(port) > 0;
+  }
+  std::set<uint16_t> asked, seen;
+
+ private:
+  int fd_;
+};
+
 class Ladder : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -375,6 +408,71 @@ TEST_F(Ladder, TriggerConnectFailureIsAnErrorAndEndsTheLadder) {
   ASSERT_EQ(steps.size(), 1u) << describe(steps);
   EXPECT_EQ(steps[0].kind, TriggerStep::error);
   EXPECT_NE(steps[0].detail.find("refused"), std::string::npos) << steps[0].detail;
+}
+
+// The socket of an established connection never hears of ICMP time-exceeded: a watch that
+// sees it (diagnose's capture) ends the step, long before its step timeout.
+TEST_F(Ladder, TriggerStepEndsOnTheWatchedTimeExceeded) {
+  const auto t = target("198.18.3.2:80");
+  const auto payload = http_request("www.example.org");
+  struct Run {
+    bool watch_ok = false;
+    std::vector<TriggerStep> steps;
+    std::set<uint16_t> asked, seen;
+  };
+  auto r = client([&] {
+    Run run;
+    IcmpWatch w;
+    run.watch_ok = w.valid();
+    LadderOptions o = opts();
+    o.step_timeout_ms = 20000;  // only the watch can end the silent steps before it
+    o.time_exceeded = [&w](uint16_t port) { return w.time_exceeded(port); };
+    run.steps = trigger_ladder(t, payload, o);
+    run.asked = w.asked;
+    run.seen = w.seen;
+    return run;
+  });
+  ASSERT_TRUE(r.watch_ok) << "no raw ICMP socket";
+  ASSERT_EQ(r.steps.size(), 3u) << describe(r.steps);
+  for (int i : {0, 1}) {
+    const auto& s = r.steps[i];
+    EXPECT_EQ(s.kind, TriggerStep::silent) << describe(r.steps);
+    EXPECT_TRUE(s.time_exceeded) << describe(r.steps);
+    EXPECT_TRUE(r.seen.count(s.local_port)) << describe(r.steps);
+    EXPECT_LT(s.ms, 20000);
+    EXPECT_GE(s.duration_ms, s.ms);
+  }
+  EXPECT_EQ(r.steps[2].kind, TriggerStep::response);
+  EXPECT_FALSE(r.steps[2].time_exceeded);
+  EXPECT_TRUE(r.asked.count(r.steps[0].local_port));
+}
+
+// After the ICMP the step lingers: a reset of the same probe that follows it still counts (an
+// on-path device beside hop k).  This watch claims ICMP for every step at once.
+TEST_F(Ladder, TriggerResetAfterTheWatchedIcmpStillCounts) {
+  auto steps = client([&] {
+    LadderOptions o = opts();
+    o.step_timeout_ms = 20000;
+    o.time_exceeded = [](uint16_t) { return true; };
+    return trigger_ladder(target("198.18.3.2:81"), http_request("www.example.org"), o);
+  });
+  ASSERT_EQ(steps.size(), 4u) << describe(steps);
+  EXPECT_TRUE(steps[0].time_exceeded);
+  EXPECT_TRUE(steps[1].time_exceeded);
+  EXPECT_EQ(steps[2].kind, TriggerStep::reset) << describe(steps);
+  EXPECT_EQ(steps[3].kind, TriggerStep::reset) << describe(steps);
+  EXPECT_FALSE(steps[2].time_exceeded);
+}
+
+// Without a watch nothing changes: the silent steps wait their timeout and say nothing more.
+TEST_F(Ladder, TriggerWithoutWatchKeepsItsTimeout) {
+  LadderOptions o = opts();
+  o.step_timeout_ms = 300;
+  auto steps = client([&] { return trigger_ladder(target("198.18.3.2:80"), http_request("www.example.org"), o); });
+  ASSERT_EQ(steps.size(), 3u) << describe(steps);
+  EXPECT_FALSE(steps[0].time_exceeded);
+  EXPECT_GE(steps[0].ms, 300);
+  EXPECT_GE(steps[0].duration_ms, steps[0].ms);
 }
 
 }  // namespace

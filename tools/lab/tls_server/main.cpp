@@ -4,7 +4,9 @@
 // to https://NAME/.  One thread per connection; every socket has read/write
 // timeouts so half-open peers cannot pin it.  --abort-after-hello reads the
 // ClientHello and closes with SO_LINGER {1,0}, i.e. the server resets.
-// --reply-delay-ms models a distant server.  Prints "ready" on stdout once
+// --http-reset answers HTTP and then resets (the server's own RST+ACK; a
+// client segment crossing it would draw a plain RST).  --reply-delay-ms models a
+// distant server.  Prints "ready" on stdout once
 // every listener is open.
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -32,6 +34,7 @@ struct Options {
   int https_port = 443;
   int http_port = 80;
   bool abort_after_hello = false;
+  bool http_reset = false;  // answer HTTP, then reset: the client's ACK of the answer draws a second RST
   int timeout_ms = 10000;
   int reply_delay_ms = 0;
 };
@@ -170,7 +173,11 @@ void serve_http(lab::Fd fd, const Options& opt) {
   }
   std::string resp = "HTTP/1.1 301 Moved Permanently\r\nLocation: https://" + opt.name +
                      "/\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-  if (lab::send_all(fd.get(), resp.data(), resp.size())) lab::close_gracefully(fd);
+  if (!lab::send_all(fd.get(), resp.data(), resp.size())) return;
+  if (opt.http_reset)
+    lab::close_with_reset(fd);  // RST+ACK now; a client segment crossing it meets a closed port: a plain RST
+  else
+    lab::close_gracefully(fd);
 }
 
 std::vector<Listener> open_listeners(const Options& opt) {
@@ -222,6 +229,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
   app.add_flag("--abort-after-hello", opt.abort_after_hello, "read the ClientHello, then reset the connection");
+  app.add_flag("--http-reset", opt.http_reset, "answer on the HTTP port, then reset (RST+ACK)");
   app.add_option("--timeout-ms", opt.timeout_ms, "per-socket read/write timeout")
       ->check(CLI::Range(100, 600000))
       ->capture_default_str();

@@ -1,0 +1,373 @@
+"""The -o sinks against real receivers (issue 12 part 1): rsyslog and
+syslog-ng, each started here with a private config on loopback ports and a
+private socket and stopped by PID; logrotate's rename + SIGHUP, rename without
+a signal, and copytruncate on a running `trace`.  Traffic: `analyze` of a
+pcapgen capture, and connections a lab server refuses (tools/lab namespaces,
+198.18.0.0/15).  Every received line must parse, equal (as
+parsed JSON) what rsthop writes to stdout, and none may be missing."""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+from harness import BIN, Lab, Trace, require_root, validate
+
+PCAPGEN = os.path.join(os.path.dirname(BIN), "tools", "pcapgen", "pcapgen")
+RSYSLOGD = "/usr/sbin/rsyslogd"
+SYSLOG_NG_DIR = "/opt/rsthop-test/syslog-ng"  # scripts/deps.sh unpacks it there
+SYSLOG_NG = os.path.join(SYSLOG_NG_DIR, "usr", "sbin", "syslog-ng")
+LOGROTATE = "/usr/sbin/logrotate"
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(pred, timeout=30.0, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def read_lines(path):
+    if not os.path.exists(path):
+        return []
+    with open(path, "rb") as f:
+        data = f.read()
+    assert b"\0" not in data, f"{path} has a NUL byte"
+    return [l.decode() for l in data.split(b"\n") if l.strip()]
+
+
+def canon(events):
+    return sorted(json.dumps(e, sort_keys=True) for e in events)
+
+
+def tcp_listening(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+class Daemon:
+    """A receiver started with a private config, stopped by its PID."""
+
+    def __init__(self, argv, env=None):
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+
+    def wait_ready(self, pred, timeout=20.0):
+        deadline = time.time() + timeout
+        while time.time() < deadline and self.proc.poll() is None:
+            if pred():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"{self.proc.args[0]} did not start: {self.stop()}")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        return self.proc.stdout.read().decode(errors="replace")
+
+
+class Receivers(unittest.TestCase):
+    """analyze of one capture, sent to each receiver; the receiver's JSON parser must get every line whole."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="rsthop-sinks-")
+        os.chmod(cls.tmp, 0o755)
+        cls.pcap = os.path.join(cls.tmp, "in.pcap")
+        subprocess.run([PCAPGEN, "-n", "300", "-f", "30", "-s", "7", "--reset-percent", "50", "-o", cls.pcap],
+                       check=True, capture_output=True)
+        r = subprocess.run([BIN, "analyze", "--format", "json", cls.pcap], capture_output=True, text=True,
+                           timeout=60, check=True)
+        cls.expected = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+        assert len(cls.expected) > 50, r.stdout[:500]
+        validate(cls.expected)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, True)
+
+    def analyze_to(self, *outputs):
+        args = [BIN, "analyze", "--format", "json", self.pcap]
+        for o in outputs:
+            args += ["-o", o]
+        r = subprocess.run(args, capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r
+
+    def received(self, path):
+        try:
+            wait_for(lambda: len(read_lines(path)) >= len(self.expected), 30)
+        except AssertionError:
+            raise AssertionError(f"{len(read_lines(path))} of {len(self.expected)} lines in {path}") from None
+        time.sleep(0.5)  # nothing more may come
+        return read_lines(path)
+
+    def assert_all_whole(self, lines):
+        events = [json.loads(l) for l in lines]  # every line parses
+        self.assertEqual(canon(events), canon(self.expected))
+
+    def test_rsyslog_udp_tcp_and_local_socket(self):
+        require_root(self)  # the suite runs with the others, as root
+        d = tempfile.mkdtemp(dir=self.tmp)
+        udp, tcp, tcp_cee = free_port(socket.SOCK_DGRAM), free_port(), free_port()
+        sock = os.path.join(d, "log.sock")
+        conf = os.path.join(d, "rsyslog.conf")
+        with open(conf, "w") as f:
+            f.write(f"""
+global(workDirectory="{d}" maxMessageSize="64k")
+module(load="imudp")
+module(load="imtcp")
+module(load="imuxsock" SysSock.Use="off")
+module(load="mmjsonparse")
+template(name="json" type="string" string="%$!all-json%\\n")
+template(name="raw" type="string" string="%rawmsg%\\n")
+template(name="byinput" type="string" string="{d}/%inputname%.log")
+ruleset(name="plain") {{
+  action(type="mmjsonparse" cookie="")
+  if $parsesuccess == "OK" then {{ action(type="omfile" dynaFile="byinput" template="json") }}
+  else {{ action(type="omfile" file="{d}/bad.log" template="raw") }}
+}}
+ruleset(name="cee") {{
+  action(type="mmjsonparse")
+  if $parsesuccess == "OK" then {{ action(type="omfile" file="{d}/cee.log" template="json") }}
+  else {{ action(type="omfile" file="{d}/bad.log" template="raw") }}
+}}
+input(type="imudp" address="127.0.0.1" port="{udp}" ruleset="plain" rcvbufSize="8m")
+input(type="imtcp" address="127.0.0.1" port="{tcp}" ruleset="plain")
+input(type="imtcp" address="127.0.0.1" port="{tcp_cee}" ruleset="cee" name="imtcp_cee")
+input(type="imuxsock" socket="{sock}" useSpecialParser="off" ruleset="plain")
+""")
+        # rsyslog names its outputs by input module: imudp.log, imtcp.log, imuxsock.log.  UDP is lossy:
+        # a burst of lines overflows a default receive buffer, hence rcvbufSize (so-rcvbuf for syslog-ng).
+        daemon = Daemon([RSYSLOGD, "-n", "-f", conf, "-i", os.path.join(d, "rsyslog.pid")])
+        try:
+            daemon.wait_ready(lambda: tcp_listening(tcp) and tcp_listening(tcp_cee) and os.path.exists(sock))
+            self.analyze_to(f"syslog+udp:127.0.0.1:{udp}", f"syslog+tcp:127.0.0.1:{tcp}",
+                            f"syslog+cee+tcp:127.0.0.1:{tcp_cee}", f"syslog:{sock}")
+            for name in ("imudp", "imtcp", "cee", "imuxsock"):
+                with self.subTest(input=name):
+                    self.assert_all_whole(self.received(os.path.join(d, f"{name}.log")))
+            self.assertEqual(read_lines(os.path.join(d, "bad.log")), [])
+        finally:
+            daemon.stop()
+
+    def test_syslog_ng_tcp_and_udp(self):
+        require_root(self)
+        if not os.access(SYSLOG_NG, os.X_OK):
+            self.fail(f"{SYSLOG_NG} is missing: run scripts/deps.sh (it unpacks syslog-ng-core there)")
+        d = tempfile.mkdtemp(dir=self.tmp)
+        tcp, udp = free_port(), free_port(socket.SOCK_DGRAM)
+        conf = os.path.join(d, "syslog-ng.conf")
+        with open(conf, "w") as f:
+            f.write(f"""@version: 3.38
+options {{ log-msg-size(65536); }};
+source s_tcp {{ syslog(ip("127.0.0.1") port({tcp}) transport("tcp")); }};
+source s_udp {{ syslog(ip("127.0.0.1") port({udp}) transport("udp") so-rcvbuf(8388608)); }};
+parser p_json {{ json-parser(prefix(".j.")); }};
+destination d_tcp {{ file("{d}/tcp.log" template("${{.j.event_type}} ${{MSG}}\\n")); }};
+destination d_udp {{ file("{d}/udp.log" template("${{.j.event_type}} ${{MSG}}\\n")); }};
+log {{ source(s_tcp); parser(p_json); destination(d_tcp); }};
+log {{ source(s_udp); parser(p_json); destination(d_udp); }};
+""")
+        lib = os.path.join(SYSLOG_NG_DIR, "usr", "lib", "syslog-ng")
+        env = dict(os.environ, LD_LIBRARY_PATH=lib)
+        daemon = Daemon([SYSLOG_NG, "-F", "--no-caps", "-f", conf, f"--module-path={lib}/3.38",
+                         "-p", os.path.join(d, "sng.pid"), "-c", os.path.join(d, "sng.ctl"),
+                         "-R", os.path.join(d, "sng.persist")], env=env)
+        try:
+            daemon.wait_ready(lambda: tcp_listening(tcp))
+            self.analyze_to(f"syslog+tcp:127.0.0.1:{tcp}", f"syslog+udp:127.0.0.1:{udp}")
+            for name in ("tcp", "udp"):
+                with self.subTest(transport=name):
+                    lines = self.received(os.path.join(d, f"{name}.log"))
+                    events = []
+                    for l in lines:
+                        kind, msg = l.split(" ", 1)
+                        e = json.loads(msg)
+                        self.assertEqual(kind, e["event_type"], "syslog-ng's json-parser did not get the line whole")
+                        events.append(e)
+                    self.assertEqual(canon(events), canon(self.expected))
+        finally:
+            daemon.stop()
+
+    def test_unix_and_tcp_streams_and_unixgram(self):
+        require_root(self)
+        d = tempfile.mkdtemp(dir=self.tmp)
+        stream_path, dgram_path = os.path.join(d, "s.sock"), os.path.join(d, "g.sock")
+        st = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        st.bind(stream_path)
+        st.listen(1)
+        dg = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        dg.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+        dg.bind(dgram_path)
+        tl = socket.socket()
+        tl.bind(("127.0.0.1", 0))
+        tl.listen(1)
+        port = tl.getsockname()[1]
+        import threading
+        got = {}
+
+        def drain(name, listener):
+            c, _ = listener.accept()
+            buf = b""
+            while chunk := c.recv(65536):
+                buf += chunk
+            got[name] = buf
+
+        datagrams = []
+
+        def drain_datagrams():
+            dg.settimeout(3)  # the receive queue holds net.unix.max_dgram_qlen datagrams: read while rsthop sends
+            try:
+                while True:
+                    datagrams.append(dg.recv(70000).decode())
+            except socket.timeout:
+                pass
+
+        threads = [threading.Thread(target=drain, args=a) for a in (("unix", st), ("tcp", tl))]
+        threads.append(threading.Thread(target=drain_datagrams))
+        for t in threads:
+            t.start()
+        self.analyze_to(f"unix:{stream_path}", f"tcp:127.0.0.1:{port}", f"unixgram:{dgram_path}")
+        for t in threads:
+            t.join(timeout=30)
+        for name in ("unix", "tcp"):
+            with self.subTest(sink=name):
+                self.assertTrue(got[name].endswith(b"\n"))
+                self.assert_all_whole(got[name].decode().splitlines())
+        self.assertTrue(all("\n" not in g for g in datagrams))
+        self.assert_all_whole(datagrams)  # one line per datagram, each whole
+
+    def test_journal(self):
+        sock = "/run/systemd/journal/socket"
+        if not os.path.exists(sock):
+            # No journald here (PID 1 is not systemd): the lines must be counted as not delivered,
+            # not discarded silently as sd_journal_sendv() would.  Field mapping: unit tests (Journal.*).
+            r = subprocess.run([BIN, "analyze", self.pcap, "-o", "journal"], capture_output=True, text=True,
+                               timeout=60)
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn(f"-o journal: {len(self.expected)} lines were not delivered", r.stderr)
+            return
+        since = time.time()
+        self.analyze_to("journal")
+        time.sleep(1)
+        r = subprocess.run(["journalctl", "-o", "json", f"--since=@{int(since) - 1}", "SYSLOG_IDENTIFIER=rsthop"],
+                           capture_output=True, text=True, timeout=60, check=True)
+        entries = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+        self.assertGreaterEqual(len(entries), len(self.expected))
+        self.assertTrue(all(json.loads(e["MESSAGE"])["event_type"] == e["EVENT_TYPE"] for e in entries))
+
+    def test_an_output_that_is_down_fails_analyze(self):
+        r = subprocess.run([BIN, "analyze", self.pcap, "-o", "/dev/null", "-o", "tcp:127.0.0.1:1"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(f"-o tcp:127.0.0.1:1: {len(self.expected)} lines were not delivered", r.stderr)
+
+    def test_bad_outputs_fail_in_one_sentence(self):
+        for form, want in (("tcp:nohost", "needs HOST:PORT"), ("syslog+tcp:127.0.0.1:0", "port must be"),
+                           ("/nonexistent-dir/x.ndjson", "/nonexistent-dir/x.ndjson")):
+            r = subprocess.run([BIN, "analyze", self.pcap, "-o", "-", "-o", form], capture_output=True, text=True,
+                               timeout=30)
+            self.assertNotEqual(r.returncode, 0, form)
+            self.assertEqual(r.stdout, "")
+            lines = [l for l in r.stderr.splitlines() if l.strip() and "Run with --help" not in l]
+            self.assertEqual(len(lines), 1, r.stderr)
+            self.assertIn(want, lines[0])
+
+
+class Rotation(unittest.TestCase):
+    """A running `trace` writing to a file while logrotate rotates it three ways."""
+
+    def setUp(self):
+        require_root(self)
+        self.tmp = tempfile.mkdtemp(prefix="rsthop-rotate-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.lab = Lab(server_name="rotate.lab")
+        self.lab.__enter__()
+        self.addCleanup(self.lab.__exit__, None, None, None)
+        self.port = 9  # nothing listens there on the server: every SYN gets a RST
+        self.out = os.path.join(self.tmp, "rsthop.ndjson")
+
+    def refused(self, n):
+        """n connections the server refuses: n reset lines."""
+        server = self.lab.addr("server")
+        code = (f"import socket\nfor _ in range({n}):\n    s = socket.socket()\n"
+                f"    try: s.connect(('{server}', {self.port}))\n    except OSError: pass\n    s.close()\n")
+        subprocess.run(["ip", "netns", "exec", self.lab.ns("client"), "python3", "-c", code], check=True)
+
+    def all_files(self):
+        names = sorted(os.listdir(self.tmp))
+        return [os.path.join(self.tmp, n) for n in names if n.startswith("rsthop.ndjson")]
+
+    def resets_in(self, paths):
+        return sum(1 for p in paths for l in read_lines(p) if json.loads(l)["event_type"] == "reset")
+
+    def logrotate(self, body):
+        conf = os.path.join(self.tmp, "lr.conf")
+        with open(conf, "w") as f:
+            f.write(f"{self.out} {{\n  rotate 10\n  nocompress\n  missingok\n{body}}}\n")
+        r = subprocess.run([LOGROTATE, "-f", "-s", os.path.join(self.tmp, "lr.state"), conf], capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_rename_hup_rename_alone_and_copytruncate(self):
+        t = Trace(self.lab, "client", ["-i", self.lab.client_if, "-p", str(self.port), "--stats-interval", "0",
+                                       "-o", self.out])
+        trace = t.proc  # `ip netns exec` execs rsthop: this is its PID
+        n, total = 5, 0
+
+        def burst(where):
+            nonlocal total
+            self.refused(n)
+            total += n
+            wait_for(lambda: self.resets_in(self.all_files()) >= total, 20, f"{total} resets")
+            return self.resets_in([where])
+
+        burst(self.out)
+        # 1. rename + SIGHUP (postrotate kill -HUP by PID): the next lines are in the new file.
+        self.logrotate(f"  create 0644\n  postrotate\n    kill -HUP {trace.pid}\n  endscript\n")
+        time.sleep(0.3)
+        self.assertEqual(burst(self.out), n, "after SIGHUP the lines must go to the new file")
+        self.assertIsNone(trace.poll(), "SIGHUP ended trace")
+        # 2. rename without a signal (nocreate): rsthop notices the path moved and reopens it.
+        self.logrotate("  nocreate\n")
+        time.sleep(1.5)
+        self.assertEqual(burst(self.out), n, "after a rename without signal the lines must go to a new file")
+        # 3. copytruncate: O_APPEND leaves no hole of NUL bytes.
+        self.logrotate("  copytruncate\n")
+        self.assertEqual(burst(self.out), n)
+        t.stop(signal.SIGTERM)
+        self.assertEqual(t.rc, 0, t.stderr)
+        lines = [json.loads(l) for p in self.all_files() for l in read_lines(p)]  # no NUL, every line parses
+        validate(lines)
+        resets = [e for e in lines if e["event_type"] == "reset"]
+        self.assertEqual(len(resets), total)
+        final = [e for e in lines if e["event_type"] == "stats" and e["stats"]["final"]]
+        self.assertEqual(len(final), 1)
+        self.assertEqual(final[0]["stats"]["userspace"]["resets_emitted"], total)
+        self.assertEqual(final[0]["stats"]["sinks"][0]["name"], self.out)
+        self.assertEqual(final[0]["stats"]["sinks"][0]["dropped_full"], 0)
+        self.assertEqual(len(self.all_files()), 4)  # the three rotations and the current file
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
