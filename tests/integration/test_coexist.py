@@ -19,7 +19,7 @@ import subprocess
 import time
 import unittest
 
-from harness import BIN, Lab, Trace, of_type, require_root, validate
+from harness import BIN, Lab, Trace, of_type, part, require_root, validate
 
 BPF_DIR = os.environ.get("RSTHOP_BPF_DIR", os.path.join(os.path.dirname(BIN), "bpf"))
 PASS_OBJ = os.path.join(BPF_DIR, "bench_empty.bpf.o")  # bench_xdp_empty: returns XDP_PASS
@@ -57,10 +57,10 @@ class ForeignXdpTest(unittest.TestCase):
         self.assertEqual(len(resets), 2, resets)
         self.assertEqual({r["rsthop"]["hook"] for r in resets}, {"tc-ingress"})
         stats = of_type(events, "stats")
-        first = stats[0]["stats"]
+        first = part(stats[0], "stats")
         self.assertIn({"interface": self.lab.client_if, "hook": "tc-ingress", "mode": "tcx", "fallback": FALLBACK},
                       first["attachments"])
-        self.assertTrue(all("attachments" not in s["stats"] for s in stats[1:]), "only the first stats line")
+        self.assertTrue(all("attachments" not in part(s, "stats") for s in stats[1:]), "only the first stats line")
         self.assertIn("xdp", self.link(), f"{loader}'s program must stay attached")
 
     def test_ip_link_xdp_program(self):
@@ -77,7 +77,7 @@ class ForeignXdpTest(unittest.TestCase):
         events = t.stop()
         self.assertEqual(t.rc, 0, t.stderr)
         self.assertNotIn("capturing ingress with tc instead", t.stderr)
-        att = of_type(events, "stats")[0]["stats"]["attachments"]
+        att = part(of_type(events, "stats")[0], "stats")["attachments"]
         self.assertTrue(att and all("fallback" not in a for a in att), att)
 
 
@@ -101,15 +101,15 @@ class TraceAndDiagnoseTest(unittest.TestCase):
             self.assertEqual(d.returncode, 0, d.stderr)
             self.assertIn(FALLBACK, d.stderr)
             self.assertNotIn("no kernel capture", d.stderr)
-            v = diag[-1]["verdict"]
+            v = part(diag[-1], "verdict")
             self.assertEqual((v["origin"], v.get("hop"), v.get("hop_ip")), ("middlebox", hop, lab.hop_addr(hop, 4)),
                              d.stdout[-3000:])
-            st = of_type(diag, "stats")[0]["stats"]
+            st = part(of_type(diag, "stats")[0], "stats")
             self.assertIn("fallback", {k for a in st["attachments"] for k in a}, st)
             self.assertGreater(st["kernel"]["events"], 0, "diagnose's own capture saw its probes")
             # The trace kept its XDP program and saw the middlebox's resets too.
             validate(events)
-            self.assertTrue(any(r["reset"]["origin"] == "middlebox" for r in of_type(events, "reset")),
+            self.assertTrue(any(part(r, "reset")["origin"] == "middlebox" for r in of_type(events, "reset")),
                             of_type(events, "reset"))
     
 

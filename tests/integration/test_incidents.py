@@ -12,7 +12,7 @@ import tempfile
 import time
 import unittest
 
-from harness import BIN, Lab, Trace, of_type, require_root, validate
+from harness import BIN, Lab, Trace, event_type, of_type, part, require_root, validate
 
 BLOCKED = "blocked.lab"
 CONNECTS = 600
@@ -74,11 +74,11 @@ class IncidentsTest(unittest.TestCase):
         self.assertGreaterEqual(reset, CONNECTS * 0.9, "the reset device did not reset the connections")
         print(f"\n{CONNECTS} connections in {seconds:.1f} s ({CONNECTS / seconds:.0f}/s), {reset} reset")
 
-        self.assertEqual(set(e["event_type"] for e in events) - {"lost"}, {"incident", "stats"})
+        self.assertEqual(set(event_type(e) for e in events) - {"lost"}, {"incident", "stats"})
         incidents = of_type(events, "incident")
-        lost = sum(e["lost"]["count"] for e in of_type(events, "lost"))
-        counted = sum(i["incident"]["count"] for i in incidents)
-        rsts = sum(i["incident"]["rsts"] for i in incidents)
+        lost = sum(part(e, "lost")["count"] for e in of_type(events, "lost"))
+        counted = sum(part(i, "incident")["count"] for i in incidents)
+        rsts = sum(part(i, "incident")["rsts"] for i in incidents)
         kernel_rsts = self.nft_rsts()
         self.assertGreaterEqual(kernel_rsts, reset, "one RST per reset connection at least")
         if not lost:
@@ -94,7 +94,7 @@ class IncidentsTest(unittest.TestCase):
         self.assertLessEqual(len(per_interval), (seconds + 2.5) / INTERVAL_S + 6)
         server = self.lab.addr("server")
         for i in incidents:
-            inc = i["incident"]
+            inc = part(i, "incident")
             self.assertEqual((i["destination"]["ip"], i["destination"]["port"]), (server, 443))
             self.assertEqual(inc["origin"], "middlebox", inc["summary"])
             self.assertEqual(inc["hop"], 2, inc["summary"])
@@ -104,9 +104,9 @@ class IncidentsTest(unittest.TestCase):
             self.assertEqual(inc["summary"],
                              f"{inc['count']} connection{'s' if inc['count'] > 1 else ''} to {server}:443 reset by "
                              f"a middlebox at hop 2, fingerprint {inc['fingerprint']}")
-        self.assertTrue(any(i["incident"]["count"] >= 50 for i in incidents), [i["incident"] for i in incidents])
+        self.assertTrue(any(part(i, "incident")["count"] >= 50 for i in incidents), [part(i, "incident") for i in incidents])
         stats = of_type(events, "stats")
-        self.assertTrue(stats and stats[-1]["stats"]["final"])
+        self.assertTrue(stats and part(stats[-1], "stats")["final"])
 
     def test_origin_filter_keeps_only_the_named_origins(self):
         self.lab.start_server(abort_after_hello=True)  # the endpoint resets: no middlebox anywhere

@@ -21,7 +21,7 @@ import tempfile
 import time
 import unittest
 
-from harness import BIN, Lab, Trace, assert_round_trip, of_type, require_root, validate
+from harness import BIN, Lab, Trace, assert_round_trip, of_type, part, require_root, validate
 
 BLOCKED, OK = "blocked.lab", "ok.lab"
 
@@ -61,7 +61,7 @@ class Passive(unittest.TestCase):
         validate(events)
         self.events = events
         server = self.lab.addr("server", family)
-        return [e["reset"] for e in of_type(events, "reset") if e["source"]["ip"] == server]
+        return [part(e, "reset") for e in of_type(events, "reset") if e["source"]["ip"] == server]
 
     def test_national_firewall(self):
         self.lab.start_server(reply_delay_ms=300)
@@ -187,8 +187,9 @@ class Active(unittest.TestCase):
         events = [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
         self.assertTrue(of_type(events, "verdict"), (p.returncode, p.stderr))
         validate(events)
-        v = of_type(events, "verdict")[0]["verdict"]
-        hops = " ".join(f"{h['hop']['ladder']}{h['hop']['ttl']}={h['hop']['result']}" for h in of_type(events, "hop"))
+        v = part(of_type(events, "verdict")[0], "verdict")
+        hops = " ".join(f"{part(h, 'hop')['ladder']}{part(h, 'hop')['ttl']}={part(h, 'hop')['result']}"
+                        for h in of_type(events, "hop"))
         msg = f"\n{describe(v)}\n  hops: {hops}\n  stderr: {p.stderr[-400:]}"
         if round_trip:
             assert_round_trip(self, pcap, v)

@@ -14,7 +14,7 @@ import tempfile
 import time
 import unittest
 
-from harness import BIN, Lab, Trace, of_type, require_root, validate
+from harness import BIN, Lab, Trace, of_type, part, require_root, validate
 
 METRICS_PORT = 9464
 PROM_PORT = 9090
@@ -87,7 +87,7 @@ class MetricsTest(unittest.TestCase):
         resets = of_type(events, "reset")
         self.assertEqual(len(resets), CONNECTS, resets)
         for r in resets:
-            v = r["reset"]
+            v = part(r, "reset")
             hop = v.get("hops")
             bucket = "none" if hop is None else str(hop) if hop <= 3 else "4-7" if hop <= 7 else "8-15" if hop <= 15 \
                 else "16+"

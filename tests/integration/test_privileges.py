@@ -8,7 +8,7 @@ import subprocess
 import time
 import unittest
 
-from harness import BIN, Lab, Trace, of_type, require_root, wait_no_programs
+from harness import BIN, Lab, Trace, of_type, part, require_root, wait_no_programs
 
 NOBODY = 65534
 CAP_NET_ADMIN = 1 << 12
@@ -62,7 +62,7 @@ class TraceTest(Privileges):
         events = t.stop()
         self.assertEqual(t.rc, 0, t.stderr)
         self.assertTrue(of_type(events, "flow"), t.stderr)
-        stats = of_type(events, "stats")[-1]["stats"]["kernel"]
+        stats = part(of_type(events, "stats")[-1], "stats")["kernel"]
         self.assertGreater(stats["packets"], 0)
         self.assertEqual(wait_no_programs(), [], "programs left after the drop")
 
@@ -95,7 +95,7 @@ class DiagnoseTest(Privileges):
         self.assert_dropped(st)
         self.assertEqual(proc.returncode, 0, err)
         events = [json.loads(line) for line in (first + out).splitlines() if line.strip()]
-        tls = [e["probe"] for e in of_type(events, "probe") if e["probe"]["name"] == "tls"]
+        tls = [part(e, "probe") for e in of_type(events, "probe") if part(e, "probe")["name"] == "tls"]
         self.assertEqual(tls[0]["outcome"], "ok", "OpenSSL still works without privileges")
         self.assertEqual(len(of_type(events, "verdict")), 1, out)
         self.assertNotIn("no kernel capture", err, "the capture was attached before the drop")

@@ -11,7 +11,7 @@ import tempfile
 import time
 import unittest
 
-from harness import BIN, Lab, Trace, of_type, require_root, validate
+from harness import BIN, Lab, Trace, of_type, part, require_root, validate
 
 HTTP_SERVER = "import http.server,sys; http.server.test(HandlerClass=http.server.SimpleHTTPRequestHandler, " \
               "ServerClass=http.server.ThreadingHTTPServer, port=80, bind=sys.argv[1])"
@@ -73,7 +73,7 @@ class ServiceTest(unittest.TestCase):
         self.assertFalse(packets_to(events, 80), "RSTHOP_PORT=81: port 80 filtered in the kernel")
         stats = of_type(events, "stats")
         self.assertEqual(len(stats), 1, "stats-interval = 0 in the file: only the final stats line")
-        self.assertTrue(stats[0]["stats"]["final"])
+        self.assertTrue(part(stats[0], "stats")["final"])
 
     def test_sighup_rereads_the_config_and_names_what_needs_a_restart(self):
         self.write_config(f'[trace]\ninterface = ["{self.lab.client_if}"]\nport = [81]\nstats-interval = 0\n')
@@ -101,11 +101,11 @@ class ServiceTest(unittest.TestCase):
         validate(events)
         resets = of_type(events, "reset")
         self.assertEqual(len(resets), 3, "port 81 still traced after both rereads")
-        syns = [e for e in packets_to(events, 81) if e["packet"]["kind"] == "syn"]
+        syns = [e for e in packets_to(events, 81) if part(e, "packet")["kind"] == "syn"]
         self.assertEqual(len(syns), 2, "packet lines from the first reread on, kept after the broken one")
         first_reset = min(r["@timestamp"] for r in resets)  # reset lines come out when their burst closes
         self.assertTrue(all(e["@timestamp"] > first_reset for e in syns), (syns, resets))
-        self.assertTrue(of_type(events, "stats")[-1]["stats"]["final"])
+        self.assertTrue(part(of_type(events, "stats")[-1], "stats")["final"])
 
     def test_sd_notify_ready_watchdog_reloading_stopping(self):
         sock_path = os.path.join(self.dir.name, "notify")
@@ -144,7 +144,7 @@ class ServiceTest(unittest.TestCase):
         events = t.stop(signal.SIGTERM)
         self.assertEqual(t.rc, 0, t.stderr)
         self.assertIn("STOPPING=1", messages)
-        self.assertTrue(of_type(events, "stats")[-1]["stats"]["final"], "SIGTERM flushes: the final stats line")
+        self.assertTrue(part(of_type(events, "stats")[-1], "stats")["final"], "SIGTERM flushes: the final stats line")
 
     def test_no_watchdog_without_watchdog_usec(self):
         sock_path = os.path.join(self.dir.name, "notify")

@@ -15,7 +15,7 @@ import tempfile
 import time
 import unittest
 
-from harness import BIN, Lab, Trace, require_root, validate
+from harness import BIN, Lab, Trace, event_type, part, require_root, validate
 
 PCAPGEN = os.path.join(os.path.dirname(BIN), "tools", "pcapgen", "pcapgen")
 RSYSLOGD = "/usr/sbin/rsyslogd"
@@ -183,8 +183,8 @@ options {{ log-msg-size(65536); }};
 source s_tcp {{ syslog(ip("127.0.0.1") port({tcp}) transport("tcp")); }};
 source s_udp {{ syslog(ip("127.0.0.1") port({udp}) transport("udp") so-rcvbuf(8388608)); }};
 parser p_json {{ json-parser(prefix(".j.")); }};
-destination d_tcp {{ file("{d}/tcp.log" template("${{.j.event_type}} ${{MSG}}\\n")); }};
-destination d_udp {{ file("{d}/udp.log" template("${{.j.event_type}} ${{MSG}}\\n")); }};
+destination d_tcp {{ file("{d}/tcp.log" template("${{.j.rsthop.event_type}} ${{MSGID}} ${{MSG}}\\n")); }};
+destination d_udp {{ file("{d}/udp.log" template("${{.j.rsthop.event_type}} ${{MSGID}} ${{MSG}}\\n")); }};
 log {{ source(s_tcp); parser(p_json); destination(d_tcp); }};
 log {{ source(s_udp); parser(p_json); destination(d_udp); }};
 """)
@@ -201,9 +201,10 @@ log {{ source(s_udp); parser(p_json); destination(d_udp); }};
                     lines = self.received(os.path.join(d, f"{name}.log"))
                     events = []
                     for l in lines:
-                        kind, msg = l.split(" ", 1)
+                        kind, msgid, msg = l.split(" ", 2)
                         e = json.loads(msg)
-                        self.assertEqual(kind, e["event_type"], "syslog-ng's json-parser did not get the line whole")
+                        self.assertEqual(kind, event_type(e), "syslog-ng's json-parser did not get the line whole")
+                        self.assertEqual(msgid, event_type(e), "the MSGID is rsthop.event_type")
                         events.append(e)
                     self.assertEqual(canon(events), canon(self.expected))
         finally:
@@ -274,7 +275,7 @@ log {{ source(s_udp); parser(p_json); destination(d_udp); }};
                            capture_output=True, text=True, timeout=60, check=True)
         entries = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
         self.assertGreaterEqual(len(entries), len(self.expected))
-        self.assertTrue(all(json.loads(e["MESSAGE"])["event_type"] == e["EVENT_TYPE"] for e in entries))
+        self.assertTrue(all(event_type(json.loads(e["MESSAGE"])) == e["RSTHOP_EVENT_TYPE"] for e in entries))
 
     def test_an_output_that_is_down_fails_analyze(self):
         r = subprocess.run([BIN, "analyze", self.pcap, "-o", "/dev/null", "-o", "tcp:127.0.0.1:1"],
@@ -319,7 +320,7 @@ class Rotation(unittest.TestCase):
         return [os.path.join(self.tmp, n) for n in names if n.startswith("rsthop.ndjson")]
 
     def resets_in(self, paths):
-        return sum(1 for p in paths for l in read_lines(p) if json.loads(l)["event_type"] == "reset")
+        return sum(1 for p in paths for l in read_lines(p) if event_type(json.loads(l)) == "reset")
 
     def logrotate(self, body):
         conf = os.path.join(self.tmp, "lr.conf")
@@ -359,13 +360,13 @@ class Rotation(unittest.TestCase):
         self.assertEqual(t.rc, 0, t.stderr)
         lines = [json.loads(l) for p in self.all_files() for l in read_lines(p)]  # no NUL, every line parses
         validate(lines)
-        resets = [e for e in lines if e["event_type"] == "reset"]
+        resets = [e for e in lines if event_type(e) == "reset"]
         self.assertEqual(len(resets), total)
-        final = [e for e in lines if e["event_type"] == "stats" and e["stats"]["final"]]
+        final = [part(e, "stats") for e in lines if event_type(e) == "stats" and part(e, "stats")["final"]]
         self.assertEqual(len(final), 1)
-        self.assertEqual(final[0]["stats"]["userspace"]["resets_emitted"], total)
-        self.assertEqual(final[0]["stats"]["sinks"][0]["name"], self.out)
-        self.assertEqual(final[0]["stats"]["sinks"][0]["dropped_full"], 0)
+        self.assertEqual(final[0]["userspace"]["resets_emitted"], total)
+        self.assertEqual(final[0]["sinks"][0]["name"], self.out)
+        self.assertEqual(final[0]["sinks"][0]["dropped_full"], 0)
         self.assertEqual(len(self.all_files()), 4)  # the three rotations and the current file
 
 

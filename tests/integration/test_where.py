@@ -6,7 +6,7 @@ import os
 import time
 import unittest
 
-from harness import Lab, Trace, of_type, require_root, validate
+from harness import Lab, Trace, event_type, of_type, require_root, validate
 
 
 class WhereTest(unittest.TestCase):
@@ -33,7 +33,7 @@ class WhereTest(unittest.TestCase):
             events = t.stop()
             self.assertEqual(t.rc, 0, t.stderr)
             validate(events)
-            tagged = [e for e in events if e["event_type"] in ("flow", "reset", "packet")]
+            tagged = [e for e in events if event_type(e) in ("flow", "reset", "packet")]
             for kind in ("flow", "reset", "packet"):
                 self.assertTrue(of_type(events, kind), f"{node}: no {kind} line")
             for e in tagged:
@@ -51,7 +51,8 @@ class WhereTest(unittest.TestCase):
         validate(events)
         # One flow (the interfaces share the flow table), its packets seen on both sides of the router.
         self.assertTrue(of_type(events, "flow"))
-        seen = {p.get("observer", {}).get("interface", {}).get("name") for p in of_type(events, "packet")}
+        seen = {side.get("interface", {}).get("name")
+                for p in of_type(events, "packet") for side in p.get("observer", {}).values()}
         self.assertTrue({"left0", "right0"} <= seen, seen)
 
 
