@@ -44,9 +44,10 @@ def validate(events):
 class Trace:
     """`rsthop trace` running in a lab node; stop() returns the parsed events."""
 
-    def __init__(self, lab, node, args, ready_timeout=10.0):
+    def __init__(self, lab, node, args, ready_timeout=10.0, env=None):
         self.lab = lab
-        self.proc = lab.popen(node, [BIN, "trace", "--format", "json"] + list(args), text=True)
+        extra = {"env": env} if env is not None else {}
+        self.proc = lab.popen(node, [BIN, "trace", "--format", "json"] + list(args), text=True, **extra)
         self.stdout = ""
         self.stderr = ""
         self.rc = None

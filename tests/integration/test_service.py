@@ -176,26 +176,9 @@ class ServiceTest(unittest.TestCase):
         self.assertIn(".absent", r.stderr)
 
 
-class _EnvTrace(Trace):
+def _EnvTrace(lab, node, args, env):
     """harness.Trace with an environment of our own."""
-
-    def __init__(self, lab, node, args, env, ready_timeout=10.0):
-        self.lab = lab
-        self.proc = lab.popen(node, [BIN, "trace", "--format", "json"] + list(args), text=True, env=env)
-        self.stdout = ""
-        self.stderr = ""
-        self.rc = None
-        deadline = time.time() + ready_timeout
-        while time.time() < deadline:
-            line = self.proc.stderr.readline()
-            if not line and self.proc.poll() is not None:
-                break
-            self.stderr += line
-            if "tracing" in line:
-                return
-        self.stop()
-        raise AssertionError(f"rsthop trace did not start: rc={self.rc} stderr={self.stderr!r}")
-
+    return Trace(lab, node, args, env=env)
 
 if __name__ == "__main__":
     unittest.main()

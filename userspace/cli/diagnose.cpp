@@ -188,6 +188,19 @@ void report_losses(pipeline::Pipeline& pipe, bool captured, bool text, uint64_t 
               << " events (run with --format json for the lost lines); the verdict may miss evidence\n";
 }
 
+// Each ladder step's connection gets a label in --pcap-out too, so that `rsthop analyze` of the
+// file finds the ladders again.
+void label_ladder_steps(Lines& lines, const diagnose::Inputs& in) {
+  auto label = [&](const char* ladder, int ttl, const char* result, uint16_t port) {
+    lines.probe_labels.emplace_back(port,
+                                    std::string("ladder ") + ladder + " ttl " + std::to_string(ttl) + ": " + result);
+  };
+  for (const auto* syn : {&in.syn, &in.syn80})
+    for (const auto& s : *syn) label("syn", s.ttl, probe::name(s.kind), s.local_port);
+  for (const auto& s : in.trigger) label("trigger", s.ttl, probe::name(s.kind), s.local_port);
+  for (const auto& s : in.control) label("control", s.ttl, probe::name(s.kind), s.local_port);
+}
+
 }  // namespace
 
 int run_diagnose(const DiagnoseOptions& opt) {
@@ -275,15 +288,7 @@ int run_diagnose(const DiagnoseOptions& opt) {
   lines.emit([&](std::string& l) { diagnose::append_verdict_line(l, ctx, monotonic_now_ns(), t, name, out.verdict); });
   if (!lines.status) return fail(lines.status.error().message);
   if (evidence) {
-    // Each ladder step's connection too, so that `rsthop analyze` of the file finds the ladders again.
-    auto label = [&](const char* ladder, int ttl, const char* result, uint16_t port) {
-      lines.probe_labels.emplace_back(port,
-                                      std::string("ladder ") + ladder + " ttl " + std::to_string(ttl) + ": " + result);
-    };
-    for (const auto* syn : {&out.inputs.syn, &out.inputs.syn80})
-      for (const auto& s : *syn) label("syn", s.ttl, probe::name(s.kind), s.local_port);
-    for (const auto& s : out.inputs.trigger) label("trigger", s.ttl, probe::name(s.kind), s.local_port);
-    for (const auto& s : out.inputs.control) label("control", s.ttl, probe::name(s.kind), s.local_port);
+    label_ladder_steps(lines, out.inputs);
     if (auto r = write_evidence(*evidence, out.verdict, rsts, lines, live.source.get()); !r)
       return fail(r.error().message);
   }

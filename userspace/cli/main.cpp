@@ -34,15 +34,14 @@ int run_cleanup() {
   return 0;
 }
 
-}  // namespace
+// --community-id-seed, the same on every command.
+void add_seed_option(CLI::App* cmd, uint16_t& seed) {
+  cmd->add_option("--community-id-seed", seed,
+                  "Seed of network.community_id (0-65535, default 0), to match Zeek's or Suricata's")
+      ->check(CLI::Range(0, 65535));
+}
 
-int main(int argc, char** argv) {
-  CLI::App app{"rsthop: find out who reset your TCP connections (eBPF)"};
-  app.require_subcommand(1);
-  app.set_version_flag("--version", "rsthop 0.1.0");
-
-  const CLI::Validator output_form(rsthop::cli::check_output_form, "FORM");
-  rsthop::cli::TraceOptions t;
+CLI::App* add_trace(CLI::App& app, rsthop::cli::TraceOptions& t, const CLI::Validator& output_form) {
   auto* trace = app.add_subcommand("trace", "Trace TCP handshakes, closes and resets live, passively");
   trace
       ->add_option("-i,--interface", t.interfaces,
@@ -69,12 +68,11 @@ int main(int argc, char** argv) {
   trace->add_option("--pcap-out", t.pcap_out, "Also write the packets behind each reset (pcapng, commented) to FILE");
   rsthop::cli::add_volume_options(trace, t.volume);
   trace->add_flag("-v,--verbose", t.verbose, "Show libbpf's log, including the verifier's");
-  trace
-      ->add_option("--community-id-seed", t.community_id_seed,
-                   "Seed of network.community_id (0-65535, default 0), to match Zeek's or Suricata's")
-      ->check(CLI::Range(0, 65535));
+  add_seed_option(trace, t.community_id_seed);
+  return trace;
+}
 
-  rsthop::cli::AnalyzeOptions a;
+CLI::App* add_analyze(CLI::App& app, rsthop::cli::AnalyzeOptions& a, const CLI::Validator& output_form) {
   auto* analyze =
       app.add_subcommand("analyze", "Find who reset the connections in capture files (pcap, pcapng, gzip'd)");
   analyze->add_option("files", a.files, "Capture files; '-' reads standard input")->required();
@@ -90,13 +88,12 @@ int main(int argc, char** argv) {
   analyze->add_option("--control", a.control,
                       "A capture whose ladders are the controls of the same destinations' in the files");
   analyze->add_option("--pcap-out", a.pcap_out, "Also write the packets behind each reset (pcapng, commented) to FILE");
-  analyze
-      ->add_option("--community-id-seed", a.community_id_seed,
-                   "Seed of network.community_id (0-65535, default 0), to match Zeek's or Suricata's")
-      ->check(CLI::Range(0, 65535));
+  add_seed_option(analyze, a.community_id_seed);
   rsthop::cli::add_volume_options(analyze, a.volume);
+  return analyze;
+}
 
-  rsthop::cli::DiagnoseOptions d;
+CLI::App* add_diagnose(CLI::App& app, rsthop::cli::DiagnoseOptions& d, const CLI::Validator& output_form) {
   auto* diag =
       app.add_subcommand("diagnose", "Probe HOST[:PORT] (TCP, HTTP, TLS, TTL ladders) and name who resets or drops");
   diag->add_option("target", d.target, "HOST[:PORT] (default port 443)")->required();
@@ -127,9 +124,24 @@ int main(int argc, char** argv) {
   diag->add_flag("--ladder", d.always_ladder, "Run the TTL ladders even when the probes pass");
   diag->add_option("--pcap-out", d.pcap_out, "Also write the packets behind each reset (pcapng, commented) to FILE");
   diag->add_flag("-v,--verbose", d.verbose, "Show libbpf's log");
-  diag->add_option("--community-id-seed", d.community_id_seed,
-                   "Seed of network.community_id (0-65535, default 0), to match Zeek's or Suricata's")
-      ->check(CLI::Range(0, 65535));
+  add_seed_option(diag, d.community_id_seed);
+  return diag;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"rsthop: find out who reset your TCP connections (eBPF)"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "rsthop 0.1.0");
+
+  const CLI::Validator output_form(rsthop::cli::check_output_form, "FORM");
+  rsthop::cli::TraceOptions t;
+  rsthop::cli::AnalyzeOptions a;
+  rsthop::cli::DiagnoseOptions d;
+  auto* trace = add_trace(app, t, output_form);
+  auto* analyze = add_analyze(app, a, output_form);
+  auto* diag = add_diagnose(app, d, output_form);
 
   auto* cleanup =
       app.add_subcommand("cleanup", "Remove tc filters left by a killed rsthop (only on kernels without tcx links)");

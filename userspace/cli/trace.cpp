@@ -101,28 +101,48 @@ int trace_loop(const TraceOptions& opt, kernel::Capture& capture, pipeline::Pipe
   return rc;  // a failed evidence flush is sticky: LiveEvidence::close() reports it
 }
 
-}  // namespace
-
-int run_trace(const TraceOptions& opt, const TraceReloader& reload) {
-  kernel::set_libbpf_verbose(opt.verbose);
-  auto volume = parse_volume(opt.volume);
-  if (!volume) return fail(volume.error().message);
+// The capture the options ask for (without frames: --pcap-out adds them).
+Result<kernel::CaptureConfig> capture_config(const TraceOptions& opt) {
   kernel::CaptureConfig cfg;
   auto interfaces = kernel::expand_any(opt.interfaces);  // -i any: every interface that is up now
-  if (!interfaces) return fail(interfaces.error().message);
+  if (!interfaces) return interfaces.error();
   cfg.interfaces = interfaces.value();
   cfg.xdp = opt.xdp == "off"       ? kernel::XdpMode::off
             : opt.xdp == "generic" ? kernel::XdpMode::generic
                                    : kernel::XdpMode::native;
   for (const auto& h : opt.hosts) {
     auto c = parse_cidr(h);
-    if (!c) return fail(c.error().message);
+    if (!c) return c.error();
     cfg.hosts.push_back(*c);
   }
   cfg.ports = opt.ports;
   cfg.ring_bytes = opt.ring_mb << 20;
   cfg.max_flows = opt.max_flows;
   cfg.clsact = opt.tc == "clsact";
+  return cfg;
+}
+
+// Wires the endpoint to the outputs' queues and starts its thread (after the privilege drop).
+void start_metrics(MetricsEndpoint& metrics, output::SinkSet& sinks, pipeline::Pipeline& pipe,
+                   const std::vector<output::AttachmentInfo>& attachments, uint64_t start_ns) {
+  metrics.set_sink_stats([&sinks] {
+    std::vector<metrics::SinkStats> out;
+    for (const auto& s : sinks.stats()) out.push_back({s.name, s.queued_bytes, s.dropped_full});
+    return out;
+  });
+  metrics.start(attachments);
+  metrics.publish(pipe, start_ns, true);
+}
+
+}  // namespace
+
+int run_trace(const TraceOptions& opt, const TraceReloader& reload) {
+  kernel::set_libbpf_verbose(opt.verbose);
+  auto volume = parse_volume(opt.volume);
+  if (!volume) return fail(volume.error().message);
+  auto config = capture_config(opt);
+  if (!config) return fail(config.error().message);
+  kernel::CaptureConfig cfg = std::move(config.value());
 
   // Open the outputs first: an unwritable path must fail before anything is attached.
   // Live: a slow output drops lines (counted) rather than stall the ring.
@@ -199,15 +219,7 @@ int run_trace(const TraceOptions& opt, const TraceReloader& reload) {
         evidence->reset(r, pcap::verdict_label(attribution::name(v.origin), v.hop, v.confidence, v.summary));
       return {};
     }});
-  if (metrics) {
-    metrics->set_sink_stats([sinks = outs->sinks] {
-      std::vector<metrics::SinkStats> out;
-      for (const auto& s : sinks->stats()) out.push_back({s.name, s.queued_bytes, s.dropped_full});
-      return out;
-    });
-    metrics->start(attachments);  // its thread, born after the privilege drop
-    metrics->publish(pipe, po.start_ns, true);
-  }
+  if (metrics) start_metrics(*metrics, *outs->sinks, pipe, attachments, po.start_ns);
   int rc = trace_loop(opt, capture, pipe, evidence.get(), *outs->sinks, metrics.get(), po.start_ns, wall, service);
   if (!po.loss_lines && pipe.lost_total())  // --events without lost: said here, and in the final stats line
     std::cerr << "rsthop: notice: " << pipe.lost_total() << " events were lost (no `lost` lines: --events)\n";
