@@ -44,7 +44,7 @@ def validate(events):
 class Trace:
     """`rsthop trace` running in a lab node; stop() returns the parsed events."""
 
-    def __init__(self, lab, node, args, ready_timeout=10.0, env=None):
+    def __init__(self, lab, node, args, ready_timeout=60.0, env=None):
         self.lab = lab
         extra = {"env": env} if env is not None else {}
         self.proc = lab.popen(node, [BIN, "trace", "--format", "json"] + list(args), text=True, **extra)
