@@ -118,7 +118,7 @@ bool Timeline::end_before(const rh_event& ev, std::optional<rh_flow_state>& carr
     } else {
       // The kernel starts its entry afresh only on a new ISN.
       if (ev.flow.ts_syn == recent->second.state.ts_syn) carried = recent->second.state;
-      recent_.erase(recent);
+      forget(recent);
     }
   }
   auto existing = flows_.find(ev.key);
@@ -364,9 +364,22 @@ void Timeline::emit_flow(Rec& r, const char* closed_by, bool refresh) {
 void Timeline::erase(const rh_flow_key& k, bool remember) {
   auto it = flows_.find(k);
   if (it == flows_.end()) return;
-  recent_[k] = Recent{it->second.last_ns, it->second.zeek_prev, remember};
+  this->remember(k, Recent{it->second.last_ns, it->second.zeek_prev, remember, {}});
   lru_.erase(it->second.lru);
   flows_.erase(it);
+}
+
+void Timeline::remember(const rh_flow_key& k, Recent r) {
+  if (auto old = recent_.find(k); old != recent_.end()) forget(old);
+  while (!recent_order_.empty() && recent_.size() >= std::max<size_t>(opt_.max_flows, 1))
+    forget(recent_.find(recent_order_.front()));
+  r.order = recent_order_.insert(recent_order_.end(), k);
+  recent_.emplace(k, r);
+}
+
+void Timeline::forget(std::unordered_map<rh_flow_key, Recent, KeyHash, KeyEq>::iterator it) {
+  recent_order_.erase(it->second.order);
+  recent_.erase(it);
 }
 
 void Timeline::tick(uint64_t now_ns) {
@@ -395,10 +408,9 @@ void Timeline::tick(uint64_t now_ns) {
   }
   for (auto& [k, remember] : done) erase(k, remember);
   for (auto it = recent_.begin(); it != recent_.end();) {
-    if (now_ns - it->second.last_ns > kRecentKeepNs)
-      it = recent_.erase(it);
-    else
-      ++it;
+    auto next = std::next(it);
+    if (now_ns - it->second.last_ns > kRecentKeepNs) forget(it);
+    it = next;
   }
 }
 

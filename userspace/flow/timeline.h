@@ -51,6 +51,9 @@ class Timeline {
 
   size_t active_flows() const { return flows_.size(); }
   uint64_t evicted() const { return evicted_; }
+  // Summarised tuples still remembered (late packets, state carried to a reuse):
+  // at most max_flows, the oldest forgotten first.
+  size_t remembered() const { return recent_.size(); }
 
  private:
   struct Rec {
@@ -104,8 +107,12 @@ class Timeline {
     uint64_t last_ns;
     rh_flow_state state;
     bool drop;
+    std::list<rh_flow_key>::iterator order;
   };
+  void remember(const rh_flow_key& k, Recent r);
+  void forget(std::unordered_map<rh_flow_key, Recent, KeyHash, KeyEq>::iterator it);
   std::unordered_map<rh_flow_key, Recent, KeyHash, KeyEq> recent_;
+  std::list<rh_flow_key> recent_order_;  // front = summarised first
   uint64_t evicted_ = 0;
 };
 

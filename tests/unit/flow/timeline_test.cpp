@@ -322,6 +322,29 @@ TEST(Timeline, BoundedMemoryEvictsTheStalestAndSummarisesEveryFlowOnce) {
   EXPECT_EQ(h.flows[5].source.port, 50005);
 }
 
+TEST(Timeline, RememberedTuplesAreBoundedByMaxFlows) {
+  flow::Timeline::Options opt;
+  opt.max_flows = 4;
+  Harness h(opt);
+  for (uint16_t i = 0; i < 50; i++) {
+    Conn c;
+    c.cport = static_cast<uint16_t>(40000 + i);
+    uint64_t t = (i + 1) * 3 * kSec;
+    h.frame(t, c.c(kSyn));
+    h.frame(t + kMs, c.s(kRstAck));
+    h.timeline.tick(t + 2 * kSec);  // the close settles: summarised and remembered
+    EXPECT_LE(h.timeline.remembered(), 4u);
+  }
+  EXPECT_EQ(h.timeline.remembered(), 4u);
+  EXPECT_EQ(h.flows.size(), 50u);
+  // The newest are the ones kept: a late ACK of the last flow starts no second flow.
+  Conn last;
+  last.cport = 40049;
+  h.frame(150 * kSec + 2 * kSec + kMs, last.c(kAck));
+  h.timeline.finish(60 * kSec);
+  EXPECT_EQ(h.flows.size(), 50u);
+}
+
 TEST(Timeline, Ipv6FlowSummary) {
   Harness h;
   Conn c;
