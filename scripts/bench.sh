@@ -23,14 +23,20 @@ out=build/bench
 mkdir -p "$out"
 secs=${BULK_SECONDS:-5}
 runs=${BULK_RUNS:-5}  # pairs
+# BENCH_PARTS chooses what runs; a part left out keeps its JSON from the previous run in build/bench.
+parts=" ${BENCH_PARTS:-bpf events verdict analyze bulk} "
+want() { case "$parts" in *" $1 "*) return 0 ;; *) [ -s "$out/$2" ] || { echo "bench.sh: no $out/$2 from a previous run: add $1 to BENCH_PARTS" >&2; exit 1; }; echo "== $1: kept from the previous run ($out/$2)"; return 1 ;; esac; }
 
+bpf_failed=0
+if want bpf bpf.json; then
 echo "== BPF_PROG_TEST_RUN (ns/packet, median of 5 runs of 1,000,000)"
 # A number bpfbench refuses (an event lost to a full ring) leaves its rows out; the rest still runs
 # and bench.sh exits non-zero at the end.
-bpf_failed=0
 ./build/tools/bpfbench/bpfbench > "$out/bpf.json" || { bpf_failed=1; echo '{}' > "$out/bpf.json"; }
 cat "$out/bpf.json"
+fi
 
+if want events events.json; then
 echo "== userspace: ring buffer -> the pipeline (timeline, engine, verdicts) -> NDJSON (/dev/null), one core, best of 3"
 best=0; bestcpu=0
 for _ in 1 2 3; do
@@ -42,15 +48,21 @@ for _ in 1 2 3; do
 done
 echo "{\"userspace_events_per_s\": $best, \"userspace_events_per_cpu_s\": $bestcpu}" > "$out/events.json"
 cat "$out/events.json"
+fi
 
+if want verdict verdict.json; then
 echo "== time to verdict: rsthop diagnose on a 5-hop lab path, reset at hop 2${RSTHOP_BASELINE_BIN:+ (and $RSTHOP_BASELINE_BIN, interleaved)}"
 python3 tools/lab/verdict_bench.py > "$out/verdict.json"
 cat "$out/verdict.json"
+fi
 
+if want analyze analyze.json; then
 echo "== rsthop analyze vs tshark on a synthetic 2M-packet capture (pcapgen), CPU 0, median of 3"
 tools/pcapgen/analyze_bench.sh build "$out" >/dev/null
 cat "$out/analyze.json"
+fi
 
+if want bulk bulk_sinks.json; then
 echo "== bulk TCP over veth (iperf3, ${secs}s, ${runs} pairs each of baseline/trace and baseline/tcpdump, then the sinks)"
 tag="rhb$$"
 sock="/tmp/${tag}.sock"
@@ -84,33 +96,38 @@ bulk() {  # prints Gbit/s of one run
   ip netns exec "${tag}c" iperf3 -c 198.18.200.2 -t "$secs" -J |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9)'
 }
-prog_stats() {  # {name: [run_time_ns, run_cnt]} of every loaded rh_* program
-  bpftool -j prog show | python3 -c 'import json,sys; print(json.dumps({p["name"]: [p.get("run_time_ns",0), p.get("run_cnt",0)] for p in json.load(sys.stdin) if p.get("name","").startswith("rh_")}))'
+prog_stats() {  # {name: [run_time_ns, run_cnt]} of the BPF programs process $1 holds (other rsthops run here too)
+  local ids
+  ids=$(grep -h '^prog_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -u | tr '\n' ' ')
+  bpftool -j prog show | python3 -c 'import json,sys; ids = set(map(int, sys.argv[1].split()))
+print(json.dumps({p["name"]: [p.get("run_time_ns",0), p.get("run_cnt",0)] for p in json.load(sys.stdin) if p["id"] in ids}))' "$ids"
 }
 per_run() {  # {name: ns per run} between two prog_stats
   python3 -c 'import json, sys
 b, a = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 print(json.dumps({n: round((a[n][0] - b[n][0]) / (a[n][1] - b[n][1]), 1) for n in a if n in b and a[n][1] > b[n][1]}))' "$1" "$2"
 }
-# One bulk run with `rsthop trace -o $1` attached; prints "GBIT/S {program: ns per run}".
+# One bulk run with `rsthop trace -o $1` attached; sets tb_gbps and tb_cost ({program: ns per
+# run}).  Not run in a subshell, so that a failure exits bench.sh and its trap kills the tracer.
 traced_bulk() {
   : >"$out/trace.err"
   ip netns exec "${tag}c" ./build/rsthop trace -i eth0 --port 5201 --format json -o "$1" 2>"$out/trace.err" &
   tracer=$!
-  for _ in $(seq 100); do grep -q tracing "$out/trace.err" 2>/dev/null && break; sleep 0.1; done
+  # A hang guard, not a timing: the verifier takes seconds on a loaded machine.
+  for _ in $(seq 600); do grep -q tracing "$out/trace.err" 2>/dev/null && break; sleep 0.1; done
   grep -q tracing "$out/trace.err" || { echo "bench.sh: rsthop trace -o $1 did not start: $(cat "$out/trace.err")" >&2; exit 1; }
-  local before after g
-  before=$(prog_stats)
-  g=$(bulk)
-  after=$(prog_stats)
+  local before after
+  before=$(prog_stats "$tracer")
+  tb_gbps=$(bulk)
+  after=$(prog_stats "$tracer")
   kill -INT "$tracer"; wait "$tracer" || true; tracer=""
-  echo "$g $(per_run "$before" "$after")"
+  tb_cost=$(per_run "$before" "$after")
 }
-tcpdump_bulk() {  # prints Gbit/s of one run with tcpdump capturing it
+tcpdump_bulk() {  # sets td_gbps: one run with tcpdump capturing it
   ip netns exec "${tag}c" tcpdump -i eth0 -s 262144 -w /dev/null 'tcp port 5201' 2>/dev/null &
   tracer=$!
   sleep 1
-  bulk
+  td_gbps=$(bulk)
   kill -INT "$tracer"; wait "$tracer" || true; tracer=""
 }
 
@@ -128,15 +145,16 @@ sysctl -qw kernel.bpf_stats_enabled=1
 # ratio of each pair cancels most of a shared machine's drift; the median of the pairs is reported.
 : >"$out/bulk_pairs.ndjson"
 for _ in $(seq "$runs"); do
-  b1=$(bulk); read -r g c < <(traced_bulk /dev/null)
-  b2=$(bulk); t=$(tcpdump_bulk)
-  echo "{\"base\": $b1, \"rsthop\": $g, \"cost\": $c, \"base2\": $b2, \"tcpdump\": $t}" >>"$out/bulk_pairs.ndjson"
+  b1=$(bulk); traced_bulk /dev/null
+  b2=$(bulk); tcpdump_bulk
+  echo "{\"base\": $b1, \"rsthop\": $tb_gbps, \"cost\": $tb_cost, \"base2\": $b2, \"tcpdump\": $td_gbps}" >>"$out/bulk_pairs.ndjson"
 done
 # The sinks of issue 12 must not move the kernel's per-packet cost: the same trace into a file and a unix socket.
-read -r gfile cfile < <(traced_bulk "file:$out/trace-sink.ndjson")
-read -r gunix cunix < <(traced_bulk "unix:$sock")
+traced_bulk "file:$out/trace-sink.ndjson"; gfile=$tb_gbps; cfile=$tb_cost
+traced_bulk "unix:$sock"; gunix=$tb_gbps; cunix=$tb_cost
 rm -f "$out/trace-sink.ndjson"
 echo "{\"file\": {\"gbps\": $gfile, \"cost\": $cfile}, \"unix\": {\"gbps\": $gunix, \"cost\": $cunix}}" >"$out/bulk_sinks.json"
+fi
 
 python3 - "$out" <<'EOF'
 import json, statistics, sys
@@ -156,7 +174,7 @@ for key in ("diagnose_verdict_s", "diagnose_after_attach_s", "diagnose_before_at
     if key in verdict:
         res[key] = verdict[key]
 an = json.load(open(f"{out}/analyze.json"))
-res.update({k: an[k] for k in ("analyze_pps", "tshark_pps", "analyze_tshark_ratio")})
+res.update({k: an.get(k) for k in ("analyze_pps", "analyze_cpu_pps", "tshark_pps", "analyze_tshark_ratio")})
 pairs = [json.loads(l) for l in open(f"{out}/bulk_pairs.ndjson")]
 med = statistics.median
 res["bulk_baseline_gbps"] = round(med([p["base"] for p in pairs] + [p["base2"] for p in pairs]), 2)
@@ -190,6 +208,7 @@ rows += [
     ("diagnose_after_attach_s", res["diagnose_after_attach_s"]),
     ("diagnose_after_attach_baseline_s", res.get("diagnose_after_attach_baseline_s", "n/a")),
     ("analyze_pps (>= 4,000,000)", res["analyze_pps"]),
+    ("analyze_cpu_pps", res["analyze_cpu_pps"] if res["analyze_cpu_pps"] is not None else "n/a"),
     ("tshark_pps", res["tshark_pps"] if res["tshark_pps"] is not None else "n/a"),
     ("analyze_tshark_ratio (>= 10)", res["analyze_tshark_ratio"] if res["analyze_tshark_ratio"] is not None else "n/a"),
     ("bulk_baseline_gbps", res["bulk_baseline_gbps"]),
