@@ -262,7 +262,8 @@ log {{ source(s_udp); parser(p_json); destination(d_udp); }};
         sock = "/run/systemd/journal/socket"
         if not os.path.exists(sock):
             # No journald here (PID 1 is not systemd): the lines must be counted as not delivered,
-            # not discarded silently as sd_journal_sendv() would.  Field mapping: unit tests (Journal.*).
+            # not discarded silently as sd_journal_sendv() would.  Against a real (private) journald:
+            # test_journal.py; the field mapping alone: unit tests (Journal.*).
             r = subprocess.run([BIN, "analyze", self.pcap, "-o", "journal"], capture_output=True, text=True,
                                timeout=60)
             self.assertEqual(r.returncode, 1, r.stderr)

@@ -45,6 +45,8 @@ void append_incident_line(std::string& out, const Context& ctx, uint64_t now_mon
   parts::EventFields fields;
   fields.start_mono_ns = inc.first_ns;
   fields.end_mono_ns = inc.last_ns;
+  // ECS: with event.start and event.end known, event.duration is their difference.
+  fields.duration_ns = inc.last_ns >= inc.first_ns ? inc.last_ns - inc.first_ns : 0;
   parts::begin_event(w, ctx, parts::kIncidentClass, now_mono_ns, fields);
   parts::endpoint(w, "destination", inc.ip.data(), inc.port, nullptr);
   w.begin_object("network");

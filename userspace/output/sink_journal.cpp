@@ -1,6 +1,10 @@
 #include "output/sink_journal.h"
 
 #include <sys/uio.h>
+// An entry holds the line's fields only: without this, libsystemd's
+// sd_journal_sendv macro adds CODE_FILE/CODE_LINE/CODE_FUNC (this file's
+// build path), which say nothing about the event.
+#define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 #include <unistd.h>
 

@@ -6,6 +6,7 @@
 
 #include "fixtures.h"
 #include "output/community_id.h"
+#include "output/incident_line.h"
 #include "output/names.h"
 
 namespace rsthop::output {
@@ -342,6 +343,22 @@ TEST(Event, CaptureFileMacsOnlyWhenTheLinkTypeHasThem) {
   std::memset(r.first.ev.smac, 0, 6);
   std::memset(r.first.ev.dmac, 0, 6);
   EXPECT_FALSE(reset_event(fixtures::context(), r)["source"].contains("mac"));
+}
+
+// ECS: an event with event.start and event.end has event.duration, their
+// difference in nanoseconds (as flow lines do).
+TEST(IncidentEvent, DurationIsEndMinusStartInNanoseconds) {
+  Incident inc;
+  inc.ip = fx::ip("198.18.1.5");
+  inc.port = 443;
+  inc.count = 2;
+  inc.rsts = 2;
+  inc.first_ns = 5'000'000'000ULL;
+  inc.last_ns = 7'500'000'123ULL;
+  json j = roundtrip(incident_event(fx::context(), 8'000'000'000ULL, inc, 1.0));
+  EXPECT_EQ(j["event"]["duration"], 2'500'000'123ULL);
+  EXPECT_TRUE(j["event"].contains("start"));
+  EXPECT_TRUE(j["event"].contains("end"));
 }
 
 }  // namespace
