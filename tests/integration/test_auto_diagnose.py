@@ -161,6 +161,31 @@ class AutoDiagnoseTest(unittest.TestCase):
         self.assertGreater(cooldown, 0)
         self.assertGreater(global_budget, 0)
 
+    def test_unanswered_connections_are_a_silent_drop_to_diagnose(self):
+        self.lab.server_drops_syn()
+        t = Trace(self.lab, "client", ["-i", self.lab.client_if, "--events", "flow,verdict,stats", "--auto-diagnose"])
+        self.lab.run("client", "python3 -c 'import socket,sys\n"
+                     "for i in range(3):\n"
+                     "    try: socket.create_connection((sys.argv[1], 443), timeout=1)\n"
+                     "    except OSError: pass' " + self.server)
+        self.wait_for_verdict(t)
+        events = t.stop()
+        self.assertEqual(t.rc, 0, t.stderr)
+        validate(events)
+        verdicts = of_type(events, "verdict")
+        self.assertEqual(len(verdicts), 1)
+        auto = part(verdicts[0], "auto_diagnose")
+        self.assertEqual(auto["trigger"], "silent_drop")
+        self.assertEqual(len(auto["trigger_community_ids"]), 3)
+        flow_ids = {e["network"]["community_id"] for e in of_type(events, "flow")
+                    if part(e, "flow")["conn_state"] == "S0"}
+        self.assertLessEqual(set(auto["trigger_community_ids"]), flow_ids)
+        self.assertEqual(part(verdicts[0], "verdict")["outcome"], "drop", part(verdicts[0], "verdict")["summary"])
+        counted = self.probe_packets()
+        self.assertLessEqual(counted["syn_target"], BUDGET)
+        self.assertGreaterEqual(counted["syn_target"], auto["probes"])
+        self.assertEqual((counted["elsewhere"], counted["other_port"], counted["v6"]), (0, 0, 0))
+
     def test_off_by_default_sends_nothing(self):
         t = Trace(self.lab, "client", ["-i", self.lab.client_if, "--events", "reset,verdict,stats"])
         self.assertGreaterEqual(self.flood(100), 90)
