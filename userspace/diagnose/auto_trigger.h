@@ -21,6 +21,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "attribution/verdict.h"
@@ -37,7 +38,9 @@ struct AutoDestination {
   Addr16 addr{};
   uint8_t family = 4;
   uint16_t port = 0;
-  auto operator<=>(const AutoDestination&) const = default;
+  bool operator<(const AutoDestination& o) const {
+    return std::tie(addr, family, port) < std::tie(o.addr, o.family, o.port);
+  }
 };
 
 // A diagnose to start now.
