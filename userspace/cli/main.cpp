@@ -67,6 +67,7 @@ CLI::App* add_trace(CLI::App& app, rsthop::cli::TraceOptions& t, const CLI::Vali
   trace->add_option("--metrics", t.metrics, "Serve Prometheus metrics on ADDR:PORT at /metrics (e.g. 127.0.0.1:9464)");
   trace->add_option("--pcap-out", t.pcap_out, "Also write the packets behind each reset (pcapng, commented) to FILE");
   rsthop::cli::add_volume_options(trace, t.volume);
+  rsthop::cli::add_auto_diagnose_options(trace, t.auto_diagnose);
   trace->add_flag("-v,--verbose", t.verbose, "Show libbpf's log, including the verifier's");
   add_seed_option(trace, t.community_id_seed);
   return trace;

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 
 #include "cli/live_evidence.h"
@@ -20,6 +21,7 @@
 #include "common/clock.h"
 #include "common/clock_discipline.h"
 #include "common/netns.h"
+#include "diagnose/auto_runner.h"
 #include "kernel/capture.h"
 #include "kernel/interfaces.h"
 #include "output/event.h"
@@ -54,11 +56,20 @@ int fail(const std::string& msg) {
 // Polls until the duration ends, a stop signal or an error, then detaches and
 // drains what is left.  Returns the exit code of capture errors; write errors stay in `pipe`.
 // SIGHUP reopens the outputs (files: logrotate) and the run goes on.
+// --auto-diagnose: the verdicts finished meanwhile join the stream.
+void auto_verdicts(diagnose::AutoRunner* autod, pipeline::Pipeline& pipe, uint64_t now) {
+  if (!autod) return;
+  for (const auto& l : autod->take_lines(now)) pipe.write_line(l);
+}
+
 int trace_loop(const TraceOptions& opt, kernel::Capture& capture, pipeline::Pipeline& pipe, LiveEvidence* evidence,
-               output::Sink& outputs, MetricsEndpoint* metrics, uint64_t start, const WallClock& wall,
-               Service& service) {
+               output::Sink& outputs, MetricsEndpoint* metrics, uint64_t start, const WallClock& wall, Service& service,
+               diagnose::AutoRunner* autod) {
   const uint64_t deadline = opt.duration_s > 0 ? start + static_cast<uint64_t>(opt.duration_s * 1e9) : 0;
-  kernel::Capture::Handler handler = [&](const flow::Packet& p) { pipe.add(p); };
+  kernel::Capture::Handler handler = [&](const flow::Packet& p) {
+    if (autod) autod->tee(p);  // a copy for a running diagnose: never waits for it
+    pipe.add(p);
+  };
   int rc = 0;
   Result<void> evidence_status;
   ClockDiscipline clock(wall, start);
@@ -71,6 +82,7 @@ int trace_loop(const TraceOptions& opt, kernel::Capture& capture, pipeline::Pipe
       next_calibration = now + kRecalibrateNs;
     }
     pipe.set_clock(clock.at(now));
+    if (autod) autod->set_clock(clock.at(now));
     int wait_ms = 100;
     if (deadline) wait_ms = static_cast<int>(std::min<uint64_t>(100, (deadline - now) / 1'000'000 + 1));
     if (auto r = capture.poll(wait_ms, handler); !r) {
@@ -79,6 +91,7 @@ int trace_loop(const TraceOptions& opt, kernel::Capture& capture, pipeline::Pipe
       break;
     }
     pipe.advance(monotonic_now_ns());
+    auto_verdicts(autod, pipe, monotonic_now_ns());
     if (reopen_requested()) {
       pipe.flush();  // what came before the signal still goes to the old files
       (void)outputs.reopen();
@@ -89,6 +102,10 @@ int trace_loop(const TraceOptions& opt, kernel::Capture& capture, pipeline::Pipe
     service.tick(monotonic_now_ns(), pipe);
   }
   service.stopping();
+  if (autod) {  // a diagnose still running ends early; its verdict (partial) still comes
+    autod->stop();
+    auto_verdicts(autod, pipe, monotonic_now_ns());
+  }
   // Detach first so the counters and the ring stop moving, then drain.
   with_net_admin([&] { capture.detach(); });
   if (auto d = capture.drain(handler); !d) {
@@ -134,12 +151,61 @@ void start_metrics(MetricsEndpoint& metrics, output::SinkSet& sinks, pipeline::P
   metrics.publish(pipe, start_ns, true);
 }
 
+// What --auto-diagnose did, said once at the end.
+void auto_notice(const diagnose::AutoRunner& autod) {
+  const auto& c = autod.counters();
+  std::cerr << "rsthop: auto-diagnose: " << c.started << " diagnose(s) started; triggers held back: " << c.cooldown
+            << " by the cool-down, " << c.busy << " while another ran, " << c.global_budget
+            << " by the global budget\n";
+}
+
+// The runner of --auto-diagnose (null when off), judging as the trace's pipeline does.
+// Its route lookup is its own: route_traced_fn's cache is not shared across threads.
+std::unique_ptr<diagnose::AutoRunner> auto_runner(std::optional<diagnose::AutoRunner::Config> cfg,
+                                                  const pipeline::Pipeline::Options& po, const output::Context& ctx,
+                                                  const std::vector<std::string>& traced) {
+  if (!cfg) return nullptr;
+  cfg->registry = po.registry;
+  cfg->local_events = po.engine.local_events;
+  cfg->route_traced = route_traced_fn(traced);
+  cfg->ctx = ctx;
+  cfg->ctx.interface_name = {};  // its cache belongs to the consumer thread; verdict lines name no interface
+  return std::make_unique<diagnose::AutoRunner>(std::move(*cfg));
+}
+
+// Each reset and verdict to the metrics, the evidence file and the auto-diagnose trigger; each flow to the trigger.
+void set_hooks(pipeline::Pipeline& pipe, MetricsEndpoint* metrics, LiveEvidence* evidence,
+               diagnose::AutoRunner* autod) {
+  if (!evidence && !metrics && !autod) return;
+  pipeline::Pipeline::Hooks h;
+  h.on_reset = [=](const flow::ResetRecord& r, const attribution::Verdict& v) -> Result<void> {
+    if (metrics) metrics->count(v);
+    if (evidence) evidence->reset(r, pcap::verdict_label(attribution::name(v.origin), v.hop, v.confidence, v.summary));
+    if (autod) autod->on_reset(r, v, monotonic_now_ns());
+    return {};
+  };
+  if (autod) h.on_flow = [=](const flow::FlowSummary& f) { autod->on_flow(f, monotonic_now_ns()); };
+  pipe.set_hooks(std::move(h));
+}
+
+// --auto-diagnose's settings, checked before anything is opened.
+Result<std::optional<diagnose::AutoRunner::Config>> auto_config(const TraceOptions& opt, const Volume& volume) {
+  if (!opt.auto_diagnose.enabled) return std::optional<diagnose::AutoRunner::Config>();
+  if (!volume.events.has(pipeline::EventType::verdict))
+    return make_error("--auto-diagnose writes `verdict` lines: add verdict to --events");
+  auto c = auto_runner_config(opt.auto_diagnose);
+  if (!c) return c.error();
+  return std::optional<diagnose::AutoRunner::Config>(std::move(c.value()));
+}
+
 }  // namespace
 
 int run_trace(const TraceOptions& opt, const TraceReloader& reload) {
   kernel::set_libbpf_verbose(opt.verbose);
   auto volume = parse_volume(opt.volume);
   if (!volume) return fail(volume.error().message);
+  auto auto_cfg = auto_config(opt, volume.value());
+  if (!auto_cfg) return fail(auto_cfg.error().message);
   auto config = capture_config(opt);
   if (!config) return fail(config.error().message);
   kernel::CaptureConfig cfg = std::move(config.value());
@@ -212,15 +278,12 @@ int run_trace(const TraceOptions& opt, const TraceReloader& reload) {
       [&] {
         return pipeline::Counters{capture.counters(), capture.malformed_records()};
       });
-  if (evidence || metrics)
-    pipe.set_hooks({.on_reset = [&](const flow::ResetRecord& r, const attribution::Verdict& v) -> Result<void> {
-      if (metrics) metrics->count(v);
-      if (evidence)
-        evidence->reset(r, pcap::verdict_label(attribution::name(v.origin), v.hop, v.confidence, v.summary));
-      return {};
-    }});
+  auto autod = auto_runner(std::move(auto_cfg.value()), po, ctx, traced);  // its threads are born after the drop
+  set_hooks(pipe, metrics.get(), evidence.get(), autod.get());
   if (metrics) start_metrics(*metrics, *outs->sinks, pipe, attachments, po.start_ns);
-  int rc = trace_loop(opt, capture, pipe, evidence.get(), *outs->sinks, metrics.get(), po.start_ns, wall, service);
+  int rc = trace_loop(opt, capture, pipe, evidence.get(), *outs->sinks, metrics.get(), po.start_ns, wall, service,
+                      autod.get());
+  if (autod) auto_notice(*autod);
   if (!po.loss_lines && pipe.lost_total())  // --events without lost: said here, and in the final stats line
     std::cerr << "rsthop: notice: " << pipe.lost_total() << " events were lost (no `lost` lines: --events)\n";
   if (auto c = evidence ? evidence->close() : Result<void>(); pipe.ok() && !c) return fail(c.error().message);

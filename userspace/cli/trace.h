@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/auto_options.h"
 #include "cli/volume.h"
 #include "common/result.h"
 
@@ -28,7 +29,8 @@ struct TraceOptions {
   double stats_interval_s = 10;
   uint32_t ring_mb = 16;
   uint32_t max_flows = 65536;
-  VolumeOptions volume;  // --events, --origin, --min-confidence, --incidents
+  VolumeOptions volume;               // --events, --origin, --min-confidence, --incidents
+  AutoDiagnoseOptions auto_diagnose;  // --auto-diagnose*
 };
 
 // What rereading the configuration (cli/config.h) gave: the options, and the

@@ -33,12 +33,14 @@ const char* probe_outcome(probe::Outcome o) {
 // Opens the line up to the common members of rsthop.*; the caller adds its
 // own object and closes rsthop, then the line.
 void begin(JsonWriter& w, const output::Context& ctx, uint64_t now_mono_ns, const EventClass& c, const EventFields& f,
-           const probe::Target& t, uint16_t port, const std::function<void()>& ecs_extra = {}) {
+           const probe::Target& t, uint16_t port, const std::function<void()>& ecs_extra = {},
+           std::string_view community_id = {}) {
   begin_event(w, ctx, c, now_mono_ns, f);
   endpoint(w, "destination", t.addr.data(), port, nullptr);
   w.begin_object("network");
   w.plain("transport", "tcp");
   w.plain("type", t.family == 4 ? "ipv4" : "ipv6");
+  if (!community_id.empty()) w.string("community_id", community_id);
   w.end_object();
   if (ecs_extra) ecs_extra();
   begin_rsthop(w, c);
@@ -98,6 +100,17 @@ void tls_object(JsonWriter& w, const std::string& sni, const probe::TlsResult& r
     }
     w.end_object();
   }
+  w.end_object();
+}
+
+void auto_diagnose_object(JsonWriter& w, const AutoDiagnoseInfo& a) {
+  w.begin_object("auto_diagnose");
+  w.plain("trigger", name(a.reason));
+  w.begin_array("trigger_community_ids");
+  for (const auto& id : a.trigger_community_ids) w.string(id);
+  w.end_array();
+  w.uint("budget", static_cast<uint64_t>(a.budget));
+  w.uint("probes", static_cast<uint64_t>(a.probes));
   w.end_object();
 }
 
@@ -161,21 +174,26 @@ void append_hop_line(std::string& out, const output::Context& ctx, uint64_t now_
 }
 
 void append_verdict_line(std::string& out, const output::Context& ctx, uint64_t now_mono_ns, const probe::Target& t,
-                         const std::string& name, const Verdict& v) {
+                         const std::string& name, const Verdict& v, const AutoDiagnoseInfo* auto_info) {
   JsonWriter w(out);
   const char* outcome = v.outcome == RequestOutcome::ok ? "success" : "failure";
-  begin(w, ctx, now_mono_ns, kVerdictClass, EventFields{outcome, {}, {}, {}}, t, t.port, [&] {
-    if (t.port == 80) {  // an HTTP target is tested by its Host header, a TLS one by its SNI
-      w.begin_object("url");
-      w.string("domain", name);
-    } else {
-      w.begin_object("tls");
-      w.begin_object("client");
-      w.string("server_name", name);
-      w.end_object();
-    }
-    w.end_object();
-  });
+  std::string_view joined;
+  if (auto_info && !auto_info->trigger_community_ids.empty()) joined = auto_info->trigger_community_ids.front();
+  begin(
+      w, ctx, now_mono_ns, kVerdictClass, EventFields{outcome, {}, {}, {}}, t, t.port,
+      [&] {
+        if (t.port == 80) {  // an HTTP target is tested by its Host header, a TLS one by its SNI
+          w.begin_object("url");
+          w.string("domain", name);
+        } else {
+          w.begin_object("tls");
+          w.begin_object("client");
+          w.string("server_name", name);
+          w.end_object();
+        }
+        w.end_object();
+      },
+      joined);
   w.begin_object("verdict");
   w.plain("outcome", diagnose::name(v.outcome));
   w.plain("origin", attribution::name(v.origin));
@@ -204,6 +222,7 @@ void append_verdict_line(std::string& out, const output::Context& ctx, uint64_t 
   if (!v.next_step.empty()) w.string("next_step", v.next_step);
   output::write_evidence(w, v.evidence);
   w.end_object();
+  if (auto_info) auto_diagnose_object(w, *auto_info);
   w.end_object();
   w.end_object();
 }

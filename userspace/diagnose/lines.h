@@ -7,7 +7,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "diagnose/auto_trigger.h"
 #include "diagnose/fusion.h"
 #include "output/event.h"
 #include "probe/probe.h"
@@ -23,7 +25,15 @@ void append_tls_probe_line(std::string& out, const output::Context& ctx, uint64_
 void append_hop_line(std::string& out, const output::Context& ctx, uint64_t now_mono_ns, const probe::Target& t,
                      const char* ladder, int ttl, const char* result, const std::optional<Addr16>& from, double ms,
                      std::optional<double> duration_ms = std::nullopt);
+// What a verdict of `trace --auto-diagnose` adds: rsthop.auto_diagnose, and the first
+// triggering connection's id as network.community_id (the join with its reset lines).
+struct AutoDiagnoseInfo {
+  AutoReason reason = AutoReason::middlebox;
+  std::vector<std::string> trigger_community_ids;
+  int budget = 0;  // connections it could open
+  int probes = 0;  // connections it opened
+};
 void append_verdict_line(std::string& out, const output::Context& ctx, uint64_t now_mono_ns, const probe::Target& t,
-                         const std::string& name, const Verdict& v);
+                         const std::string& name, const Verdict& v, const AutoDiagnoseInfo* auto_info = nullptr);
 
 }  // namespace rsthop::diagnose

@@ -175,7 +175,7 @@ void socket_probes(const probe::Target& target, const Options& opt, const Report
   say(report, "TCP connect to port " + std::to_string(target.port));
   in.connect = probe::tcp_connect(target, opt.timing);
   if (report.connect && !(capture_later && !passed(in.connect->outcome))) report.connect(*in.connect);
-  if (opt.tls && target.port != 80) {
+  if (opt.tls && opt.port80 && target.port != 80) {
     say(report, "HTTP on port 80");
     auto h = probe::http_get(port80(target), target.host, opt.timing);
     if (report.http) report.http(h);
@@ -223,7 +223,7 @@ class Run {
     say("SYN ladder (TTL 1.." + std::to_string(opt_.ladder.max_hops) + ")");
     in_.syn = probe::syn_ladder(target_, ladder_opts());
     report_syn_hops("syn", in_.syn);
-    if (opt_.tls && target_.port != 80) {
+    if (opt_.tls && opt_.port80 && target_.port != 80) {
       say("SYN ladder to port 80");
       in_.syn80 = probe::syn_ladder(port80(target_), ladder_opts());
       report_syn_hops("syn80", in_.syn80);
@@ -356,10 +356,11 @@ Outcome Session::run(EventSource* capture, const oui::Registry* registry, pipeli
   passive.finish(out.inputs);
   r.report_trigger_hops();
   out.verdict = fuse(out.inputs);
+  out.connections = target.budget->total() - target.budget->left();
   if (target.budget->refused()) {
     out.budget_spent = true;
-    out.verdict.summary +=
-        " (stopped early: the budget of " + std::to_string(opt.budget) + " connections was spent; --budget raises it)";
+    out.verdict.summary += " (stopped early: the budget of " + std::to_string(opt.budget) + " connections was spent; " +
+                           opt.budget_option + " raises it)";
   }
   if (stopped()) {
     out.partial = true;

@@ -40,8 +40,10 @@ struct Options {
   int hold_ms = 4000;    // keep the TLS connection open this long to catch delayed resets
   probe::LadderOptions ladder;
   bool always_ladder = false;  // run the ladders even when the probes pass
+  bool port80 = true;          // a TLS target's port 80 too (HTTP probe, SYN ladder); trace --auto-diagnose: no
   int budget = 200;            // connections opened to the target, all probes and ladders together
   double rate = 200;           // new connections per second at most, all together (probe::Budget)
+  std::string budget_option = "--budget";  // what the verdict names to raise the budget
   // Asked between phases and before every connection; true (a SIGINT) ends the run early with a
   // verdict from what is known so far, marked partial.
   std::function<bool()> stop;
@@ -72,6 +74,7 @@ struct Outcome {
   Verdict verdict;
   std::optional<Error> capture_error;  // the first failed drain: the verdict may miss evidence
   bool budget_spent = false;           // a probe or ladder step was not sent: the verdict says so
+  int connections = 0;                 // connections the run opened (the budget's units taken)
   bool partial = false;                // `stop` ended the run early
 };
 // `pipe` takes the capture's packets (its hooks are the session's while it runs).

@@ -245,6 +245,9 @@ std::string verdict_text(const json& ev) {
     }
   }
   if (has(*v, {"next_step"})) out += "\n  next: " + str(*v, {"next_step"});
+  if (const json* a = at(ev, {"rsthop", "auto_diagnose"}); a != nullptr)  // trace --auto-diagnose
+    out += "\n  auto-diagnose: " + str(*a, {"trigger"}) + ", " + str(*a, {"probes"}) + "/" + str(*a, {"budget"}) +
+           " probes, for " + str(ev, {"network", "community_id"});
   return out;
 }
 

@@ -102,6 +102,11 @@ class Pipeline {
   void finish(uint64_t now, double elapsed_s);
   // Writes out what the writer buffered (after each batch).
   void flush();
+  // One line built elsewhere (trace --auto-diagnose's verdicts) into the same stream, under
+  // the same status: nothing once a write failed.
+  void write_line(const std::string& line) {
+    emit([&](std::string& l) { l += line; });
+  }
 
   const Result<void>& status() const { return status_; }
   bool ok() const { return static_cast<bool>(status_); }

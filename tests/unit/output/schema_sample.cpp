@@ -118,6 +118,13 @@ int main() {
         diagnose::append_hop_line(l, ctx, fx::kSec, target, "syn", 2, "time_exceeded", hop_from, 0.5);
       },
       [&](std::string& l) { diagnose::append_verdict_line(l, ctx, fx::kSec, target, "example.test", verdict); },
+      [&](std::string& l) {  // trace --auto-diagnose: the join with its resets
+        const diagnose::AutoDiagnoseInfo info{diagnose::AutoReason::middlebox,
+                                              {"1:LQU9qZlK+B5F3KDmev6m5PMibrg=", "1:3V71V58M3Ka7H5vM5x9Zl6u0ZgE="},
+                                              32,
+                                              15};
+        diagnose::append_verdict_line(l, ctx, fx::kSec, target, "example.test", verdict, &info);
+      },
       [&](std::string& l) {
         const SinkStats sinks[] = {{"-", 10, 4 << 20, 0, 0, true},
                                    {"tcp:127.0.0.1:5140", 4 << 20, 4 << 20, 7, 1, false}};
