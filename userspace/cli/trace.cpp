@@ -60,6 +60,7 @@ int fail(const std::string& msg) {
 void auto_verdicts(diagnose::AutoRunner* autod, pipeline::Pipeline& pipe, uint64_t now) {
   if (!autod) return;
   for (const auto& l : autod->take_lines(now)) pipe.write_line(l);
+  pipe.note_loss("auto_diagnose_queue", autod->queue_dropped(), now);
 }
 
 int trace_loop(const TraceOptions& opt, kernel::Capture& capture, pipeline::Pipeline& pipe, LiveEvidence* evidence,

@@ -85,13 +85,17 @@ void Pipeline::flush_incidents(uint64_t now) {
     incidents_emitted_++;
     emit([&](std::string& l) { output::append_incident_line(l, ctx_, now, inc, interval_s); });
   }
-  uint64_t overflow = incidents_->overflow();
-  if (overflow > incident_overflow_reported_) {
-    uint64_t n = overflow - incident_overflow_reported_;
-    incident_overflow_reported_ = overflow;
-    if (opt_.loss_lines)
-      emit([&](std::string& l) { output::append_lost_line(l, ctx_, now, "incident_overflow", n, overflow); });
-  }
+  note_loss("incident_overflow", incidents_->overflow(), now);
+}
+
+void Pipeline::note_loss(const char* cause, uint64_t total, uint64_t now) {
+  auto it = noted_.try_emplace(cause, 0).first;
+  if (total <= it->second) return;
+  uint64_t n = total - it->second;
+  it->second = total;
+  noted_lost_ += n;
+  if (status_ && opt_.loss_lines)
+    emit([&](std::string& l) { output::append_lost_line(l, ctx_, now, cause, n, total); });
 }
 
 void Pipeline::finish_flows(uint64_t now) { timeline_->finish(now); }

@@ -13,8 +13,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "attribution/engine.h"
@@ -107,6 +109,10 @@ class Pipeline {
   void write_line(const std::string& line) {
     emit([&](std::string& l) { l += line; });
   }
+  // A loss counted outside the kernel and the sinks (resets --incidents had no room
+  // for, packets --auto-diagnose's queue refused): `total` is the count so far; a
+  // `lost` line carries what it moved since the last note, and lost_total() counts it.
+  void note_loss(const char* cause, uint64_t total, uint64_t now);
 
   const Result<void>& status() const { return status_; }
   bool ok() const { return static_cast<bool>(status_); }
@@ -115,7 +121,7 @@ class Pipeline {
   size_t active_flows() const { return timeline_->active_flows(); }
   // Reads the counters now (through the CounterSource) and refreshes userspace() with them.
   Counters counters() { return read_counters(); }
-  uint64_t lost_total() const { return losses_.total() + incident_overflow_reported_; }
+  uint64_t lost_total() const { return losses_.total() + noted_lost_; }
   uint64_t resets_filtered() const { return resets_filtered_; }
   uint64_t incidents_emitted() const { return incidents_emitted_; }
 
@@ -142,7 +148,9 @@ class Pipeline {
   bool stats_written_ = false;
   uint64_t next_tick_ = 0, next_stats_ = 0, next_incidents_ = 0;
   std::unique_ptr<IncidentAggregator> incidents_;  // null without --incidents
-  uint64_t resets_filtered_ = 0, incidents_emitted_ = 0, incident_overflow_reported_ = 0;
+  uint64_t resets_filtered_ = 0, incidents_emitted_ = 0;
+  std::map<std::string, uint64_t, std::less<>> noted_;  // note_loss: total reported, per cause
+  uint64_t noted_lost_ = 0;
   Result<void> status_;
 };
 

@@ -272,5 +272,21 @@ TEST(Pipeline, IncidentOverflowIsALostLine) {
   EXPECT_EQ(f.pipe.lost_total(), 1u);
 }
 
+TEST(Pipeline, NotedLossesAreLostLinesOfTheirMoveOnly) {
+  Fixture f;
+  f.pipe.note_loss("auto_diagnose_queue", 0, kT0);
+  f.pipe.note_loss("auto_diagnose_queue", 3, kT0 + kSec);
+  f.pipe.note_loss("auto_diagnose_queue", 3, kT0 + 2 * kSec);
+  f.pipe.note_loss("auto_diagnose_queue", 5, kT0 + 3 * kSec);
+  f.pipe.finish(kT0 + 5 * kSec, 5);
+  auto lost = f.of_type("lost");
+  ASSERT_EQ(lost.size(), 2u);
+  EXPECT_EQ(lost[0]["rsthop"]["lost"]["cause"], "auto_diagnose_queue");
+  EXPECT_EQ(lost[0]["rsthop"]["lost"]["count"], 3);
+  EXPECT_EQ(lost[1]["rsthop"]["lost"]["count"], 2);
+  EXPECT_EQ(lost[1]["rsthop"]["lost"]["total"], 5);
+  EXPECT_EQ(f.pipe.lost_total(), 5u);
+}
+
 }  // namespace
 }  // namespace rsthop::test
