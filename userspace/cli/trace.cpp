@@ -17,6 +17,7 @@
 #include "cli/route_traced.h"
 #include "cli/service.h"
 #include "cli/stop_signals.h"
+#include "common/cgroup_resolver.h"
 #include "common/clock.h"
 #include "common/clock_discipline.h"
 #include "common/netns.h"
@@ -134,6 +135,14 @@ void start_metrics(MetricsEndpoint& metrics, output::SinkSet& sinks, pipeline::P
   metrics.publish(pipe, start_ns, true);
 }
 
+// Found while root: mountinfo may not be readable once the privileges are dropped.
+CgroupResolver open_cgroups() {
+  CgroupResolver r = CgroupResolver::open();
+  if (r.root().empty())
+    std::cerr << "rsthop: notice: no cgroup2 file system is mounted here: cgroups are reported by id only\n";
+  return r;
+}
+
 }  // namespace
 
 int run_trace(const TraceOptions& opt, const TraceReloader& reload) {
@@ -167,6 +176,7 @@ int run_trace(const TraceOptions& opt, const TraceReloader& reload) {
     metrics = std::move(m.value());
   }
 
+  CgroupResolver cgroups = open_cgroups();
   auto cap = kernel::Capture::open(cfg);
   if (!cap) return fail(cap.error().message);
   kernel::Capture& capture = *cap.value();
@@ -193,6 +203,7 @@ int run_trace(const TraceOptions& opt, const TraceReloader& reload) {
   }
 
   output::Context ctx{host_name(), wall, if_name_cache(), opt.community_id_seed, own_netns_inode()};
+  ctx.cgroup = [&cgroups](uint64_t id) { return cgroups.lookup(id); };
   auto registry = oui::Registry::load();
   if (!registry) std::cerr << "rsthop: notice: " << registry.error().message << "\n";
   pipeline::Pipeline::Options po;
