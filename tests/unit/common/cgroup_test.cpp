@@ -36,11 +36,11 @@ TEST(CgroupPath, RealWorldLayouts) {
       {"/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-" + kHex64 + ".scope", kHex64, "podman", "",
        ""},
       // Kubernetes, systemd driver: the three QoS classes, containerd and CRI-O.
-      {"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + kUidUnderscores +
-           ".slice/cri-containerd-" + kHex64 + ".scope",
-       kHex64, "containerd", kUid, "burstable"},
-      {"/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + kUidUnderscores + ".slice/crio-" +
+      {"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + kUidUnderscores + ".slice/cri-containerd-" +
            kHex64 + ".scope",
+       kHex64, "containerd", kUid, "burstable"},
+      {"/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + kUidUnderscores + ".slice/crio-" + kHex64 +
+           ".scope",
        kHex64, "cri-o", kUid, "besteffort"},
       {"/kubepods.slice/kubepods-pod" + kUidUnderscores + ".slice/cri-containerd-" + kHex64 + ".scope", kHex64,
        "containerd", kUid, "guaranteed"},
@@ -50,8 +50,8 @@ TEST(CgroupPath, RealWorldLayouts) {
       // The pod's own slice (a pause-less socket), and dockershim.
       {"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + kUidUnderscores + ".slice", "", "", kUid,
        "burstable"},
-      {"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + kUidUnderscores + ".slice/docker-" +
-           kHex64 + ".scope",
+      {"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + kUidUnderscores + ".slice/docker-" + kHex64 +
+           ".scope",
        kHex64, "docker", kUid, "burstable"},
       // Kubernetes, cgroupfs driver: the runtime is not in the path.
       {"/kubepods/burstable/pod" + kUid + "/" + kHex64, kHex64, "", kUid, "burstable"},
@@ -110,8 +110,8 @@ class Resolver : public ::testing::Test {
 
 TEST_F(Resolver, ResolvesIdsToPathsAndTags) {
   uint64_t a = mkdir_id("/rsthop-test/a");
-  uint64_t pod = mkdir_id("/kubepods.slice/kubepods-pod" + kUidUnderscores + ".slice/cri-containerd-" + kHex64 +
-                          ".scope");
+  uint64_t pod =
+      mkdir_id("/kubepods.slice/kubepods-pod" + kUidUnderscores + ".slice/cri-containerd-" + kHex64 + ".scope");
   CgroupResolver r = make(64);
   const CgroupInfo* i = r.lookup(a);
   ASSERT_NE(i, nullptr);
@@ -147,7 +147,8 @@ TEST_F(Resolver, CacheStaysWithinItsBoundAndKeepsTheWantedPath) {
 
 TEST_F(Resolver, MissesAreRateLimitedAndSymlinksNotFollowed) {
   uint64_t outside = mkdir_id("/../rsthop-cgroup-outside-" + std::to_string(getpid()));
-  std::string outside_dir = std::filesystem::path(root_).parent_path() / ("rsthop-cgroup-outside-" + std::to_string(getpid()));
+  std::string outside_dir =
+      std::filesystem::path(root_).parent_path() / ("rsthop-cgroup-outside-" + std::to_string(getpid()));
   std::filesystem::create_directory_symlink(outside_dir, root_ + "/link");
   CgroupResolver r = make(64);
   EXPECT_EQ(r.lookup(outside), nullptr);  // only reachable through the symlink

@@ -147,8 +147,9 @@ int main() {
         append_stats_line(l, ctx, 10 * fx::kSec, k, u, 1.0, false, {}, &att);
       },
       [&](std::string& l) {
-        diagnose::append_hop_line(l, ctx, fx::kSec, target, "syn80", 3, "time_exceeded", hop_from, 0.5, 50.25);
+        diagnose::append_hop_line(l, in_netns, fx::kSec, target, "syn80", 3, "time_exceeded", hop_from, 0.5, 50.25);
       },
+      [&](std::string& l) { diagnose::append_verdict_line(l, in_netns, fx::kSec, target, "example.test", verdict); },
       [&](std::string& l) { append_lost_line(l, ctx, 10 * fx::kSec, "incident_overflow", 2, 2); },
       [&](std::string& l) { append_incident_line(l, ctx, 10 * fx::kSec, inc, 10); },
       [&](std::string& l) { append_incident_line(l, ctx, 10 * fx::kSec, inc6, 0.5); },
