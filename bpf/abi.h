@@ -134,8 +134,11 @@ struct rh_flow_state {
  * For ICMP events, saddr/daddr are the outer ICMP packet's (saddr is the
  * router or host that complained) and the inner_* fields hold the quoted
  * TCP segment.  For local-reset events only the tuple, ts, kind, hook, side,
- * reason and the flow copy are set; the tuple is oriented as the RST travels
- * (saddr = this host for SEND).
+ * reason, the flow copy and the socket's cgroup are set; the tuple is
+ * oriented as the RST travels (saddr = this host for SEND).  A local-reset
+ * event has no sequence numbers, so seq/ack carry the cgroup v2 id of the
+ * socket (low, high 32 bits; 0 when the reset had no socket): read and write
+ * it with rh_event_cgroup_id() / rh_event_set_cgroup_id().
  */
 struct rh_event {
 	/* header */
@@ -186,6 +189,17 @@ struct rh_event {
 	/* userspace only */
 	struct rh_flow_key key; /* canonical key of the flow */
 };
+
+static inline __u64 rh_event_cgroup_id(const struct rh_event *ev)
+{
+	return ((__u64)ev->ack << 32) | ev->seq;
+}
+
+static inline void rh_event_set_cgroup_id(struct rh_event *ev, __u64 id)
+{
+	ev->seq = (__u32)id;
+	ev->ack = (__u32)(id >> 32);
+}
 
 #define RH_EV_SIZE_BASE	       __builtin_offsetof(struct rh_event, payload)
 #define RH_EV_SIZE_RST_PAYLOAD __builtin_offsetof(struct rh_event, icmp_type)

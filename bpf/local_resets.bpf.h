@@ -78,7 +78,19 @@ static __always_inline int skb__reply_tuple(const struct sk_buff *skb, struct rh
 	return 1;
 }
 
-static __always_inline void local__event(const struct rh_sk_tuple *t, int kind, int hook, __u16 reason)
+/*
+ * The cgroup v2 id (kernfs node id, the directory's inode number) of the
+ * cgroup the socket's creator was in; 0 when the kernel has no socket cgroup
+ * data.  A few pointer reads, on resets only.
+ */
+static __always_inline __u64 sk__cgroup_id(const struct sock *sk)
+{
+	if (!bpf_core_field_exists(sk->sk_cgrp_data))
+		return 0;
+	return BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
+}
+
+static __always_inline void local__event(const struct rh_sk_tuple *t, int kind, int hook, __u16 reason, __u64 cgroup)
 {
 	struct rh_counters *cnt = counters__get();
 	struct rh_flow_state *st;
@@ -105,6 +117,7 @@ static __always_inline void local__event(const struct rh_sk_tuple *t, int kind, 
 	ev->hook = hook;
 	ev->family = t->family;
 	ev->reason = reason;
+	rh_event_set_cgroup_id(ev, cgroup);
 	if (kind == RH_EV_LOCAL_RST_SEND) {
 		__builtin_memcpy(ev->saddr, t->saddr, 16);
 		__builtin_memcpy(ev->daddr, a_is_src ? t->key.addr_b : t->key.addr_a, 16);
@@ -142,6 +155,7 @@ SEC("tp_btf/tcp_send_reset")
 int BPF_PROG(rh_send_reset, const struct sock *sk, const struct sk_buff *skb)
 {
 	struct rh_sk_tuple t = {};
+	__u64 cgroup = 0;
 	__u16 reason = 0;
 	int ok;
 
@@ -151,6 +165,7 @@ int BPF_PROG(rh_send_reset, const struct sock *sk, const struct sk_buff *skb)
 		if (!netns__ours(sk->__sk_common.skc_net.net))
 			return 0;
 		ok = sk__tuple(sk, &t);
+		cgroup = sk__cgroup_id(sk);
 		if (ok && !t.sport) {
 			/* Aborted sockets have released their port: use the cached tuple. */
 			__u64 id = (__u64)sk;
@@ -167,7 +182,7 @@ int BPF_PROG(rh_send_reset, const struct sock *sk, const struct sk_buff *skb)
 		ok = 0;
 	}
 	if (ok)
-		local__event(&t, RH_EV_LOCAL_RST_SEND, RH_HOOK_TP_SEND_RESET, reason);
+		local__event(&t, RH_EV_LOCAL_RST_SEND, RH_HOOK_TP_SEND_RESET, reason, cgroup);
 	return 0;
 }
 
@@ -181,7 +196,8 @@ int BPF_PROG(rh_receive_reset, struct sock *sk)
 	struct rh_sk_tuple t = {};
 
 	if (sk && netns__ours(sk->__sk_common.skc_net.net) && sk__tuple(sk, &t))
-		local__event(&t, RH_EV_LOCAL_RST_RECV, RH_HOOK_TP_RECV_RESET, sk->__sk_common.skc_state);
+		local__event(&t, RH_EV_LOCAL_RST_RECV, RH_HOOK_TP_RECV_RESET, sk->__sk_common.skc_state,
+			     sk__cgroup_id(sk));
 	return 0;
 }
 

@@ -44,9 +44,11 @@ def validate(events):
 class Trace:
     """`rsthop trace` running in a lab node; stop() returns the parsed events."""
 
-    def __init__(self, lab, node, args, ready_timeout=60.0, env=None):
+    def __init__(self, lab, node, args, ready_timeout=60.0, env=None, host_mounts=False):
         self.lab = lab
         extra = {"env": env} if env is not None else {}
+        if host_mounts:  # only the network namespace: /sys/fs/cgroup stays visible
+            extra["host_mounts"] = True
         self.proc = lab.popen(node, [BIN, "trace", "--format", "json"] + list(args), text=True, **extra)
         self.stdout = ""
         self.stderr = ""

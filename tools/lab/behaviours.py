@@ -64,16 +64,17 @@ class Behaviours:
     def _string(sni):
         return f"-m string --string {shlex.quote(sni)} --algo bm"
 
-    def daemon(self, node, argv, timeout=5.0):
+    def daemon(self, node, argv, timeout=5.0, **popen_kw):
         """Starts a lab binary that prints "ready"; waits for it.  stderr goes to a
-        log file (a pipe nobody reads could fill up and block the daemon)."""
+        log file (a pipe nobody reads could fill up and block the daemon).
+        popen_kw go to popen (preexec_fn, to start it in a cgroup)."""
         exe = bin_path(argv[0])
         if not os.access(exe, os.X_OK):
             raise self._error(f"{exe} is missing: build it (cmake --build build) or set RSTHOP_LAB_BIN_DIR")
         if not getattr(self, "_logdir", None):
             self._logdir = tempfile.mkdtemp(prefix=f"{self.tag}-")
         log = open(os.path.join(self._logdir, f"{node}-{argv[0]}-{len(self.procs)}.log"), "w+")
-        p = self.popen(node, [exe] + list(argv[1:]), stderr=log)
+        p = self.popen(node, [exe] + list(argv[1:]), stderr=log, **popen_kw)
         p.log = log
         deadline = time.time() + timeout
         out = b""
@@ -110,7 +111,7 @@ class Behaviours:
 
     # End hosts -------------------------------------------------------------
     def start_server(self, abort_after_hello=False, https_port=443, http_port=80, name=None, reply_delay_ms=0,
-                     http_reset=False):
+                     http_reset=False, **popen_kw):
         """lab-tls-server on the server's v4 and v6 addresses; returns the process.
         reply_delay_ms models a distant server: without it, the server's first
         flight can overtake an injector's RSTs (the race real injectors run)."""
@@ -121,7 +122,7 @@ class Behaviours:
             argv.append("--abort-after-hello")
         if http_reset:
             argv.append("--http-reset")
-        return self.daemon("server", argv)
+        return self.daemon("server", argv, **popen_kw)
 
     def client_firewall_reset(self, port=443, sni=None):
         """The client's own firewall rejects with a RST (on the SYN, or on an SNI)."""

@@ -172,11 +172,15 @@ class Lab(Behaviours):
             raise LabError(f"[{node}] {cmd!r} failed ({r.returncode}): {r.stderr.strip()}")
         return r
 
-    def popen(self, node, argv, **kw):
-        """Starts a process in node's namespace; it is killed when the lab goes down."""
+    def popen(self, node, argv, host_mounts=False, **kw):
+        """Starts a process in node's namespace; it is killed when the lab goes down.
+        host_mounts enters only the network namespace (nsenter --net), keeping
+        the host's mounts: `ip netns exec` remounts /sys, which hides /sys/fs/cgroup."""
         kw.setdefault("stdout", subprocess.PIPE)
         kw.setdefault("stderr", subprocess.PIPE)
-        p = subprocess.Popen(["ip", "netns", "exec", self.ns(node)] + list(argv), start_new_session=True, **kw)
+        enter = (["nsenter", f"--net=/run/netns/{self.ns(node)}", "--"] if host_mounts
+                 else ["ip", "netns", "exec", self.ns(node)])
+        p = subprocess.Popen(enter + list(argv), start_new_session=True, **kw)
         self.procs.append(p)
         return p
 

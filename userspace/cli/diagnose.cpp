@@ -18,6 +18,7 @@
 #include "cli/route_traced.h"
 #include "cli/stop_signals.h"
 #include "common/clock.h"
+#include "common/netns.h"
 #include "diagnose/lines.h"
 #include "diagnose/session.h"
 #include "kernel/capture.h"
@@ -221,7 +222,7 @@ int run_diagnose(const DiagnoseOptions& opt) {
   output::Writer& writer = *outs->writer;
   const bool text = outs->text;
   const WallClock wall = WallClock::calibrate();
-  output::Context ctx{host_name(), wall, {}, opt.community_id_seed};
+  output::Context ctx{host_name(), wall, {}, opt.community_id_seed, own_netns_inode()};
   std::unique_ptr<LiveEvidence> evidence;  // --pcap-out
   std::vector<flow::Packet> rsts;          // the RSTs the capture saw, written with the verdict
   if (!opt.pcap_out.empty()) {

@@ -18,6 +18,7 @@
 #include "cli/route_traced.h"
 #include "cli/service.h"
 #include "cli/stop_signals.h"
+#include "common/cgroup_resolver.h"
 #include "common/clock.h"
 #include "common/clock_discipline.h"
 #include "common/netns.h"
@@ -171,6 +172,7 @@ std::unique_ptr<diagnose::AutoRunner> auto_runner(std::optional<diagnose::AutoRu
   cfg->route_traced = route_traced_fn(traced);
   cfg->ctx = ctx;
   cfg->ctx.interface_name = {};  // its cache belongs to the consumer thread; verdict lines name no interface
+  cfg->ctx.cgroup = {};          // so does the cgroup resolver; verdict lines name no cgroup
   return std::make_unique<diagnose::AutoRunner>(std::move(*cfg));
 }
 
@@ -197,6 +199,14 @@ Result<std::optional<diagnose::AutoRunner::Config>> auto_config(const TraceOptio
   auto c = auto_runner_config(opt.auto_diagnose);
   if (!c) return c.error();
   return std::optional<diagnose::AutoRunner::Config>(std::move(c.value()));
+}
+
+// Found while root: mountinfo may not be readable once the privileges are dropped.
+CgroupResolver open_cgroups() {
+  CgroupResolver r = CgroupResolver::open();
+  if (r.root().empty())
+    std::cerr << "rsthop: notice: no cgroup2 file system is mounted here: cgroups are reported by id only\n";
+  return r;
 }
 
 }  // namespace
@@ -234,6 +244,7 @@ int run_trace(const TraceOptions& opt, const TraceReloader& reload) {
     metrics = std::move(m.value());
   }
 
+  CgroupResolver cgroups = open_cgroups();
   auto cap = kernel::Capture::open(cfg);
   if (!cap) return fail(cap.error().message);
   kernel::Capture& capture = *cap.value();
@@ -260,6 +271,7 @@ int run_trace(const TraceOptions& opt, const TraceReloader& reload) {
   }
 
   output::Context ctx{host_name(), wall, if_name_cache(), opt.community_id_seed, own_netns_inode()};
+  ctx.cgroup = [&cgroups](uint64_t id) { return cgroups.lookup(id); };
   auto registry = oui::Registry::load();
   if (!registry) std::cerr << "rsthop: notice: " << registry.error().message << "\n";
   pipeline::Pipeline::Options po;

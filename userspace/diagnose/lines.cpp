@@ -8,6 +8,7 @@
 #include "output/event_parts.h"
 #include "output/json_writer.h"
 #include "output/verdict_fields.h"
+#include "output/where_fields.h"
 
 namespace rsthop::diagnose {
 namespace {
@@ -44,6 +45,7 @@ void begin(JsonWriter& w, const output::Context& ctx, uint64_t now_mono_ns, cons
   w.end_object();
   if (ecs_extra) ecs_extra();
   begin_rsthop(w, c);
+  output::where_fields(w, ctx);  // the namespace the probes left from
 }
 
 void begin_probe(JsonWriter& w, const char* name, probe::Outcome o, double ms, uint16_t local_port,

@@ -52,7 +52,8 @@ struct FlowSummary {
   std::string history;           // Zeek history letters (ShADadFfRr...)
   std::string closed_by;         // "source" | "destination" | "timeout" | "evicted" | "trace_end" | "unknown"
   bool handshake_seen = false;
-  AppHint app;  // from the initiator's first payload
+  AppHint app;             // from the initiator's first payload
+  uint64_t cgroup_id = 0;  // cgroup v2 id of this host's socket, from a tracepoint event of the flow; 0 = unknown
   // Capture files only: the file and the first / last frame that produced an event of this flow.
   uint64_t first_frame = 0, last_frame = 0;
   std::string file;
@@ -89,6 +90,7 @@ struct ResetRecord {
   std::optional<PacketMark> answered;   // the RST receiver's first payload (the request the RST answers)
   std::optional<PacketMark> fin;        // the RST sender's first FIN, when it came before the RST
   uint8_t initiator = RH_SIDE_UNKNOWN;  // side of the canonical key that sent the first SYN
+  uint64_t cgroup_id = 0;               // cgroup v2 id of this host's socket (FlowSummary::cgroup_id)
 };
 
 }  // namespace rsthop::flow

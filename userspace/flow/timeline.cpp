@@ -206,9 +206,12 @@ void Timeline::add(const Packet& p) {
           r.app.tls_sni.empty() && r.app.http_request.empty())
         parse_app_hint(p.data, r.app);
       break;
-    case RH_EV_RST:
     case RH_EV_LOCAL_RST_SEND:
     case RH_EV_LOCAL_RST_RECV:
+      if (uint64_t cg = rh_event_cgroup_id(&ev)) r.cgroup_id = cg;
+      on_reset_event(r, p);
+      break;
+    case RH_EV_RST:
       on_reset_event(r, p);
       break;
     default:
@@ -287,6 +290,7 @@ void Timeline::flush_burst(Rec& r, bool refresh) {
   rec.synack = r.synack;
   rec.syn = r.syn;
   rec.app = r.app;
+  rec.cgroup_id = r.cgroup_id;
   const uint8_t sender = rec.first.ev.side & 1;
   rec.answered = before(r.first_payload[sender ^ 1], rec.first.ev.ts_ns);
   rec.fin = before(r.first_fin[sender], rec.first.ev.ts_ns);
@@ -339,6 +343,7 @@ void Timeline::emit_flow(Rec& r, const char* closed_by, bool refresh) {
   f.conn_state = r.zeek.conn_state();
   f.history = r.zeek.history();
   f.app = r.app;
+  f.cgroup_id = r.cgroup_id;
   f.first_frame = r.first_frame;
   f.last_frame = r.last_frame;
   f.file = r.file;

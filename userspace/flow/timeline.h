@@ -71,6 +71,7 @@ class Timeline {
     std::optional<PacketMark> first_payload[2], first_fin[2];  // per side
     uint64_t first_rst_ns[2] = {0, 0};
     AppHint app;
+    uint64_t cgroup_id = 0;              // from the flow's tracepoint events
     ZeekConn zeek;                       // conn_state and history, packet by packet
     rh_flow_state zeek_prev{};           // the state copy ZeekConn saw last
     bool late = false;                   // RSTs of a flow already summarised: reset lines only

@@ -171,10 +171,10 @@ struct FileRef {
 // analyze`.  The caller adds its own object (rsthop.flow, rsthop.reset...)
 // and closes rsthop.
 void rsthop_members(JsonWriter& w, const Context& ctx, uint32_t ifindex, const char* hook, const flow::AppHint* app,
-                    const FileRef& ref = {}) {
+                    const FileRef& ref = {}, const Where& where = {}) {
   bool http = app != nullptr && !app->http_request.empty();
   bool file = !ref.file.empty();
-  where_fields(w, ctx);
+  where_fields(w, ctx, where);
   if (ifindex != 0) w.uint("ifindex", ifindex);
   if (hook != nullptr) w.plain("hook", hook);
   if (http) w.string("http_request", app->http_request);
@@ -345,8 +345,10 @@ void append_flow_line(std::string& out, const Context& ctx, const flow::FlowSumm
           tuple_id(ctx, fam, f.source.ip.data(), f.destination.ip.data(), f.source.port, f.destination.port));
   observer(w, ctx, f.ifindex, Direction::both);
   app_objects(w, f.app);
+  Where where = where_of(ctx, f.cgroup_id);
+  where_objects(w, where);
   begin_rsthop(w, kFlowClass);
-  rsthop_members(w, ctx, f.ifindex, nullptr, &f.app, FileRef{f.file, nullptr, f.first_frame, f.last_frame});
+  rsthop_members(w, ctx, f.ifindex, nullptr, &f.app, FileRef{f.file, nullptr, f.first_frame, f.last_frame}, where);
   w.begin_object("flow");
   w.string("conn_state", f.conn_state);
   w.string("history", f.history);
@@ -406,8 +408,10 @@ void append_reset_line(std::string& out, const Context& ctx, const flow::ResetRe
   network(w, fam, "tcp", tuple_id(ctx, fam, ev.saddr, ev.daddr, ev.sport, ev.dport));
   observer(w, ctx, ev.ifindex, direction_of(ev.hook));
   app_objects(w, r.app);
+  Where where = where_of(ctx, r.cgroup_id);
+  where_objects(w, where);
   begin_rsthop(w, kResetClass);
-  rsthop_members(w, ctx, ev.ifindex, hook_name(ev.hook), &r.app, FileRef{r.first.file, &r.frames});
+  rsthop_members(w, ctx, ev.ifindex, hook_name(ev.hook), &r.app, FileRef{r.first.file, &r.frames}, where);
   reset_object(w, r, verdict, fam);
   w.end_object();
   w.end_object();
@@ -481,8 +485,12 @@ void append_packet_line(std::string& out, const Context& ctx, const flow::Packet
     network(w, fam, "tcp", tuple_id(ctx, fam, ev.saddr, ev.daddr, ev.sport, ev.dport));
   }
   observer(w, ctx, ev.ifindex, direction_of(ev.hook));
+  // Only tracepoint events know a socket, hence a cgroup.
+  bool local = ev.kind == RH_EV_LOCAL_RST_SEND || ev.kind == RH_EV_LOCAL_RST_RECV;
+  Where where = where_of(ctx, local ? rh_event_cgroup_id(&ev) : 0);
+  where_objects(w, where);
   begin_rsthop(w, kPacketClass);
-  rsthop_members(w, ctx, ev.ifindex, hook_name(ev.hook), nullptr);
+  rsthop_members(w, ctx, ev.ifindex, hook_name(ev.hook), nullptr, {}, where);
   packet_object(w, p, fam);
   if (icmp) icmp_object(w, ctx, ev, fam);
   w.end_object();

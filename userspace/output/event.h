@@ -22,6 +22,7 @@
 
 #include "attribution/verdict.h"
 #include "bpf/abi.h"
+#include "common/cgroup_resolver.h"
 #include "common/clock.h"
 #include "flow/model.h"
 #include "output/sink_stats.h"
@@ -39,6 +40,8 @@ struct Context {
   std::function<std::string(uint32_t ifindex)> interface_name;  // may be empty; "" = unknown
   uint16_t community_id_seed = 0;                               // --community-id-seed
   uint64_t netns_inode = 0;                                     // rsthop.netns.inode (where_fields.h); 0 = unknown
+  // cgroup v2 id -> path and tags (common/cgroup_resolver.h); may be empty, nullptr = unknown.
+  std::function<const CgroupInfo*(uint64_t id)> cgroup;
 };
 
 // Userspace-side counters reported next to the kernel's (rsthop.stats.userspace.*).

@@ -256,6 +256,40 @@ TEST(Resets, WireRstThenLocalReceiveIsOneRecord) {
   EXPECT_EQ(ttls(h.resets[0]), std::vector<uint8_t>{60});
 }
 
+TEST(Resets, TheSocketsCgroupReachesTheResetAndTheFlow) {
+  // The wire RST comes first, the socket's tracepoint (with its cgroup) after it.
+  Harness h;
+  Conn c;
+  uint64_t t = establish_tls(h, c) + 10 * kMs;
+  h.frame(t, forged_rst(c, c.s_next, 60, 1), RH_HOOK_TC_INGRESS);
+  offline::LocalReset lr;
+  lr.ts_ns = t + 5000;
+  lr.kind = RH_EV_LOCAL_RST_RECV;
+  lr.local_addr = c.client16();
+  lr.local_port = c.cport;
+  lr.remote_addr = c.server16();
+  lr.remote_port = c.sport;
+  flow::Packet p = h.replayer.feed(lr);
+  rh_event_set_cgroup_id(&p.ev, 0x100000007ULL);
+  EXPECT_EQ(rh_event_cgroup_id(&p.ev), 0x100000007ULL);
+  h.timeline.add(p);
+  h.timeline.finish(t + kSec);
+  ASSERT_EQ(h.resets.size(), 1u);
+  EXPECT_EQ(h.resets[0].cgroup_id, 0x100000007ULL);
+  ASSERT_EQ(h.flows.size(), 1u);
+  EXPECT_EQ(h.flows[0].cgroup_id, 0x100000007ULL);
+  // Without a tracepoint event the flow's cgroup is unknown.
+  Harness wire_only;
+  Conn d;
+  t = establish_tls(wire_only, d) + 10 * kMs;
+  wire_only.frame(t, forged_rst(d, d.s_next, 60, 1), RH_HOOK_TC_INGRESS);
+  wire_only.timeline.finish(t + kSec);
+  ASSERT_EQ(wire_only.resets.size(), 1u);
+  EXPECT_EQ(wire_only.resets[0].cgroup_id, 0u);
+  ASSERT_EQ(wire_only.flows.size(), 1u);
+  EXPECT_EQ(wire_only.flows[0].cgroup_id, 0u);
+}
+
 TEST(Resets, RejectedSynCarriesNoSynAckAndNoRtt) {
   Harness h;
   Conn c;

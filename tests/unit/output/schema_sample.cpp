@@ -18,6 +18,20 @@ int main() {
   Context ctx = fx::context();
   Context in_netns = ctx;
   in_netns.netns_inode = 4026531840ULL;
+  // A socket in a Kubernetes pod's container (container.*, orchestrator.*, rsthop.cgroup.*).
+  CgroupInfo pod{
+      "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod0a1b2c3d_0000_4000_8000_00000000abcd.slice/"
+      "cri-containerd-" +
+          std::string(64, 'e') + ".scope",
+      {}};
+  pod.tags = parse_cgroup_path(pod.path);
+  in_netns.cgroup = [&pod](uint64_t id) { return id == 77 ? &pod : nullptr; };
+  flow::ResetRecord in_pod = fx::reset_record();
+  in_pod.cgroup_id = 77;
+  flow::FlowSummary flow_in_pod = fx::flow_summary();
+  flow_in_pod.cgroup_id = 77;
+  flow::FlowSummary flow_unresolved = fx::flow_summary();
+  flow_unresolved.cgroup_id = 78;
   Writer w(std::make_unique<StdoutSink>(), Format::json);
 
   flow::ResetRecord local;
@@ -99,6 +113,9 @@ int main() {
       [&](std::string& l) { append_flow_line(l, ctx, fx::flow_summary()); },
       [&](std::string& l) { append_flow_line(l, ctx, f6); },
       [&](std::string& l) { append_reset_line(l, in_netns, fx::reset_record()); },
+      [&](std::string& l) { append_reset_line(l, in_netns, in_pod); },
+      [&](std::string& l) { append_flow_line(l, in_netns, flow_in_pod); },
+      [&](std::string& l) { append_flow_line(l, in_netns, flow_unresolved); },
       [&](std::string& l) { append_reset_line(l, ctx, fx::reset_record()); },
       [&](std::string& l) { append_reset_line(l, ctx, local); },
       [&](std::string& l) { append_reset_line(l, ctx, fx::reset_record(), &remote); },
@@ -137,8 +154,9 @@ int main() {
         append_stats_line(l, ctx, 10 * fx::kSec, k, u, 1.0, false, {}, &att);
       },
       [&](std::string& l) {
-        diagnose::append_hop_line(l, ctx, fx::kSec, target, "syn80", 3, "time_exceeded", hop_from, 0.5, 50.25);
+        diagnose::append_hop_line(l, in_netns, fx::kSec, target, "syn80", 3, "time_exceeded", hop_from, 0.5, 50.25);
       },
+      [&](std::string& l) { diagnose::append_verdict_line(l, in_netns, fx::kSec, target, "example.test", verdict); },
       [&](std::string& l) { append_lost_line(l, ctx, 10 * fx::kSec, "incident_overflow", 2, 2); },
       [&](std::string& l) { append_incident_line(l, ctx, 10 * fx::kSec, inc, 10); },
       [&](std::string& l) { append_incident_line(l, ctx, 10 * fx::kSec, inc6, 0.5); },
