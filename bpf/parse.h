@@ -263,25 +263,31 @@ RH_INLINE int rh_parse_ipv6(struct rh_cursor *c, struct rh_pkt *p)
 	return nh;
 }
 
-/* Ethernet (or raw IP when l2 is 0) up to the L4 header.  Returns the L4 protocol. */
-RH_INLINE int rh_parse_l3(struct rh_cursor *c, struct rh_pkt *p, const __u8 *frame, int has_l2)
+/*
+ * Ethernet (or, when has_l2 is 0, the IP version of a raw IP frame).
+ * Returns the EtherType of the IP header at c->pos.
+ */
+RH_INLINE int rh_parse_l2(struct rh_cursor *c, struct rh_pkt *p, int has_l2)
 {
 	int proto;
 
 	p->ip_flags = 0;
 	p->vlan_depth = 0;
 	p->l2 = 0;
-	if (has_l2) {
-		proto = rh_parse_eth(c, p);
-		if (proto < 0)
-			return proto;
-		if (p->vlan_depth)
-			p->ip_flags |= RH_IPF_VLAN;
-	} else {
+	if (!has_l2) {
 		if (c->pos + 1 > c->end)
 			return -RH_C_TRUNC_L3;
-		proto = (c->pos[0] >> 4) == 6 ? RH_ETH_P_IPV6 : RH_ETH_P_IP;
+		return (c->pos[0] >> 4) == 6 ? RH_ETH_P_IPV6 : RH_ETH_P_IP;
 	}
+	proto = rh_parse_eth(c, p);
+	if (proto >= 0 && p->vlan_depth)
+		p->ip_flags |= RH_IPF_VLAN;
+	return proto;
+}
+
+/* The IP header at c->pos (EtherType `proto`) up to the L4 header.  Returns the L4 protocol. */
+RH_INLINE int rh_parse_ip(struct rh_cursor *c, struct rh_pkt *p, const __u8 *frame, int proto)
+{
 	if (proto == RH_ETH_P_IP)
 		proto = rh_parse_ipv4(c, p);
 	else if (proto == RH_ETH_P_IPV6)
@@ -292,6 +298,16 @@ RH_INLINE int rh_parse_l3(struct rh_cursor *c, struct rh_pkt *p, const __u8 *fra
 		return proto;
 	p->l4_off = (__u32)(c->pos - frame);
 	return proto;
+}
+
+/* Ethernet (or raw IP when l2 is 0) up to the L4 header.  Returns the L4 protocol. */
+RH_INLINE int rh_parse_l3(struct rh_cursor *c, struct rh_pkt *p, const __u8 *frame, int has_l2)
+{
+	int proto = rh_parse_l2(c, p, has_l2);
+
+	if (proto < 0)
+		return proto;
+	return rh_parse_ip(c, p, frame, proto);
 }
 
 /* The fixed TCP header; options are left for rh_parse_tcp_opts. */
