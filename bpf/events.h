@@ -106,14 +106,22 @@ RH_INLINE int filter__port(const struct rh_frame *f, __u16 port)
 	return (RH_CFG(f, port_bitmap)[(port >> 6) & (RH_PORT_BITMAP_WORDS - 1)] >> (port & 63)) & 1;
 }
 
+/* The --port half of the filter: true when it passes. */
+RH_INLINE int filter__ports(const struct rh_frame *f, __u16 sport, __u16 dport)
+{
+	return !RH_CFG(f, filter_ports) || filter__port(f, sport) || filter__port(f, dport);
+}
+
+/* The --host half of the filter: true when it passes. */
+RH_INLINE int filter__hosts(const struct rh_frame *f, const __u8 *saddr, const __u8 *daddr)
+{
+	return !RH_CFG(f, filter_hosts) || filter__cidr_match(f, saddr) || filter__cidr_match(f, daddr);
+}
+
 /* True when the tuple passes the user's --host / --port filter. */
 RH_INLINE int filter__pass(const struct rh_frame *f, const __u8 *saddr, const __u8 *daddr, __u16 sport, __u16 dport)
 {
-	if (RH_CFG(f, filter_ports) && !filter__port(f, sport) && !filter__port(f, dport))
-		return 0;
-	if (RH_CFG(f, filter_hosts) && !filter__cidr_match(f, saddr) && !filter__cidr_match(f, daddr))
-		return 0;
-	return 1;
+	return filter__ports(f, sport, dport) && filter__hosts(f, saddr, daddr);
 }
 
 RH_INLINE void event__fill_tuple(struct rh_event *ev, const struct rh_pkt *p)
@@ -369,6 +377,7 @@ RH_INLINE void rh_glue_ip(const struct rh_frame *f, struct rh_cursor *c, struct 
 			cnt->c[RH_C_FILTERED]++;
 			return;
 		}
+		rh_pkt_addrs(p);
 		icmp__event(f, p, &q);
 		return;
 	}
@@ -378,16 +387,23 @@ RH_INLINE void rh_glue_ip(const struct rh_frame *f, struct rh_cursor *c, struct 
 	}
 	if (p->ip_flags & RH_IPF_FRAG_FIRST)
 		cnt->c[RH_C_FRAGMENTS]++;
-	r = rh_parse_tcp(c, p);
+	r = rh_parse_tcp_ports(c, p);
 	if (r < 0) {
 		counters__inc(cnt, -r);
 		return;
 	}
 	cnt->c[RH_C_TCP]++;
-	if (!filter__pass(f, p->saddr, p->daddr, p->sport, p->dport)) {
+	/* Ports first: a packet the port filter rejects never builds its addresses. */
+	if (!filter__ports(f, p->sport, p->dport)) {
 		cnt->c[RH_C_FILTERED]++;
 		return;
 	}
+	rh_pkt_addrs(p);
+	if (!filter__hosts(f, p->saddr, p->daddr)) {
+		cnt->c[RH_C_FILTERED]++;
+		return;
+	}
+	rh_parse_tcp_rest(p);
 	rh_glue_tcp(f, p);
 }
 
