@@ -14,6 +14,10 @@
  *   rh_host_submit()    hand the record over (BPF: then the --pcap-out frame);
  *   rh_host_flow_get()  the flow's state, created on first sight, or NULL;
  *   rh_host_flow_find() the flow's state if the table has it, or NULL.
+ * and may define, before including it, RH_HOST_IP(f, c, p, data, proto):
+ * how rh_glue_frame() hands a frame on past its L2 header (default: straight
+ * to rh_glue_ip(); BPF: to a global function, verified once instead of once
+ * per VLAN depth).
  * The filter is read through RH_CFG(f, name): the kernel maps it onto its
  * rodata (cfg_<name>), userspace onto f->filter.  Sizes passed to
  * rh_host_reserve() are compile-time constants, as bpf_ringbuf_reserve needs.
@@ -48,6 +52,9 @@ struct rh_frame {
 
 #ifndef RH_CFG
 #define RH_CFG(f, name) ((f)->filter->name)
+#endif
+#ifndef RH_HOST_IP
+#define RH_HOST_IP(f, c, p, data, proto) rh_glue_ip(f, c, p, data, proto)
 #endif
 
 #ifdef __bpf__
@@ -99,14 +106,22 @@ RH_INLINE int filter__port(const struct rh_frame *f, __u16 port)
 	return (RH_CFG(f, port_bitmap)[(port >> 6) & (RH_PORT_BITMAP_WORDS - 1)] >> (port & 63)) & 1;
 }
 
+/* The --port half of the filter: true when it passes. */
+RH_INLINE int filter__ports(const struct rh_frame *f, __u16 sport, __u16 dport)
+{
+	return !RH_CFG(f, filter_ports) || filter__port(f, sport) || filter__port(f, dport);
+}
+
+/* The --host half of the filter: true when it passes. */
+RH_INLINE int filter__hosts(const struct rh_frame *f, const __u8 *saddr, const __u8 *daddr)
+{
+	return !RH_CFG(f, filter_hosts) || filter__cidr_match(f, saddr) || filter__cidr_match(f, daddr);
+}
+
 /* True when the tuple passes the user's --host / --port filter. */
 RH_INLINE int filter__pass(const struct rh_frame *f, const __u8 *saddr, const __u8 *daddr, __u16 sport, __u16 dport)
 {
-	if (RH_CFG(f, filter_ports) && !filter__port(f, sport) && !filter__port(f, dport))
-		return 0;
-	if (RH_CFG(f, filter_hosts) && !filter__cidr_match(f, saddr) && !filter__cidr_match(f, daddr))
-		return 0;
-	return 1;
+	return filter__ports(f, sport, dport) && filter__hosts(f, saddr, daddr);
 }
 
 RH_INLINE void event__fill_tuple(struct rh_event *ev, const struct rh_pkt *p)
@@ -329,21 +344,15 @@ RH_INLINE void rh_glue_tcp(const struct rh_frame *f, const struct rh_pkt *p)
 }
 
 /*
- * Everything a frame does: parse, count, filter, track, emit.  `data` is
- * the frame's first byte (its Ethernet header when f->has_l2) and `end` the
- * end of what can be read directly.  The ICMP branch stays inline here: as a
- * helper of its own clang lays the programs out so that the verifier
- * explores about 4% more states (measured on kernel 6.18).
+ * A frame from its IP header on (c->pos, EtherType `proto`; p holds what
+ * rh_parse_l2() found): parse, count, filter, track, emit.
  */
-RH_INLINE void rh_glue_frame(const struct rh_frame *f, const __u8 *data, const __u8 *end)
+RH_INLINE void rh_glue_ip(const struct rh_frame *f, struct rh_cursor *c, struct rh_pkt *p, const __u8 *data, int proto)
 {
-	struct rh_cursor c = {.pos = data, .end = end};
 	struct rh_counters *cnt = f->cnt;
-	struct rh_pkt p;
 	int r;
 
-	cnt->c[RH_C_PACKETS]++;
-	r = rh_parse_l3(&c, &p, data, f->has_l2);
+	r = rh_parse_ip(c, p, data, proto);
 	if (r < 0) {
 		counters__inc(cnt, -r);
 		return;
@@ -351,11 +360,11 @@ RH_INLINE void rh_glue_frame(const struct rh_frame *f, const __u8 *data, const _
 	if (r == RH_IPPROTO_ICMP || r == RH_IPPROTO_ICMPV6) {
 		struct rh_icmp_quote q;
 
-		if ((r == RH_IPPROTO_ICMP) != (p.family == 4)) {
+		if ((r == RH_IPPROTO_ICMP) != (p->family == 4)) {
 			cnt->c[RH_C_NON_TCP]++;
 			return;
 		}
-		r = rh_parse_icmp_quote(&c, &p, &q);
+		r = rh_parse_icmp_quote(c, p, &q);
 		if (r < 0) {
 			counters__inc(cnt, -r);
 			return;
@@ -368,26 +377,55 @@ RH_INLINE void rh_glue_frame(const struct rh_frame *f, const __u8 *data, const _
 			cnt->c[RH_C_FILTERED]++;
 			return;
 		}
-		icmp__event(f, &p, &q);
+		rh_pkt_addrs(p);
+		icmp__event(f, p, &q);
 		return;
 	}
 	if (r != RH_IPPROTO_TCP) {
 		cnt->c[RH_C_NON_TCP]++;
 		return;
 	}
-	if (p.ip_flags & RH_IPF_FRAG_FIRST)
+	if (p->ip_flags & RH_IPF_FRAG_FIRST)
 		cnt->c[RH_C_FRAGMENTS]++;
-	r = rh_parse_tcp(&c, &p);
+	r = rh_parse_tcp_ports(c, p);
 	if (r < 0) {
 		counters__inc(cnt, -r);
 		return;
 	}
 	cnt->c[RH_C_TCP]++;
-	if (!filter__pass(f, p.saddr, p.daddr, p.sport, p.dport)) {
+	/* Ports first: a packet the port filter rejects never builds its addresses. */
+	if (!filter__ports(f, p->sport, p->dport)) {
 		cnt->c[RH_C_FILTERED]++;
 		return;
 	}
-	rh_glue_tcp(f, &p);
+	rh_pkt_addrs(p);
+	if (!filter__hosts(f, p->saddr, p->daddr)) {
+		cnt->c[RH_C_FILTERED]++;
+		return;
+	}
+	rh_parse_tcp_rest(p);
+	rh_glue_tcp(f, p);
+}
+
+/*
+ * Everything a frame does: parse, count, filter, track, emit.  `data` is
+ * the frame's first byte (its Ethernet header when f->has_l2) and `end` the
+ * end of what can be read directly.  The L2 header is parsed here, the rest
+ * behind RH_HOST_IP (BPF: a global function, see rsthop.bpf.c).
+ */
+RH_INLINE void rh_glue_frame(const struct rh_frame *f, const __u8 *data, const __u8 *end)
+{
+	struct rh_cursor c = {.pos = data, .end = end};
+	struct rh_pkt p;
+	int r;
+
+	f->cnt->c[RH_C_PACKETS]++;
+	r = rh_parse_l2(&c, &p, f->has_l2);
+	if (r < 0) {
+		counters__inc(f->cnt, -r);
+		return;
+	}
+	RH_HOST_IP(f, &c, &p, data, r);
 }
 
 #endif /* RSTHOP_EVENTS_H */

@@ -72,8 +72,9 @@ struct rh_cursor {
 /* What the parsers found.  Pointers point into the frame. */
 struct rh_pkt {
 	const __u8 *l2;	 /* Ethernet header, or NULL for frames that start at L3 */
-	const __u8 *tcp; /* TCP header (set by rh_parse_tcp) */
-	__u8 saddr[16];	 /* network order, IPv4-mapped for IPv4 */
+	const __u8 *tcp; /* TCP header (set by rh_parse_tcp_ports) */
+	const __u8 *l3;	 /* IP header: rh_pkt_addrs() builds saddr / daddr from it */
+	__u8 saddr[16];	 /* network order, IPv4-mapped for IPv4 (after rh_pkt_addrs) */
 	__u8 daddr[16];
 	__u8 family; /* 4 or 6 */
 	__u8 l4proto;
@@ -166,7 +167,10 @@ RH_INLINE int rh_parse_eth(struct rh_cursor *c, struct rh_pkt *p)
 	return proto;
 }
 
-/* IPv4 with options.  Returns the protocol, or -RH_C_FRAGMENTS for a non-first fragment. */
+/*
+ * IPv4 with options.  Returns the protocol, or -RH_C_FRAGMENTS for a
+ * non-first fragment.  The addresses are left to rh_pkt_addrs().
+ */
 RH_INLINE int rh_parse_ipv4(struct rh_cursor *c, struct rh_pkt *p)
 {
 	const __u8 *h = c->pos;
@@ -198,8 +202,7 @@ RH_INLINE int rh_parse_ipv4(struct rh_cursor *c, struct rh_pkt *p)
 	if (frag & 0x2000)
 		p->ip_flags |= RH_IPF_FRAG_FIRST;
 	p->l4_len = p->ip_len > ihl ? (__u16)(p->ip_len - ihl) : 0;
-	rh_addr_v4mapped(p->saddr, h + 12);
-	rh_addr_v4mapped(p->daddr, h + 16);
+	p->l3 = h;
 	c->pos = h + ihl;
 	return p->l4proto;
 }
@@ -207,6 +210,7 @@ RH_INLINE int rh_parse_ipv4(struct rh_cursor *c, struct rh_pkt *p)
 /*
  * IPv6 with up to RH_IPV6_EXT_MAX extension headers (hop-by-hop, routing,
  * fragment, destination options, AH).  Returns the upper-layer protocol.
+ * The addresses are left to rh_pkt_addrs().
  */
 RH_INLINE int rh_parse_ipv6(struct rh_cursor *c, struct rh_pkt *p)
 {
@@ -225,8 +229,7 @@ RH_INLINE int rh_parse_ipv6(struct rh_cursor *c, struct rh_pkt *p)
 	plen = rh_ntohs(RH_LD16(h + 4));
 	/* ip_len is 16 bits: a payload over 65495 bytes saturates it, l4_len does not wrap. */
 	p->ip_len = plen + 40 > 0xffff ? 0xffff : (__u16)(plen + 40);
-	RH_COPY(p->saddr, h + 8, 16);
-	RH_COPY(p->daddr, h + 24, 16);
+	p->l3 = h;
 	nh = h[6];
 	h += 40;
 	for (i = 0; i < RH_IPV6_EXT_MAX; i++) {
@@ -263,25 +266,35 @@ RH_INLINE int rh_parse_ipv6(struct rh_cursor *c, struct rh_pkt *p)
 	return nh;
 }
 
-/* Ethernet (or raw IP when l2 is 0) up to the L4 header.  Returns the L4 protocol. */
-RH_INLINE int rh_parse_l3(struct rh_cursor *c, struct rh_pkt *p, const __u8 *frame, int has_l2)
+/*
+ * Ethernet (or, when has_l2 is 0, the IP version of a raw IP frame).
+ * Returns the EtherType of the IP header at c->pos.
+ */
+RH_INLINE int rh_parse_l2(struct rh_cursor *c, struct rh_pkt *p, int has_l2)
 {
 	int proto;
 
 	p->ip_flags = 0;
 	p->vlan_depth = 0;
 	p->l2 = 0;
-	if (has_l2) {
-		proto = rh_parse_eth(c, p);
-		if (proto < 0)
-			return proto;
-		if (p->vlan_depth)
-			p->ip_flags |= RH_IPF_VLAN;
-	} else {
+	if (!has_l2) {
 		if (c->pos + 1 > c->end)
 			return -RH_C_TRUNC_L3;
-		proto = (c->pos[0] >> 4) == 6 ? RH_ETH_P_IPV6 : RH_ETH_P_IP;
+		return (c->pos[0] >> 4) == 6 ? RH_ETH_P_IPV6 : RH_ETH_P_IP;
 	}
+	proto = rh_parse_eth(c, p);
+	if (proto >= 0 && p->vlan_depth)
+		p->ip_flags |= RH_IPF_VLAN;
+	return proto;
+}
+
+/*
+ * The IP header at c->pos (EtherType `proto`) up to the L4 header, without
+ * the addresses (a packet the port filter rejects never needs them): call
+ * rh_pkt_addrs() before reading saddr / daddr.  Returns the L4 protocol.
+ */
+RH_INLINE int rh_parse_ip(struct rh_cursor *c, struct rh_pkt *p, const __u8 *frame, int proto)
+{
 	if (proto == RH_ETH_P_IP)
 		proto = rh_parse_ipv4(c, p);
 	else if (proto == RH_ETH_P_IPV6)
@@ -294,8 +307,36 @@ RH_INLINE int rh_parse_l3(struct rh_cursor *c, struct rh_pkt *p, const __u8 *fra
 	return proto;
 }
 
-/* The fixed TCP header; options are left for rh_parse_tcp_opts. */
-RH_INLINE int rh_parse_tcp(struct rh_cursor *c, struct rh_pkt *p)
+/* The addresses of a packet rh_parse_ip() accepted, from its IP header. */
+RH_INLINE void rh_pkt_addrs(struct rh_pkt *p)
+{
+	if (p->family == 4) {
+		rh_addr_v4mapped(p->saddr, p->l3 + 12);
+		rh_addr_v4mapped(p->daddr, p->l3 + 16);
+	} else {
+		RH_COPY(p->saddr, p->l3 + 8, 16);
+		RH_COPY(p->daddr, p->l3 + 24, 16);
+	}
+}
+
+/* Ethernet (or raw IP when l2 is 0) up to the L4 header, addresses included.  Returns the L4 protocol. */
+RH_INLINE int rh_parse_l3(struct rh_cursor *c, struct rh_pkt *p, const __u8 *frame, int has_l2)
+{
+	int proto = rh_parse_l2(c, p, has_l2);
+
+	if (proto < 0)
+		return proto;
+	proto = rh_parse_ip(c, p, frame, proto);
+	if (proto >= 0)
+		rh_pkt_addrs(p);
+	return proto;
+}
+
+/*
+ * The fixed TCP header's bounds and ports, all a port filter needs; the
+ * other fields are left to rh_parse_tcp_rest().
+ */
+RH_INLINE int rh_parse_tcp_ports(struct rh_cursor *c, struct rh_pkt *p)
 {
 	const __u8 *h = c->pos;
 	__u32 hlen;
@@ -310,14 +351,31 @@ RH_INLINE int rh_parse_tcp(struct rh_cursor *c, struct rh_pkt *p)
 	p->tcp = h;
 	p->sport = rh_ntohs(RH_LD16(h));
 	p->dport = rh_ntohs(RH_LD16(h + 2));
+	p->tcp_hlen = (__u16)hlen;
+	c->pos = h + hlen;
+	return 0;
+}
+
+/* The rest of a TCP header rh_parse_tcp_ports() accepted. */
+RH_INLINE void rh_parse_tcp_rest(struct rh_pkt *p)
+{
+	const __u8 *h = p->tcp;
+
 	p->seq = rh_ntohl(RH_LD32(h + 4));
 	p->ack = rh_ntohl(RH_LD32(h + 8));
 	p->tcp_flags = h[13];
 	p->window = rh_ntohs(RH_LD16(h + 14));
-	p->tcp_hlen = (__u16)hlen;
-	p->payload_len = p->l4_len > hlen ? (__u16)(p->l4_len - hlen) : 0;
-	c->pos = h + hlen;
-	return 0;
+	p->payload_len = p->l4_len > p->tcp_hlen ? (__u16)(p->l4_len - p->tcp_hlen) : 0;
+}
+
+/* The fixed TCP header; options are left for rh_parse_tcp_opts. */
+RH_INLINE int rh_parse_tcp(struct rh_cursor *c, struct rh_pkt *p)
+{
+	int r = rh_parse_tcp_ports(c, p);
+
+	if (r == 0)
+		rh_parse_tcp_rest(p);
+	return r;
 }
 
 /* The option bytes of a TCP header, copied out of the frame. */

@@ -96,6 +96,23 @@ static __always_inline void ringbuf__submit(void *rec, struct rh_counters *cnt)
 	bpf_ringbuf_submit(rec, flags);
 }
 
+/*
+ * Everything past the Ethernet header, as global functions: the verifier
+ * checks each once, on its own, with the IP header at an unknown offset,
+ * instead of once for every VLAN depth (each leaves the packet pointers at
+ * another constant offset, so none of those paths prune each other).  One
+ * per context type, as the helpers that read the frame differ.
+ */
+int rh_ip_xdp(struct xdp_md *ctx, __u32 l3_off, int proto, __u32 vlan_depth, __u32 frame_len);
+int rh_ip_skb(struct __sk_buff *skb, __u32 l3_off, int proto, __u32 vlan_depth, int hook);
+
+/* f->hook is a compile-time constant in every caller. */
+#define RH_HOST_IP(f, c, p, data, proto)                                                                               \
+	((f)->hook == RH_HOOK_XDP ? rh_ip_xdp((struct xdp_md *)(f)->ctx, (__u32)((c)->pos - (data)), (proto),          \
+					      (p)->vlan_depth, (f)->frame_len)                                         \
+				  : rh_ip_skb((struct __sk_buff *)(f)->ctx, (__u32)((c)->pos - (data)), (proto),       \
+					      (p)->vlan_depth, (f)->hook))
+
 /* The event glue (bpf/events.h) reads the filter straight from rodata. */
 #define RH_CFG(f, name) (cfg_##name)
 #include "events.h"
@@ -164,16 +181,18 @@ static __always_inline struct rh_flow_state *rh_host_flow_find(const struct rh_f
 	return bpf_map_lookup_elem(&flows, k);
 }
 
+/* A new flow's state (rh_flow_reset()), in rodata: not 150 bytes of the callers' stack. */
+static const struct rh_flow_state flow_init = {.initiator = RH_SIDE_UNKNOWN};
+
 static __always_inline struct rh_flow_state *rh_host_flow_get(const struct rh_frame *f, const struct rh_flow_key *k,
 							      const struct rh_pkt *p)
 {
 	struct rh_flow_state *st = bpf_map_lookup_elem(&flows, k);
-	struct rh_flow_state init;
 
 	if (st)
 		return st;
-	rh_flow_reset(&init);
-	if (bpf_map_update_elem(&flows, k, &init, BPF_NOEXIST) && bpf_map_lookup_elem(&flows, k) == NULL) {
+	if (bpf_map_update_elem(&flows, k, (const void *)&flow_init, BPF_NOEXIST) &&
+	    bpf_map_lookup_elem(&flows, k) == NULL) {
 		f->cnt->c[RH_C_LOST_FLOW_TABLE]++;
 		return NULL;
 	}
@@ -183,17 +202,91 @@ static __always_inline struct rh_flow_state *rh_host_flow_get(const struct rh_fr
 	return bpf_map_lookup_elem(&flows, k);
 }
 
-/* Shared body of the XDP and tc programs; hook is a compile-time constant. */
-static __always_inline void rh_handle(void *ctx, const __u8 *data, const __u8 *data_end, __u32 ifindex, __u32 frame_len,
-				      __u32 segs, const int hook)
+/*
+ * The frame as the global functions see it.  In a tc function the hook is
+ * an argument: 2 - (hook & 1) keeps it a TC hook (1 or 2) in the verifier's
+ * eyes, so rh_host_load()'s XDP branch is known dead.
+ */
+static __always_inline int frame__xdp(struct rh_frame *f, struct xdp_md *ctx, __u32 frame_len)
+{
+	f->ctx = ctx;
+	f->cnt = counters__get();
+	f->filter = NULL;
+	f->ifindex = ctx->ingress_ifindex;
+	f->frame_len = frame_len; /* from the caller's pointers: here clang would spill a truncated packet pointer */
+	f->segs = 1;
+	f->hook = RH_HOOK_XDP;
+	f->has_l2 = 1;
+	return f->cnt != NULL;
+}
+
+static __always_inline int frame__skb(struct rh_frame *f, struct __sk_buff *skb, int hook)
+{
+	__u32 segs = skb->gso_segs;
+
+	f->ctx = skb;
+	f->cnt = counters__get();
+	f->filter = NULL;
+	f->ifindex = skb->ifindex;
+	f->frame_len = skb->len;
+	f->segs = segs ? segs : 1;
+	f->hook = 2 - (hook & 1); /* RH_HOOK_TC_INGRESS (1) or RH_HOOK_TC_EGRESS (2) */
+	f->has_l2 = 1;
+	return f->cnt != NULL;
+}
+
+/* The frame from l3_off on, with the L2 facts the caller parsed. */
+static __always_inline void ip__glue(struct rh_frame *f, const __u8 *data, const __u8 *end, __u32 l3_off, int proto,
+				     __u32 vlan_depth)
+{
+	struct rh_cursor c;
+	struct rh_pkt p;
+
+	/* Ethernet and at most RH_VLAN_MAX_DEPTH tags: the bounds the verifier needs. */
+	if (l3_off < 14 || l3_off > 14 + 4 * RH_VLAN_MAX_DEPTH || data + 14 > end)
+		return;
+	p.l2 = data;
+	p.vlan_depth = vlan_depth;
+	p.ip_flags = vlan_depth ? RH_IPF_VLAN : 0;
+	c.pos = data + l3_off;
+	c.end = end;
+	rh_glue_ip(f, &c, &p, data, proto);
+}
+
+__attribute__((noinline)) int rh_ip_xdp(struct xdp_md *ctx, __u32 l3_off, int proto, __u32 vlan_depth, __u32 frame_len)
+{
+	const __u8 *data = (const __u8 *)(long)ctx->data;
+	const __u8 *end = (const __u8 *)(long)ctx->data_end;
+	struct rh_frame f;
+
+	if (frame__xdp(&f, ctx, frame_len))
+		ip__glue(&f, data, end, l3_off, proto, vlan_depth);
+	return 0;
+}
+
+__attribute__((noinline)) int rh_ip_skb(struct __sk_buff *skb, __u32 l3_off, int proto, __u32 vlan_depth, int hook)
+{
+	const __u8 *data = (const __u8 *)(long)skb->data;
+	const __u8 *end = (const __u8 *)(long)skb->data_end;
+	struct rh_frame f;
+
+	if (frame__skb(&f, skb, hook))
+		ip__glue(&f, data, end, l3_off, proto, vlan_depth);
+	return 0;
+}
+
+/*
+ * The Ethernet header, inline in each program; the rest, with the frame
+ * fields it needs (ifindex, GSO segments, the skb's length), in rh_ip_*().
+ */
+static __always_inline void rh_handle(void *ctx, const __u8 *data, const __u8 *data_end, __u32 frame_len,
+				      const int hook)
 {
 	struct rh_counters *cnt = counters__get();
 	struct rh_frame f = {
 		.ctx = ctx,
 		.cnt = cnt,
-		.ifindex = ifindex,
 		.frame_len = frame_len,
-		.segs = segs,
 		.hook = hook,
 		.has_l2 = 1,
 	};
@@ -209,7 +302,7 @@ int rh_xdp(struct xdp_md *ctx)
 	const __u8 *data = (const __u8 *)(long)ctx->data;
 	const __u8 *data_end = (const __u8 *)(long)ctx->data_end;
 
-	rh_handle(ctx, data, data_end, ctx->ingress_ifindex, (__u32)(data_end - data), 1, RH_HOOK_XDP);
+	rh_handle(ctx, data, data_end, (__u32)(data_end - data), RH_HOOK_XDP);
 	return RH_XDP_PASS;
 }
 
@@ -217,9 +310,8 @@ static __always_inline void rh_handle_skb(struct __sk_buff *skb, const int hook)
 {
 	const __u8 *data = (const __u8 *)(long)skb->data;
 	const __u8 *data_end = (const __u8 *)(long)skb->data_end;
-	__u32 segs = skb->gso_segs ? skb->gso_segs : 1;
 
-	rh_handle(skb, data, data_end, skb->ifindex, skb->len, segs, hook);
+	rh_handle(skb, data, data_end, 0, hook);
 }
 
 SEC("tc")
