@@ -165,7 +165,7 @@ def loaded_programs(ids):
     return [p.get("name", "") for p in json.loads(r.stdout or "[]") if p.get("id") in ids]
 
 
-def wait_programs_freed(ids, timeout=5.0):
+def wait_programs_freed(ids, timeout=20.0):
     """Programs are freed asynchronously after the last reference goes; returns the names left."""
     deadline = time.time() + timeout
     left = loaded_programs(ids)
