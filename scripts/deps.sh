@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config
+  build-essential cmake ninja-build pkg-config
   clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libclang-rt-14-dev clang-format clang-tidy
   libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev
   libssl-dev libpcap-dev libcap-ng-dev ieee-data libsystemd-dev

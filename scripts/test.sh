@@ -15,8 +15,14 @@ fi
 bash scripts/lint.sh format
 
 build=${BUILD_DIR:-build}
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}"
+# Ninja schedules objects by file, not by target: the BPF object and its skeleton
+# build beside the C++ that does not include it.  An existing build directory
+# keeps the generator it was made with.
+generator=()
+[ -f "$build/CMakeCache.txt" ] || generator=(-G Ninja)
+cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}"
 cmake --build "$build" -j "$(nproc)"
-# Privileged suites create namespaces and load BPF: keep them serial (RUN_SERIAL),
-# the rest in parallel.
-ctest --test-dir "$build" --output-on-failure -j "$(nproc)" "$@"
+# Twice as many tests as cores: the namespace labs mostly wait (timeouts, ladders),
+# and the CPU-bound entries say what they take (lint.clang_tidy: PROCESSORS, the
+# cores it runs on).  Expensive entries start first (COST).
+ctest --test-dir "$build" --output-on-failure -j "${CTEST_JOBS:-$(( $(nproc) * 2 ))}" "$@"

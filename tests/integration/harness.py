@@ -105,6 +105,10 @@ class Trace:
         self.rc = self.proc.returncode
         return self.events()
 
+    def programs(self):
+        """Ids of the BPF programs this trace holds (call while it runs)."""
+        return programs_held(self.proc.pid)
+
     def events(self):
         out = []
         for line in self.stdout.splitlines():
@@ -141,20 +145,57 @@ def of_type(events, t):
     return [e for e in events if event_type(e) == t]
 
 
-def rsthop_programs():
-    """Names of loaded BPF programs that belong to rsthop (rh_*)."""
+def programs_held(pid):
+    """Ids of the BPF programs process pid holds (its program and link descriptors, from
+    /proc/PID/fdinfo): the suite's own programs, whatever other rsthops run beside it."""
+    ids = set()
+    fdinfo = f"/proc/{pid}/fdinfo"
+    for fd in os.listdir(fdinfo):
+        try:
+            with open(os.path.join(fdinfo, fd)) as f:
+                for line in f:
+                    if line.startswith("prog_id:"):
+                        ids.add(int(line.split()[1]))
+        except OSError:
+            pass  # closed meanwhile
+    return ids
+
+
+def loaded_programs(ids):
+    """Names of those of ids still loaded."""
     r = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True, check=True)
-    return [p.get("name", "") for p in json.loads(r.stdout or "[]") if p.get("name", "").startswith("rh_")]
+    return [p.get("name", "") for p in json.loads(r.stdout or "[]") if p.get("id") in ids]
 
 
-def wait_no_programs(timeout=5.0):
-    """Programs are freed asynchronously after the last reference goes."""
+def wait_programs_freed(ids, timeout=20.0):
+    """Programs are freed asynchronously after the last reference goes; returns the names left."""
     deadline = time.time() + timeout
-    left = rsthop_programs()
+    left = loaded_programs(ids)
     while left and time.time() < deadline:
         time.sleep(0.1)
-        left = rsthop_programs()
+        left = loaded_programs(ids)
     return left
+
+
+def attached_programs(lab, node):
+    """rsthop's (rh_*) programs attached in node's namespace (XDP, tc, tcx): what a process that
+    exited can have left behind, since its own descriptors die with it."""
+    r = lab.run(node, "bpftool -j net show")
+    names = []
+
+    def walk(x):
+        if isinstance(x, dict):
+            n = x.get("name") or x.get("prog_name") or ""
+            if n.startswith("rh_"):
+                names.append(n)
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+
+    walk(json.loads(r.stdout or "[]"))
+    return names
 
 
 ROUND_TRIP_KEYS = ("outcome", "origin", "hop", "hop_ip", "candidates")

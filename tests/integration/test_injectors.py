@@ -69,7 +69,7 @@ class Passive(unittest.TestCase):
             with self.subTest(hop=k, family=family):
                 self.lab.national_firewall(k, BLOCKED)
                 resets = self.trace(lambda: [self.request(family) for _ in range(4)], family)
-                self.lab.run(f"r{k}", "pkill -x lab-injector", check=False)
+                self.lab.run(f"r{k}", "pkill --ns $$ --nslist net -x lab-injector", check=False)
                 self.assertGreaterEqual(len(resets), 4, [r["summary"] for r in resets])
                 ttls = set()
                 for i, r in enumerate(resets):
@@ -88,7 +88,7 @@ class Passive(unittest.TestCase):
             with self.subTest(hop=k, family=family, redirect=redirect):
                 self.lab.inject_blockpage(k, BLOCKED, redirect=redirect)
                 resets = self.trace(lambda: self.request(family, port=80), family)
-                self.lab.run(f"r{k}", "pkill -x lab-injector", check=False)
+                self.lab.run(f"r{k}", "pkill --ns $$ --nslist net -x lab-injector", check=False)
                 self.assertTrue(resets)
                 r = resets[0]
                 self.assertEqual(r["origin"], "middlebox", describe(r))
@@ -106,7 +106,7 @@ class Passive(unittest.TestCase):
                     self.lab.reset_syn(k)
                 resets = self.trace(lambda: self.request(family), family)
                 for k in (1, 2):
-                    self.lab.run(f"r{k}", "pkill -x lab-injector", check=False)
+                    self.lab.run(f"r{k}", "pkill --ns $$ --nslist net -x lab-injector", check=False)
                 self.assertTrue(resets)
                 r = resets[0]
                 self.assertEqual(r["origin"], "middlebox", describe(r))
@@ -121,7 +121,7 @@ class Passive(unittest.TestCase):
             with self.subTest(hop=k, family=family):
                 self.lab.copying_injector(k, BLOCKED)
                 resets = self.trace(lambda: self.request(family), family)
-                self.lab.run(f"r{k}", "pkill -x lab-injector", check=False)
+                self.lab.run(f"r{k}", "pkill --ns $$ --nslist net -x lab-injector", check=False)
                 self.assertTrue(resets)
                 r = resets[0]
                 self.assertEqual(r["origin"], "middlebox", describe(r))

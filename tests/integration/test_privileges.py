@@ -8,7 +8,7 @@ import subprocess
 import time
 import unittest
 
-from harness import BIN, Lab, Trace, of_type, part, require_root, wait_no_programs
+from harness import BIN, Lab, Trace, of_type, part, programs_held, require_root, wait_programs_freed
 
 NOBODY = 65534
 CAP_NET_ADMIN = 1 << 12
@@ -55,6 +55,7 @@ class TraceTest(Privileges):
     def test_tcx_trace_keeps_nothing_and_still_detaches(self):
         self.lab.start_server()
         t = Trace(self.lab, "client", ["-i", self.lab.client_if, "--port", "443"])
+        ids = t.programs()
         self.assert_dropped(status(t.proc.pid))
         # The ring, the flow map and the counters are still read without privileges.
         self.lab.run("client", f"curl -sk --max-time 5 https://{SERVER}/ -o /dev/null", check=False)
@@ -64,17 +65,18 @@ class TraceTest(Privileges):
         self.assertTrue(of_type(events, "flow"), t.stderr)
         stats = part(of_type(events, "stats")[-1], "stats")["kernel"]
         self.assertGreater(stats["packets"], 0)
-        self.assertEqual(wait_no_programs(), [], "programs left after the drop")
+        self.assertEqual(wait_programs_freed(ids), [], "programs left after the drop")
 
     def test_clsact_trace_keeps_net_admin_permitted_only_and_detaches(self):
         t = Trace(self.lab, "client", ["-i", self.lab.client_if, "--xdp", "off", "--tc", "clsact"])
         self.assert_dropped(status(t.proc.pid), kept=CAP_NET_ADMIN)
         self.assertIn("rh_tc_", self.filters())
+        ids = t.programs()
         t.stop()
         self.assertEqual(t.rc, 0, t.stderr)
         self.assertNotIn("rh_tc_", self.filters(), "CAP_NET_ADMIN was raised to remove the filters")
         self.assertNotIn("clsact", self.lab.run("client", f"tc qdisc show dev {self.lab.client_if}").stdout)
-        self.assertEqual(wait_no_programs(), [])
+        self.assertEqual(wait_programs_freed(ids), [])
 
 
 class DiagnoseTest(Privileges):
@@ -91,6 +93,7 @@ class DiagnoseTest(Privileges):
         first = proc.stdout.readline()  # the first probe line: attached and dropped before it
         self.assertIn('"probe"', first, proc.stderr.read() if proc.poll() is not None else "")
         st = status(proc.pid)
+        ids = programs_held(proc.pid)
         out, err = proc.communicate(timeout=60)
         self.assert_dropped(st)
         self.assertEqual(proc.returncode, 0, err)
@@ -99,7 +102,8 @@ class DiagnoseTest(Privileges):
         self.assertEqual(tls[0]["outcome"], "ok", "OpenSSL still works without privileges")
         self.assertEqual(len(of_type(events, "verdict")), 1, out)
         self.assertNotIn("no kernel capture", err, "the capture was attached before the drop")
-        self.assertEqual(wait_no_programs(), [], "programs left after the drop")
+        self.assertTrue(ids, "diagnose holds its capture's programs")
+        self.assertEqual(wait_programs_freed(ids), [], "programs left after the drop")
 
 
 class CleanupTest(unittest.TestCase):
@@ -117,6 +121,7 @@ class CleanupTest(unittest.TestCase):
 
     def killed_trace(self):
         t = Trace(self.lab, "client", ["-i", self.dev, "--xdp", "off", "--tc", "clsact"])
+        self.ids = t.programs()
         t.stop(sig=signal.SIGKILL)
         self.assertIn("clsact", self.qdiscs(), "a killed rsthop leaves its clsact qdisc")
         return self.lab.run("client", f"{BIN} cleanup")
@@ -126,17 +131,18 @@ class CleanupTest(unittest.TestCase):
         r = self.killed_trace()
         self.assertIn("removed 2 leftover tc filter(s) tagged by rsthop and 1 clsact qdisc(s)", r.stderr)
         self.assertNotIn("clsact", self.qdiscs())
-        self.assertEqual(wait_no_programs(), [])
+        self.assertEqual(wait_programs_freed(self.ids), [])
 
     def test_cleanup_keeps_a_qdisc_that_was_there_before(self):
         self.lab.run("client", f"tc qdisc add dev {self.dev} clsact")
         r = self.killed_trace()
         self.assertIn("removed 2 leftover tc filter(s) tagged by rsthop and 0 clsact qdisc(s)", r.stderr)
         self.assertIn("clsact", self.qdiscs())
-        self.assertEqual(wait_no_programs(), [])
+        self.assertEqual(wait_programs_freed(self.ids), [])
 
     def test_a_second_rsthop_on_a_killed_ones_qdisc_works_and_cleanup_takes_both(self):
         t = Trace(self.lab, "client", ["-i", self.dev, "--xdp", "off", "--tc", "clsact"])
+        ids = t.programs()
         t.stop(sig=signal.SIGKILL)
         # Its own handle beside the leftovers: it runs, and leaves the killed one's qdisc alone.
         r = self.lab.run("client", f"{BIN} trace -i {self.dev} --xdp off --tc clsact -d 1", check=False)
@@ -145,7 +151,7 @@ class CleanupTest(unittest.TestCase):
         r = self.lab.run("client", f"{BIN} cleanup")
         self.assertIn("removed 2 leftover tc filter(s) tagged by rsthop and 1 clsact qdisc(s)", r.stderr)
         self.assertNotIn("clsact", self.qdiscs())
-        self.assertEqual(wait_no_programs(), [])
+        self.assertEqual(wait_programs_freed(ids), [])
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -196,7 +196,7 @@ class Lab(Behaviours):
         except (subprocess.TimeoutExpired, ValueError):
             pass
 
-    def wait_port(self, node, addr, port, timeout=5.0):
+    def wait_port(self, node, addr, port, timeout=20.0):
         """Waits until a TCP listener answers on addr:port inside node."""
         deadline = time.time() + timeout
         while time.time() < deadline:
