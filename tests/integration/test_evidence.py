@@ -140,7 +140,7 @@ class LiveEvidenceTest(unittest.TestCase):
         rst_comments = self.tshark(ev, "-Y", "tcp.flags.reset==1", "-T", "fields", "-e", "frame.comment")
         self.assertIn("rsthop reset #1: middlebox at hop 1", rst_comments)
         descr = self.tshark(ev, "-T", "fields", "-e", "frame.interface_description")
-        self.assertIn(f"xdp on {self.lab.client_if}", descr)
+        self.assertIn(f"tc ingress on {self.lab.client_if}", descr)  # diagnose captures with tc only
         # Each probe's connection is in the file too, commented with the probe and its outcome
         # (the TLS probe's frames went out with the reset it drew, each frame once).
         comments = self.tshark(ev, "-T", "fields", "-e", "frame.comment")
