@@ -12,39 +12,16 @@ import glob
 import os
 import re
 import subprocess
-import tempfile
 import time
 import unittest
 
-from harness import BIN, Lab, Trace, event_type, of_type, part, require_root, validate
+from harness import BIN, ROOT, Lab, Trace, event_type, of_type, part, require_root, validate
 
 BLOCKED = "blocked.lab"
 NOBODY = 65534
 BUDGET = 32  # the documented default of --auto-diagnose-budget
-# Opens N connections, TLS with the blocked SNI on 443 or HTTP with the blocked Host on 80,
-# one after the other; prints how many were reset.
-CLIENT = r'''
-import socket, ssl, sys
-host, n, sni, port = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
-ctx = ssl.create_default_context()
-ctx.check_hostname = False
-ctx.verify_mode = ssl.CERT_NONE
-reset = 0
-for i in range(n):
-    s = socket.create_connection((host, port), timeout=3)
-    try:
-        if port == 443:
-            ctx.wrap_socket(s, server_hostname=sni).close()
-        else:
-            s.sendall(f"GET / HTTP/1.1\r\nHost: {sni}\r\n\r\n".encode())
-            s.recv(100)
-    except ConnectionResetError:
-        reset += 1
-    except (ssl.SSLError, OSError):
-        pass
-    s.close()
-print(reset)
-'''
+# tools/lab/flood_client.py opens the connections and prints how many were reset.
+CLIENT = os.path.join(ROOT, "tools", "lab", "flood_client.py")
 # What the probes (sockets of uid nobody) send, in the client's output path.
 COUNTERS = {
     "syn_target": "tcp dport 443 ip daddr {server} 'tcp flags & (syn|ack) == syn'",
@@ -71,10 +48,7 @@ class AutoDiagnoseTest(unittest.TestCase):
             rules.append(f"nft add rule inet rh_auto output meta skuid {NOBODY} "
                          f"{match.format(server=self.server)} counter comment '\"{name}\"'")
         self.lab.run("client", " && ".join(rules))
-        with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
-            f.write(CLIENT)
-        self.addCleanup(os.unlink, f.name)
-        self.client = f.name
+        self.client = CLIENT
 
     def probe_packets(self):
         out = self.lab.run("client", "nft list chain inet rh_auto output").stdout

@@ -8,35 +8,16 @@ Topology: client -> r1 -> r2 -> server."""
 import collections
 import os
 import re
-import tempfile
 import time
 import unittest
 
-from harness import BIN, Lab, Trace, event_type, of_type, part, require_root, validate
+from harness import BIN, ROOT, Lab, Trace, event_type, of_type, part, require_root, validate
 
 BLOCKED = "blocked.lab"
 CONNECTS = 600
 INTERVAL_S = 1
-# Opens CONNECTS TLS connections with the blocked SNI, one after the other;
-# prints how many were reset.
-CLIENT = r'''
-import socket, ssl, sys
-host, n, sni = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-ctx = ssl.create_default_context()
-ctx.check_hostname = False
-ctx.verify_mode = ssl.CERT_NONE
-reset = 0
-for i in range(n):
-    s = socket.create_connection((host, 443), timeout=3)
-    try:
-        ctx.wrap_socket(s, server_hostname=sni).close()
-    except ConnectionResetError:
-        reset += 1
-    except (ssl.SSLError, OSError):
-        pass
-    s.close()
-print(reset)
-'''
+# tools/lab/flood_client.py opens the connections and prints how many were reset.
+CLIENT = os.path.join(ROOT, "tools", "lab", "flood_client.py")
 
 
 class IncidentsTest(unittest.TestCase):
@@ -51,11 +32,8 @@ class IncidentsTest(unittest.TestCase):
         return int(re.search(r"counter packets (\d+)", out).group(1))
 
     def flood(self, n):
-        with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
-            f.write(CLIENT)
-        self.addCleanup(os.unlink, f.name)
         start = time.time()
-        r = self.lab.run("client", f"python3 {f.name} {self.lab.addr('server')} {n} {BLOCKED}", timeout=240)
+        r = self.lab.run("client", f"python3 {CLIENT} {self.lab.addr('server')} {n} {BLOCKED}", timeout=240)
         return int(r.stdout.strip()), time.time() - start
 
     def test_a_flood_of_resets_is_a_few_incident_lines(self):
