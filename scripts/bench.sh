@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "bench.sh: needs root (BPF and network namespaces)" >&2; exit 1; }
 
 bash scripts/deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null  # the build the tests use
+cmake -S . -B build -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-Release}" >/dev/null  # the build the tests use
 cmake --build build -j "$(nproc)" --target rsthop bpfbench eventbench lab-tls-server pcapgen >/dev/null
 
 out=build/bench

@@ -20,7 +20,7 @@ build=${BUILD_DIR:-build}
 # keeps the generator it was made with.
 generator=()
 [ -f "$build/CMakeCache.txt" ] || generator=(-G Ninja)
-cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}"
+cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-Release}"
 cmake --build "$build" -j "$(nproc)"
 # Twice as many tests as cores: the namespace labs mostly wait (timeouts, ladders),
 # and the CPU-bound entries say what they take (lint.clang_tidy: PROCESSORS, the
