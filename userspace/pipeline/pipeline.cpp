@@ -89,7 +89,8 @@ void Pipeline::flush_incidents(uint64_t now) {
 }
 
 void Pipeline::note_loss(const char* cause, uint64_t total, uint64_t now) {
-  auto it = noted_.try_emplace(cause, 0).first;
+  auto it = noted_.find(std::string_view(cause));  // no string built per poll
+  if (it == noted_.end()) it = noted_.emplace(cause, 0).first;
   if (total <= it->second) return;
   uint64_t n = total - it->second;
   it->second = total;
