@@ -129,11 +129,26 @@ char* escape_utf8_tail(char* p, std::string_view s) {
   return p;
 }
 
+// True when none of the 8 bytes at s needs the table: no control byte, `"`,
+// `\` or non-ASCII byte (the "has less than" word tests of Bit Twiddling
+// Hacks, exact for "any byte" questions).  Lets the scan skip plain text a
+// word at a time; a word that fails goes through the byte loop.
+inline bool plain_word(const char* s) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+  uint64_t w;
+  std::memcpy(&w, s, 8);
+  const uint64_t quote = w ^ (kOnes * '"'), backslash = w ^ (kOnes * '\\');
+  const uint64_t special = ((w - kOnes * 0x20) & ~w) | ((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash);
+  return ((special | w) & kHigh) == 0;
+}
+
 // Writes `s` quoted and escaped at p, which has room for 6 * s.size() + 2.
 char* escape_string(char* p, std::string_view s) {
   *p++ = '"';
   size_t run = 0;  // start of the bytes copied as they are, in one memcpy
   for (size_t i = 0; i < s.size(); i++) {
+    while (i + 8 <= s.size() && plain_word(s.data() + i)) i += 8;
+    if (i == s.size()) break;
     const auto c = static_cast<uint8_t>(s[i]);
     if (kClass[c] == 0) continue;
     std::memcpy(p, s.data() + run, i - run);
@@ -193,6 +208,50 @@ void JsonWriter::sint(int64_t v) {
   pos_ = std::to_chars(p, p + 20, v).ptr;
 }
 
+namespace {
+
+constexpr double kPow10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
+
+// real()'s text without std::to_chars for the common case: |v| * 10^decimals
+// below 2^53 and not within a hair of a rounding tie, so rounding the scaled
+// double gives the very digits of the exact value's correct rounding (the
+// scaling errs by an ulp or two, far less than the margin).  Returns the end
+// of the text, or nullptr to let to_chars decide (ties, -0, large values).
+char* fixed_fast(char* out, double v, int decimals) {
+  if (decimals > 6 || !(std::fabs(v) < 1e15)) return nullptr;  // 1e15: the shortest form's threshold in real()
+  const double scaled = std::fabs(v) * kPow10[decimals];
+  if (!(scaled < 9e15)) return nullptr;
+  const double fl = std::floor(scaled);
+  const double frac = scaled - fl;
+  if (std::fabs(frac - 0.5) < 1e-6 * (1 + scaled * 1e-9)) return nullptr;
+  auto m = static_cast<uint64_t>(fl) + (frac > 0.5 ? 1 : 0);
+  if (m == 0 && std::signbit(v)) return nullptr;  // to_chars keeps the sign of -0.00
+  char digits[24];
+  char* d = std::to_chars(digits, digits + sizeof(digits), m).ptr;
+  auto n = static_cast<int>(d - digits);
+  char* p = out;
+  if (std::signbit(v)) *p++ = '-';
+  const int whole = n > decimals ? n - decimals : 0;
+  if (whole == 0) {
+    *p++ = '0';
+  } else {
+    std::memcpy(p, digits, static_cast<size_t>(whole));
+    p += whole;
+  }
+  *p++ = '.';
+  // The decimals: leading zeros the integer lacks, then its low digits, trailing zeros trimmed (one kept).
+  char* frac_start = p;
+  for (int i = n; i < decimals; i++) *p++ = '0';
+  const int low = n - whole;
+  std::memcpy(p, digits + whole, static_cast<size_t>(low));
+  p += low;
+  while (p > frac_start + 1 && p[-1] == '0') --p;
+  if (p == frac_start) *p++ = '0';
+  return p;
+}
+
+}  // namespace
+
 void JsonWriter::real(double v, int decimals) {
   if (!std::isfinite(v)) {
     char* p = separate(4);
@@ -203,7 +262,9 @@ void JsonWriter::real(double v, int decimals) {
   decimals = std::clamp(decimals, 0, 17);  // keeps the text inside buf
   char buf[64];
   char* end;
-  if (std::fabs(v) < 1e15) {
+  if (char* fast = fixed_fast(buf, v, decimals)) {
+    end = fast;
+  } else if (std::fabs(v) < 1e15) {
     end = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed, decimals).ptr;
     char* dot = std::find(buf, end, '.');
     if (dot == end) {

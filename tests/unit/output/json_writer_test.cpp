@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <limits>
 #include <random>
 
@@ -124,6 +127,74 @@ TEST(JsonWriter, RealsAreFixedTrimmedAndStayFloats) {
   for (uint64_t ns : {1ULL, 999'999ULL, 123'456'789ULL, 86'400'000'000'123ULL}) {
     double ms = static_cast<double>(ns) / 1e6;
     EXPECT_EQ(json::parse(real_text(ms)).get<double>(), ms) << ns;
+  }
+}
+
+// real() before its fast path: std::to_chars fixed, trailing zeros trimmed, one kept.
+std::string real_reference(double v, int decimals) {
+  if (!std::isfinite(v)) return "null";
+  char buf[64];
+  if (!(std::fabs(v) < 1e15)) return std::string(buf, std::to_chars(buf, buf + sizeof(buf), v).ptr);
+  char* end = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed, decimals).ptr;
+  char* dot = std::find(buf, end, '.');
+  if (dot == end) {
+    *end++ = '.';
+    *end++ = '0';
+  } else {
+    while (end > dot + 2 && end[-1] == '0') --end;
+  }
+  return std::string(buf, end);
+}
+
+TEST(JsonWriter, RealFastPathWritesWhatToCharsWrites) {
+  // Ties, values just beside them, negative zero and its neighbours, the 1e15 threshold.
+  const double cases[] = {0.125,
+                          0.135,
+                          2.5,
+                          3.5,
+                          -2.5,
+                          1.005,
+                          0.15,
+                          0.85,
+                          -0.3,
+                          0.5,
+                          -0.0,
+                          -0.001,
+                          -0.004,
+                          1e-7,
+                          0.0049999999,
+                          0.995,
+                          9.9999995,
+                          999999.9999995,
+                          1e15,
+                          9.99e14,
+                          4503599627370495.5,
+                          123456789.123456789,
+                          0.1 + 0.2,
+                          1.0 / 3};
+  for (double v : cases)
+    for (int d = 0; d <= 9; d++) EXPECT_EQ(real_text(v, d), real_reference(v, d)) << v << " " << d;
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> unit(-1, 1);
+  for (int n = 0; n < 200000; n++) {
+    const double scale = std::pow(10.0, static_cast<int>(rng() % 16) - 6);
+    double v = unit(rng) * scale;
+    if (n % 3 == 0) v = std::round(v * 1000) / 1000 + (n % 2 ? 0.0005 : 0.005);  // near ties
+    const int d = static_cast<int>(rng() % 8);
+    ASSERT_EQ(real_text(v, d), real_reference(v, d)) << v << " " << d;
+  }
+}
+
+TEST(JsonString, LongTextsEscapeLikeNlohmann) {
+  // Mostly plain text, so the word-at-a-time scan runs, with a special byte anywhere in a word.
+  std::mt19937 rng(11);
+  const uint8_t special[] = {0x00, 0x1f, '"', '\\', 0x7f, 0x80, 0xc3, 0xa9, 0xe2, 0xff, 0x20, 0x21, 0x23, 0x5b, 0x5d};
+  for (int n = 0; n < 20000; n++) {
+    std::string s(rng() % 64, 'a');
+    for (char& c : s) c = static_cast<char>('a' + rng() % 26);
+    for (unsigned k = rng() % 3; k > 0 && !s.empty(); k--)
+      s[rng() % s.size()] = static_cast<char>(special[rng() % sizeof(special)]);
+    ASSERT_EQ(escaped(s), nlohmann_quoted(s)) << json(s).dump(-1, ' ', true, json::error_handler_t::replace);
   }
 }
 
