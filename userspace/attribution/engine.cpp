@@ -1,6 +1,7 @@
 #include "attribution/engine.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <set>
@@ -52,33 +53,56 @@ uint32_t next_seq(const flow::ResetRecord& r, const rh_flow_state& st, uint8_t s
   return 0;
 }
 
+// Appends the decimal text of v (the fingerprint id's numbers) without a temporary string.
+void append_number(std::string& out, int64_t v) {
+  char buf[24];
+  out.append(buf, std::to_chars(buf, buf + sizeof(buf), v).ptr);
+}
+
 Fingerprint fingerprint(const flow::ResetRecord& r, const rh_flow_state& st, uint8_t sender) {
   Fingerprint fp;
   fp.count = r.count;
-  std::vector<rh_event> rsts = r.rsts;
-  if (rsts.empty()) rsts.push_back(r.first.ev);
+  // The burst's RSTs, or the first one alone: read in place, not copied.
+  std::span<const rh_event> rsts =
+      r.rsts.empty() ? std::span<const rh_event>(&r.first.ev, 1) : std::span<const rh_event>(r.rsts);
   const uint32_t next = next_seq(r, st, sender);
   bool known_seq = next != 0;
+  fp.windows.reserve(rsts.size());
+  fp.ip_ids.reserve(rsts.size());
+  fp.ttls.reserve(rsts.size());
+  if (known_seq) fp.seq_offsets.reserve(rsts.size());
   for (const auto& e : rsts) {
     std::string f = flags_string(e.tcp_flags);
-    if (std::find(fp.flags.begin(), fp.flags.end(), f) == fp.flags.end()) fp.flags.push_back(f);
+    if (std::find(fp.flags.begin(), fp.flags.end(), f) == fp.flags.end()) fp.flags.push_back(std::move(f));
     fp.windows.push_back(e.window);
     fp.ip_ids.push_back(e.ip_id);
     fp.ttls.push_back(e.ttl);
     if (known_seq) fp.seq_offsets.push_back(static_cast<int32_t>(e.seq - next));
   }
   fp.ip_id_pattern = ip_id_pattern(fp.ip_ids, r.first.ev.family == 6);
-  fp.ttl_pattern = std::set<uint8_t>(fp.ttls.begin(), fp.ttls.end()).size() > 1 ? "varying" : "constant";
-  std::string id = "n" + std::to_string(fp.count) + "/";
-  for (size_t i = 0; i < fp.flags.size(); i++) id += (i ? "," : "") + fp.flags[i];
+  const bool varying = std::any_of(fp.ttls.begin(), fp.ttls.end(), [&](uint8_t t) { return t != fp.ttls.front(); });
+  fp.ttl_pattern = varying ? "varying" : "constant";
+  // "n<count>/<flags,...>/win<w,...>/ipid:<pattern>/ttl:<pattern>[/off<o,...>]", built in one buffer.
+  std::string& id = fp.id;
+  id.reserve(64 + 8 * rsts.size());
+  id += 'n';
+  append_number(id, fp.count);
+  id += '/';
+  for (size_t i = 0; i < fp.flags.size(); i++) (id += (i ? "," : "")) += fp.flags[i];
   id += "/win";
-  for (size_t i = 0; i < fp.windows.size(); i++) id += (i ? "," : "") + std::to_string(fp.windows[i]);
-  id += "/ipid:" + fp.ip_id_pattern + "/ttl:" + fp.ttl_pattern;
+  for (size_t i = 0; i < fp.windows.size(); i++) {
+    if (i) id += ',';
+    append_number(id, fp.windows[i]);
+  }
+  ((id += "/ipid:") += fp.ip_id_pattern) += "/ttl:";
+  id += fp.ttl_pattern;
   if (!fp.seq_offsets.empty()) {
     id += "/off";
-    for (size_t i = 0; i < fp.seq_offsets.size(); i++) id += (i ? "," : "") + std::to_string(fp.seq_offsets[i]);
+    for (size_t i = 0; i < fp.seq_offsets.size(); i++) {
+      if (i) id += ',';
+      append_number(id, fp.seq_offsets[i]);
+    }
   }
-  fp.id = id;
   return fp;
 }
 
@@ -149,7 +173,7 @@ void Engine::observe(const flow::Packet& p) {
   hops_by_port_[k][e.sport] = hops_from_ttl(e.ttl, e.hook == RH_HOOK_TC_EGRESS);
 }
 
-RemoteFacts Engine::remote_facts(const flow::ResetRecord& r, const rh_flow_state& st, const Verdict& v) const {
+RemoteFacts Engine::remote_facts(const flow::ResetRecord& r, const rh_flow_state& st, Verdict& v) const {
   RemoteFacts f;
   f.rst = r.first.ev;
   f.st = st;
@@ -183,11 +207,12 @@ RemoteFacts Engine::remote_facts(const flow::ResetRecord& r, const rh_flow_state
     f.endpoint_hop_remembered = true;
   }
   f.peer_next = next_seq(r, st, f.sender);
-  f.fingerprint = v.fingerprint;
+  // Lent, not copied: classify() takes them back once the facts are used.
+  f.fingerprint = std::move(v.fingerprint);
   f.l2_mac = v.l2_mac;
-  f.l2_vendor = v.l2_vendor;
-  f.diagnostic = v.diagnostic;
-  f.payload_text = v.payload_text;
+  f.l2_vendor = std::move(v.l2_vendor);
+  f.diagnostic = std::move(v.diagnostic);
+  f.payload_text = std::move(v.payload_text);
   return f;
 }
 
@@ -213,14 +238,15 @@ Verdict Engine::classify(const flow::ResetRecord& r) const {
   if (local_firewall_refusal(r, opt_, v) || local_verdict(r, st, opt_.local_events, v)) return v;
 
   // A remote sender: compare the RST with the peer it claims to be.
-  const RemoteFacts f = remote_facts(r, st, v);
+  RemoteFacts f = remote_facts(r, st, v);
   v.evidence = remote_evidence(f);
-  // One TTL per burst, another per connection: the fingerprint says so.
-  if (v.fingerprint.ttl_pattern == "constant" &&
+  // One TTL per burst, another per connection: the fingerprint says so
+  // (decide() and the summary read the fingerprint's TTLs, not its pattern).
+  Fingerprint& fp = f.fingerprint;
+  if (fp.ttl_pattern == "constant" &&
       std::any_of(v.evidence.begin(), v.evidence.end(), [](const Evidence& e) { return e.signal == "ttl_varies"; })) {
-    v.fingerprint.ttl_pattern = "per_connection";
-    if (auto at = v.fingerprint.id.find("/ttl:constant"); at != std::string::npos)
-      v.fingerprint.id.replace(at, 13, "/ttl:per_connection");
+    fp.ttl_pattern = "per_connection";
+    if (auto at = fp.id.find("/ttl:constant"); at != std::string::npos) fp.id.replace(at, 13, "/ttl:per_connection");
   }
   const Decision d = decide(f, v.evidence);
   v.origin = d.origin;
@@ -229,6 +255,10 @@ Verdict Engine::classify(const flow::ResetRecord& r) const {
   v.confidence = d.confidence;
   v.conflicting = d.conflicting;
   v.summary = remote_summary(f, d, v.stage);
+  v.fingerprint = std::move(f.fingerprint);
+  v.l2_vendor = std::move(f.l2_vendor);
+  v.diagnostic = std::move(f.diagnostic);
+  v.payload_text = std::move(f.payload_text);
   return v;
 }
 

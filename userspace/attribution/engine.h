@@ -48,8 +48,9 @@ class Engine {
     std::array<uint8_t, 16> addr;
     bool operator<(const Key& o) const { return addr < o.addr; }
   };
-  // Everything the remote signals read about this reset (the engine's hop memory included).
-  RemoteFacts remote_facts(const flow::ResetRecord& r, const rh_flow_state& st, const Verdict& v) const;
+  // Everything the remote signals read about this reset (the engine's hop memory included);
+  // moves v's fingerprint, vendor, diagnostic and payload text into the facts.
+  RemoteFacts remote_facts(const flow::ResetRecord& r, const rh_flow_state& st, Verdict& v) const;
 
   Options opt_;
   const oui::Registry* oui_;
