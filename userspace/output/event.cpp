@@ -1,6 +1,7 @@
 #include "output/event.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <optional>
 
@@ -55,31 +56,81 @@ void timestamp(JsonWriter& w, const char* name, const Context& ctx, uint64_t mon
   w.verbatim(name, kRfc3339UsLen, [&](char* o) { return format_rfc3339_us(o, ctx.clock.to_unix_ns(mono_ns)); });
 }
 
-// The fields every event starts with.
+namespace {
+
+// ecs.* and event.* up to event.action, as begin_event used to write them
+// member by member: the same for every line of a class.
+std::string render_class(const EventClass& c) {
+  std::string text;
+  {
+    JsonWriter w(text);
+    w.begin_object();
+    w.plain("x", "");  // a member before, so the run starts with its comma
+    w.begin_object("ecs");
+    w.plain("version", kEcsVersion);
+    w.end_object();
+    w.begin_object("event");
+    w.plain("kind", c.kind);
+    w.begin_array("category");
+    w.plain(c.category);
+    w.end_array();
+    w.begin_array("type");
+    w.plain(c.type1);
+    if (c.type2 != nullptr) w.plain(c.type2);
+    w.end_array();
+    w.plain("action", c.action);
+  }
+  return text.substr(std::string_view(R"({"x":"")").size());
+}
+
+// render_class(c), kept per thread.  Classes are static tables (names.h,
+// the k*Class constants), so their strings' addresses identify them.
+std::string_view class_prelude(const EventClass& c) {
+  struct Entry {
+    EventClass c;
+    std::string text;
+  };
+  thread_local std::vector<Entry> cache;
+  for (const Entry& e : cache) {
+    if (e.c.action == c.action && e.c.kind == c.kind && e.c.category == c.category && e.c.type1 == c.type1 &&
+        e.c.type2 == c.type2)
+      return e.text;
+  }
+  if (cache.size() >= 64) cache.clear();  // bounded, whatever the caller passes
+  cache.push_back(Entry{c, render_class(c)});
+  return cache.back().text;
+}
+
+// `},"host":{"name":...}`: closes event.* and writes host.*, escaped once per host name.
+std::string_view host_tail(const std::string& host_name) {
+  struct Cached {
+    std::string name, text;
+    bool set = false;
+  };
+  thread_local Cached cached;
+  if (!cached.set || cached.name != host_name) {
+    cached.name = host_name;
+    cached.text = R"(},"host":{"name":)";
+    append_json_string(cached.text, host_name);
+    cached.text += '}';
+    cached.set = true;
+  }
+  return cached.text;
+}
+
+}  // namespace
+
+// The fields every event starts with: @timestamp, then the class's constant
+// ecs.* and event.* (class_prelude), the line's own event.* members, host.*.
 void begin_event(JsonWriter& w, const Context& ctx, const EventClass& c, uint64_t mono_ns, const EventFields& f) {
   w.begin_object();
   timestamp(w, "@timestamp", ctx, mono_ns);
-  w.begin_object("ecs");
-  w.plain("version", kEcsVersion);
-  w.end_object();
-  w.begin_object("event");
-  w.plain("kind", c.kind);
-  w.begin_array("category");
-  w.plain(c.category);
-  w.end_array();
-  w.begin_array("type");
-  w.plain(c.type1);
-  if (c.type2 != nullptr) w.plain(c.type2);
-  w.end_array();
-  w.plain("action", c.action);
+  w.raw(class_prelude(c));
   if (f.outcome != nullptr) w.plain("outcome", f.outcome);
   if (f.duration_ns) w.uint("duration", *f.duration_ns);
   if (f.start_mono_ns) timestamp(w, "start", ctx, *f.start_mono_ns);
   if (f.end_mono_ns) timestamp(w, "end", ctx, *f.end_mono_ns);
-  w.end_object();
-  w.begin_object("host");
-  w.string("name", ctx.host_name);
-  w.end_object();
+  w.raw(host_tail(ctx.host_name));
 }
 
 void begin_rsthop(JsonWriter& w, const EventClass& c) {
@@ -139,7 +190,8 @@ Direction direction_of(uint8_t hook) {
 void interface(JsonWriter& w, const char* side, uint32_t ifindex, const std::string& name) {
   w.begin_object(side);
   w.begin_object("interface");
-  w.string("id", std::to_string(ifindex));  // ECS keeps interface ids as keywords
+  // ECS keeps interface ids as keywords: the digits, quoted.
+  w.verbatim("id", 10, [&](char* o) { return static_cast<size_t>(std::to_chars(o, o + 10, ifindex).ptr - o); });
   if (!name.empty()) w.string("name", name);
   w.end_object();
   w.end_object();

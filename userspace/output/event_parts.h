@@ -11,7 +11,9 @@ namespace rsthop::output::parts {
 
 // ECS's categorisation of one line type: event.kind, event.category (one
 // value), event.type (one or two values) and event.action, with values from
-// ECS's allowed lists (tests/fixtures/ecs/ecs_flat_subset.yml).
+// ECS's allowed lists (tests/fixtures/ecs/ecs_flat_subset.yml).  Every string
+// must be static (a literal or a names.h table entry): begin_event keeps the
+// class's rendered text per thread, found by these addresses.
 struct EventClass {
   const char* event_type;  // rsthop.event_type
   const char* kind;

@@ -119,6 +119,16 @@ class JsonWriter {
     pos_ = p;
   }
 
+  // JSON text written by this writer's rules elsewhere (a cached run of
+  // members, starting with its comma): appended as is; what follows it is a
+  // sibling and gets a comma.
+  void raw(std::string_view text) {
+    char* p = reserve(text.size());
+    std::memcpy(p, text.data(), text.size());
+    pos_ = p + text.size();
+    first_ = false;
+  }
+
   // key + value in one call.
   void string(std::string_view k, std::string_view v) {
     key(k);

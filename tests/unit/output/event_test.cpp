@@ -6,6 +6,7 @@
 
 #include "fixtures.h"
 #include "output/community_id.h"
+#include "output/event_parts.h"
 #include "output/incident_line.h"
 #include "output/names.h"
 
@@ -18,6 +19,36 @@ namespace fx = fixtures;
 // Every document goes through dump()/parse() first, so the tests see what a
 // consumer sees, not nlohmann's in-memory types.
 json roundtrip(const json& j) { return json::parse(j.dump()); }
+
+// begin_event keeps each class's ecs/event text and the escaped host name per
+// thread: alternating classes and host names must not leak into each other.
+std::string prelude_line(const std::string& host, const parts::EventClass& c, const parts::EventFields& f) {
+  Context ctx{host, WallClock::fixed(0), {}};
+  std::string out;
+  {
+    JsonWriter w(out);
+    parts::begin_event(w, ctx, c, 1'000'000'000ULL, f);
+    w.end_object();
+  }
+  return out;
+}
+
+TEST(EventPrelude, CachedPerClassAndHostName) {
+  for (int i = 0; i < 3; i++) {
+    EXPECT_EQ(prelude_line("alpha", parts::kResetClass, parts::EventFields{"failure", 5, {}, {}}),
+              R"({"@timestamp":"1970-01-01T00:00:01.000000Z","ecs":{"version":"8.11.0"},"event":{"kind":"event",)"
+              R"("category":["network"],"type":["connection","end"],"action":"tcp-reset","outcome":"failure",)"
+              R"("duration":5},"host":{"name":"alpha"}})");
+    EXPECT_EQ(prelude_line("be\"ta", parts::kStatsClass, {}),
+              R"({"@timestamp":"1970-01-01T00:00:01.000000Z","ecs":{"version":"8.11.0"},"event":{"kind":"metric",)"
+              R"("category":["network"],"type":["info"],"action":"stats"},"host":{"name":"be\"ta"}})");
+    parts::EventClass packet = parts::kPacketClass;
+    packet.action = packet_action_name(i % 2 ? RH_EV_RST : RH_EV_SYN);
+    json j = json::parse(prelude_line("alpha", packet, {}));
+    EXPECT_EQ(j["event"]["action"], packet.action);
+    EXPECT_EQ(j["host"]["name"], "alpha");
+  }
+}
 
 TEST(ResetEvent, CommonFieldsAndNesting) {
   json j = roundtrip(reset_event(fx::context(), fx::reset_record()));
