@@ -25,7 +25,8 @@ std::optional<Stage> parse_stage(std::string_view s);
 // like, and how far it moves the verdict (> 0 towards a middlebox, < 0 towards
 // the endpoint, 0 for context).
 struct Evidence {
-  std::string signal;  // stable identifier, e.g. "hop_distance", "race", "seq"
+  std::string
+      signal;  // stable identifier, e.g. "hop_distance", "race", "seq" (lowercase, digits, '_': written unescaped)
   std::string observed;
   std::string expected;
   double weight = 0;

@@ -8,7 +8,7 @@ void write_evidence(JsonWriter& w, const std::vector<attribution::Evidence>& evi
   w.begin_array("evidence");
   for (const auto& e : evidence) {
     w.begin_object();
-    w.string("signal", e.signal);
+    w.plain("signal", e.signal);  // an identifier of rsthop's (verdict.h): no escaping scan
     w.string("observed", e.observed);
     if (!e.expected.empty()) w.string("expected", e.expected);
     w.real("weight", e.weight, 2);
@@ -43,10 +43,10 @@ void write_verdict_fields(JsonWriter& w, const attribution::Verdict& v) {
 
   const auto& fp = v.fingerprint;
   w.begin_object("fingerprint");
-  w.string("id", fp.id);
+  w.plain("id", fp.id);  // built by the engine from flag letters, digits and patterns
   w.uint("count", fp.count);
   w.begin_array("flags");
-  for (const auto& f : fp.flags) w.string(f);
+  for (const auto& f : fp.flags) w.plain(f);  // flag letters
   w.end_array();
   w.begin_array("windows");
   for (auto x : fp.windows) w.uint(x);
