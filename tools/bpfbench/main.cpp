@@ -15,7 +15,12 @@
 // a number is only printed when the intended path ran: filtered packets were filtered, data packets emitted nothing,
 // and every control packet produced an event (no ring-buffer loss: a consumer thread drains the ring as rsthop does).
 //
-// Usage: bpfbench [--repeat N] [--runs N] [--drain poll|spin|none] [--clock cpu|wall]    (root)
+// A run is made of test runs of at most --chunk iterations (default: what a quarter of the ring holds), their times
+// summed.  Between two chunks of control packets the benchmark waits, untimed, until the consumer has emptied the
+// ring, so a slow or descheduled consumer never makes the producer take the ring-full path: the time measured is the
+// successful reserve into the ring of rsthop's size (--ring-bytes, default the product's 16 MiB).
+//
+// Usage: bpfbench [--repeat N] [--runs N] [--chunk N] [--ring-bytes N] [--drain poll|spin|none] [--clock cpu|wall]
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
@@ -26,6 +31,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -50,12 +56,14 @@ using rsthop::test::PacketBuilder;
 enum class Drain {
   Poll,  // a consumer thread in ring_buffer__poll(): woken by cfg_wakeup_bytes, like rsthop
   Spin,  // a consumer thread busy-polling ring_buffer__consume(): worst cache-line ping-pong
-  None,  // no consumer during a run: a 1 GiB ring holds a run, drained between runs
+  None,  // no consumer during a chunk: the ring is drained between chunks
 };
 
 struct Options {
   int repeat = 1000000;
   int runs = 5;
+  int chunk = 0;                    // iterations per test run; 0: ring_bytes / 4 / 512 (a quarter of the ring)
+  uint32_t ring_bytes = 16u << 20;  // the events ring, as rsthop sizes it by default (CaptureConfig::ring_bytes)
   Drain drain = Drain::Poll;
   clockid_t clock = CLOCK_THREAD_CPUTIME_ID;
 };
@@ -87,8 +95,8 @@ uint64_t now_ns(clockid_t clock = CLOCK_MONOTONIC) {
 // Which clock run_once() reads (--clock).
 clockid_t g_clock = CLOCK_THREAD_CPUTIME_ID;
 
-// One test run of `repeat` iterations; returns ns per iteration (g_clock).
-double run_once(int prog_fd, const Bytes& frame, int repeat, uint32_t want_retval) {
+// One test run of `repeat` iterations; returns its time in ns (g_clock).
+uint64_t test_run(int prog_fd, const Bytes& frame, int repeat, uint32_t want_retval) {
   LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_size_in = static_cast<__u32>(frame.size()),
               .repeat = repeat);
   uint64_t t0 = now_ns(g_clock);
@@ -96,17 +104,27 @@ double run_once(int prog_fd, const Bytes& frame, int repeat, uint32_t want_retva
   uint64_t t1 = now_ns(g_clock);
   if (err) die(std::string("BPF_PROG_TEST_RUN: ") + std::strerror(errno));
   if (opts.retval != want_retval) die("unexpected verdict " + std::to_string(opts.retval));
-  return static_cast<double>(t1 - t0) / repeat;
+  return t1 - t0;
+}
+
+// `repeat` iterations in test runs of at most `chunk`, `between` (untimed) after each; returns ns per iteration.
+double run_once(int prog_fd, const Bytes& frame, int repeat, int chunk, uint32_t want_retval,
+                const std::function<void()>& between = {}) {
+  uint64_t ns = 0;
+  for (int done = 0; done < repeat;) {
+    int n = std::min(chunk, repeat - done);
+    ns += test_run(prog_fd, frame, n, want_retval);
+    done += n;
+    if (between) between();
+  }
+  return static_cast<double>(ns) / repeat;
 }
 
 double median_of_runs(int prog_fd, const Bytes& frame, const Options& o, uint32_t want_retval, const char* name,
                       const std::function<void()>& between = {}) {
   std::vector<double> v;
-  run_once(prog_fd, frame, 10000, want_retval);  // warm caches and the flow entry
-  for (int i = 0; i < o.runs; i++) {
-    if (between) between();
-    v.push_back(run_once(prog_fd, frame, o.repeat, want_retval));
-  }
+  run_once(prog_fd, frame, 10000, o.chunk, want_retval, between);  // warm caches and the flow entry
+  for (int i = 0; i < o.runs; i++) v.push_back(run_once(prog_fd, frame, o.repeat, o.chunk, want_retval, between));
   std::sort(v.begin(), v.end());
   std::fprintf(stderr, "%-16s runs:", name);
   for (double x : v) std::fprintf(stderr, " %.2f", x);
@@ -128,14 +146,15 @@ std::vector<uint64_t> counters(rsthop_bpf* s) {
 // Seconds the last load_rsthop() spent in rsthop_bpf__load (the verifier, mostly).
 double g_load_s = 0;
 
-RsthopPtr load_rsthop(bool filter_port_443, Drain drain = Drain::Poll) {
+RsthopPtr load_rsthop(bool filter_port_443, uint32_t ring_bytes) {
   RsthopPtr s(rsthop_bpf__open());
   if (!s) die(std::string("rsthop_bpf__open: ") + std::strerror(errno));
   if (filter_port_443) {
     s->rodata->cfg_filter_ports = 1;
     s->rodata->cfg_port_bitmap[443 / 64] |= 1ull << (443 % 64);
   }
-  if (drain == Drain::None && bpf_map__set_max_entries(s->maps.events, 1u << 30)) die("cannot size the ring buffer");
+  if (bpf_map__set_max_entries(s->maps.events, ring_bytes)) die("cannot size the ring buffer");
+  s->rodata->cfg_wakeup_bytes = ring_bytes / 8;  // as kernel::Capture sets it
   uint64_t t0 = now_ns();
   if (int err = rsthop_bpf__load(s.get())) die(std::string("rsthop_bpf__load: ") + std::strerror(-err));
   g_load_s = static_cast<double>(now_ns() - t0) / 1e9;
@@ -176,9 +195,19 @@ class Drainer {
     stop_ = true;
     if (thread_.joinable()) thread_.join();
   }
-  // Between runs, for Drain::None.
-  void drain_now() { rb_->consume(count_); }
-  uint64_t seen() const { return seen_.load(); }
+  // Returns once `events` records (every event the object emitted so far) were consumed: drains the ring here
+  // (Drain::None) or waits for the consumer thread, untimed, for at most 10 s.
+  void catch_up(uint64_t events) {
+    if (!thread_.joinable()) {
+      rb_->consume(count_);
+    } else {
+      for (int i = 0; i < 100000 && seen_.load() < events; i++)
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    if (seen_.load() != events)
+      die("the ring consumer saw " + std::to_string(seen_.load()) + " records of " + std::to_string(events) +
+          " events");
+  }
 
   static void pin_to_cpu(int cpu) {
     cpu_set_t set;
@@ -248,8 +277,8 @@ HookResult bench_hook(bool xdp, const Options& o, const Frames& f, bench_empty_b
 
   // The tracked flow: its SYN, then its first data packet (which emits the
   // payload event); every later data packet is the fast path measured.
-  run_once(fd_of(main_skel), f.syn, 1, pass);
-  run_once(fd_of(main_skel), f.data, 1, pass);
+  test_run(fd_of(main_skel), f.syn, 1, pass);
+  test_run(fd_of(main_skel), f.data, 1, pass);
   auto c2 = counters(main_skel);
   r.data = median_of_runs(fd_of(main_skel), f.data, o, pass, (std::string(h) + "_data").c_str());
   auto c3 = counters(main_skel);
@@ -259,7 +288,7 @@ HookResult bench_hook(bool xdp, const Options& o, const Frames& f, bench_empty_b
   c3 = counters(main_skel);
 
   r.control = median_of_runs(fd_of(main_skel), f.rst, o, pass, (std::string(h) + "_control").c_str(),
-                             [&] { drainer.drain_now(); });
+                             [&] { drainer.catch_up(counters(main_skel)[RH_C_EVENTS]); });
   auto c4 = counters(main_skel);
   uint64_t lost = delta(c3, c4, RH_C_LOST_RINGBUF);
   std::fprintf(stderr, "%s_control: events %llu, lost_ringbuf %llu\n", h,
@@ -275,10 +304,14 @@ Options parse_args(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
-    if ((a == "--repeat" || a == "--runs") && i + 1 < argc) {
+    if ((a == "--repeat" || a == "--runs" || a == "--chunk") && i + 1 < argc) {
       int v = std::atoi(argv[++i]);
       if (v <= 0) die("bad value for " + a);
-      (a == "--repeat" ? o.repeat : o.runs) = v;
+      (a == "--repeat" ? o.repeat : a == "--runs" ? o.runs : o.chunk) = v;
+    } else if (a == "--ring-bytes" && i + 1 < argc) {
+      long long v = std::atoll(argv[++i]);
+      if (v < 65536 || v > (1ll << 30) || (v & (v - 1))) die("--ring-bytes takes a power of two from 65536 to 2^30");
+      o.ring_bytes = static_cast<uint32_t>(v);
     } else if (a == "--clock" && i + 1 < argc) {
       std::string m = argv[++i];
       if (m != "cpu" && m != "wall") die("--clock takes cpu or wall");
@@ -288,10 +321,11 @@ Options parse_args(int argc, char** argv) {
       if (m != "poll" && m != "spin" && m != "none") die("--drain takes poll, spin or none");
       o.drain = m == "poll" ? Drain::Poll : m == "spin" ? Drain::Spin : Drain::None;
     } else {
-      die("usage: bpfbench [--repeat N (default 1000000)] [--runs N (default 5)] [--drain poll|spin|none] "
-          "[--clock cpu|wall]");
+      die("usage: bpfbench [--repeat N (default 1000000)] [--runs N (default 5)] [--chunk N] [--ring-bytes N] "
+          "[--drain poll|spin|none] [--clock cpu|wall]");
     }
   }
+  if (o.chunk == 0) o.chunk = static_cast<int>(o.ring_bytes / 4 / 512);  // a record is at most 336 bytes
   return o;
 }
 
@@ -308,8 +342,8 @@ int main(int argc, char** argv) {
 
   EmptyPtr empty(bench_empty_bpf__open_and_load());
   if (!empty) die(std::string("bench_empty_bpf__open_and_load: ") + std::strerror(errno));
-  RsthopPtr filt = load_rsthop(true);
-  RsthopPtr main_skel = load_rsthop(false, o.drain);
+  RsthopPtr filt = load_rsthop(true, o.ring_bytes);
+  RsthopPtr main_skel = load_rsthop(false, o.ring_bytes);
   const double load_s = g_load_s;
   const uint32_t xdp_insns = verified_insns(main_skel->progs.rh_xdp);
   const uint32_t tc_insns = verified_insns(main_skel->progs.rh_tc_ingress);
@@ -322,7 +356,7 @@ int main(int argc, char** argv) {
   }
   {
     // A fresh instance, so tc starts from the same empty flow table.
-    RsthopPtr tc_skel = load_rsthop(false, o.drain);
+    RsthopPtr tc_skel = load_rsthop(false, o.ring_bytes);
     Drainer drain(tc_skel.get(), o.drain);
     t = bench_hook(false, o, f, empty.get(), filt.get(), tc_skel.get(), drain);
   }
