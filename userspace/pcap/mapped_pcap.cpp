@@ -9,8 +9,7 @@ namespace rsthop::pcap {
 namespace {
 
 constexpr uint32_t kMagicMicros = 0xa1b2c3d4, kMagicNanos = 0xa1b23c4d;
-constexpr size_t kFileHeader = 24, kRecordHeader = 16;
-constexpr uint32_t kInt32Max = 0x7fffffff;
+constexpr size_t kFileHeader = 24;
 
 }  // namespace
 
@@ -37,27 +36,5 @@ std::unique_ptr<MappedPcap> MappedPcap::open(int fd, uint32_t snapshot) {
 }
 
 MappedPcap::~MappedPcap() { munmap(const_cast<uint8_t*>(base_), size_); }
-
-uint32_t MappedPcap::u32(const uint8_t* p) const {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return swapped_ ? __builtin_bswap32(v) : v;
-}
-
-bool MappedPcap::next(pcap_pkthdr& h, const uint8_t*& data) {
-  if (size_ - off_ < kRecordHeader) return false;
-  const uint8_t* r = base_ + off_;
-  const uint32_t sec = u32(r), frac = u32(r + 4), caplen = u32(r + 8), len = u32(r + 12);
-  if (caplen > snapshot_ || caplen > len || sec > kInt32Max || frac > kInt32Max ||
-      size_ - off_ - kRecordHeader < caplen)
-    return false;
-  h.ts.tv_sec = sec;
-  h.ts.tv_usec = nanos_ ? frac : static_cast<suseconds_t>(frac) * 1000;  // libpcap's scale to nanoseconds
-  h.caplen = caplen;
-  h.len = len;
-  data = r + kRecordHeader;
-  off_ += kRecordHeader + caplen;
-  return true;
-}
 
 }  // namespace rsthop::pcap

@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 
 namespace rsthop::pcap {
@@ -40,5 +41,30 @@ class MappedPcap {
   bool swapped_, nanos_;
   size_t off_ = 24;  // after the file header
 };
+
+// Inline: once per record, on analyze's hot path.
+inline uint32_t MappedPcap::u32(const uint8_t* p) const {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return swapped_ ? __builtin_bswap32(v) : v;
+}
+
+inline bool MappedPcap::next(pcap_pkthdr& h, const uint8_t*& data) {
+  constexpr size_t kRecordHeader = 16;
+  constexpr uint32_t kInt32Max = 0x7fffffff;
+  if (size_ - off_ < kRecordHeader) return false;
+  const uint8_t* r = base_ + off_;
+  const uint32_t sec = u32(r), frac = u32(r + 4), caplen = u32(r + 8), len = u32(r + 12);
+  if (caplen > snapshot_ || caplen > len || sec > kInt32Max || frac > kInt32Max ||
+      size_ - off_ - kRecordHeader < caplen)
+    return false;
+  h.ts.tv_sec = sec;
+  h.ts.tv_usec = nanos_ ? frac : static_cast<suseconds_t>(frac) * 1000;  // libpcap's scale to nanoseconds
+  h.caplen = caplen;
+  h.len = len;
+  data = r + kRecordHeader;
+  off_ += kRecordHeader + caplen;
+  return true;
+}
 
 }  // namespace rsthop::pcap
