@@ -246,7 +246,7 @@ std::optional<flow::Packet> Tracker::feed(const Frame& f) {
 // rh_handle() in bpf/rsthop.bpf.c, through the same bpf/events.h glue; the
 // record is then decoded as the capture decodes the kernel's.
 std::optional<flow::Packet> Tracker::feed(std::span<const uint8_t> bytes, const FrameInfo& info) {
-  // Not `r{..., {}}`: that zeroes the whole record union on every frame (a fifth of the Tracker's
+  // Not `r{..., {}}`: that zeroes the whole record union on every frame (a sixth of the Tracker's
   // instructions), while rh_host_reserve() zeroes it for the frames that emit one.
   TrackerRoad r;  // NOLINT(cppcoreguidelines-pro-type-member-init): rec is written before it is read
   r.tracker = this;
