@@ -31,7 +31,6 @@ std::unique_ptr<MappedPcap> MappedPcap::open(int fd, uint32_t snapshot) {
     munmap(m, size);
     return nullptr;
   }
-  madvise(m, size, MADV_SEQUENTIAL);
   return std::unique_ptr<MappedPcap>(new MappedPcap(base, size, snapshot, swapped, magic == kMagicNanos));
 }
 
