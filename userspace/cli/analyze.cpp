@@ -21,6 +21,7 @@
 #include "output/sink.h"
 #include "pcap/evidence.h"
 #include "pcap/reader.h"
+#include "pcap/step_scan.h"
 #include "pcap/tracker.h"
 #include "pipeline/pipeline.h"
 
@@ -144,11 +145,35 @@ bool analyze_file(Run& run, const std::string& path) {
   return ok;
 }
 
+// Whether the ladder pass can find a ladder in the files it would read (the rereadable ones): a scan of the
+// frames alone, a fraction of a pipeline's work (pcap/step_scan.h).  Unreadable files and records are the
+// ladder pass's to skip as well.
+bool may_hold_ladders(const AnalyzeOptions& opt) {
+  pcap::StepScan scan;
+  pcap::Record rec;
+  for (const auto& f : opt.files) {
+    if (!rereadable(f)) continue;
+    auto opened = pcap::Reader::open(f, opt.filter);
+    if (!opened) continue;
+    pcap::Reader& reader = *opened.value();
+    const int dlt = reader.linktype();
+    while (!scan.maybe() && reader.next(rec) == pcap::Reader::Next::record) {
+      if (!rec.matched) continue;
+      pcap::L3Start l3 = pcap::link_l3(dlt, rec.bytes);
+      if (!l3.cause) scan.add(rec.bytes.subspan(l3.offset), l3.has_l2);
+    }
+    if (scan.maybe()) return true;
+  }
+  return false;
+}
+
 // The ladder pass, before any line is written (hop and verdict lines come first): every file through a
 // pipeline of its own that writes nothing and hands its packets and judged resets to the recogniser.
 // Standard input cannot be read twice: its ladders are not looked for.  False when --control failed.
 bool find_ladders(const AnalyzeOptions& opt, const pcap::Tracker::Options& track, pipeline::Pipeline::Options po,
                   diagnose::LadderRecogniser& rec) {
+  // Without --control, only trigger steps in the files make ladders: none possible, no pass.
+  if (opt.control.empty() && !may_hold_ladders(opt)) return true;
   po.flow_lines = po.reset_lines = po.loss_lines = false;
   po.incident_interval_ns = 0;
   auto pass = [&](const std::vector<std::string>& files, bool control) {

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "bpf/abi.h"
+#include "pcap/mapped_pcap.h"
 
 namespace rsthop::pcap {
 namespace {
@@ -142,6 +143,7 @@ struct Reader::Impl {
   void* gz = nullptr;  // the zlib stream under p, if any (pcap_close closes it)
   bpf_program prog{};
   bool have_prog = false;
+  std::unique_ptr<MappedPcap> mapped;  // a plain classic pcap file's records, until the first odd one
   ~Impl() {
     if (have_prog) pcap_freecode(&prog);
     if (p) pcap_close(p);  // closes the FILE* (and through it the gzFile, if any) and the descriptor
@@ -168,7 +170,12 @@ Result<std::unique_ptr<Reader>> Reader::open(const std::string& path, const std:
       return make_error(name + ": cannot open: " + std::strerror(e), e);
     }
     setvbuf(plain, nullptr, _IOFBF, 1 << 20);
-    return finish_open(name, plain, nullptr, filter);
+    auto r = finish_open(name, plain, nullptr, filter);
+    // Classic pcap is read in place from a mapping (libpcap keeps pcapng and whatever the mapping stops at).
+    if (r)
+      r.value()->impl_->mapped =
+          MappedPcap::open(fileno(plain), static_cast<uint32_t>(pcap_snapshot(r.value()->impl_->p)));
+    return r;
   }
   gzFile gz = gzdopen(fd, "rb");
   if (!gz) {
@@ -218,6 +225,17 @@ Result<std::unique_ptr<Reader>> Reader::finish_open(const std::string& name, FIL
 Reader::Next Reader::next(Record& out) {
   pcap_pkthdr* h = nullptr;
   const u_char* data = nullptr;
+  if (MappedPcap* m = impl_->mapped.get()) {
+    pcap_pkthdr mh;
+    if (m->next(mh, data)) return deliver(out, mh, data);
+    // libpcap reads on from the record the mapping stopped at: the same errors, the same odd records.
+    FILE* f = pcap_file(impl_->p);
+    if (!f || fseeko(f, static_cast<off_t>(m->offset()), SEEK_SET) != 0) {
+      error_ = std::string("cannot seek to the next record: ") + std::strerror(errno);
+      return Next::error;
+    }
+    impl_->mapped.reset();
+  }
   int rc = pcap_next_ex(impl_->p, &h, &data);
   if (rc == PCAP_ERROR_BREAK) return Next::end;
   if (rc != 1) {
@@ -229,11 +247,15 @@ Reader::Next Reader::next(Record& out) {
     if (error_.empty()) error_ = "unreadable record";
     return Next::error;
   }
-  out.bytes = {data, h->caplen};
-  out.wire_len = h->len;
-  out.ts_ns = static_cast<uint64_t>(h->ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(h->ts.tv_usec);
+  return deliver(out, *h, data);
+}
+
+Reader::Next Reader::deliver(Record& out, const pcap_pkthdr& h, const uint8_t* data) {
+  out.bytes = {data, h.caplen};
+  out.wire_len = h.len;
+  out.ts_ns = static_cast<uint64_t>(h.ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(h.ts.tv_usec);
   out.frame = ++frame_;
-  out.matched = !impl_->have_prog || pcap_offline_filter(&impl_->prog, h, data) != 0;
+  out.matched = !impl_->have_prog || pcap_offline_filter(&impl_->prog, &h, data) != 0;
   return Next::record;
 }
 

@@ -16,6 +16,8 @@
 
 #include "common/result.h"
 
+struct pcap_pkthdr;  // <pcap/pcap.h>
+
 namespace rsthop::pcap {
 
 // One record of the file, valid until the next call to Reader::next().
@@ -75,6 +77,7 @@ class Reader {
   // `gz` is the zlib stream under `f` (nullptr for a plain file): its errors say more than errno.
   static Result<std::unique_ptr<Reader>> finish_open(const std::string& name, std::FILE* f, void* gz,
                                                      const std::string& filter);
+  Next deliver(Record& out, const ::pcap_pkthdr& h, const uint8_t* data);  // one record, numbered and filtered
   std::unique_ptr<Impl> impl_;
   std::string name_, error_;
   int dlt_ = 0;

@@ -314,3 +314,118 @@ TEST(LinkL3, CookedAndNullHeadersOfOtherProtocolsAreNotIp) {
 
 }  // namespace
 }  // namespace rsthop::test
+
+namespace rsthop::test {
+namespace {
+using pcap::Reader;
+
+// Classic pcap files are read from a mapping until a record libpcap would change or refuse; libpcap
+// reads on from there.  Either way each record (and the final error) must be libpcap's own.
+namespace mapped {
+
+std::string u32(uint32_t v, bool swap) {
+  if (swap) v = __builtin_bswap32(v);
+  return std::string(reinterpret_cast<const char*>(&v), 4);
+}
+
+struct Rec {
+  uint32_t sec, frac, caplen, len;
+  size_t body;  // bytes actually written after the header
+};
+
+std::string file(uint32_t magic, bool swap, uint32_t snaplen, const std::vector<Rec>& recs) {
+  uint16_t ver[2] = {2, 4};
+  if (swap) ver[0] = __builtin_bswap16(ver[0]), ver[1] = __builtin_bswap16(ver[1]);
+  std::string s = u32(magic, swap) + std::string(reinterpret_cast<const char*>(ver), 4) + u32(0, swap) + u32(0, swap) +
+                  u32(snaplen, swap) + u32(DLT_EN10MB, swap);
+  uint8_t fill = 1;
+  for (const Rec& r : recs) {
+    s += u32(r.sec, swap) + u32(r.frac, swap) + u32(r.caplen, swap) + u32(r.len, swap);
+    s += std::string(r.body, static_cast<char>(fill++));
+  }
+  return s;
+}
+
+struct Seen {
+  std::vector<std::string> bytes;
+  std::vector<uint64_t> ts;
+  std::vector<uint32_t> len;
+  std::string error;
+};
+
+Seen by_reader(const std::string& path) {
+  Seen s;
+  auto r = Reader::open(path);
+  if (!r) return {{}, {}, {}, "open: " + r.error().message};
+  pcap::Record rec;
+  for (;;) {
+    auto n = r.value()->next(rec);
+    if (n == Reader::Next::end) break;
+    if (n == Reader::Next::error) {
+      s.error = r.value()->error();
+      break;
+    }
+    s.bytes.emplace_back(rec.bytes.begin(), rec.bytes.end());
+    s.ts.push_back(rec.ts_ns);
+    s.len.push_back(rec.wire_len);
+  }
+  return s;
+}
+
+Seen by_libpcap(const std::string& path) {
+  Seen s;
+  char err[PCAP_ERRBUF_SIZE] = {};
+  pcap_t* p = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, err);
+  if (!p) return {{}, {}, {}, std::string("open: ") + err};
+  pcap_pkthdr* h = nullptr;
+  const u_char* d = nullptr;
+  int rc;
+  while ((rc = pcap_next_ex(p, &h, &d)) == 1) {
+    s.bytes.emplace_back(reinterpret_cast<const char*>(d), h->caplen);
+    s.ts.push_back(static_cast<uint64_t>(h->ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(h->ts.tv_usec));
+    s.len.push_back(h->len);
+  }
+  if (rc != PCAP_ERROR_BREAK) s.error = pcap_geterr(p);
+  pcap_close(p);
+  return s;
+}
+
+}  // namespace mapped
+
+TEST(Reader, MappedRecordsAreLibpcapsOwn) {
+  using mapped::Rec;
+  const std::vector<Rec> good = {{1'700'000'000, 123'456, 60, 60, 60}, {1'700'000'001, 999'999, 100, 1500, 100}};
+  struct Case {
+    const char* name;
+    std::vector<Rec> recs;
+  };
+  std::vector<Case> cases = {
+      {"clean", good},
+      {"caplen above the snaplen, then clean again",
+       {good[0], {1'700'000'002, 5, 300, 300, 300}, good[1]}},  // libpcap cuts it to 256 and reads on
+      {"caplen above len", {good[0], {1'700'000'003, 7, 80, 40, 80}, good[1]}},
+      {"timestamp above 2^31", {good[0], {0x80000001u, 0x80000002u, 60, 60, 60}, good[1]}},
+      {"cut in a record body", {good[0], good[1], {1'700'000'004, 1, 60, 60, 20}}},
+      {"cut in a record header", {good[0], good[1], {1'700'000'005, 1, 60, 60, 0}}},
+  };
+  int n = 0;
+  for (bool swap : {false, true})
+    for (uint32_t magic : {0xa1b2c3d4u, 0xa1b23c4du})
+      for (Case c : cases) {
+        if (std::string(c.name) == "cut in a record header") c.recs.pop_back();
+        std::string bytes = mapped::file(magic, swap, 256, c.recs);
+        if (std::string(c.name) == "cut in a record header") bytes += std::string(9, '\0');
+        std::string path = temp_path("mapped" + std::to_string(n++) + ".pcap");
+        write_file(path, bytes);
+        mapped::Seen a = mapped::by_reader(path), b = mapped::by_libpcap(path);
+        std::string what = std::string(c.name) + (swap ? ", swapped" : "") + (magic == 0xa1b23c4du ? ", ns" : ", us");
+        EXPECT_EQ(a.bytes, b.bytes) << what;
+        EXPECT_EQ(a.ts, b.ts) << what;
+        EXPECT_EQ(a.len, b.len) << what;
+        EXPECT_EQ(a.error, b.error) << what;
+        EXPECT_GE(a.bytes.size(), 2u) << what;
+      }
+}
+
+}  // namespace
+}  // namespace rsthop::test

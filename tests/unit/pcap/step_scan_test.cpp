@@ -1,0 +1,83 @@
+// pcap::StepScan: a capture may hold a ladder step only when a client's
+// payload went out below its SYN's TTL on the same tuple.  (That it never
+// misses a ladder the recogniser finds is checked in every
+// tests/unit/diagnose/captured_ladder_test.cpp scene.)
+#include "pcap/step_scan.h"
+
+#include <gtest/gtest.h>
+
+#include "conversation.h"
+
+namespace rsthop::test {
+namespace {
+
+struct Net {
+  const char* client;
+  const char* server;
+};
+
+PacketBuilder seg(const Net& n, bool from_client, uint8_t ttl, uint8_t flags) {
+  PacketBuilder b;
+  b.eth();
+  if (std::string(n.client).find(':') != std::string::npos)
+    b.ipv6(from_client ? n.client : n.server, from_client ? n.server : n.client);
+  else
+    b.ipv4(from_client ? n.client : n.server, from_client ? n.server : n.client);
+  b.ttl(ttl);
+  if (from_client)
+    b.tcp(40000, 80);
+  else
+    b.tcp(80, 40000);
+  b.flags(flags);
+  return b;
+}
+
+const std::string kGet = "GET / HTTP/1.1\r\nHost: blocked.example\r\n\r\n";
+
+// SYN, SYN/ACK, ACK at TTL 64 from the client, then the request at `req_ttl`, the server's answer at 50.
+pcap::StepScan scan(const Net& n, uint8_t req_ttl) {
+  pcap::StepScan s;
+  s.add(seg(n, true, 64, kSyn).build(), true);
+  s.add(seg(n, false, 50, kSyn | kAck).build(), true);
+  s.add(seg(n, true, 64, kAck).build(), true);
+  s.add(seg(n, true, req_ttl, kPsh | kAck).payload(kGet).build(), true);
+  s.add(seg(n, false, 50, kPsh | kAck).payload(std::string("HTTP/1.1 200 OK\r\n\r\n")).build(), true);
+  return s;
+}
+
+const Net kV4{"198.18.0.1", "198.19.0.1"};
+const Net kV6{"2001:db8::1", "2001:db8::2"};
+
+// The server's answers come at 50 < 64 too, on the reversed tuple, which sent no SYN: no step either.
+TEST(StepScan, RequestAtTheSynsTtlIsNoStep) {
+  EXPECT_FALSE(scan(kV4, 64).maybe());
+  EXPECT_FALSE(scan(kV6, 64).maybe());
+}
+
+TEST(StepScan, RequestBelowTheSynsTtlMayBeAStep) {
+  EXPECT_TRUE(scan(kV4, 3).maybe());
+  EXPECT_TRUE(scan(kV6, 3).maybe());
+}
+
+TEST(StepScan, OnlyPayloadAfterAPureSynCounts) {
+  pcap::StepScan s;
+  s.add(seg(kV4, true, 3, kPsh | kAck).payload(kGet).build(), true);  // before any SYN
+  s.add(seg(kV4, true, 64, kSyn).build(), true);
+  s.add(seg(kV4, true, 3, kAck).build(), true);                       // no payload
+  s.add(seg(kV4, true, 3, kFin | kAck).payload(kGet).build(), true);  // FIN: the tracker's FIN event, no payload event
+  s.add(seg(kV4, false, 70, kSyn | kAck).build(), true);              // a SYN/ACK is no SYN
+  s.add(seg(kV4, false, 3, kPsh | kAck).payload(kGet).build(), true);
+  EXPECT_FALSE(s.maybe());
+  s.add(seg(kV4, true, 63, kPsh | kAck).payload(kGet).build(), true);
+  EXPECT_TRUE(s.maybe());
+}
+
+TEST(StepScan, RawIpFramesToo) {
+  pcap::StepScan s;
+  s.add(seg(kV6, true, 64, kSyn).build_l3(), false);
+  s.add(seg(kV6, true, 2, kPsh | kAck).payload(kGet).build_l3(), false);
+  EXPECT_TRUE(s.maybe());
+}
+
+}  // namespace
+}  // namespace rsthop::test

@@ -1,0 +1,41 @@
+// Whether a capture may hold a ladder step (diagnose/captured_ladder.h): a
+// client's payload sent with a lower TTL than its connection's SYN.  A cheap
+// test over the frames alone, with the Tracker's own parsers (bpf/parse.h) and
+// no flow state, so that `rsthop analyze` runs its ladder pass (a second full
+// pipeline over every file) only when it can find something.
+//
+// A superset of what the recogniser counts as a step: every pure SYN (SYN
+// without ACK or RST) is remembered by its directed tuple with the highest TTL
+// seen, and any later segment of that tuple with payload and without
+// SYN/FIN/RST below that TTL answers yes.  The recogniser's step needs such a
+// SYN event and such a first payload event of the same tuple after it, so a
+// "no" here means the ladder pass would find no ladder.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <unordered_map>
+
+namespace rsthop::pcap {
+
+class StepScan {
+ public:
+  // One frame from its IP header (`has_l2`: from its Ethernet header), in file order.
+  void add(std::span<const uint8_t> bytes, bool has_l2);
+  bool maybe() const { return maybe_; }
+
+ private:
+  struct Tuple {
+    uint8_t saddr[16], daddr[16];
+    uint16_t sport, dport;
+    bool operator==(const Tuple& o) const;
+  };
+  struct TupleHash {
+    size_t operator()(const Tuple& t) const;
+  };
+  std::unordered_map<Tuple, uint8_t, TupleHash> syn_ttl_;  // the highest TTL of each tuple's SYNs
+  uint8_t max_syn_ttl_ = 0;                                // of all of them: a payload at or above it is no step
+  bool maybe_ = false;
+};
+
+}  // namespace rsthop::pcap
