@@ -81,10 +81,15 @@ Live start_capture(const probe::Target& t, const std::string& ifname, LiveEviden
   // tc ingress sees the few packets of the probes as well as XDP would, and not loading the XDP
   // program spares the verifier one of the two large programs: most of the time to a verdict.
   cfg.xdp = kernel::XdpMode::off;
+  // The two tc programs are verified at once, on two threads: the rest of that time.
+  cfg.parallel_load = true;
   auto host = parse_cidr(addr_to_string(t.addr.data()));
   if (host) cfg.hosts = {host.value()};
   cfg.ports = {t.port, 80};
   cfg.ring_bytes = 4u << 20;
+  // The probes' connections only (at most --budget of them; LRU keeps the newest): a small map is
+  // created faster than trace's 65536 flows.
+  cfg.max_flows = 4096;
   cfg.frames = evidence != nullptr;
   Live live;
   auto c = kernel::Capture::open(cfg);
