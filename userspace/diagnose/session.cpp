@@ -340,6 +340,7 @@ void Session::socket_probes() {
   if (early_) return;
   early_ = true;
   diagnose::socket_probes(target_, opt_, report_, early_inputs_, true);
+  if (opt_.tls) probe::warm_up_tls();
 }
 
 Outcome Session::run(EventSource* capture, const oui::Registry* registry, pipeline::Pipeline& pipe) {

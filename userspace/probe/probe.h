@@ -99,6 +99,9 @@ TlsResult tls_probe(const Target& t, const std::string& sni, const Timing& tm);
 
 // The bytes of a real ClientHello for `sni` (OpenSSL, written to memory, never sent here).
 Result<std::vector<uint8_t>> client_hello(const std::string& sni);
+// OpenSSL's first context reads its configuration and loads its provider (tens of milliseconds on
+// a busy machine): a caller with time to spare (diagnose, while the capture loads) pays it early.
+void warm_up_tls();
 // `GET / HTTP/1.1\r\nHost: host\r\n...\r\n\r\n`.
 std::vector<uint8_t> http_request(const std::string& host);
 
