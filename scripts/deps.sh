@@ -8,7 +8,7 @@ packages=(
   clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libclang-rt-14-dev clang-format clang-tidy
   libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev
   libssl-dev libpcap-dev libcap-ng-dev ieee-data libsystemd-dev
-  iproute2 nftables iptables iperf3 tcpdump tshark curl openssl procps util-linux
+  iproute2 nftables iptables iperf3 tcpdump tshark strace curl openssl procps util-linux
   python3 python3-jsonschema
   systemd lintian dpkg-dev man-db groff-base python3-yaml
   rsyslog logrotate libivykis0 libnet1 libwrap0 libjson-c5

@@ -81,7 +81,7 @@ class DiagnoseCase(unittest.TestCase):
         self.addCleanup(lab.__exit__, None, None, None)
         return lab
 
-    def diagnose(self, lab, family, *args, target=None, user=None, timeout=90):
+    def diagnose(self, lab, family, *args, target=None, user=None, timeout=90, env=None):
         """Runs `rsthop diagnose` in the client namespace (as `user` when given);
         validates every line against the schema and checks the verdict comes last."""
         argv = [BIN, "diagnose", target or f"{BLOCKED}:443", "--format", "json"]
@@ -92,7 +92,8 @@ class DiagnoseCase(unittest.TestCase):
         if user is not None:
             prefix += ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups"]
         t0 = time.time()
-        proc = subprocess.run(prefix + argv, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(prefix + argv, capture_output=True, text=True, timeout=timeout,
+                              env=None if env is None else {**os.environ, **env})
         d = Diagnosis(argv[1:], proc, time.time() - t0)
         self.assertTrue(d.events, f"no output from {argv}: rc={d.rc} stderr={d.stderr!r}")
         validate(d.events)
@@ -196,6 +197,39 @@ class DiagnoseCase(unittest.TestCase):
 
     def test_silent_drop_v6(self):
         self.silent_drop(6)
+
+    def test_parallel_load_and_one_after_the_other(self):
+        # The tc programs verified at once (two instances sharing the maps) or in turn: the same
+        # verdict, built from what both hooks captured (the RST's TTL at ingress: ttl_check).
+        for value in ("1", "0"):
+            with self.subTest(RSTHOP_PARALLEL_LOAD=value), Lab(routers=ROUTERS, server_name=BLOCKED) as lab:
+                lab.start_server()
+                lab.reset_on_sni(2, BLOCKED)
+                tmp = tempfile.TemporaryDirectory()
+                self.addCleanup(tmp.cleanup)
+                ev = os.path.join(tmp.name, "diag.pcapng")
+                d = self.diagnose(lab, 4, "--pcap-out", ev, env={"RSTHOP_PARALLEL_LOAD": value})
+                self.assert_verdict(d, "reset", "middlebox", hop=2, hop_ip=lab.hop_addr(2, 4), trigger="sni")
+                self.assertIn("ttl_check", {e["signal"] for e in d.verdict["evidence"]}, d.describe())
+                hooks = {a["hook"] for s in of_type(d.events, "stats") for a in part(s, "stats").get("attachments", [])}
+                self.assertEqual(hooks, {"tc-ingress", "tc-egress"}, d.describe())
+                # One set of maps for both programs: the flows our SYNs opened at egress are the
+                # ones ingress finds (none first seen midstream), and the ring read is the one
+                # the counters count.
+                st = part(of_type(d.events, "stats")[-1], "stats")
+                self.assertGreater(st["kernel"]["flow_new"], 0, st)
+                self.assertEqual(st["kernel"]["flow_midstream"], 0, st)
+                self.assertEqual(st["kernel"]["events"], st["userspace"]["events_received"], st)
+                # Frames of both programs reached the one ring read (--pcap-out keeps each hook's).
+                descr = subprocess.run(["tshark", "-r", ev, "-T", "fields", "-e", "frame.interface_description"],
+                                       capture_output=True, text=True, timeout=60).stdout
+                for hook in ("tc ingress", "tc egress"):
+                    self.assertIn(f"{hook} on {lab.client_if}", descr)
+        # A bad value is refused before anything is resolved or sent.
+        proc = subprocess.run([BIN, "diagnose", "198.18.0.1:443"], capture_output=True, text=True, timeout=30,
+                              env={**os.environ, "RSTHOP_PARALLEL_LOAD": "yes"})
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertIn("RSTHOP_PARALLEL_LOAD must be 1", proc.stderr)
 
     def test_ladder_steps_end_on_the_captured_icmp(self):
         # A step timeout far longer than the test: the steps that drew ICMP time-exceeded must

@@ -13,7 +13,7 @@ import tempfile
 import time
 import unittest
 
-from harness import BIN, Lab, ROOT, of_type, part, require_root
+from harness import BIN, Lab, ROOT, event_type, of_type, part, require_root
 
 NOBODY = 65534
 PCAPGEN = os.path.join(os.path.dirname(BIN), "tools", "pcapgen", "pcapgen")
@@ -271,6 +271,22 @@ class Lab1(unittest.TestCase):
         self.assertGreaterEqual(len(sent), 3)
         first_second = [t for t in sent if t - sent[0] < 0.95]
         self.assertLessEqual(len(first_second), 2, f"SYN times: {[round(t - sent[0], 3) for t in sent]}")
+
+    def test_ladders_at_once_keep_the_budget_and_the_rate(self):
+        # With --max-hops 2, the 8 connections left after the connect, HTTP and TLS probes hold all
+        # four ladders' full height, so they run at once, on four threads: the budget and the rate
+        # still bound every SYN on the wire.
+        self.lab.start_server()
+        p = self.syns()
+        r = self.diagnose("--ladder", "--max-hops", "2", "--budget", "11", "--rate", "5", "--hold", "0",
+                          "--step-timeout", "0.2")
+        sent = self.stop_syns(p)
+        self.assertIn('"verdict"', r.stdout, r.stderr)
+        hops = [part(e, "hop") for e in map(json.loads, r.stdout.splitlines()) if event_type(e) == "hop"]
+        self.assertEqual({h["ladder"] for h in hops}, {"syn", "syn80", "trigger", "control"}, hops)
+        self.assertLessEqual(len(sent), 11, f"{len(sent)} connections with --budget 11")
+        first_second = [t for t in sent if t - sent[0] < 0.95]
+        self.assertLessEqual(len(first_second), 5, f"SYN times: {[round(t - sent[0], 3) for t in sent]}")
 
     def test_sigint_prints_a_partial_verdict_and_exits_130(self):
         self.lab.start_server()

@@ -1,9 +1,11 @@
 #include "cli/diagnose.h"
 
 #include <net/if.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -69,6 +71,20 @@ class CaptureSource : public diagnose::EventSource {
   std::function<bool(const uint8_t*, uint8_t)> route_traced_;
 };
 
+// Whether a second verifier thread would find a core of its own: the two tc programs are then
+// verified at once (CaptureConfig::parallel_load).  On a busy machine two at once on one core
+// took longer than one after the other (docs/BENCHMARKS.md), so the 1-minute load average must
+// leave a CPU idle.  RSTHOP_PARALLEL_LOAD=1 / 0 decides instead.
+bool spare_cpu() {
+  if (const char* v = std::getenv("RSTHOP_PARALLEL_LOAD"); v && *v) return std::string(v) == "1";  // checked first
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  double load = 0;
+  if (sched_getaffinity(0, sizeof(set), &set) != 0 || getloadavg(&load, 1) != 1) return false;
+  const int cpus = CPU_COUNT(&set);
+  return cpus >= 2 && load <= cpus - 1;
+}
+
 // The capture on the route's interface, filtered to the target; without it the probes still run.
 struct Live {
   std::unique_ptr<kernel::Capture> capture;
@@ -81,10 +97,14 @@ Live start_capture(const probe::Target& t, const std::string& ifname, LiveEviden
   // tc ingress sees the few packets of the probes as well as XDP would, and not loading the XDP
   // program spares the verifier one of the two large programs: most of the time to a verdict.
   cfg.xdp = kernel::XdpMode::off;
+  cfg.parallel_load = spare_cpu();
   auto host = parse_cidr(addr_to_string(t.addr.data()));
   if (host) cfg.hosts = {host.value()};
   cfg.ports = {t.port, 80};
   cfg.ring_bytes = 4u << 20;
+  // The probes' connections only (at most --budget of them; LRU keeps the newest): a small map is
+  // created faster than trace's 65536 flows.
+  cfg.max_flows = 4096;
   cfg.frames = evidence != nullptr;
   Live live;
   auto c = kernel::Capture::open(cfg);
@@ -209,6 +229,8 @@ void label_ladder_steps(Lines& lines, const diagnose::Inputs& in) {
 
 int run_diagnose(const DiagnoseOptions& opt) {
   kernel::set_libbpf_verbose(opt.verbose);
+  if (const char* v = std::getenv("RSTHOP_PARALLEL_LOAD"); v && *v && std::string(v) != "0" && std::string(v) != "1")
+    return fail("RSTHOP_PARALLEL_LOAD must be 1 (verify the tc programs at once) or 0 (one after the other)", 2);
   auto target = probe::resolve(opt.target, 443, opt.family);
   if (!target) return fail(target.error().message, 2);
   const probe::Target& t = target.value();

@@ -218,20 +218,28 @@ class Run {
     return ok;
   }
 
-  // The SYN ladders, then (after a handshake) the trigger and control ladders at once.
+  // The SYN ladders and (after a handshake) the trigger and control ladders.  All at once when
+  // the budget holds every ladder's full height, each at its share of the rate: their waits (a
+  // silent step's grace, an ICMP's linger) overlap.  Else one after the other, the trigger and
+  // control ladders at once (each at half the rate) with half of what is left each.
   void ladders() {
+    const bool syn80 = opt_.tls && opt_.port80 && target_.port != 80;
+    const bool trigger = in_.connect && passed(in_.connect->outcome) && !payload_.empty();
+    const int n = 1 + (syn80 ? 1 : 0) + (trigger ? 2 : 0);
+    if (n > 1 && left() >= n * opt_.ladder.max_hops) {
+      all_ladders_at_once(syn80, trigger, n);
+      return;
+    }
     say("SYN ladder (TTL 1.." + std::to_string(opt_.ladder.max_hops) + ")");
     in_.syn = probe::syn_ladder(target_, ladder_opts());
     report_syn_hops("syn", in_.syn);
-    if (opt_.tls && opt_.port80 && target_.port != 80) {
+    if (syn80) {
       say("SYN ladder to port 80");
       in_.syn80 = probe::syn_ladder(port80(target_), ladder_opts());
       report_syn_hops("syn80", in_.syn80);
     }
-    if (!in_.connect || !passed(in_.connect->outcome) || payload_.empty()) return;
-    say("trigger and control ladders with " + std::string(opt_.tls ? "SNI " : "Host ") + name_ + " and " +
-        opt_.control_sni);
-    // Both at once, each at half the rate: the silent steps' waits overlap.
+    if (!trigger) return;
+    say_trigger_ladders();
     probe::LadderOptions lo = ladder_opts();
     lo.max_hops = std::max(0, std::min(lo.max_hops, left() / 2));
     lo.min_gap_ms *= 2;
@@ -270,6 +278,36 @@ class Run {
 
  private:
   void say(const std::string& m) const { diagnose::say(report_, m); }
+  void say_trigger_ladders() const {
+    say("trigger and control ladders with " + std::string(opt_.tls ? "SNI " : "Host ") + name_ + " and " +
+        opt_.control_sni);
+  }
+  // Every ladder on a thread of its own (the budget has room for all of them, checked by the caller).
+  void all_ladders_at_once(bool syn80, bool trigger, int n) {
+    std::string what = "SYN ladder (TTL 1.." + std::to_string(opt_.ladder.max_hops) + ")";
+    if (syn80) what += ", SYN ladder to port 80";
+    if (trigger)
+      what += ", trigger and control ladders with " + std::string(opt_.tls ? "SNI " : "Host ") + name_ + " and " +
+              opt_.control_sni;
+    say(what + ", all at once");
+    probe::LadderOptions lo = ladder_opts();
+    lo.min_gap_ms *= n;
+    std::future<std::vector<probe::SynStep>> s80;
+    std::future<std::vector<probe::TriggerStep>> ctl, trig;
+    if (syn80) s80 = std::async(std::launch::async, [&] { return probe::syn_ladder(port80(target_), lo); });
+    if (trigger) {
+      ctl = std::async(std::launch::async, [&] { return probe::trigger_ladder(target_, control_, lo); });
+      trig = std::async(std::launch::async, [&] { return probe::trigger_ladder(target_, payload_, lo); });
+    }
+    in_.syn = probe::syn_ladder(target_, lo);
+    if (syn80) in_.syn80 = s80.get();
+    if (trigger) {
+      in_.trigger = trig.get();
+      in_.control = ctl.get();
+    }
+    report_syn_hops("syn", in_.syn);
+    if (syn80) report_syn_hops("syn80", in_.syn80);
+  }
   void report_syn_hops(const char* ladder, const std::vector<probe::SynStep>& steps) const {
     if (!report_.hop) return;
     for (const auto& s : steps) report_.hop(ladder, s.ttl, probe::syn_kind_name(s.kind), s.from, s.ms, s.duration_ms);
@@ -340,6 +378,7 @@ void Session::socket_probes() {
   if (early_) return;
   early_ = true;
   diagnose::socket_probes(target_, opt_, report_, early_inputs_, true);
+  if (opt_.tls) probe::warm_up_tls();
 }
 
 Outcome Session::run(EventSource* capture, const oui::Registry* registry, pipeline::Pipeline& pipe) {

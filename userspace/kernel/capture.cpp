@@ -16,6 +16,7 @@
 #include "bpf/record.h"
 #include "common/fd.h"
 #include "kernel/attach.h"
+#include "kernel/loader.h"
 #include "kernel/ring.h"
 #include "kernel/skeleton.h"
 
@@ -28,15 +29,6 @@ int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list args) {
   if (!g_verbose && level == LIBBPF_DEBUG) return 0;
   if (!g_verbose) return 0;  // failures are reported as one sentence; --verbose shows libbpf's log
   return std::vfprintf(stderr, fmt, args);
-}
-
-std::string errno_hint(int err) {
-  if (err == EPERM || err == EACCES)
-    return "loading BPF programs needs root, or CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON";
-  if (err == ENOSYS || err == EOPNOTSUPP) return "this kernel does not support BPF (or BPF is disabled)";
-  if (err == EINVAL || err == E2BIG)
-    return "the kernel verifier rejected a program (run with --verbose for the verifier log)";
-  return std::strerror(err);
 }
 
 // True when vmlinux BTF has the raw tracepoint `name`; sets nargs to its arity.
@@ -56,6 +48,8 @@ bool has_btf_tracepoint(const btf* vmlinux, const char* name, int& nargs) {
 struct Capture::Impl {
   CaptureConfig cfg;
   SkelPtr skel;
+  SkelPtr split;  // rh_tc_egress, when verified apart (CaptureConfig::parallel_load); shares skel's maps
+  bpf_program* tc_egress() const { return split ? split->progs.rh_tc_egress : skel->progs.rh_tc_egress; }
   std::unique_ptr<RingConsumer> ring;
   std::vector<std::unique_ptr<Link>> links;
   std::vector<BpfLinkPtr> tp_links;  // declared after skel: destroyed before it
@@ -122,23 +116,6 @@ Result<std::unique_ptr<Capture>> Capture::open(const CaptureConfig& cfg) {
 
   auto impl = std::make_unique<Impl>();
   impl->cfg = cfg;
-  impl->skel.reset(rsthop_bpf__open());
-  if (!impl->skel) return make_error("cannot open the BPF object: " + errno_hint(errno), errno);
-  rsthop_bpf* s = impl->skel.get();
-
-  auto* ro = s->rodata;
-  ro->cfg_filter_ports = !cfg.ports.empty();
-  for (uint16_t p : cfg.ports) ro->cfg_port_bitmap[p >> 6] |= 1ULL << (p & 63);
-  ro->cfg_filter_hosts = !cfg.hosts.empty();
-  ro->cfg_n_cidrs = static_cast<uint32_t>(cfg.hosts.size());
-  for (size_t i = 0; i < cfg.hosts.size(); i++) {
-    std::memcpy(ro->cfg_cidrs[i].addr, cfg.hosts[i].addr.data(), 16);
-    std::memcpy(ro->cfg_cidrs[i].mask, cfg.hosts[i].mask.data(), 16);
-  }
-  ro->cfg_wakeup_bytes = cfg.ring_bytes / 8;
-  ro->cfg_frames = cfg.frames;
-  bpf_map__set_max_entries(s->maps.events, cfg.ring_bytes);
-  bpf_map__set_max_entries(s->maps.flows, cfg.max_flows);
 
   std::vector<std::string> notices;
   // Local resets need BTF tracepoints; without them the packet programs still run.
@@ -153,21 +130,35 @@ Result<std::unique_ptr<Capture>> Capture::open(const CaptureConfig& cfg) {
     notices.push_back(
         "this kernel lacks BTF or the tcp_send_reset/tcp_receive_reset tracepoints: resets sent by this host are "
         "recognised only on the wire");
-  ro->cfg_has_rst_reason = send_args >= 3;
   // Resets of other network namespaces (containers, labs) are not this host's.
   struct stat ns {};
-  if (stat("/proc/self/ns/net", &ns) == 0) ro->cfg_netns_ino = static_cast<uint32_t>(ns.st_ino);
-  bpf_program__set_autoload(s->progs.rh_send_reset, tp);
-  bpf_program__set_autoload(s->progs.rh_receive_reset, tp);
-  bpf_program__set_autoload(s->progs.rh_sock_state, tp);
-  bool xdp = cfg.xdp != XdpMode::off;
-  bpf_program__set_autoload(s->progs.rh_xdp, xdp);
-  bpf_program__set_autoload(s->progs.rh_tc_ingress, true);  // also XDP's stand-in when it cannot attach
-
-  if (int err = rsthop_bpf__load(s); err) {
-    int e = -err;
-    return make_error("cannot load the BPF programs: " + errno_hint(e), e);
-  }
+  const uint32_t netns_ino = stat("/proc/self/ns/net", &ns) == 0 ? static_cast<uint32_t>(ns.st_ino) : 0;
+  auto configure = [&cfg, netns_ino, has_reason = send_args >= 3](rsthop_bpf* s) {
+    auto* ro = s->rodata;
+    ro->cfg_filter_ports = !cfg.ports.empty();
+    for (uint16_t p : cfg.ports) ro->cfg_port_bitmap[p >> 6] |= 1ULL << (p & 63);
+    ro->cfg_filter_hosts = !cfg.hosts.empty();
+    ro->cfg_n_cidrs = static_cast<uint32_t>(cfg.hosts.size());
+    for (size_t i = 0; i < cfg.hosts.size(); i++) {
+      std::memcpy(ro->cfg_cidrs[i].addr, cfg.hosts[i].addr.data(), 16);
+      std::memcpy(ro->cfg_cidrs[i].mask, cfg.hosts[i].mask.data(), 16);
+    }
+    ro->cfg_wakeup_bytes = cfg.ring_bytes / 8;
+    ro->cfg_frames = cfg.frames;
+    ro->cfg_has_rst_reason = has_reason;
+    ro->cfg_netns_ino = netns_ino;
+    bpf_map__set_max_entries(s->maps.events, cfg.ring_bytes);
+    bpf_map__set_max_entries(s->maps.flows, cfg.max_flows);
+  };
+  ProgramSet programs;
+  programs.tracepoints = tp;
+  programs.xdp = cfg.xdp != XdpMode::off;
+  programs.tc_ingress = true;  // also XDP's stand-in when it cannot attach
+  auto loaded = load_object(configure, programs, cfg.parallel_load);
+  if (!loaded) return loaded.error();
+  impl->skel = std::move(loaded.value().main);
+  impl->split = std::move(loaded.value().split);
+  rsthop_bpf* s = impl->skel.get();
   // The ring first: nothing can fail once the tracepoints are attached.
   auto ring = RingConsumer::open(bpf_map__fd(s->maps.events));
   if (!ring) return ring.error();
@@ -210,7 +201,7 @@ Result<void> Capture::attach() {
     // through its ingress: one hook sees it once.  Egress keeps the truth
     // that this host sent it.
     if (is_loopback(name)) {
-      auto l = attach_tc(s->progs.rh_tc_egress, idx, false, impl_->cfg.clsact, mode);
+      auto l = attach_tc(impl_->tc_egress(), idx, false, impl_->cfg.clsact, mode);
       if (!l) return l.error();
       impl_->links.push_back(std::move(l.value()));
       attached_.push_back({name, idx, "tc-egress", mode});
@@ -237,7 +228,7 @@ Result<void> Capture::attach() {
       impl_->links.push_back(std::move(l.value()));
       attached_.push_back({name, idx, "tc-ingress", mode, fallback});
     }
-    auto l = attach_tc(s->progs.rh_tc_egress, idx, false, impl_->cfg.clsact, mode);
+    auto l = attach_tc(impl_->tc_egress(), idx, false, impl_->cfg.clsact, mode);
     if (!l) return l.error();
     impl_->links.push_back(std::move(l.value()));
     attached_.push_back({name, idx, "tc-egress", mode});
@@ -271,8 +262,12 @@ void Capture::set_frame_handler(FrameHandler h) { impl_->frame_handler = std::mo
 bool Capture::local_events() const { return impl_->tp_links.size() == 3; }
 
 int Capture::program_fd(const std::string& name) const {
-  bpf_program* p = bpf_object__find_program_by_name(impl_->skel->obj, name.c_str());
-  return p ? bpf_program__fd(p) : -1;
+  for (const SkelPtr* s : {&impl_->skel, &impl_->split}) {
+    if (!*s) continue;
+    const bpf_program* p = bpf_object__find_program_by_name((*s)->obj, name.c_str());
+    if (p && bpf_program__fd(p) >= 0) return bpf_program__fd(p);
+  }
+  return -1;
 }
 
 std::optional<rh_flow_state> Capture::lookup_flow(const rh_flow_key& k) const {

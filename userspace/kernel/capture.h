@@ -33,6 +33,8 @@ struct CaptureConfig {
   bool local_resets = true;  // tp_btf programs on tcp_send_reset / tcp_receive_reset
   bool clsact = false;       // tc through clsact filters even where tcx links exist
   bool frames = false;       // --pcap-out: the kernel also hands over the first bytes of each event's frame
+  // Verify rh_tc_egress on a second thread while the other programs are verified (kernel/loader.h).
+  bool parallel_load = false;
 };
 
 // The first bytes of the frame behind the event just handed over (CaptureConfig.frames).

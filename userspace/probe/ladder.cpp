@@ -10,6 +10,9 @@
 // ladder's first reset also keeps the next TTL: a second reset step is what
 // shows whether the RST's TTL follows the probe's (a device copying it).
 //
+// Once a TTL ends the path, lower steps still waiting end LadderOptions::end_grace_ms later
+// (their ICMP is due already; a rate-limited router never sends it), not at their timeout.
+//
 // A trigger step's ICMP time-exceeded reaches only a capture (the socket is
 // established and ignores it): with LadderOptions::time_exceeded the caller
 // tells the ladder, and the step ends a short linger later, not at its timeout.
@@ -43,8 +46,20 @@ struct Pending {
   Clock::time_point t0;       // when this step's probe (SYN or payload) left
   Clock::time_point deadline;
   bool payload_sent = false;   // trigger: past the handshake
+  bool probe_out = false;      // the step's probe (SYN, or the trigger's payload) has left
   bool time_exceeded = false;  // trigger: the caller's capture saw the probe's ICMP time-exceeded
 };
+
+// A higher TTL ended the ladder: the lower steps still waiting were sent before it, so an ICMP
+// answer of theirs is due already.  A router that rate-limits its ICMP (most do) never sends it
+// later: they end `grace_ms` from now (or twice the ending step's round trip, if longer), not at
+// their step timeout.  A deadline already nearer (a linger after the ICMP) stays.
+void cut_lower_steps(std::vector<Pending>& inflight, int end_ttl, milliseconds end_rtt, int grace_ms) {
+  if (grace_ms <= 0) return;
+  const auto until = Clock::now() + std::max<Clock::duration>(milliseconds(grace_ms), end_rtt);
+  for (auto& p : inflight)
+    if (p.ttl < end_ttl && p.probe_out) p.deadline = std::min(p.deadline, until);
+}
 
 // Prober: std::optional<Step> launch(int ttl, Pending&)   (a result now, or pending)
 //         std::optional<Step> ready(Pending&, short revents)
@@ -69,7 +84,10 @@ std::vector<Step> run_ladder(const LadderOptions& o, Prober& pr) {
   const auto watch_every = pr.watch_every();
   auto record = [&](Step s, const Pending& p) {
     s.duration_ms = detail::ms_since(p.started);
-    if (pr.ends(s)) end_ttl = std::min(end_ttl, s.ttl + pr.past_end(s));
+    if (pr.ends(s)) {
+      end_ttl = std::min(end_ttl, s.ttl + pr.past_end(s));
+      cut_lower_steps(inflight, s.ttl, milliseconds(static_cast<int64_t>(2 * s.ms)), o.end_grace_ms);
+    }
     steps.push_back(std::move(s));
   };
   auto can_launch = [&] { return next <= max_hops && next <= end_ttl && inflight.size() < concurrency; };
@@ -218,6 +236,7 @@ struct SynProber {
     p.local_port = detail::local_port_of(p.fd.get());
     if (e != EINPROGRESS) return judge(p, e);
     p.events = POLLOUT;
+    p.probe_out = true;
     p.deadline = p.t0 + milliseconds(step_ms);
     return std::nullopt;
   }
@@ -261,7 +280,7 @@ struct TriggerProber {
       return step(p, TriggerStep::error, std::string("cannot set the TTL: ") + std::strerror(errno));
     p.t0 = Clock::now();  // before: on a short path the answer can arrive within send()
     ssize_t n = ::send(p.fd.get(), payload.data(), payload.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    p.payload_sent = true;
+    p.payload_sent = p.probe_out = true;
     if (n < 0) {
       int e = errno;
       if (e == ECONNRESET || e == EPIPE) return step(p, TriggerStep::reset);

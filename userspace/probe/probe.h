@@ -99,6 +99,9 @@ TlsResult tls_probe(const Target& t, const std::string& sni, const Timing& tm);
 
 // The bytes of a real ClientHello for `sni` (OpenSSL, written to memory, never sent here).
 Result<std::vector<uint8_t>> client_hello(const std::string& sni);
+// OpenSSL's first context reads its configuration and loads its provider (tens of milliseconds on
+// a busy machine): a caller with time to spare (diagnose, while the capture loads) pays it early.
+void warm_up_tls();
 // `GET / HTTP/1.1\r\nHost: host\r\n...\r\n\r\n`.
 std::vector<uint8_t> http_request(const std::string& host);
 
@@ -108,6 +111,10 @@ struct LadderOptions {
   int concurrency = 8;  // TTL steps in flight at once
   int step_timeout_ms = 600;
   int min_gap_ms = 5;  // between two probes sent to the target (rate limit)
+  // Once a TTL ends the ladder, the lower steps still waiting end this long after (or twice the
+  // ending step's round trip, if longer) instead of at their step timeout: their ICMP answer is
+  // due already, and a router that rate-limited it never sends it later.  0: they wait it out.
+  int end_grace_ms = 100;
   // Trigger ladders: what only a capture sees.  When set, asked (from the ladder's thread) about
   // every step whose payload is out and unanswered, at least every `watch_ms`: true when an ICMP
   // time-exceeded quoting the step's probe (by its local port) has arrived.  Such a step ends

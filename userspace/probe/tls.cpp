@@ -246,6 +246,8 @@ bool flush_out(int fd, BIO* wbio, std::vector<char>& out, std::optional<Clock::t
 
 }  // namespace
 
+void warm_up_tls() { SslCtxPtr ctx(SSL_CTX_new(TLS_client_method())); }
+
 Result<std::vector<uint8_t>> client_hello(const std::string& sni) {
   SslCtxPtr ctx;
   BIO* rbio = nullptr;

@@ -464,15 +464,50 @@ TEST_F(Ladder, TriggerResetAfterTheWatchedIcmpStillCounts) {
   EXPECT_FALSE(steps[2].time_exceeded);
 }
 
-// Without a watch nothing changes: the silent steps wait their timeout and say nothing more.
+// Without a watch, and without the end grace, the silent steps wait their timeout and say
+// nothing more.
 TEST_F(Ladder, TriggerWithoutWatchKeepsItsTimeout) {
   LadderOptions o = opts();
   o.step_timeout_ms = 300;
+  o.end_grace_ms = 0;
   auto steps = client([&] { return trigger_ladder(target("198.18.3.2:80"), http_request("www.example.org"), o); });
   ASSERT_EQ(steps.size(), 3u) << describe(steps);
   EXPECT_FALSE(steps[0].time_exceeded);
   EXPECT_GE(steps[0].ms, 300);
   EXPECT_GE(steps[0].duration_ms, steps[0].ms);
+}
+
+// The steps below the TTL that ended the ladder wait only the end grace, not their step timeout:
+// their answer is due already (here the watchless socket never hears of it).
+TEST_F(Ladder, TriggerStepsBelowTheEndWaitOnlyTheGrace) {
+  LadderOptions o = opts();
+  o.step_timeout_ms = 20000;
+  o.end_grace_ms = 150;
+  auto steps = client([&] { return trigger_ladder(target("198.18.3.2:80"), http_request("www.example.org"), o); });
+  ASSERT_EQ(steps.size(), 3u) << describe(steps);
+  EXPECT_EQ(steps[2].kind, TriggerStep::response);
+  for (int i : {0, 1}) {
+    EXPECT_EQ(steps[i].kind, TriggerStep::silent) << describe(steps);
+    EXPECT_GE(steps[i].ms, 150) << describe(steps);  // the grace runs from the end's answer
+    EXPECT_LT(steps[i].ms, 20000) << describe(steps);
+  }
+}
+
+// A router that suppresses its ICMP (rate limits): its SYN step is silent, and it ends the end
+// grace after the target answered a higher TTL, not at its step timeout.
+TEST_F(Ladder, SynStepWithoutIcmpEndsSoonAfterTheTarget) {
+  const std::string r1 = lab_->ns("r1");
+  const std::string rule = "OUTPUT -p icmp --icmp-type time-exceeded -j DROP";
+  ASSERT_EQ(sh("ip netns exec " + r1 + " iptables -A " + rule), 0);
+  LadderOptions o = opts();
+  o.step_timeout_ms = 20000;
+  auto steps = client([&] { return syn_ladder(target("198.18.3.2:443"), o); });
+  EXPECT_EQ(sh("ip netns exec " + r1 + " iptables -D " + rule), 0);
+  ASSERT_EQ(steps.size(), 3u) << describe(steps);
+  EXPECT_EQ(steps[0].kind, SynStep::silent) << describe(steps);
+  EXPECT_LT(steps[0].ms, 20000) << describe(steps);
+  EXPECT_EQ(steps[1].kind, SynStep::time_exceeded) << describe(steps);
+  EXPECT_EQ(steps[2].kind, SynStep::reached) << describe(steps);
 }
 
 }  // namespace
