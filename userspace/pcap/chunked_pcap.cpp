@@ -36,22 +36,26 @@ std::unique_ptr<ChunkedPcap> ChunkedPcap::open(int fd, uint32_t snapshot, size_t
 
 bool ChunkedPcap::fill(size_t need) {
   if (need > kMaxRecord) return false;
-  const size_t have = end_ - pos_;
-  if (pos_ != 0) {
-    std::memmove(buf_.data(), buf_.data() + pos_, have);  // the cut record's start, carried over
-    pos_ = 0;
-    end_ = have;
+  const size_t have = static_cast<size_t>(end_ - cur_);
+  base_ += static_cast<size_t>(cur_ - buf_.get());
+  if (need > size_) {  // a record larger than the buffer: a larger one, for good
+    auto larger = std::make_unique_for_overwrite<uint8_t[]>(need);
+    std::memcpy(larger.get(), cur_, have);
+    buf_ = std::move(larger);
+    size_ = need;
+  } else if (cur_ != buf_.get()) {
+    std::memmove(buf_.get(), cur_, have);  // the cut record's start, carried over
   }
-  if (buf_.size() < need) buf_.resize(need);
-  while (end_ < need) {
-    // Where the file is read next: the carried bytes come right after offset().
-    const auto at = static_cast<off_t>(off_ + end_);
-    ssize_t n = pread(fd_, buf_.data() + end_, buf_.size() - end_, at);
+  cur_ = buf_.get();
+  size_t got = have;
+  while (got < need) {
+    ssize_t n = pread(fd_, buf_.get() + got, size_ - got, static_cast<off_t>(base_ + got));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;  // the end of the file (cut short, maybe truncated meanwhile) or an error: libpcap's
-    end_ += static_cast<size_t>(n);
+    if (n <= 0) break;  // the end of the file (cut short, maybe truncated meanwhile) or an error: libpcap's
+    got += static_cast<size_t>(n);
   }
-  return true;
+  end_ = cur_ + got;
+  return got >= need;
 }
 
 }  // namespace rsthop::pcap

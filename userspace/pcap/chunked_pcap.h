@@ -20,7 +20,6 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
-#include <vector>
 
 namespace rsthop::pcap {
 
@@ -33,22 +32,30 @@ class ChunkedPcap {
   // The next record as libpcap (nanosecond precision) would give it, valid until the next call;
   // false: none here, libpcap goes on at offset().
   bool next(pcap_pkthdr& h, const uint8_t*& data);
-  size_t offset() const { return off_; }  // the file offset of the next record
+  size_t offset() const { return base_ + static_cast<size_t>(cur_ - buf_.get()); }  // the next record's file offset
 
  private:
   ChunkedPcap(int fd, uint32_t snapshot, size_t chunk, bool swapped, bool nanos)
-      : fd_(fd), snapshot_(snapshot), swapped_(swapped), nanos_(nanos), buf_(chunk) {}
+      : fd_(fd),
+        snapshot_(snapshot),
+        swapped_(swapped),
+        nanos_(nanos),
+        buf_(std::make_unique_for_overwrite<uint8_t[]>(chunk)),
+        size_(chunk),
+        cur_(buf_.get()),
+        end_(cur_) {}
   uint32_t u32(const uint8_t* p) const;
-  // Makes `need` bytes from pos_ on available (carrying the tail over, reading on); false at the
+  // Makes `need` bytes from cur_ on available (carrying the tail over, reading on); false at the
   // file's end or on a read error.
   bool fill(size_t need);
 
   int fd_;
   uint32_t snapshot_;
   bool swapped_, nanos_;
-  std::vector<uint8_t> buf_;
-  size_t pos_ = 0, end_ = 0;  // buf_[pos_, end_): the bytes read and not yet handed out
-  size_t off_ = 24;           // the file offset of buf_[pos_]: after the file header
+  std::unique_ptr<uint8_t[]> buf_;
+  size_t size_;                // buf_'s bytes
+  size_t base_ = 24;           // the file offset of buf_[0]: after the file header
+  const uint8_t *cur_, *end_;  // [cur_, end_): the bytes read and not yet handed out
 };
 
 // Inline: once per record, on analyze's hot path.
@@ -61,21 +68,20 @@ inline uint32_t ChunkedPcap::u32(const uint8_t* p) const {
 inline bool ChunkedPcap::next(pcap_pkthdr& h, const uint8_t*& data) {
   constexpr size_t kRecordHeader = 16;
   constexpr uint32_t kInt32Max = 0x7fffffff;
-  if (end_ - pos_ < kRecordHeader && !fill(kRecordHeader)) return false;
-  const uint8_t* r = buf_.data() + pos_;
+  if (static_cast<size_t>(end_ - cur_) < kRecordHeader && !fill(kRecordHeader)) return false;
+  const uint8_t* r = cur_;
   const uint32_t sec = u32(r), frac = u32(r + 4), caplen = u32(r + 8), len = u32(r + 12);
   if (caplen > snapshot_ || caplen > len || sec > kInt32Max || frac > kInt32Max) return false;
-  if (end_ - pos_ - kRecordHeader < caplen) {
+  if (static_cast<size_t>(end_ - r) - kRecordHeader < caplen) {
     if (!fill(kRecordHeader + caplen)) return false;
-    r = buf_.data() + pos_;
+    r = cur_;
   }
   h.ts.tv_sec = sec;
   h.ts.tv_usec = nanos_ ? frac : static_cast<suseconds_t>(frac) * 1000;  // libpcap's scale to nanoseconds
   h.caplen = caplen;
   h.len = len;
   data = r + kRecordHeader;
-  pos_ += kRecordHeader + caplen;
-  off_ += kRecordHeader + caplen;
+  cur_ = r + kRecordHeader + caplen;
   return true;
 }
 
