@@ -25,8 +25,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     done += static_cast<size_t>(w);
   }
   const std::string path = "/proc/self/fd/" + std::to_string(fd);
-  // A filter that matches most frames, so pcap_offline_filter runs too.
-  auto opened = Reader::open(path, (size & 1) ? "ip or ip6 or not ip" : "");
+  // A filter that matches most frames, so pcap_offline_filter runs too; small read chunks, so a
+  // classic pcap file's records cross chunk boundaries.
+  auto opened = Reader::open(path, (size & 1) ? "ip or ip6 or not ip" : "", {}, (size & 2) ? 61 : Reader::kReadChunk);
   close(fd);  // Reader::open opened its own descriptor
   if (!opened) return 0;
   Reader& reader = **opened;

@@ -12,7 +12,7 @@
 #include <cstring>
 
 #include "bpf/abi.h"
-#include "pcap/mapped_pcap.h"
+#include "pcap/chunked_pcap.h"
 
 namespace rsthop::pcap {
 namespace {
@@ -143,7 +143,7 @@ struct Reader::Impl {
   void* gz = nullptr;  // the zlib stream under p, if any (pcap_close closes it)
   bpf_program prog{};
   bool have_prog = false;
-  std::unique_ptr<MappedPcap> mapped;  // a plain classic pcap file's records, until the first odd one
+  std::unique_ptr<ChunkedPcap> chunked;  // a plain classic pcap file's records, until the first odd one
   ~Impl() {
     if (have_prog) pcap_freecode(&prog);
     if (p) pcap_close(p);  // closes the FILE* (and through it the gzFile, if any) and the descriptor
@@ -153,8 +153,8 @@ struct Reader::Impl {
 Reader::Reader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Reader::~Reader() = default;
 
-Result<std::unique_ptr<Reader>> Reader::open(const std::string& path, const std::string& filter,
-                                             const Waiting& waiting) {
+Result<std::unique_ptr<Reader>> Reader::open(const std::string& path, const std::string& filter, const Waiting& waiting,
+                                             size_t read_chunk) {
   const std::string name = path == "-" ? "standard input" : path;
   int fd = open_input(path, name, waiting);
   if (fd < 0) return make_error(name + ": cannot open: " + std::strerror(errno), errno);
@@ -171,10 +171,10 @@ Result<std::unique_ptr<Reader>> Reader::open(const std::string& path, const std:
     }
     setvbuf(plain, nullptr, _IOFBF, 1 << 20);
     auto r = finish_open(name, plain, nullptr, filter);
-    // Classic pcap is read in place from a mapping (libpcap keeps pcapng and whatever the mapping stops at).
+    // Classic pcap is read in chunks and parsed in place (libpcap keeps pcapng and whatever that stops at).
     if (r)
-      r.value()->impl_->mapped =
-          MappedPcap::open(fileno(plain), static_cast<uint32_t>(pcap_snapshot(r.value()->impl_->p)));
+      r.value()->impl_->chunked =
+          ChunkedPcap::open(fileno(plain), static_cast<uint32_t>(pcap_snapshot(r.value()->impl_->p)), read_chunk);
     return r;
   }
   gzFile gz = gzdopen(fd, "rb");
@@ -225,16 +225,16 @@ Result<std::unique_ptr<Reader>> Reader::finish_open(const std::string& name, FIL
 Reader::Next Reader::next(Record& out) {
   pcap_pkthdr* h = nullptr;
   const u_char* data = nullptr;
-  if (MappedPcap* m = impl_->mapped.get()) {
+  if (ChunkedPcap* m = impl_->chunked.get()) {
     pcap_pkthdr mh;
     if (m->next(mh, data)) return deliver(out, mh, data);
-    // libpcap reads on from the record the mapping stopped at: the same errors, the same odd records.
+    // libpcap reads on from the record the chunks stopped at: the same errors, the same odd records.
     FILE* f = pcap_file(impl_->p);
     if (!f || fseeko(f, static_cast<off_t>(m->offset()), SEEK_SET) != 0) {
       error_ = std::string("cannot seek to the next record: ") + std::strerror(errno);
       return Next::error;
     }
-    impl_->mapped.reset();
+    impl_->chunked.reset();
   }
   int rc = pcap_next_ex(impl_->p, &h, &data);
   if (rc == PCAP_ERROR_BREAK) return Next::end;
