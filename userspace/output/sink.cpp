@@ -93,6 +93,11 @@ Result<void> Writer::emit(const nlohmann::json& event) {
 }
 
 Result<void> Writer::end_line(size_t start) {
+  finish_line(start);
+  return buf_.size() >= kFlushBytes ? flush() : Result<void>{};
+}
+
+void Writer::finish_line(size_t start) {
   if (format_ == Format::text) {
     // People read slowly; parsing the line back costs nothing they notice.
     auto doc = nlohmann::json::parse(std::string_view(buf_).substr(start), nullptr, false);
@@ -103,7 +108,6 @@ Result<void> Writer::end_line(size_t start) {
     }
   }
   buf_.push_back('\n');
-  return buf_.size() >= kFlushBytes ? flush() : Result<void>{};
 }
 
 Result<void> Writer::flush() {

@@ -27,6 +27,10 @@ class Sink {
   // returning, looping over partial writes, or fails with "cannot write to
   // <what>: <strerror>".  Sinks do not buffer; the Writer does.
   virtual Result<void> write(std::string_view lines) = 0;
+  // Lines that account for others (`lost`, `stats`): a queue takes them even
+  // when it is full, from a small reserve, so that what an output dropped is
+  // counted in that very output.  Plain sinks write them as any line.
+  virtual Result<void> write_accounting(std::string_view lines) { return write(lines); }
   // SIGHUP: a file sink reopens its path (logrotate); the others do nothing.
   virtual Result<void> reopen() { return {}; }
   // True when a failed write is transient (a socket that reconnects on the
@@ -110,6 +114,17 @@ class Writer {
     build(buf_);
     return end_line(start);
   }
+  // The same for a line that accounts for others (lost, stats): the buffered
+  // lines go first, then this one on its own through Sink::write_accounting.
+  template <typename Build>
+  requires std::invocable<Build, std::string&> Result<void> emit_accounting(Build&& build) {
+    if (auto r = flush(); !r) return r;
+    build(buf_);
+    finish_line(0);
+    auto r = sink_->write_accounting(buf_);
+    buf_.clear();
+    return r;
+  }
   // The same for a document already built (tests, tools).
   Result<void> emit(const nlohmann::json& event);
   // Writes every buffered line.
@@ -121,6 +136,8 @@ class Writer {
 
  private:
   Result<void> end_line(size_t start);
+  // The line from `start` in the writer's format, with its newline.
+  void finish_line(size_t start);
 
   std::unique_ptr<Sink> sink_;
   Format format_;

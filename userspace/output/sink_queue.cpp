@@ -27,8 +27,8 @@ void QueuedSink::start() {
 
 QueuedSink::~QueuedSink() { (void)close(std::chrono::milliseconds(0)); }
 
-size_t QueuedSink::append_fitting(std::string_view lines) {
-  size_t room = capacity_ > queue_.size() ? capacity_ - queue_.size() : 0;
+size_t QueuedSink::append_fitting(std::string_view lines, size_t capacity) {
+  size_t room = capacity > queue_.size() ? capacity - queue_.size() : 0;
   size_t take = lines.size();
   if (take > room) {
     size_t cut = lines.rfind('\n', room ? room - 1 : std::string_view::npos);
@@ -46,7 +46,16 @@ Result<void> QueuedSink::write(std::string_view lines) {
   if (overflow_ == Overflow::wait && started_)
     room_cv_.wait(
         lock, [&] { return queue_.empty() || queue_.size() + lines.size() <= capacity_ || down_ || !error_ || stop_; });
-  if (append_fitting(lines)) work_cv_.notify_one();
+  if (append_fitting(lines, capacity_)) work_cv_.notify_one();
+  return {};
+}
+
+Result<void> QueuedSink::write_accounting(std::string_view lines) {
+  if (overflow_ == Overflow::wait) return write(lines);
+  std::lock_guard lock(mu_);
+  if (!error_) return error_;
+  if (closed_) return {};
+  if (append_fitting(lines, capacity_ + kAccountingReserve)) work_cv_.notify_one();
   return {};
 }
 

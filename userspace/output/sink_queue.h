@@ -23,6 +23,8 @@ enum class Overflow {
 class QueuedSink : public Sink {
  public:
   static constexpr size_t kDefaultCapacity = 4u << 20;  // bytes of whole lines per sink
+  // Room past the capacity that only lost and stats lines may take (write_accounting).
+  static constexpr size_t kAccountingReserve = 64u << 10;
 
   // The writer thread starts with start(), not here: a command that drops its privileges
   // (cli/privileges.h) starts it after the drop, since capabilities are per thread.  Lines
@@ -39,6 +41,11 @@ class QueuedSink : public Sink {
   // dropped.  Fails only after the inner sink failed for good (a sink that
   // reconnects never does): the error is sticky.
   Result<void> write(std::string_view lines) override;
+  // Lost and stats lines: with Overflow::drop they never wait and may fill the
+  // queue past its capacity by kAccountingReserve, so that the count of what
+  // this queue dropped reaches its own reader (unless the reserve is full too:
+  // a dead output; they are then counted as dropped like any line).
+  Result<void> write_accounting(std::string_view lines) override;
   // Asks the writer thread to reopen the inner sink before its next write.
   Result<void> reopen() override;
   std::vector<SinkStats> stats() const override;
@@ -53,7 +60,7 @@ class QueuedSink : public Sink {
   // Writes one block, retrying a reconnecting sink with back-off; false when
   // it failed for good or the queue is stopping.
   bool deliver(std::string& block);
-  size_t append_fitting(std::string_view lines);
+  size_t append_fitting(std::string_view lines, size_t capacity);
 
   std::unique_ptr<Sink> inner_;
   std::string name_;

@@ -9,6 +9,13 @@ Result<void> SinkSet::write(std::string_view lines) {
   return first;
 }
 
+Result<void> SinkSet::write_accounting(std::string_view lines) {
+  Result<void> first;
+  for (auto& s : sinks_)
+    if (auto r = s->write_accounting(lines); !r && first) first = r;
+  return first;
+}
+
 void SinkSet::start() {
   for (auto& s : sinks_) s->start();
 }

@@ -26,6 +26,8 @@ class SinkSet : public Sink {
   // Queues `lines` on every destination; the first sticky error wins (the
   // others still get the lines).
   Result<void> write(std::string_view lines) override;
+  // The same for lost and stats lines (QueuedSink::write_accounting).
+  Result<void> write_accounting(std::string_view lines) override;
   // SIGHUP: every destination reopens (files) before its next write.
   Result<void> reopen() override;
   // Queue depth and drops of each destination, in -o order.  Thread-safe: the

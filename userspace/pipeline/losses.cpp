@@ -10,7 +10,8 @@ Result<void> LossReporter::report(output::Writer* w, const output::Context& ctx,
   auto one = [&](std::string_view cause, uint64_t count, uint64_t total, std::string_view sink = {}) -> Result<void> {
     total_ += count;
     if (!w) return {};
-    return w->emit([&](std::string& l) { output::append_lost_line(l, ctx, now, cause, count, total, sink); });
+    return w->emit_accounting(
+        [&](std::string& l) { output::append_lost_line(l, ctx, now, cause, count, total, sink); });
   };
   for (int i = 0; i < RH_C_MAX; i++) {
     if (!output::counter_is_loss(i) || k[i] <= last_[i]) continue;

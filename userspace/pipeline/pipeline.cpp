@@ -96,7 +96,7 @@ void Pipeline::note_loss(const char* cause, uint64_t total, uint64_t now) {
   it->second = total;
   noted_lost_ += n;
   if (status_ && opt_.loss_lines)
-    emit([&](std::string& l) { output::append_lost_line(l, ctx_, now, cause, n, total); });
+    emit_accounting([&](std::string& l) { output::append_lost_line(l, ctx_, now, cause, n, total); });
 }
 
 void Pipeline::finish_flows(uint64_t now) { timeline_->finish(now); }
@@ -126,7 +126,8 @@ void Pipeline::write_stats(uint64_t now, double elapsed_s, bool final) {
   auto sinks = writer_ && opt_.sink_stats ? writer_->sink().stats() : std::vector<output::SinkStats>{};
   const auto* att = !stats_written_ && !opt_.attachments.empty() ? &opt_.attachments : nullptr;
   stats_written_ = true;
-  emit([&](std::string& l) { output::append_stats_line(l, ctx_, now, c.kernel, uc_, elapsed_s, final, sinks, att); });
+  emit_accounting(
+      [&](std::string& l) { output::append_stats_line(l, ctx_, now, c.kernel, uc_, elapsed_s, final, sinks, att); });
 }
 
 void Pipeline::finish(uint64_t now, double elapsed_s) {

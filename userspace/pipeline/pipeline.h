@@ -134,6 +134,11 @@ class Pipeline {
   void emit(Build&& build) {
     if (writer_ && status_) status_ = writer_->emit(build);
   }
+  // Lost and stats lines: never dropped for a full queue (Writer::emit_accounting).
+  template <typename Build>
+  void emit_accounting(Build&& build) {
+    if (writer_ && status_) status_ = writer_->emit_accounting(build);
+  }
   Counters read_counters();
 
   Options opt_;

@@ -231,6 +231,45 @@ TEST(QueuedSink, DropsWholeLinesWhenFullAndCountsThem) {
   EXPECT_EQ(q.stats()[0].dropped_full, 1u);
 }
 
+// integration.flood caught it: with stdout slower than the trace, the lost line
+// that counted the dropped lines was dropped with them, so the drops were lost
+// uncounted.  Lost and stats lines take a reserve past the capacity.
+TEST(QueuedSink, AccountingLinesTakeTheReserveWhenFull) {
+  auto* fake = new FakeSink;
+  fake->hold = true;
+  QueuedSink q(std::unique_ptr<Sink>(fake), "fake", Overflow::drop, 16);
+  q.start();
+  ASSERT_TRUE(q.write("aaaa\n").ok());
+  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(q.write("bbbb\ncccc\ndddd\neeee\n").ok());  // full: eeee dropped
+  ASSERT_TRUE(q.write_accounting("lost 1\n").ok());       // past the capacity, from the reserve
+  ASSERT_TRUE(q.write("ffff\n").ok());                    // still full for other lines
+  const std::string huge(QueuedSink::kAccountingReserve, 'x');
+  ASSERT_TRUE(q.write_accounting(huge + "\n").ok());  // more than the reserve: dropped and counted
+  EXPECT_EQ(q.stats()[0].dropped_full, 3u);
+  fake->hold = false;
+  ASSERT_TRUE(q.close(5s).ok());
+  EXPECT_EQ(fake->text(), "aaaa\nbbbb\ncccc\ndddd\nlost 1\n");
+}
+
+TEST(Writer, AccountingLineReachesAFullOutputAfterTheLinesItCounts) {
+  auto* fake = new FakeSink;
+  fake->hold = true;
+  auto queue = std::make_unique<QueuedSink>(std::unique_ptr<Sink>(fake), "fake", Overflow::drop, 16);
+  QueuedSink* q = queue.get();
+  q->start();
+  Writer w(std::move(queue), Format::json);
+  ASSERT_TRUE(w.emit([](std::string& l) { l += "{\"a\":1}"; }).ok());
+  ASSERT_TRUE(w.flush().ok());
+  std::this_thread::sleep_for(50ms);  // taken by the held writer thread
+  for (int i = 0; i < 4; i++) ASSERT_TRUE(w.emit([](std::string& l) { l += "{\"b\":2}"; }).ok());
+  ASSERT_TRUE(w.emit_accounting([](std::string& l) { l += "{\"lost\":2}"; }).ok());
+  EXPECT_EQ(q->stats()[0].dropped_full, 2u);  // 16 bytes hold two of the four
+  fake->hold = false;
+  ASSERT_TRUE(q->close(5s).ok());
+  EXPECT_EQ(fake->text(), "{\"a\":1}\n{\"b\":2}\n{\"b\":2}\n{\"lost\":2}\n");
+}
+
 TEST(QueuedSink, WaitPolicyLosesNothing) {
   auto* fake = new FakeSink;
   QueuedSink q(std::unique_ptr<Sink>(fake), "fake", Overflow::wait, 64);
