@@ -9,6 +9,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -71,12 +72,16 @@ class CaptureSource : public diagnose::EventSource {
   std::function<bool(const uint8_t*, uint8_t)> route_traced_;
 };
 
-// Whether a second verifier thread would find a core of its own: the two tc programs are then
-// verified at once (CaptureConfig::parallel_load).  On a busy machine two at once on one core
-// took longer than one after the other (docs/BENCHMARKS.md), so the 1-minute load average must
-// leave a CPU idle.  RSTHOP_PARALLEL_LOAD=1 / 0 decides instead.
-bool spare_cpu() {
-  if (const char* v = std::getenv("RSTHOP_PARALLEL_LOAD"); v && *v) return std::string(v) == "1";  // checked first
+// Whether the two tc programs are verified at once (CaptureConfig::parallel_load):
+// RSTHOP_PARALLEL_LOAD=1 / 0 decides; unset, only where a second verifier thread finds a core of
+// its own.  On a busy machine two at once on one core took longer than one after the other
+// (docs/BENCHMARKS.md), so the 1-minute load average must leave a CPU idle.
+Result<bool> parallel_load() {
+  if (const char* v = std::getenv("RSTHOP_PARALLEL_LOAD"); v && *v) {
+    if (std::string_view(v) != "0" && std::string_view(v) != "1")
+      return make_error("RSTHOP_PARALLEL_LOAD must be 1 (verify the tc programs at once) or 0 (one after the other)");
+    return *v == '1';
+  }
   cpu_set_t set;
   CPU_ZERO(&set);
   double load = 0;
@@ -91,13 +96,13 @@ struct Live {
   std::unique_ptr<CaptureSource> source;
 };
 Live start_capture(const probe::Target& t, const std::string& ifname, LiveEvidence* evidence,
-                   std::vector<flow::Packet>* rsts) {
+                   std::vector<flow::Packet>* rsts, bool parallel_load) {
   kernel::CaptureConfig cfg;
   cfg.interfaces = {ifname};
   // tc ingress sees the few packets of the probes as well as XDP would, and not loading the XDP
   // program spares the verifier one of the two large programs: most of the time to a verdict.
   cfg.xdp = kernel::XdpMode::off;
-  cfg.parallel_load = spare_cpu();
+  cfg.parallel_load = parallel_load;
   auto host = parse_cidr(addr_to_string(t.addr.data()));
   if (host) cfg.hosts = {host.value()};
   cfg.ports = {t.port, 80};
@@ -229,8 +234,8 @@ void label_ladder_steps(Lines& lines, const diagnose::Inputs& in) {
 
 int run_diagnose(const DiagnoseOptions& opt) {
   kernel::set_libbpf_verbose(opt.verbose);
-  if (const char* v = std::getenv("RSTHOP_PARALLEL_LOAD"); v && *v && std::string(v) != "0" && std::string(v) != "1")
-    return fail("RSTHOP_PARALLEL_LOAD must be 1 (verify the tc programs at once) or 0 (one after the other)", 2);
+  const auto parallel = parallel_load();
+  if (!parallel) return fail(parallel.error().message, 2);
   auto target = probe::resolve(opt.target, 443, opt.family);
   if (!target) return fail(target.error().message, 2);
   const probe::Target& t = target.value();
@@ -278,7 +283,7 @@ int run_diagnose(const DiagnoseOptions& opt) {
       else
         session.socket_probes();
     });
-  Live live = start_capture(t, ifname, evidence.get(), &rsts);
+  Live live = start_capture(t, ifname, evidence.get(), &rsts, parallel.value());
   if (probing.joinable()) probing.join();
   if (!probing_error.empty()) {
     if (live.capture) live.capture->detach();
