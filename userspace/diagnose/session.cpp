@@ -278,17 +278,16 @@ class Run {
 
  private:
   void say(const std::string& m) const { diagnose::say(report_, m); }
-  void say_trigger_ladders() const {
-    say("trigger and control ladders with " + std::string(opt_.tls ? "SNI " : "Host ") + name_ + " and " +
-        opt_.control_sni);
+  std::string trigger_ladders_text() const {
+    return "trigger and control ladders with " + std::string(opt_.tls ? "SNI " : "Host ") + name_ + " and " +
+           opt_.control_sni;
   }
+  void say_trigger_ladders() const { say(trigger_ladders_text()); }
   // Every ladder on a thread of its own (the budget has room for all of them, checked by the caller).
   void all_ladders_at_once(bool syn80, bool trigger, int n) {
     std::string what = "SYN ladder (TTL 1.." + std::to_string(opt_.ladder.max_hops) + ")";
     if (syn80) what += ", SYN ladder to port 80";
-    if (trigger)
-      what += ", trigger and control ladders with " + std::string(opt_.tls ? "SNI " : "Host ") + name_ + " and " +
-              opt_.control_sni;
+    if (trigger) what += ", " + trigger_ladders_text();
     say(what + ", all at once");
     probe::LadderOptions lo = ladder_opts();
     lo.min_gap_ms *= n;
