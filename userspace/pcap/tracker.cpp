@@ -99,8 +99,10 @@ uint64_t load64(const uint8_t* p) {
   return v;
 }
 
+}  // namespace
+
 // The key's 37 meaningful bytes as five words (the pad bytes masked off).
-struct KeyWords {
+struct Tracker::KeyWords {
   uint64_t w[5];
   explicit KeyWords(const rh_flow_key& k) {
     static_assert(sizeof(rh_flow_key) == 40 && offsetof(rh_flow_key, port_a) == 32 &&
@@ -116,10 +118,8 @@ struct KeyWords {
   }
 };
 
-}  // namespace
-
-uint32_t Tracker::hash_key(const rh_flow_key& k) {
-  KeyWords kw(k);
+// Inline (with find() and the LRU steps below): once per TCP segment, on analyze's hot path.
+[[gnu::always_inline]] inline uint32_t Tracker::hash_key(const KeyWords& kw) {
   // Five independent multiplies, then one avalanche (not five dependent rounds).
   uint64_t h = kw.w[0] * 0x9E3779B97F4A7C15ULL ^ kw.w[1] * 0xFF51AFD7ED558CCDULL ^ kw.w[2] * 0xC4CEB9FE1A85EC53ULL ^
                kw.w[3] * 0xD6E8FEB86659FD93ULL ^ kw.w[4] * 0xA0761D6478BD642FULL;
@@ -128,9 +128,8 @@ uint32_t Tracker::hash_key(const rh_flow_key& k) {
   return static_cast<uint32_t>(h ^ (h >> 29));
 }
 
-uint32_t Tracker::find(const rh_flow_key& k, uint32_t h) const {
+[[gnu::always_inline]] inline uint32_t Tracker::find(const KeyWords& kw, uint32_t h) const {
   if (slots_.empty()) return kNone;
-  KeyWords kw(k);
   for (uint32_t i = h & mask_;; i = (i + 1) & mask_) {
     const Slot& s = slots_[i];
     if (s.node == kNone) return kNone;
@@ -170,7 +169,7 @@ void Tracker::index_erase(uint32_t node) {
   slots_[i] = Slot{};
 }
 
-void Tracker::lru_unlink(uint32_t n) {
+[[gnu::always_inline]] inline void Tracker::lru_unlink(uint32_t n) {
   Node& x = nodes_[n];
   if (x.prev != kNone)
     nodes_[x.prev].next = x.next;
@@ -182,7 +181,7 @@ void Tracker::lru_unlink(uint32_t n) {
     tail_ = x.prev;
 }
 
-void Tracker::lru_push_front(uint32_t n) {
+[[gnu::always_inline]] inline void Tracker::lru_push_front(uint32_t n) {
   Node& x = nodes_[n];
   x.prev = kNone;
   x.next = head_;
@@ -196,15 +195,20 @@ void Tracker::lru_push_front(uint32_t n) {
 // flow__get(): create on first sight, count mid-stream starts.  The table is
 // an LRU like the kernel's: a full table drops its least recently used flow.
 rh_flow_state* Tracker::flow_get(const rh_flow_key& k, uint8_t tcp_flags) {
-  const uint32_t h = hash_key(k);
-  uint32_t n = find(k, h);
-  if (n != kNone) {
-    if (head_ != n) {
-      lru_unlink(n);
-      lru_push_front(n);
-    }
-    return &nodes_[n].st;
+  const KeyWords kw(k);
+  const uint32_t h = hash_key(kw);
+  uint32_t n = find(kw, h);
+  if (n == kNone) return flow_insert(k, h, tcp_flags);
+  if (head_ != n) {
+    lru_unlink(n);
+    lru_push_front(n);
   }
+  return &nodes_[n].st;
+}
+
+// Out of line: once per flow, and it keeps the hit path above short.
+[[gnu::noinline]] rh_flow_state* Tracker::flow_insert(const rh_flow_key& k, uint32_t h, uint8_t tcp_flags) {
+  uint32_t n = kNone;
   if (live_ >= opt_.max_flows) {
     uint32_t victim = tail_;
     index_erase(victim);
@@ -306,12 +310,14 @@ flow::Packet Tracker::feed(const LocalReset& r) {
 }
 
 rh_flow_state* Tracker::find_state(const rh_flow_key& k) {
-  uint32_t n = find(k, hash_key(k));
+  const KeyWords kw(k);
+  uint32_t n = find(kw, hash_key(kw));
   return n == kNone ? nullptr : &nodes_[n].st;
 }
 
 std::optional<rh_flow_state> Tracker::lookup(const rh_flow_key& k) const {
-  uint32_t n = find(k, hash_key(k));
+  const KeyWords kw(k);
+  uint32_t n = find(kw, hash_key(kw));
   if (n == kNone) return std::nullopt;
   return nodes_[n].st;
 }

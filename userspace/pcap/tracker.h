@@ -119,8 +119,10 @@ class Tracker {
     uint32_t node = kNone;
     uint32_t hash = 0;
   };
-  static uint32_t hash_key(const rh_flow_key& k);
-  uint32_t find(const rh_flow_key& k, uint32_t h) const;  // node number or kNone
+  struct KeyWords;  // tracker.cpp: the key's meaningful bytes as five words, loaded once per lookup
+  static uint32_t hash_key(const KeyWords& kw);
+  uint32_t find(const KeyWords& kw, uint32_t h) const;                              // node number or kNone
+  rh_flow_state* flow_insert(const rh_flow_key& k, uint32_t h, uint8_t tcp_flags);  // flow_get()'s miss
   void index_insert(uint32_t node, uint32_t h);
   void index_erase(uint32_t node);
   void index_grow();
