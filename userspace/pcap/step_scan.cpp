@@ -19,8 +19,73 @@ size_t StepScan::TupleHash::operator()(const Tuple& t) const {
   return static_cast<size_t>(h ^ (h >> 32));
 }
 
+namespace {
+
+uint64_t load64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+uint32_t load32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+}  // namespace
+
+// The directed tuple's bit, from the IP header (`l3`, `family` 4 or 6) and the TCP header's ports.
+size_t StepScan::tuple_bit(int family, const uint8_t* l3, const uint8_t* tcp) {
+  uint64_t h = uint64_t{load32(tcp)} * 0x9E3779B97F4A7C15ULL;
+  if (family == 4) {
+    h ^= (uint64_t{load32(l3 + 12)} << 32 | load32(l3 + 16)) * 0xFF51AFD7ED558CCDULL;
+  } else {
+    h ^= load64(l3 + 8) * 0xFF51AFD7ED558CCDULL ^ load64(l3 + 16) * 0xC4CEB9FE1A85EC53ULL ^
+         load64(l3 + 24) * 0xD6E8FEB86659FD93ULL ^ load64(l3 + 32) * 0xA0761D6478BD642FULL;
+  }
+  h ^= h >> 29;
+  h *= 0xBF58476D1CE4E5B9ULL;
+  return static_cast<size_t>(h >> (64 - kBitsLog2));
+}
+
+// A plain IPv4 / IPv6 TCP segment (Ethernet without VLAN tags, or raw IP, no IPv4 options beyond the
+// header's length, no IPv6 extension headers) whose headers are all in the frame: its TTL, flags and
+// headers, read where bpf/parse.h reads them; false for any other shape, which the parsers then see.
+bool StepScan::plain(std::span<const uint8_t> bytes, bool has_l2, Plain& out) {
+  const uint8_t* h = bytes.data();
+  const size_t n = bytes.size();
+  const size_t l3 = has_l2 ? 14 : 0;
+  if (n < l3 + 40) return false;  // the shortest IPv4 + TCP headers (an IPv6 one is checked below)
+  const uint8_t v = h[l3] >> 4;
+  out.l3 = h + l3;
+  if (has_l2 ? (h[12] == 0x08 && h[13] == 0x00) : v != 6) {  // IPv4: what rh_parse_l2() says for it
+    const size_t ihl = static_cast<size_t>(h[l3] & 0x0f) * 4;
+    if (v != 4 || ihl < 20 || h[l3 + 9] != RH_IPPROTO_TCP || n < l3 + ihl + 20) return false;
+    out.family = 4;
+    out.ttl = h[l3 + 8];
+    out.tcp = h + l3 + ihl;
+  } else {
+    if (has_l2 && !(h[12] == 0x86 && h[13] == 0xDD)) return false;
+    if (v != 6 || h[l3 + 6] != RH_IPPROTO_TCP || n < l3 + 60) return false;
+    out.family = 6;
+    out.ttl = h[l3 + 7];
+    out.tcp = h + l3 + 40;
+  }
+  out.flags = out.tcp[13];
+  return true;
+}
+
 void StepScan::add(std::span<const uint8_t> bytes, bool has_l2) {
   if (maybe_) return;
+  // Most segments end here, before the parsers (which would read the same bytes, or refuse the frame:
+  // a fragment, a short TCP header, so no step either): a segment without SYN is no step when its TTL
+  // is at or above every SYN's, when it carries FIN or RST, or when no SYN ever set its tuple's bit.
+  if (Plain q; plain(bytes, has_l2, q) && !(q.flags & RH_TCP_SYN)) {
+    if (q.ttl >= max_syn_ttl_ || (q.flags & (RH_TCP_FIN | RH_TCP_RST))) return;
+    const size_t bit = tuple_bit(q.family, q.l3, q.tcp);
+    if (!((syn_bits_[bit >> 6] >> (bit & 63)) & 1)) return;
+  }
   rh_cursor c{bytes.data(), bytes.data() + bytes.size()};
   rh_pkt p;
   int proto = rh_parse_l2(&c, &p, has_l2 ? 1 : 0);
@@ -30,7 +95,7 @@ void StepScan::add(std::span<const uint8_t> bytes, bool has_l2) {
   const uint8_t f = p.tcp_flags;
   const bool syn = (f & RH_TCP_SYN) && !(f & (RH_TCP_ACK | RH_TCP_RST));
   const bool payload = !(f & (RH_TCP_SYN | RH_TCP_FIN | RH_TCP_RST)) && p.payload_len;
-  if (!syn && !(payload && p.ttl < max_syn_ttl_)) return;  // most segments end here
+  if (!syn && !(payload && p.ttl < max_syn_ttl_)) return;
   rh_pkt_addrs(&p);
   Tuple t;
   std::memcpy(t.saddr, p.saddr, 16);
@@ -38,6 +103,8 @@ void StepScan::add(std::span<const uint8_t> bytes, bool has_l2) {
   t.sport = p.sport;
   t.dport = p.dport;
   if (syn) {
+    const size_t bit = tuple_bit(p.family, p.l3, p.tcp);
+    syn_bits_[bit >> 6] |= uint64_t{1} << (bit & 63);
     uint8_t& ttl = syn_ttl_[t];
     if (p.ttl > ttl) ttl = p.ttl;
     if (p.ttl > max_syn_ttl_) max_syn_ttl_ = p.ttl;

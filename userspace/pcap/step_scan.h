@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <span>
 #include <unordered_map>
+#include <vector>
 
 namespace rsthop::pcap {
 
@@ -33,8 +34,18 @@ class StepScan {
   struct TupleHash {
     size_t operator()(const Tuple& t) const;
   };
+  struct Plain {  // what plain() read
+    const uint8_t *l3, *tcp;
+    uint8_t family, ttl, flags;
+  };
+  static bool plain(std::span<const uint8_t> bytes, bool has_l2, Plain& out);
+  static constexpr int kBitsLog2 = 20;
+  static size_t tuple_bit(int family, const uint8_t* l3, const uint8_t* tcp);
+
   std::unordered_map<Tuple, uint8_t, TupleHash> syn_ttl_;  // the highest TTL of each tuple's SYNs
-  uint8_t max_syn_ttl_ = 0;                                // of all of them: a payload at or above it is no step
+  // One bit per tuple hash, set for every tuple in syn_ttl_: a clear bit rejects a segment without a lookup.
+  std::vector<uint64_t> syn_bits_ = std::vector<uint64_t>(size_t{1} << (kBitsLog2 - 6));
+  uint8_t max_syn_ttl_ = 0;  // of all of them: a payload at or above it is no step
   bool maybe_ = false;
 };
 

@@ -79,5 +79,69 @@ TEST(StepScan, RawIpFramesToo) {
   EXPECT_TRUE(s.maybe());
 }
 
+// The scan reads the TTL and flags of plain frames itself; other shapes go through the parsers.  Each shape's
+// request below its SYN's TTL is a possible step, at the SYN's TTL none (both with the quick read and without).
+TEST(StepScan, EveryFrameShapeIsSeen) {
+  auto scan_shape = [](auto shape, uint8_t req_ttl) {
+    pcap::StepScan s;
+    PacketBuilder syn, req;
+    shape(syn.eth());
+    shape(req.eth());
+    syn.ttl(64).tcp(40000, 80).flags(kSyn);
+    req.ttl(req_ttl).tcp(40000, 80).flags(kPsh | kAck).payload(kGet);
+    s.add(syn.build(), true);
+    s.add(req.build(), true);
+    return s.maybe();
+  };
+  auto v4_options = [](PacketBuilder& b) { b.ipv4(kV4.client, kV4.server).ip_options({1, 1, 1, 1, 1, 1, 1, 1}); };
+  auto v4_vlan = [](PacketBuilder& b) { b.vlan(7).ipv4(kV4.client, kV4.server); };
+  auto v6_vlan = [](PacketBuilder& b) { b.vlan(7).ipv6(kV6.client, kV6.server); };
+  auto v6_ext = [](PacketBuilder& b) { b.ipv6(kV6.client, kV6.server).hop_by_hop().dest_opts(); };
+  EXPECT_TRUE(scan_shape(v4_options, 3));
+  EXPECT_FALSE(scan_shape(v4_options, 64));
+  EXPECT_TRUE(scan_shape(v4_vlan, 3));
+  EXPECT_FALSE(scan_shape(v4_vlan, 64));
+  EXPECT_TRUE(scan_shape(v6_vlan, 3));
+  EXPECT_FALSE(scan_shape(v6_vlan, 64));
+  EXPECT_TRUE(scan_shape(v6_ext, 3));
+  EXPECT_FALSE(scan_shape(v6_ext, 64));
+}
+
+// The SYN's tuple is remembered whatever its frame's shape: a later plain request of the same tuple is seen
+// below its TTL, and one of another tuple (another port) is not.
+TEST(StepScan, ATupleIsTheSameAcrossFrameShapes) {
+  for (bool v6 : {false, true}) {
+    const Net& n = v6 ? kV6 : kV4;
+    pcap::StepScan s;
+    PacketBuilder syn;
+    syn.eth().vlan(7);
+    if (!v6)
+      syn.ipv4(n.client, n.server);
+    else
+      syn.ipv6(n.client, n.server).hop_by_hop();
+    s.add(syn.ttl(64).tcp(40000, 80).flags(kSyn).build(), true);
+    PacketBuilder other;
+    other.eth();
+    if (!v6)
+      other.ipv4(n.client, n.server);
+    else
+      other.ipv6(n.client, n.server);
+    s.add(other.ttl(3).tcp(40001, 80).flags(kPsh | kAck).payload(kGet).build(), true);
+    EXPECT_FALSE(s.maybe());
+    s.add(seg(n, true, 3, kPsh | kAck).payload(kGet).build(), true);
+    EXPECT_TRUE(s.maybe());
+  }
+}
+
+// A frame cut inside its TCP header is refused by the parsers, and so is no step.
+TEST(StepScan, CutFramesAreNoStep) {
+  pcap::StepScan s;
+  s.add(seg(kV4, true, 64, kSyn).build(), true);
+  auto req = seg(kV4, true, 3, kPsh | kAck).payload(kGet).build();
+  req.resize(14 + 20 + 10);
+  s.add(req, true);
+  EXPECT_FALSE(s.maybe());
+}
+
 }  // namespace
 }  // namespace rsthop::test
