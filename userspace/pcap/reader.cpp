@@ -89,7 +89,9 @@ bool link_supported(int dlt) {
   }
 }
 
-L3Start link_l3(int dlt, std::span<const uint8_t> f) {
+static_assert(kDltEthernet == DLT_EN10MB);
+
+L3Start link_l3_of(int dlt, std::span<const uint8_t> f) {
   auto ip_proto = [](uint16_t proto, size_t off) {
     return proto == kEthIp || proto == kEthIpv6 ? L3Start{off, false, 0} : L3Start{0, false, RH_C_NON_TCP};
   };
@@ -223,11 +225,18 @@ Result<std::unique_ptr<Reader>> Reader::finish_open(const std::string& name, FIL
 // The filter runs here rather than through pcap_setfilter, so frame numbers
 // count every record, as Wireshark numbers them.
 Reader::Next Reader::next(Record& out) {
+  if (ChunkedPcap* m = impl_->chunked.get()) {
+    pcap_pkthdr mh;
+    const uint8_t* data = nullptr;
+    if (m->next(mh, data)) return deliver(out, mh, data);
+  }
+  return next_libpcap(out);
+}
+
+[[gnu::noinline]] Reader::Next Reader::next_libpcap(Record& out) {
   pcap_pkthdr* h = nullptr;
   const u_char* data = nullptr;
   if (ChunkedPcap* m = impl_->chunked.get()) {
-    pcap_pkthdr mh;
-    if (m->next(mh, data)) return deliver(out, mh, data);
     // libpcap reads on from the record the chunks stopped at: the same errors, the same odd records.
     FILE* f = pcap_file(impl_->p);
     if (!f || fseeko(f, static_cast<off_t>(m->offset()), SEEK_SET) != 0) {
@@ -250,7 +259,7 @@ Reader::Next Reader::next(Record& out) {
   return deliver(out, *h, data);
 }
 
-Reader::Next Reader::deliver(Record& out, const pcap_pkthdr& h, const uint8_t* data) {
+[[gnu::always_inline]] inline Reader::Next Reader::deliver(Record& out, const pcap_pkthdr& h, const uint8_t* data) {
   out.bytes = {data, h.caplen};
   out.wire_len = h.len;
   out.ts_ns = static_cast<uint64_t>(h.ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(h.ts.tv_usec);

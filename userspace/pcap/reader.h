@@ -38,7 +38,13 @@ struct L3Start {
   int cause = 0;
 };
 bool link_supported(int dlt);
-L3Start link_l3(int dlt, std::span<const uint8_t> frame);
+L3Start link_l3_of(int dlt, std::span<const uint8_t> frame);  // any link type (link_l3's out-of-line road)
+inline constexpr int kDltEthernet = 1;                        // DLT_EN10MB (checked in reader.cpp)
+// Inline for Ethernet, whose IP header starts after the frame's Ethernet header: once per record.
+inline L3Start link_l3(int dlt, std::span<const uint8_t> frame) {
+  if (dlt == kDltEthernet) return {0, true, 0};
+  return link_l3_of(dlt, frame);
+}
 // "EN10MB", "LINUX_SLL", ... (libpcap's names), or "DLT <n>".
 std::string link_name(int dlt);
 
@@ -82,6 +88,7 @@ class Reader {
   static Result<std::unique_ptr<Reader>> finish_open(const std::string& name, std::FILE* f, void* gz,
                                                      const std::string& filter);
   Next deliver(Record& out, const ::pcap_pkthdr& h, const uint8_t* data);  // one record, numbered and filtered
+  Next next_libpcap(Record& out);  // next()'s road through libpcap (out of line: next() stays short)
   std::unique_ptr<Impl> impl_;
   std::string name_, error_;
   int dlt_ = 0;

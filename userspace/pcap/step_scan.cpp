@@ -52,7 +52,7 @@ size_t StepScan::tuple_bit(int family, const uint8_t* l3, const uint8_t* tcp) {
 // A plain IPv4 / IPv6 TCP segment (Ethernet without VLAN tags, or raw IP, no IPv4 options beyond the
 // header's length, no IPv6 extension headers) whose headers are all in the frame: its TTL, flags and
 // headers, read where bpf/parse.h reads them; false for any other shape, which the parsers then see.
-bool StepScan::plain(std::span<const uint8_t> bytes, bool has_l2, Plain& out) {
+[[gnu::always_inline]] inline bool StepScan::plain(std::span<const uint8_t> bytes, bool has_l2, Plain& out) {
   const uint8_t* h = bytes.data();
   const size_t n = bytes.size();
   const size_t l3 = has_l2 ? 14 : 0;
