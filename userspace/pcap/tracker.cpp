@@ -113,8 +113,8 @@ struct Tracker::KeyWords {
     std::memcpy(&tail, b + 32, 5);
     w[4] = tail;
   }
-  bool operator==(const KeyWords& o) const {
-    return ((w[0] ^ o.w[0]) | (w[1] ^ o.w[1]) | (w[2] ^ o.w[2]) | (w[3] ^ o.w[3]) | (w[4] ^ o.w[4])) == 0;
+  bool operator==(const uint64_t (&o)[5]) const {
+    return ((w[0] ^ o[0]) | (w[1] ^ o[1]) | (w[2] ^ o[2]) | (w[3] ^ o[3]) | (w[4] ^ o[4])) == 0;
   }
 };
 
@@ -133,7 +133,7 @@ struct Tracker::KeyWords {
   for (uint32_t i = h & mask_;; i = (i + 1) & mask_) {
     const Slot& s = slots_[i];
     if (s.node == kNone) return kNone;
-    if (s.hash == h && KeyWords(nodes_[s.node].key) == kw) return s.node;
+    if (s.hash == h && kw == nodes_[s.node].key) return s.node;
   }
 }
 
@@ -226,7 +226,8 @@ rh_flow_state* Tracker::flow_get(const rh_flow_key& k, uint8_t tcp_flags) {
     free_.pop_back();
   }
   Node& x = nodes_[n];
-  x.key = k;
+  const KeyWords kw(k);
+  std::memcpy(x.key, kw.w, sizeof(x.key));
   x.hash = h;
   rh_flow_reset(&x.st);
   lru_push_front(n);

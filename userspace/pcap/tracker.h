@@ -110,7 +110,7 @@ class Tracker {
   // One probe and no allocation per packet of a known flow.
   static constexpr uint32_t kNone = UINT32_MAX;
   struct Node {
-    rh_flow_key key;
+    uint64_t key[5];  // the key as KeyWords holds it: compared without loading its pad-masked tail again
     rh_flow_state st;
     uint32_t prev, next;  // LRU neighbours (kNone at the ends)
     uint32_t hash;
