@@ -154,7 +154,7 @@ void Registry::sort_tables() {
   }
 }
 
-void Registry::add(std::string_view hex, std::string org) {
+void Registry::add(std::string_view hex, std::string_view org) {
   if (append(hex, org)) sort_tables();
 }
 

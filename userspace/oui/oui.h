@@ -22,7 +22,7 @@ class Registry {
   // no file at all is an error.
   static Result<Registry> load(const std::string& dir = "/usr/share/ieee-data");
   // Adds one assignment; `hex` is 6, 7 or 9 hex digits (24, 28, 36 bits).
-  void add(std::string_view hex, std::string org);
+  void add(std::string_view hex, std::string_view org);
 
   // "F5 Networks, Inc.", "locally administered", "multicast", or "" when unknown.
   std::string vendor(const std::array<uint8_t, 6>& mac) const;
