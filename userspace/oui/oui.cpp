@@ -1,6 +1,12 @@
 #include "oui/oui.h"
 
-#include <fstream>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <utility>
 
 namespace rsthop::oui {
 namespace {
@@ -9,6 +15,25 @@ uint64_t prefix(const std::array<uint8_t, 6>& mac, int bits) {
   uint64_t v = 0;
   for (uint8_t b : mac) v = (v << 8) | b;
   return v >> (48 - bits);
+}
+
+// The whole file in one read (the registry files are a few MB at most).
+bool read_file(const std::string& path, std::string& buf) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st {};
+  bool ok = fstat(fd, &st) == 0;
+  buf.resize(ok ? static_cast<size_t>(st.st_size) : 0);
+  size_t got = 0;
+  while (ok && got < buf.size()) {
+    ssize_t n = read(fd, buf.data() + got, buf.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  buf.resize(got);
+  close(fd);
+  return ok;
 }
 
 }  // namespace
@@ -49,51 +74,133 @@ bool parse_csv_line(std::string_view line, std::string& assignment, std::string&
   return false;
 }
 
-void Registry::add(std::string_view hex, std::string org) {
+namespace {
+
+bool has_quote_or_cr(std::string_view f) {
+  return f.find('"') != std::string_view::npos || f.find('\r') != std::string_view::npos;
+}
+
+// The common line: the first three fields plain, or the name quoted without
+// escaped quotes.  False: leave the line to parse_csv_line.
+bool fast_fields(std::string_view line, std::string_view& assignment, std::string_view& org, bool& ok) {
+  size_t c1 = line.find(',');
+  if (c1 == std::string_view::npos) return false;
+  size_t c2 = line.find(',', c1 + 1);
+  if (c2 == std::string_view::npos) return false;
+  if (has_quote_or_cr(line.substr(0, c2))) return false;
+  assignment = line.substr(c1 + 1, c2 - c1 - 1);
+  std::string_view rest = line.substr(c2 + 1);
+  if (!rest.empty() && rest[0] == '"') {
+    size_t q = rest.find('"', 1);
+    // An escaped quote ("") or text after the closing quote: the slow path.
+    if (q == std::string_view::npos || (q + 1 < rest.size() && rest[q + 1] != ',')) return false;
+    org = rest.substr(1, q - 1);
+  } else {
+    org = rest.substr(0, rest.find(','));
+    if (has_quote_or_cr(org)) return false;
+  }
+  ok = !assignment.empty();
+  return true;
+}
+
+}  // namespace
+
+bool parse_csv_fields(std::string_view line, std::string_view& assignment, std::string_view& org,
+                      std::string& scratch) {
+  bool ok = false;
+  if (fast_fields(line, assignment, org, ok)) return ok;
+  std::string a, o;
+  if (!parse_csv_line(line, a, o)) return false;
+  scratch = a + o;
+  assignment = std::string_view(scratch).substr(0, a.size());
+  org = std::string_view(scratch).substr(a.size());
+  return true;
+}
+
+std::vector<Registry::Entry>* Registry::table(size_t digits) {
+  if (digits == 6) return &by24_;
+  if (digits == 7) return &by28_;
+  if (digits == 9) return &by36_;
+  return nullptr;
+}
+
+bool Registry::append(std::string_view hex, std::string_view org) {
+  std::vector<Entry>* t = table(hex.size());
+  if (!t) return false;
   uint64_t v = 0;
   for (char c : hex) {
     int d = c >= '0' && c <= '9'   ? c - '0'
             : c >= 'A' && c <= 'F' ? c - 'A' + 10
             : c >= 'a' && c <= 'f' ? c - 'a' + 10
                                    : -1;
-    if (d < 0) return;
+    if (d < 0) return false;
     v = (v << 4) | static_cast<uint64_t>(d);
   }
-  if (hex.size() == 6)
-    by24_[v] = std::move(org);
-  else if (hex.size() == 7)
-    by28_[v] = std::move(org);
-  else if (hex.size() == 9)
-    by36_[v] = std::move(org);
+  t->push_back({v, static_cast<uint32_t>(names_.size()), static_cast<uint32_t>(org.size())});
+  names_.append(org);
+  return true;
+}
+
+void Registry::sort_tables() {
+  for (std::vector<Entry>* t : {&by24_, &by28_, &by36_}) {
+    // Stable: of a prefix listed twice, the later line stays last and wins.
+    std::stable_sort(t->begin(), t->end(), [](const Entry& a, const Entry& b) { return a.prefix < b.prefix; });
+    size_t out = 0;
+    for (size_t i = 0; i < t->size(); i++) {
+      if (i + 1 < t->size() && (*t)[i + 1].prefix == (*t)[i].prefix) continue;
+      (*t)[out++] = (*t)[i];
+    }
+    t->resize(out);
+  }
+}
+
+void Registry::add(std::string_view hex, std::string_view org) {
+  if (append(hex, org)) sort_tables();
+}
+
+bool Registry::load_file(const std::string& path, std::string& scratch) {
+  std::string buf;
+  if (!read_file(path, buf)) return false;
+  size_t pos = buf.find('\n');  // the header
+  pos = pos == std::string::npos ? buf.size() : pos + 1;
+  std::string_view text(buf);
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view assignment, org;
+    if (parse_csv_fields(text.substr(pos, end - pos), assignment, org, scratch)) append(assignment, org);
+    pos = end + 1;
+  }
+  return true;
 }
 
 Result<Registry> Registry::load(const std::string& dir) {
   Registry r;
   int files = 0;
+  std::string scratch;
   // iab.csv: the retired IAB registry, 36-bit blocks like MA-S (00:50:C2:xx:x...).
   for (const char* name : {"oui.csv", "mam.csv", "oui36.csv", "iab.csv"}) {
-    std::ifstream in(dir + "/" + name);
-    if (!in) continue;
-    files++;
-    std::string line, assignment, org;
-    std::getline(in, line);  // header
-    while (std::getline(in, line)) {
-      assignment.clear();
-      if (parse_csv_line(line, assignment, org)) r.add(assignment, org);
-    }
+    if (r.load_file(dir + "/" + name, scratch)) files++;
   }
   if (files == 0)
     return make_error("no IEEE registry in " + dir + " (install the ieee-data package for MAC vendors)", ENOENT);
+  r.sort_tables();
   return r;
+}
+
+std::string_view Registry::find(const std::vector<Entry>& t, uint64_t prefix) const {
+  auto it = std::lower_bound(t.begin(), t.end(), prefix, [](const Entry& e, uint64_t p) { return e.prefix < p; });
+  if (it == t.end() || it->prefix != prefix) return {};
+  return name(*it);
 }
 
 std::string Registry::vendor(const std::array<uint8_t, 6>& mac) const {
   if (mac[0] & 0x01) return "multicast";
   // Registry assignments are universal; a locally administered address says nothing of its maker.
   if (mac[0] & 0x02) return "locally administered";
-  if (auto it = by36_.find(prefix(mac, 36)); it != by36_.end()) return it->second;
-  if (auto it = by28_.find(prefix(mac, 28)); it != by28_.end()) return it->second;
-  if (auto it = by24_.find(prefix(mac, 24)); it != by24_.end()) return it->second;
+  for (auto [t, bits] : {std::pair{&by36_, 36}, std::pair{&by28_, 28}, std::pair{&by24_, 24}}) {
+    if (std::string_view v = find(*t, prefix(mac, bits)); !v.empty()) return std::string(v);
+  }
   return "";
 }
 

@@ -1,6 +1,7 @@
 #include "output/community_id.h"
 
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include <array>
 #include <cstring>
@@ -20,38 +21,72 @@ void put16(uint8_t* p, uint16_t v) {
 constexpr size_t kInputMax = 40;
 using Input = std::array<uint8_t, kInputMax>;
 
-// OpenSSL 3 looks the digest up in its provider tables on every
+#if OPENSSL_VERSION_MAJOR >= 4
+// OpenSSL looks the digest up in its provider tables on every
 // EVP_DigestInit with EVP_sha1(); fetching it once skips that.  Never freed:
 // it lives as long as the process.
 const EVP_MD* sha1() {
   static const EVP_MD* md = [] {
-#if OPENSSL_VERSION_NUMBER >= 0x30000000L
     if (const EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA1", nullptr)) return fetched;
-#endif
     return EVP_sha1();
   }();
   return md;
 }
+#endif
 
-CommunityId compute(const Input& in, size_t n) {
-  CommunityId id;
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int dlen = 0;
+// One SHA-1 of at most 40 bytes.  OpenSSL 3's low-level SHA1_Init/Update/Final
+// (deprecated, still shipped) run the same assembly as EVP (SHA-NI where the
+// CPU has it) without EVP's per-call dispatch: ~1,170 instructions per hash
+// against ~1,830 with a fetched digest and a reused context (docs/BENCHMARKS.md,
+// session 6).  Where they are gone, EVP with the fetched digest.  Note that
+// SHA1() itself is no shortcut: OpenSSL 3 routes it through EVP_Q_digest,
+// which fetches the digest on every call.
+bool digest(const uint8_t* in, size_t n, unsigned char out[20]) {
+#if OPENSSL_VERSION_MAJOR < 4
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  SHA_CTX c;
+  bool ok = SHA1_Init(&c) == 1 && SHA1_Update(&c, in, n) == 1 && SHA1_Final(out, &c) == 1;
+#pragma GCC diagnostic pop
+  return ok;
+#else
   // One context per thread, reset by each init: EVP_Digest would allocate
   // and free one per call.
   thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), sha1(), nullptr) != 1 || EVP_DigestUpdate(ctx.get(), in.data(), n) != 1 ||
-      EVP_DigestFinal_ex(ctx.get(), digest, &dlen) != 1) {
-    return id;
+  unsigned int dlen = 0;
+  return ctx && EVP_DigestInit_ex(ctx.get(), sha1(), nullptr) == 1 && EVP_DigestUpdate(ctx.get(), in, n) == 1 &&
+         EVP_DigestFinal_ex(ctx.get(), out, &dlen) == 1 && dlen == 20;
+#endif
+}
+
+// Standard base64 (RFC 4648, with padding) of a 20-byte digest: 28
+// characters, the last one '='.
+void base64_20(const unsigned char d[20], char out[28]) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t o = 0;
+  for (size_t i = 0; i < 18; i += 3) {
+    uint32_t v = uint32_t{d[i]} << 16 | uint32_t{d[i + 1]} << 8 | d[i + 2];
+    out[o++] = kAlphabet[v >> 18];
+    out[o++] = kAlphabet[(v >> 12) & 63];
+    out[o++] = kAlphabet[(v >> 6) & 63];
+    out[o++] = kAlphabet[v & 63];
   }
-  // EVP_EncodeBlock writes 4 bytes per 3 input bytes plus a NUL: 29 for SHA-1.
-  unsigned char b64[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
-  int blen = EVP_EncodeBlock(b64, digest, static_cast<int>(dlen));
-  if (blen <= 0 || static_cast<size_t>(blen) + 2 > sizeof(id.text)) return id;
+  uint32_t v = uint32_t{d[18]} << 16 | uint32_t{d[19]} << 8;
+  out[o++] = kAlphabet[v >> 18];
+  out[o++] = kAlphabet[(v >> 12) & 63];
+  out[o++] = kAlphabet[(v >> 6) & 63];
+  out[o] = '=';
+}
+
+CommunityId compute(const Input& in, size_t n) {
+  CommunityId id;
+  unsigned char d[20];
+  if (!digest(in.data(), n, d)) return id;
+  static_assert(sizeof(id.text) >= 30, "\"1:\" and 28 base64 characters");
   id.text[0] = '1';
   id.text[1] = ':';
-  std::memcpy(id.text + 2, b64, static_cast<size_t>(blen));
-  id.len = static_cast<uint8_t>(blen + 2);
+  base64_20(d, id.text + 2);
+  id.len = 30;
   return id;
 }
 

@@ -402,11 +402,14 @@ void append_flow_line(std::string& out, const Context& ctx, const flow::FlowSumm
   begin_rsthop(w, kFlowClass);
   rsthop_members(w, ctx, f.ifindex, nullptr, &f.app, FileRef{f.file, nullptr, f.first_frame, f.last_frame}, where);
   w.begin_object("flow");
-  w.string("conn_state", f.conn_state);
-  w.string("history", f.history);
+  // conn_state, history and closed_by come from flow::ZeekConn and the
+  // Timeline's own tables (Zeek's state names, history letters, a fixed
+  // closed_by set), never from the wire: written without the escaping scan.
+  w.plain("conn_state", f.conn_state);
+  w.plain("history", f.history);
   if (f.rtt_ms) w.real("rtt_ms", *f.rtt_ms);
   w.real("duration_ms", static_cast<double>(dur) / 1e6);
-  w.string("closed_by", f.closed_by);
+  w.plain("closed_by", f.closed_by);
   w.boolean("handshake_seen", f.handshake_seen);
   w.end_object();
   w.end_object();

@@ -65,6 +65,61 @@ TEST(Csv, ParsesQuotedCommasAndEscapedQuotes) {
   }
 }
 
+// The copy-free parse must agree with parse_csv_line on every line it sees:
+// the table's lines and their variants, then every line of the system's
+// registry files when ieee-data is installed.
+void expect_fields_agree(std::string_view line) {
+  SCOPED_TRACE(std::string(line));
+  std::string a, o, scratch;
+  std::string_view av, ov;
+  bool want = parse_csv_line(line, a, o);
+  ASSERT_EQ(parse_csv_fields(line, av, ov, scratch), want);
+  if (want) {
+    EXPECT_EQ(av, a);
+    EXPECT_EQ(ov, o);
+  }
+}
+
+TEST(Csv, FieldsWithoutCopiesAgreeWithTheFullParse) {
+  for (const char* line : {
+           "MA-L,0001D7,\"F5 Networks, Inc.\",1322 N. Whitman Lane Liberty Lake WA US 99019 ",
+           "MA-L,001EFC,\"JSC \"\"MASSA-K\"\"\",\"15, A, Pirogovskaya nab.\"",
+           "MA-L,A047D7,Best IT World (India) Pvt Ltd,\"87, Mistry Complex,, Road \"\"A\"\"\"",
+           "MA-M,741AE09,Private,",
+           "MA-S,70B3D5F2F,TELEPLATFORMS,\"Polbina st., 3/1 Moscow  RU 109388 \"\r",
+           "MA-L,00D0EF,IGT",
+           "MA-L,00D0EF,IGT\r",
+           "MA-L,00D0EF,\"IGT\"",
+           "MA-L,00D0EF,\"IGT\"x,addr",
+           "MA-L,00D0EF,\"IGT, unterminated",
+           "MA-L,00D0EF,I\"G\"T,addr",
+           "MA-L,00D0EF,\"I\r\",addr",
+           "MA-L,00D0\rEF,IGT,addr",
+           "\"MA,L\",00D0EF,IGT,addr",
+           "MA-L,\"00D0EF\",IGT,addr",
+           "MA-L,,Nobody,",
+           "MA-L,00D0EF",
+           "MA-L,00D0EF,",
+           ",,,",
+           "",
+       }) {
+    expect_fields_agree(line);
+  }
+}
+
+TEST(Csv, FieldsAgreeOnTheSystemRegistry) {
+  int lines = 0;
+  for (const char* name : {"oui.csv", "mam.csv", "oui36.csv", "iab.csv"}) {
+    std::ifstream in(std::string("/usr/share/ieee-data/") + name);
+    std::string line;
+    while (std::getline(in, line)) {
+      expect_fields_agree(line);
+      lines++;
+    }
+  }
+  if (lines == 0) GTEST_SKIP() << "ieee-data is not installed";
+}
+
 class RegistryTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -128,6 +183,30 @@ TEST(Registry, AddRejectsBadHexAndOddLengths) {
   r.add("", "empty");
   EXPECT_EQ(r.size(), 1u);
   EXPECT_EQ(r.vendor({0x00, 0x01, 0xd7, 0, 0, 0}), "F5");
+}
+
+TEST(Registry, RepeatedPrefixLastLineWins) {
+  TempDir dir;
+  dir.write("oui.csv", std::string(kHeader) + "MA-L,0001D7,First,x\nMA-L,001122,Other,x\nMA-L,0001d7,Second,x");
+  auto r = Registry::load(dir.path.string());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->size(), 2u);
+  EXPECT_EQ(r->vendor({0x00, 0x01, 0xd7, 0, 0, 0}), "Second");  // the last line, without a final newline
+  r->add("0001D7", "Added");
+  r->add("000001", "New");
+  EXPECT_EQ(r->size(), 3u);
+  EXPECT_EQ(r->vendor({0x00, 0x01, 0xd7, 0, 0, 0}), "Added");
+  EXPECT_EQ(r->vendor({0x00, 0x00, 0x01, 0, 0, 0}), "New");
+  EXPECT_EQ(r->vendor({0x00, 0x11, 0x22, 0, 0, 0}), "Other");
+}
+
+TEST(Registry, HeaderOnlyAndEmptyFilesLoad) {
+  TempDir dir;
+  dir.write("oui.csv", "");
+  dir.write("mam.csv", kHeader);
+  auto r = Registry::load(dir.path.string());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->size(), 0u);
 }
 
 TEST(Registry, OneFileIsEnough) {

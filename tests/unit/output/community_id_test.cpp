@@ -1,6 +1,11 @@
 #include "output/community_id.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <random>
 
 #include "common/addr.h"
 
@@ -116,6 +121,49 @@ TEST(CommunityId, Ipv4UsesOnlyTheMappedTail) {
   s2[0] = 0xaa;
   d2[5] = 0xbb;
   EXPECT_EQ(community_id_v1(4, s2.data(), d2.data(), 1122, 3344), "1:wCb3OG7yAFWelaUydu0D+125CLM=");
+}
+
+// The spec's computation spelled out with OpenSSL's EVP one-shot calls (the
+// implementation's digest and base64 are its own faster paths): seed,
+// canonical endpoints, protocol, pad, ports; SHA-1; base64.
+std::string reference_id(uint8_t family, const uint8_t* s16, const uint8_t* d16, uint16_t sp, uint16_t dp,
+                         uint8_t proto, uint16_t seed) {
+  size_t alen = family == 4 ? 4 : 16;
+  const uint8_t* sa = s16 + 16 - alen;
+  const uint8_t* da = d16 + 16 - alen;
+  int cmp = std::memcmp(sa, da, alen);
+  if (cmp > 0 || (cmp == 0 && sp > dp)) {
+    std::swap(sa, da);
+    std::swap(sp, dp);
+  }
+  std::vector<uint8_t> in = {static_cast<uint8_t>(seed >> 8), static_cast<uint8_t>(seed)};
+  in.insert(in.end(), sa, sa + alen);
+  in.insert(in.end(), da, da + alen);
+  in.insert(in.end(), {proto, 0, static_cast<uint8_t>(sp >> 8), static_cast<uint8_t>(sp), static_cast<uint8_t>(dp >> 8),
+                       static_cast<uint8_t>(dp)});
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int mdlen = 0;
+  EXPECT_EQ(EVP_Digest(in.data(), in.size(), md, &mdlen, EVP_sha1(), nullptr), 1);
+  unsigned char b64[64];
+  int n = EVP_EncodeBlock(b64, md, static_cast<int>(mdlen));
+  return "1:" + std::string(reinterpret_cast<char*>(b64), static_cast<size_t>(n));
+}
+
+TEST(CommunityId, RandomTuplesMatchTheEvpReference) {
+  std::mt19937_64 rng(14);
+  for (int i = 0; i < 20000; i++) {
+    uint8_t s[16] = {}, d[16] = {};
+    uint8_t family = i % 2 ? 4 : 6;
+    for (auto& b : s) b = static_cast<uint8_t>(rng());
+    for (auto& b : d) b = static_cast<uint8_t>(rng());
+    if (i % 7 == 0) std::memcpy(d, s, 16);  // the same address: ordered by port
+    auto sp = static_cast<uint16_t>(rng());
+    auto dp = static_cast<uint16_t>(rng());
+    auto proto = static_cast<uint8_t>(i % 3 ? 6 : 17);
+    auto seed = static_cast<uint16_t>(i % 5 ? 0 : rng());
+    ASSERT_EQ(community_id_v1(family, s, d, sp, dp, proto, seed), reference_id(family, s, d, sp, dp, proto, seed))
+        << "tuple " << i;
+  }
 }
 
 }  // namespace
