@@ -16,7 +16,7 @@
 #include <linux/types.h>
 #endif
 
-#define RH_ABI_VERSION 1
+#define RH_ABI_VERSION 2
 
 /* Bounded sizes. */
 #define RH_RST_PAYLOAD_MAX   64	  /* RST payload bytes copied into rh_event */
@@ -122,15 +122,41 @@ struct rh_flow_state {
 };
 
 /*
- * An event.  Ring-buffer records are PREFIXES of this struct, so each kind
- * costs only the bytes it needs (memory traffic is most of an event's cost):
- *   RH_EV_SIZE_BASE         header + flow copy: SYN, SYN-ACK, FIN, RST without
- *                           payload, local resets;
- *   RH_EV_SIZE_RST_PAYLOAD  + payload[]: a RST that carries bytes;
- *   RH_EV_SIZE_ICMP         + the ICMP block: ICMP errors (payload[] unused);
- *   rh_data_event           the base prefix followed by the first payload bytes.
- * `key` is never on the wire: readers derive it from the tuple (the inner
- * tuple for ICMP) with rh_flow_key_make(), see bpf/record.h.
+ * The flow's state as a ring record carries it (struct rh_record): the
+ * counters only the kernel knows, which move with every packet, and the SYN
+ * that names the connection (ts_syn, syn_seq: a port reuse starts another).
+ * The fields set once per connection (ts_synack, ts_first_payload[],
+ * ts_fin[], the SYN / SYN-ACK baselines) and ts_rst[] travel in the event
+ * that sets them (RH_FLOW_FIRST) and are completed by the reader from what
+ * earlier events of the flow delivered (bpf/record.h, kernel::FlowCompleter).
+ */
+struct rh_flow_sum {
+	__u64 ts_syn;
+	__u64 ts_last_payload[2];
+	/* bytes .. ack_last: rh_flow_state's bytes .. ack_last, same layout */
+	__u64 bytes[2];
+	__u32 packets[2];
+	__u32 rst_count[2];
+	__u32 syn_seq;
+	__u32 seq_next[2];
+	__u32 ack_last[2];
+	__u8 initiator;
+	__u8 history[2];
+	__u8 pure_ack;
+};
+
+/* rh_flow_state's bytes .. ack_last, which rh_flow_sum carries with the same layout. */
+#define RH_FLOW_SUM_COUNTERS                                                                                           \
+	(__builtin_offsetof(struct rh_flow_state, initiator) - __builtin_offsetof(struct rh_flow_state, bytes))
+
+/* rh_event.flow_flags bits (set in the record by the kernel). */
+#define RH_FLOW_STATE 0x01 /* the record carries its flow's state (rh_flow_sum); else there was none */
+#define RH_FLOW_FIRST 0x02 /* this event set its kind's once-per-connection fields (first SYN, SYN-ACK, FIN, payload)  \
+			    */
+
+/*
+ * An event as readers see it (decoded from an rh_record by bpf/record.h,
+ * then completed by kernel::FlowCompleter or the offline Tracker).
  * For ICMP events, saddr/daddr are the outer ICMP packet's (saddr is the
  * router or host that complained) and the inner_* fields hold the quoted
  * TCP segment.  For local-reset events only the tuple, ts, kind, hook, side,
@@ -169,10 +195,12 @@ struct rh_event {
 	__u32 tsecr;
 	__u8 smac[6];
 	__u8 dmac[6];
-	__u16 snap_len; /* valid bytes in payload[] (or rh_data_event.data[]) */
-	__u16 reason;	/* LOCAL_RST_SEND: enum sk_rst_reason; LOCAL_RST_RECV: the socket's tcp_state; else 0 */
-	__u32 pad0;
-	struct rh_flow_state flow; /* copy of the flow's state after this packet (zero when none) */
+	__u16 snap_len;	 /* valid bytes in payload[] (or rh_data_event.data[]) */
+	__u16 reason;	 /* LOCAL_RST_SEND: enum sk_rst_reason; LOCAL_RST_RECV: the socket's tcp_state; else 0 */
+	__u8 flow_flags; /* RH_FLOW_*: what the record said about the flow */
+	__u8 pad0[3];
+	/* end of the header (RH_REC_HEAD_SIZE bytes), which the ring record shares */
+	struct rh_flow_state flow; /* the flow's state after this packet (zero when none) */
 	/* RST payload */
 	__u8 payload[RH_RST_PAYLOAD_MAX]; /* devices write reasons there */
 	/* ICMP errors */
@@ -201,12 +229,51 @@ static inline void rh_event_set_cgroup_id(struct rh_event *ev, __u64 id)
 	ev->ack = (__u32)(id >> 32);
 }
 
-#define RH_EV_SIZE_BASE	       __builtin_offsetof(struct rh_event, payload)
-#define RH_EV_SIZE_RST_PAYLOAD __builtin_offsetof(struct rh_event, icmp_type)
-#define RH_EV_SIZE_ICMP	       __builtin_offsetof(struct rh_event, key)
+#define RH_REC_HEAD_SIZE __builtin_offsetof(struct rh_event, flow)
+
+/* rh_event's ICMP block (icmp_type .. pad2), as the record carries it. */
+struct rh_icmp_block {
+	__u8 type;
+	__u8 code;
+	__u8 inner_ttl;
+	__u8 pad1;
+	__u8 inner_saddr[16];
+	__u8 inner_daddr[16];
+	__u16 inner_sport;
+	__u16 inner_dport;
+	__u32 inner_seq;
+	__u32 pad2;
+};
+
+/*
+ * A ring-buffer record.  Records are PREFIXES of this struct, so each kind
+ * costs only the bytes it needs (memory traffic is most of an event's cost):
+ *   RH_REC_SIZE_BASE         header + flow summary: SYN, SYN-ACK, FIN, RST
+ *                            without payload, local resets;
+ *   RH_REC_SIZE_RST_PAYLOAD  + payload[]: a RST that carries bytes;
+ *   RH_REC_SIZE_ICMP         + the ICMP block: ICMP errors;
+ *   rh_data_event            the base prefix followed by the first payload bytes.
+ * head[] is rh_event's header (ts_ns .. pad0, the same offsets: writers fill
+ * it through a struct rh_event pointer).  `key` is never on the wire:
+ * readers derive it from the tuple (the inner tuple for ICMP) with
+ * rh_flow_key_make(), see bpf/record.h.  flow is meaningful only when
+ * head's flow_flags has RH_FLOW_STATE.
+ */
+struct rh_record {
+	__u8 head[RH_REC_HEAD_SIZE];
+	struct rh_flow_sum flow;
+	union {
+		__u8 payload[RH_RST_PAYLOAD_MAX]; /* RST payload: devices write reasons there */
+		struct rh_icmp_block icmp;	  /* ICMP errors */
+	} u;
+};
+
+#define RH_REC_SIZE_BASE	__builtin_offsetof(struct rh_record, u)
+#define RH_REC_SIZE_RST_PAYLOAD (RH_REC_SIZE_BASE + RH_RST_PAYLOAD_MAX)
+#define RH_REC_SIZE_ICMP	(RH_REC_SIZE_BASE + sizeof(struct rh_icmp_block))
 
 struct rh_data_event {
-	__u8 base[RH_EV_SIZE_BASE]; /* an rh_event prefix */
+	__u8 base[RH_REC_SIZE_BASE]; /* an rh_record prefix */
 	__u8 data[RH_DATA_SNAP_MAX];
 };
 

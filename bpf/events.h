@@ -193,10 +193,26 @@ RH_INLINE void tcp__options(const struct rh_frame *f, const struct rh_pkt *p, st
 	rh_parse_tcp_optbuf(&ob, o);
 }
 
-/* The header and flow copy every TCP event starts with (RH_EV_SIZE_BASE bytes). */
-RH_INLINE void tcp__fill(const struct rh_frame *f, struct rh_event *ev, const struct rh_pkt *p,
+/* The flow summary a record carries (see rh_flow_sum in abi.h). */
+RH_INLINE void flow__sum(struct rh_record *rec, const struct rh_flow_state *st)
+{
+	struct rh_flow_sum *s = &rec->flow;
+
+	s->ts_syn = st->ts_syn;
+	s->ts_last_payload[0] = st->ts_last_payload[0];
+	s->ts_last_payload[1] = st->ts_last_payload[1];
+	__builtin_memcpy(s->bytes, st->bytes, RH_FLOW_SUM_COUNTERS);
+	s->initiator = st->initiator;
+	s->history[0] = st->history[0];
+	s->history[1] = st->history[1];
+	s->pure_ack = st->pure_ack;
+}
+
+/* The header and flow summary every TCP event starts with (RH_REC_SIZE_BASE bytes). */
+RH_INLINE void tcp__fill(const struct rh_frame *f, struct rh_record *rec, const struct rh_pkt *p,
 			 const struct rh_flow_state *st, __u8 side, int kind, __u64 now)
 {
+	struct rh_event *ev = (struct rh_event *)rec; /* the header, at the same offsets */
 	struct rh_tcp_opts o;
 
 	event__fill_header(f, ev, kind, side, now);
@@ -214,7 +230,8 @@ RH_INLINE void tcp__fill(const struct rh_frame *f, struct rh_event *ev, const st
 	ev->wscale = o.wscale;
 	ev->tsval = o.tsval;
 	ev->tsecr = o.tsecr;
-	__builtin_memcpy(&ev->flow, st, sizeof(*st));
+	ev->flow_flags = RH_FLOW_STATE | (rh_track_first(st, kind, side, now) ? RH_FLOW_FIRST : 0);
+	flow__sum(rec, st);
 }
 
 /* Counted as an event, then handed over. */
@@ -235,7 +252,7 @@ RH_INLINE void tcp__event(const struct rh_frame *f, const struct rh_pkt *p, cons
 {
 	__u32 off = p->l4_off + p->tcp_hlen;
 	__u32 avail = f->frame_len > off ? f->frame_len - off : 0;
-	struct rh_event *ev;
+	struct rh_record *rec;
 
 	if (kind == RH_EV_PAYLOAD) {
 		struct rh_data_event *dev = (struct rh_data_event *)rh_host_reserve(f, sizeof(struct rh_data_event));
@@ -245,34 +262,37 @@ RH_INLINE void tcp__event(const struct rh_frame *f, const struct rh_pkt *p, cons
 			f->cnt->c[RH_C_LOST_RINGBUF]++;
 			return;
 		}
-		ev = (struct rh_event *)dev;
-		tcp__fill(f, ev, p, st, side, kind, now);
+		rec = (struct rh_record *)dev;
+		tcp__fill(f, rec, p, st, side, kind, now);
 		n = payload__copy(f, off, avail, p->payload_len, dev->data, RH_DATA_SNAP_MAX);
-		ev->snap_len = n;
+		((struct rh_event *)rec)->snap_len = n;
 		if (n < p->payload_len && n < RH_DATA_SNAP_MAX)
 			f->cnt->c[RH_C_SNAP_TRUNCATED]++;
 	} else if (kind == RH_EV_RST && p->payload_len) {
-		ev = (struct rh_event *)rh_host_reserve(f, RH_EV_SIZE_RST_PAYLOAD);
-		if (!ev) {
+		rec = (struct rh_record *)rh_host_reserve(f, RH_REC_SIZE_RST_PAYLOAD);
+		if (!rec) {
 			f->cnt->c[RH_C_LOST_RINGBUF]++;
 			return;
 		}
-		tcp__fill(f, ev, p, st, side, kind, now);
-		ev->snap_len = payload__copy(f, off, avail, p->payload_len, ev->payload, RH_RST_PAYLOAD_MAX);
+		tcp__fill(f, rec, p, st, side, kind, now);
+		((struct rh_event *)rec)->snap_len =
+			payload__copy(f, off, avail, p->payload_len, rec->u.payload, RH_RST_PAYLOAD_MAX);
 	} else {
-		ev = (struct rh_event *)rh_host_reserve(f, RH_EV_SIZE_BASE);
-		if (!ev) {
+		rec = (struct rh_record *)rh_host_reserve(f, RH_REC_SIZE_BASE);
+		if (!rec) {
 			f->cnt->c[RH_C_LOST_RINGBUF]++;
 			return;
 		}
-		tcp__fill(f, ev, p, st, side, kind, now);
+		tcp__fill(f, rec, p, st, side, kind, now);
 	}
-	event__submit(f, ev, now);
+	event__submit(f, rec, now);
 }
 
 /* The TCP fields of an ICMP error event are zero; the quote goes in the ICMP block. */
-RH_INLINE void icmp__fill_quote(struct rh_event *ev, const struct rh_icmp_quote *q)
+RH_INLINE void icmp__fill_quote(struct rh_record *rec, const struct rh_icmp_quote *q)
 {
+	struct rh_event *ev = (struct rh_event *)rec;
+
 	ev->sport = 0;
 	ev->dport = 0;
 	ev->seq = 0;
@@ -285,42 +305,43 @@ RH_INLINE void icmp__fill_quote(struct rh_event *ev, const struct rh_icmp_quote 
 	ev->wscale = 0;
 	ev->tsval = 0;
 	ev->tsecr = 0;
-	ev->icmp_type = q->type;
-	ev->icmp_code = q->code;
-	ev->inner_ttl = q->ttl;
-	__builtin_memcpy(ev->inner_saddr, q->saddr, 16);
-	__builtin_memcpy(ev->inner_daddr, q->daddr, 16);
-	ev->inner_sport = q->sport;
-	ev->inner_dport = q->dport;
-	ev->inner_seq = q->seq;
+	rec->u.icmp.type = q->type;
+	rec->u.icmp.code = q->code;
+	rec->u.icmp.inner_ttl = q->ttl;
+	__builtin_memcpy(rec->u.icmp.inner_saddr, q->saddr, 16);
+	__builtin_memcpy(rec->u.icmp.inner_daddr, q->daddr, 16);
+	rec->u.icmp.inner_sport = q->sport;
+	rec->u.icmp.inner_dport = q->dport;
+	rec->u.icmp.inner_seq = q->seq;
 }
 
 /* An ICMP error quoting a TCP segment; the quoted flow's state when the table knows it. */
 RH_INLINE void icmp__event(const struct rh_frame *f, const struct rh_pkt *p, const struct rh_icmp_quote *q)
 {
 	struct rh_flow_state *st;
+	struct rh_record *rec;
 	struct rh_event *ev;
 	struct rh_flow_key k;
 	__u64 now;
 	__u8 side;
 
 	side = rh_flow_key_make(&k, q->family, q->saddr, q->sport, q->daddr, q->dport);
-	ev = (struct rh_event *)rh_host_reserve(f, RH_EV_SIZE_ICMP);
-	if (!ev) {
+	rec = (struct rh_record *)rh_host_reserve(f, RH_REC_SIZE_ICMP);
+	if (!rec) {
 		f->cnt->c[RH_C_LOST_RINGBUF]++;
 		return;
 	}
+	ev = (struct rh_event *)rec;
 	now = rh_host_now(f);
 	event__fill_header(f, ev, RH_EV_ICMP, side, now); /* side of the quoted segment's sender */
 	event__fill_tuple(ev, p);
-	icmp__fill_quote(ev, q);
+	icmp__fill_quote(rec, q);
 	st = rh_host_flow_find(f, &k);
+	ev->flow_flags = st ? RH_FLOW_STATE : 0; /* without a state the summary is left unwritten, and unread */
 	if (st)
-		__builtin_memcpy(&ev->flow, st, sizeof(*st));
-	else
-		__builtin_memset(&ev->flow, 0, sizeof(ev->flow));
+		flow__sum(rec, st);
 	f->cnt->c[RH_C_ICMP_ERRORS]++;
-	event__submit(f, ev, now);
+	event__submit(f, rec, now);
 }
 
 /* A parsed TCP segment that passed the filter: track its flow, emit what the state machine asks for. */

@@ -94,6 +94,7 @@ static __always_inline void local__event(const struct rh_sk_tuple *t, int kind, 
 {
 	struct rh_counters *cnt = counters__get();
 	struct rh_flow_state *st;
+	struct rh_record *rec;
 	struct rh_event *ev;
 	int a_is_src;
 
@@ -106,12 +107,13 @@ static __always_inline void local__event(const struct rh_sk_tuple *t, int kind, 
 		return;
 	}
 	cnt->c[RH_C_LOCAL_RESETS]++;
-	ev = bpf_ringbuf_reserve(&events, RH_EV_SIZE_BASE, 0);
-	if (!ev) {
+	rec = bpf_ringbuf_reserve(&events, RH_REC_SIZE_BASE, 0);
+	if (!rec) {
 		cnt->c[RH_C_LOST_RINGBUF]++;
 		return;
 	}
-	__builtin_memset(ev, 0, RH_EV_SIZE_BASE);
+	ev = (struct rh_event *)rec; /* the header, at the same offsets */
+	__builtin_memset(ev, 0, RH_REC_HEAD_SIZE);
 	ev->ts_ns = bpf_ktime_get_ns();
 	ev->kind = kind;
 	ev->hook = hook;
@@ -132,10 +134,12 @@ static __always_inline void local__event(const struct rh_sk_tuple *t, int kind, 
 		ev->side = a_is_src ? RH_SIDE_B : RH_SIDE_A;
 	}
 	st = bpf_map_lookup_elem(&flows, &t->key);
-	if (st)
-		__builtin_memcpy(&ev->flow, st, sizeof(*st));
+	if (st) {
+		ev->flow_flags = RH_FLOW_STATE;
+		flow__sum(rec, st);
+	}
 	cnt->c[RH_C_EVENTS]++;
-	ringbuf__submit(ev, cnt);
+	ringbuf__submit(rec, cnt);
 }
 
 SEC("tp_btf/inet_sock_set_state")

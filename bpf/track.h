@@ -120,4 +120,21 @@ RH_INLINE int rh_track(struct rh_flow_state *st, const struct rh_pkt *p, __u8 si
 	return RH_EV_FIN;
 }
 
+/*
+ * True when the event rh_track() just returned for `kind` set that kind's
+ * once-per-connection fields (the first SYN, SYN-ACK, FIN of a side, first
+ * payload of a side): its record then says so (RH_FLOW_FIRST) and readers
+ * take those fields from the event itself (bpf/record.h).
+ */
+RH_INLINE int rh_track_first(const struct rh_flow_state *st, int kind, __u8 side, __u64 now)
+{
+	if (kind == RH_EV_SYN)
+		return st->ts_syn == now;
+	if (kind == RH_EV_SYNACK)
+		return st->ts_synack == now;
+	if (kind == RH_EV_FIN)
+		return st->ts_fin[side & 1] == now;
+	return kind == RH_EV_PAYLOAD;
+}
+
 #endif /* RSTHOP_TRACK_H */

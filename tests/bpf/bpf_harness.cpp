@@ -99,13 +99,14 @@ RunResult BpfHarness::run(Hook hook, const Bytes& frame, uint32_t gso_segs) {
 
 std::vector<RawEvent> BpfHarness::drain_events() {
   std::vector<RawEvent> out;
-  ring_->consume([&out](const void* data, size_t size) {
+  ring_->consume([this, &out](const void* data, size_t size) {
     const auto* p = static_cast<const uint8_t*>(data);
     RawEvent r;
     r.bytes.assign(p, p + size);
     const uint8_t* snap = nullptr;
     size_t n = 0;
     r.decode_ok = rh_record_decode(p, size, &r.decoded, &snap, &n) == 0;
+    if (r.decode_ok) completer_.complete(r.decoded);  // as kernel::Capture reads them
     if (snap) r.data.assign(snap, snap + n);
     out.push_back(std::move(r));
   });
@@ -145,11 +146,13 @@ std::vector<rh_flow_key> BpfHarness::flow_keys() {
 void BpfHarness::clear_flows() {
   int fd = bpf_map__fd(skel_->maps.flows);
   for (const rh_flow_key& k : flow_keys()) bpf_map_delete_elem(fd, &k);
+  completer_.clear();
 }
 
 void BpfHarness::reset() {
   clear_flows();
   drain_events();
+  completer_.clear();
 }
 
 rh_flow_key canonical_key(std::string_view saddr, uint16_t sport, std::string_view daddr, uint16_t dport,

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "bpf/abi.h"
+#include "kernel/flow_completer.h"
 #include "tests/common/packet_builder.h"
 
 struct rsthop_bpf;
@@ -83,6 +84,7 @@ class BpfHarness {
   BpfHarness() = default;
   struct ::rsthop_bpf* skel_ = nullptr;
   std::unique_ptr<kernel::RingConsumer> ring_;
+  kernel::FlowCompleter completer_;  // drained records are completed as kernel::Capture completes them
 };
 
 // The canonical key of (saddr, sport) -> (daddr, dport), computed by the very

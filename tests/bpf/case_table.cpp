@@ -91,9 +91,9 @@ void check_event(const RawEvent& raw, const EventExpect& want, Hook hook, uint8_
   const rh_event& ev = raw.ev();
   // Each kind has its record size (abi.h): paying only for what it carries.
   size_t want_size = want.kind == RH_EV_PAYLOAD                       ? sizeof(rh_data_event)
-                     : want.kind == RH_EV_ICMP                        ? RH_EV_SIZE_ICMP
-                     : want.kind == RH_EV_RST && raw.ev().payload_len ? RH_EV_SIZE_RST_PAYLOAD
-                                                                      : RH_EV_SIZE_BASE;
+                     : want.kind == RH_EV_ICMP                        ? RH_REC_SIZE_ICMP
+                     : want.kind == RH_EV_RST && raw.ev().payload_len ? RH_REC_SIZE_RST_PAYLOAD
+                                                                      : RH_REC_SIZE_BASE;
   EXPECT_EQ(raw.bytes.size(), want_size);
   EXPECT_TRUE(raw.decode_ok) << "rh_record_decode rejected the record";
   EXPECT_EQ(ev.kind, want.kind);

@@ -20,10 +20,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   int r = rh_record_decode(rec.get(), size, &ev, &d, &dlen);
   FUZZ_CHECK(r == 0 || r == -1);
   if (r < 0) return 0;
-  FUZZ_CHECK(size >= RH_EV_SIZE_BASE);
+  FUZZ_CHECK(size >= RH_REC_SIZE_BASE);
   if (ev.kind == RH_EV_PAYLOAD) {
     FUZZ_CHECK(size >= sizeof(rh_data_event));
-    FUZZ_CHECK(d == rec.get() + RH_EV_SIZE_BASE);
+    FUZZ_CHECK(d == rec.get() + RH_REC_SIZE_BASE);
     FUZZ_CHECK(dlen <= RH_DATA_SNAP_MAX && dlen <= ev.snap_len);
     FUZZ_CHECK(d + dlen <= rec.get() + size);
     volatile uint8_t sink = 0;
@@ -34,8 +34,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(ev.snap_len <= RH_RST_PAYLOAD_MAX);
     if (ev.kind != RH_EV_RST) FUZZ_CHECK(ev.snap_len == 0);
   }
-  // The decoded event is the record's prefix...
-  FUZZ_CHECK(std::memcmp(&ev, rec.get(), RH_EV_SIZE_BASE) == 0);
+  // The decoded event starts with the record's header...
+  FUZZ_CHECK(std::memcmp(&ev, rec.get(), RH_REC_HEAD_SIZE) == 0);
+  // ... its flow is all zero when the record says it has none (never what the buffer held)...
+  if (!(ev.flow_flags & RH_FLOW_STATE)) {
+    static const rh_flow_state zero{};
+    FUZZ_CHECK(std::memcmp(&ev.flow, &zero, sizeof(zero)) == 0);
+  }
   // ... and the key is the canonical one of its tuple.
   rh_flow_key k;
   if (ev.kind == RH_EV_ICMP)

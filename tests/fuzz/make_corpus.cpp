@@ -194,11 +194,11 @@ int main(int argc, char** argv) {
     b.resize(size);
     return b;
   };
-  put("fuzz_record", "syn", rec(RH_EV_SYN, RH_EV_SIZE_BASE, 0, 0));
-  put("fuzz_record", "rst_payload", rec(RH_EV_RST, RH_EV_SIZE_RST_PAYLOAD, 26, 26));
-  put("fuzz_record", "icmp", rec(RH_EV_ICMP, RH_EV_SIZE_ICMP, 0, 0));
+  put("fuzz_record", "syn", rec(RH_EV_SYN, RH_REC_SIZE_BASE, 0, 0));
+  put("fuzz_record", "rst_payload", rec(RH_EV_RST, RH_REC_SIZE_RST_PAYLOAD, 26, 26));
+  put("fuzz_record", "icmp", rec(RH_EV_ICMP, RH_REC_SIZE_ICMP, 0, 0));
   put("fuzz_record", "payload", rec(RH_EV_PAYLOAD, sizeof(rh_data_event), 300, 300));
-  put("fuzz_record", "local_rst", rec(RH_EV_LOCAL_RST_SEND, RH_EV_SIZE_BASE, 0, 0));
+  put("fuzz_record", "local_rst", rec(RH_EV_LOCAL_RST_SEND, RH_REC_SIZE_BASE, 0, 0));
 
   // fuzz_app_hint: first payloads.
   put("fuzz_app_hint", "tls_sni", tls);

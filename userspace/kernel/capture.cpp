@@ -16,6 +16,7 @@
 #include "bpf/record.h"
 #include "common/fd.h"
 #include "kernel/attach.h"
+#include "kernel/flow_completer.h"
 #include "kernel/loader.h"
 #include "kernel/ring.h"
 #include "kernel/skeleton.h"
@@ -57,8 +58,9 @@ struct Capture::Impl {
   FrameHandler frame_handler;
   uint64_t* malformed = nullptr;
   flow::Packet scratch;  // the record on_record hands to the handler
+  FlowCompleter flows;   // what each flow's earlier records delivered
 
-  // Decodes one ring record (a prefix of rh_event, see bpf/record.h) and hands it on.
+  // Decodes one ring record (a prefix of rh_record, see bpf/record.h), completes its flow state and hands it on.
   void on_record(const void* data, size_t size) {
     // Reused across records so a payload's bytes do not cost an allocation each.
     flow::Packet& p = scratch;
@@ -77,6 +79,7 @@ struct Capture::Impl {
       (*malformed)++;
       return;
     }
+    flows.complete(p.ev);
     p.data.assign(bytes, bytes + n);
     if (handler) (*handler)(p);
   }

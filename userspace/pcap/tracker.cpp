@@ -22,9 +22,14 @@ struct TrackerRoad {
   } rec;
   uint32_t rec_size = 0;
   bool submitted = false;
+  const rh_flow_state* st = nullptr;  // the flow the record is about: its whole state, which the record summarizes
 
-  rh_flow_state* flow_get(const rh_flow_key& k, uint8_t tcp_flags) { return tracker->flow_get(k, tcp_flags); }
-  rh_flow_state* flow_find(const rh_flow_key& k) { return tracker->find_state(k); }
+  rh_flow_state* flow_get(const rh_flow_key& k, uint8_t tcp_flags) { return keep(tracker->flow_get(k, tcp_flags)); }
+  rh_flow_state* flow_find(const rh_flow_key& k) { return keep(tracker->find_state(k)); }
+  rh_flow_state* keep(rh_flow_state* s) {
+    st = s;
+    return s;
+  }
 };
 
 }  // namespace rsthop::pcap
@@ -273,6 +278,8 @@ std::optional<flow::Packet> Tracker::feed(std::span<const uint8_t> bytes, const 
   const uint8_t* snap = nullptr;
   size_t n = 0;
   if (rh_record_decode(&r.rec, r.rec_size, &pk.ev, &snap, &n) != 0) return std::nullopt;  // the glue's own record
+  // The kernel's reader completes the summary from earlier events (kernel::FlowCompleter); this road holds the state.
+  if ((pk.ev.flow_flags & RH_FLOW_STATE) && r.st) pk.ev.flow = *r.st;
   if (snap) pk.data.assign(snap, snap + n);
   pk.frame = info.frame;
   return pk;

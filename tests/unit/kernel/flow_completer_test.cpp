@@ -1,0 +1,227 @@
+// kernel::FlowCompleter: events decoded from compact ring records (bpf/record.h)
+// get the once-per-connection fields of their flow from the earlier events that
+// delivered them; what was never delivered stays zero.
+#include "kernel/flow_completer.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "bpf/record.h"
+
+namespace rsthop::kernel {
+namespace {
+
+constexpr uint8_t kA = RH_SIDE_A, kB = RH_SIDE_B;
+
+// A connection's events as rh_record_decode() leaves them: the record's
+// summary (counters) plus what the event itself tells.
+struct Conn {
+  rh_flow_state st{};  // the kernel's state, advanced by each event below
+  uint64_t now = 1'000'000;
+  Conn() { st.initiator = RH_SIDE_UNKNOWN; }
+
+  rh_event event(uint8_t kind, uint8_t side, bool first, uint8_t flags = RH_FLOW_STATE) {
+    rh_record rec{};
+    auto* head = reinterpret_cast<rh_event*>(&rec);
+    head->ts_ns = now;
+    head->kind = kind;
+    head->side = side;
+    head->family = 4;
+    head->saddr[10] = head->saddr[11] = 0xff;
+    head->daddr[10] = head->daddr[11] = 0xff;
+    head->saddr[15] = side == kA ? 1 : 2;
+    head->daddr[15] = side == kA ? 2 : 1;
+    head->sport = side == kA ? 40000 : 443;
+    head->dport = side == kA ? 443 : 40000;
+    head->ttl = side == kA ? 64 : 57;
+    head->ip_id = side == kA ? 0x1234 : 0x4321;
+    head->window = side == kA ? 64240 : 65160;
+    head->smac[5] = side == kA ? 0xaa : 0xbb;
+    head->flow_flags = flags | (first ? RH_FLOW_FIRST : 0);
+    rec.flow.ts_syn = st.ts_syn;
+    std::memcpy(rec.flow.bytes, st.bytes, RH_FLOW_SUM_COUNTERS);
+    rec.flow.initiator = st.initiator;
+    rh_event ev;
+    const __u8* data = nullptr;
+    size_t n = 0;
+    std::vector<uint8_t> buf(kind == RH_EV_PAYLOAD ? sizeof(rh_data_event)
+                             : kind == RH_EV_ICMP  ? RH_REC_SIZE_ICMP
+                                                   : RH_REC_SIZE_BASE);
+    std::memcpy(buf.data(), &rec, std::min(buf.size(), sizeof(rec)));
+    EXPECT_EQ(rh_record_decode(buf.data(), buf.size(), &ev, &data, &n), 0);
+    return ev;
+  }
+  // The kernel side of each packet (what rh_track would do for these fields).
+  rh_event syn() {
+    st.ts_syn = now;
+    st.syn_seq = 1000;
+    st.initiator = kA;
+    st.packets[kA]++;
+    return event(RH_EV_SYN, kA, true);
+  }
+  rh_event synack(bool first = true) {
+    st.packets[kB]++;
+    return event(RH_EV_SYNACK, kB, first);
+  }
+  rh_event payload(uint8_t side) {
+    st.packets[side]++;
+    st.bytes[side] += 100;
+    return event(RH_EV_PAYLOAD, side, true);
+  }
+  rh_event fin(uint8_t side) {
+    st.packets[side]++;
+    return event(RH_EV_FIN, side, true);
+  }
+  rh_event rst(uint8_t side) {
+    st.packets[side]++;
+    st.rst_count[side]++;
+    return event(RH_EV_RST, side, false);
+  }
+  void tick() { now += 1000; }
+};
+
+TEST(FlowCompleter, LaterEventsGetWhatEarlierOnesDelivered) {
+  Conn c;
+  FlowCompleter fc;
+  rh_event e = c.syn();
+  const uint64_t t_syn = c.now;
+  fc.complete(e);
+  EXPECT_EQ(e.flow.ts_syn, t_syn);
+  EXPECT_EQ(e.flow.init_ttl, 64);
+  c.tick();
+  e = c.synack();
+  const uint64_t t_synack = c.now;
+  fc.complete(e);
+  EXPECT_EQ(e.flow.init_window, 64240) << "the SYN's baseline, from the SYN event";
+  c.tick();
+  e = c.payload(kA);
+  const uint64_t t_pay = c.now;
+  fc.complete(e);
+  c.tick();
+  e = c.fin(kA);
+  const uint64_t t_fin = c.now;
+  fc.complete(e);
+  c.tick();
+  e = c.rst(kB);
+  fc.complete(e);
+  EXPECT_EQ(e.flow.ts_syn, t_syn);
+  EXPECT_EQ(e.flow.ts_synack, t_synack);
+  EXPECT_EQ(e.flow.ts_first_payload[kA], t_pay);
+  EXPECT_EQ(e.flow.ts_first_payload[kB], 0u);
+  EXPECT_EQ(e.flow.ts_fin[kA], t_fin);
+  EXPECT_EQ(e.flow.ts_rst[kB], c.now);
+  EXPECT_EQ(e.flow.ts_rst[kA], 0u);
+  EXPECT_EQ(e.flow.init_ttl, 64);
+  EXPECT_EQ(e.flow.init_ip_id, 0x1234);
+  EXPECT_EQ(e.flow.peer_ttl, 57);
+  EXPECT_EQ(e.flow.peer_ip_id, 0x4321);
+  EXPECT_EQ(e.flow.peer_window, 65160);
+  EXPECT_EQ(e.flow.peer_mac[5], 0xbb);
+  EXPECT_EQ(e.flow.init_mac[5], 0xaa);
+  EXPECT_EQ(e.flow.packets[kA], 3u);
+  EXPECT_EQ(e.flow.packets[kB], 2u);
+  EXPECT_EQ(e.flow.bytes[kA], 100u);
+  EXPECT_EQ(e.flow.rst_count[kB], 1u);
+  EXPECT_EQ(e.flow.syn_seq, 1000u);
+}
+
+TEST(FlowCompleter, ALostEventLeavesZerosNotALaterGuess) {
+  Conn c;
+  FlowCompleter fc;
+  rh_event e = c.syn();
+  fc.complete(e);
+  c.tick();
+  (void)c.synack();  // lost to a full ring: never completed
+  c.tick();
+  e = c.synack(false);  // a retransmission: not the first SYN-ACK
+  fc.complete(e);
+  EXPECT_EQ(e.flow.ts_synack, 0u);
+  EXPECT_EQ(e.flow.peer_ttl, 0);
+  c.tick();
+  e = c.rst(kB);
+  fc.complete(e);
+  c.tick();
+  (void)c.rst(kB);  // lost
+  c.tick();
+  e = c.rst(kA);
+  fc.complete(e);
+  EXPECT_EQ(e.flow.ts_rst[kA], c.now);
+  EXPECT_EQ(e.flow.ts_rst[kB], 0u) << "B's last RST was not seen: unknown, not the earlier one";
+  EXPECT_EQ(e.flow.ts_synack, 0u);
+}
+
+TEST(FlowCompleter, APortReuseForgetsTheEarlierConnection) {
+  Conn c;
+  FlowCompleter fc;
+  rh_event e = c.syn();
+  fc.complete(e);
+  c.tick();
+  e = c.synack();
+  fc.complete(e);
+  c.tick();
+  e = c.fin(kA);
+  fc.complete(e);
+  // The kernel resets the entry on a SYN with another ISN.
+  c.tick();
+  c.st = rh_flow_state{};
+  e = c.syn();
+  c.st.syn_seq = 5000;
+  e.flow.syn_seq = 5000;
+  fc.complete(e);
+  EXPECT_EQ(e.flow.ts_synack, 0u);
+  EXPECT_EQ(e.flow.ts_fin[kA], 0u);
+  EXPECT_EQ(e.flow.peer_ttl, 0);
+  EXPECT_EQ(e.flow.init_ttl, 64);
+}
+
+TEST(FlowCompleter, ANewTableEntryMidStreamForgetsTheOldOne) {
+  Conn c;
+  FlowCompleter fc;
+  for (int i = 0; i < 20; i++) c.st.packets[kA]++;
+  rh_event e = c.fin(kA);
+  fc.complete(e);
+  EXPECT_NE(e.flow.ts_fin[kA], 0u);
+  c.tick();
+  c.st = rh_flow_state{};  // the kernel's LRU forgot the flow; a later packet starts a new entry
+  c.st.initiator = RH_SIDE_UNKNOWN;
+  e = c.rst(kB);
+  fc.complete(e);
+  EXPECT_EQ(e.flow.ts_fin[kA], 0u);
+}
+
+TEST(FlowCompleter, WithoutAStateTheFlowStaysZero) {
+  Conn c;
+  FlowCompleter fc;
+  rh_event e = c.syn();
+  fc.complete(e);
+  // An ICMP error whose flow the table did not hold: the summary bytes are whatever the ring held.
+  rh_event icmp = c.event(RH_EV_ICMP, kA, false, 0);
+  fc.complete(icmp);
+  static const rh_flow_state zero{};
+  EXPECT_EQ(std::memcmp(&icmp.flow, &zero, sizeof(zero)), 0);
+}
+
+TEST(FlowCompleter, RemembersAtLeastMaxFlows) {
+  FlowCompleter fc(2);
+  Conn c;
+  rh_event e = c.syn();
+  fc.complete(e);
+  // Two other flows: the first one is still remembered (moved to the older generation, not dropped).
+  for (uint8_t port : {1, 2}) {
+    rh_event o = e;
+    o.sport = o.sport + port;
+    o.key.port_a = static_cast<uint16_t>(o.key.port_a + port);
+    fc.complete(o);
+  }
+  EXPECT_LE(fc.size(), 4u);
+  c.tick();
+  e = c.fin(kA);
+  fc.complete(e);
+  EXPECT_EQ(e.flow.init_ttl, 64);
+}
+
+}  // namespace
+}  // namespace rsthop::kernel
