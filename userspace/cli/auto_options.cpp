@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <string>
 
+#include <CLI/CLI.hpp>
+
 #include "cli/numbers.h"
 
 namespace rsthop::cli {

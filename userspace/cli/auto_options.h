@@ -2,8 +2,7 @@
 // and turned into the runner's configuration (diagnose/auto_runner.h).
 #pragma once
 
-#include <CLI/CLI.hpp>
-
+#include "cli/cli_fwd.h"
 #include "common/result.h"
 #include "diagnose/auto_runner.h"
 

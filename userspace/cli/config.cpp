@@ -3,6 +3,8 @@
 #include <cctype>
 #include <map>
 
+#include <CLI/CLI.hpp>
+
 namespace rsthop::cli {
 namespace {
 

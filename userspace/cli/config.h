@@ -4,12 +4,11 @@
 // wires it, so every option added to `trace` is settable everywhere at once.
 #pragma once
 
-#include <CLI/CLI.hpp>
-
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "cli/cli_fwd.h"
 #include "cli/trace.h"
 #include "common/result.h"
 

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <sstream>
 
+#include <CLI/CLI.hpp>
+
 namespace rsthop::cli {
 namespace {
 

@@ -1,9 +1,9 @@
 // Checks for the numeric options: finite, within bounds, said in one sentence.
 #pragma once
 
-#include <CLI/CLI.hpp>
-
 #include <string>
+
+#include "cli/cli_fwd.h"
 
 namespace rsthop::cli {
 

@@ -1,5 +1,7 @@
 #include "cli/volume.h"
 
+#include <CLI/CLI.hpp>
+
 #include "cli/numbers.h"
 
 namespace rsthop::cli {

@@ -3,12 +3,11 @@
 // CLI11 command, then checked and turned into pipeline options.
 #pragma once
 
-#include <CLI/CLI.hpp>
-
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "cli/cli_fwd.h"
 #include "common/result.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/volume.h"

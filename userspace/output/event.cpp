@@ -5,6 +5,8 @@
 #include <cstring>
 #include <optional>
 
+#include <nlohmann/json.hpp>
+
 #include "common/addr.h"
 #include "output/community_id.h"
 #include "output/event_parts.h"

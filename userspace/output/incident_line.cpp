@@ -1,5 +1,7 @@
 #include "output/incident_line.h"
 
+#include <nlohmann/json.hpp>
+
 #include "common/addr.h"
 #include "output/event_parts.h"
 #include "output/json_writer.h"

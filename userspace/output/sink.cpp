@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include <nlohmann/json.hpp>
+
 #include "common/clock.h"
 #include "common/out_file.h"
 #include "output/text.h"

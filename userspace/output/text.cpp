@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <initializer_list>
 
+#include <nlohmann/json.hpp>
+
 namespace rsthop::output {
 
 using nlohmann::json;

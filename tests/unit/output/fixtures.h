@@ -7,6 +7,8 @@
 #include <string>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+
 #include "common/addr.h"
 #include "flow/model.h"
 #include "output/event.h"

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "common/addr.h"
 #include "output/incident_line.h"
 
