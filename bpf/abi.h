@@ -151,8 +151,8 @@ struct rh_flow_sum {
 
 /* rh_event.flow_flags bits (set in the record by the kernel). */
 #define RH_FLOW_STATE 0x01 /* the record carries its flow's state (rh_flow_sum); else there was none */
-#define RH_FLOW_FIRST 0x02 /* this event set its kind's once-per-connection fields (first SYN, SYN-ACK, FIN, payload)  \
-			    */
+/* this event set its kind's once-per-connection fields (first SYN, SYN-ACK, FIN, payload) */
+#define RH_FLOW_FIRST 0x02
 
 /*
  * An event as readers see it (decoded from an rh_record by bpf/record.h,
