@@ -22,7 +22,7 @@ cmake --build build -j "$(nproc)" --target rsthop bpfbench eventbench lab-tls-se
 out=build/bench
 mkdir -p "$out"
 secs=${BULK_SECONDS:-5}
-runs=${BULK_RUNS:-5}  # pairs
+runs=${BULK_RUNS:-7}  # pairs
 # BENCH_PARTS chooses what runs; a part left out keeps its JSON from the previous run in build/bench.
 parts=" ${BENCH_PARTS:-bpf events verdict analyze bulk} "
 want() { case "$parts" in *" $1 "*) return 0 ;; *) [ -s "$out/$2" ] || { echo "bench.sh: no $out/$2 from a previous run: add $1 to BENCH_PARTS" >&2; exit 1; }; echo "== $1: kept from the previous run ($out/$2)"; return 1 ;; esac; }
@@ -90,7 +90,8 @@ iperf_server=$!
 for _ in $(seq 50); do ip netns exec "${tag}s" ss -Hltn 'sport = :5201' | grep -q . && break; sleep 0.1; done
 
 bulk() {  # prints Gbit/s of one run
-  ip netns exec "${tag}c" iperf3 -c 198.18.200.2 -t "$secs" -J |
+  # -O 1: the first second (slow start, a cold tracer's first flow) is run but not counted.
+  ip netns exec "${tag}c" iperf3 -c 198.18.200.2 -O 1 -t "$secs" -J |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9)'
 }
 prog_stats() {  # {name: [run_time_ns, run_cnt]} of the BPF programs process $1 holds (other rsthops run here too)
@@ -141,9 +142,16 @@ sysctl -qw kernel.bpf_stats_enabled=1
 # Paired runs: each traced (or tcpdump'd) run comes right after a baseline run of its own, so the
 # ratio of each pair cancels most of a shared machine's drift; the median of the pairs is reported.
 : >"$out/bulk_pairs.ndjson"
-for _ in $(seq "$runs"); do
-  b1=$(bulk); traced_bulk /dev/null
-  b2=$(bulk); tcpdump_bulk
+# The order inside a pair alternates (baseline first, then measured first) so that a drift
+# within a pair, or a cost the previous run leaves behind, does not always fall on the same side.
+for i in $(seq "$runs"); do
+  if [ $((i % 2)) -eq 1 ]; then
+    b1=$(bulk); traced_bulk /dev/null
+    b2=$(bulk); tcpdump_bulk
+  else
+    traced_bulk /dev/null; b1=$(bulk)
+    tcpdump_bulk; b2=$(bulk)
+  fi
   echo "{\"base\": $b1, \"rsthop\": $tb_gbps, \"cost\": $tb_cost, \"base2\": $b2, \"tcpdump\": $td_gbps}" >>"$out/bulk_pairs.ndjson"
 done
 # The sinks of issue 12 must not move the kernel's per-packet cost: the same trace into a file and a unix socket.
