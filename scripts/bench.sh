@@ -7,7 +7,7 @@
 # results.json are documented in docs/BENCHMARKS.md.  Needs root.
 #
 #   scripts/bench.sh            # full run, ~6 minutes (tshark takes most of it)
-#   BULK_SECONDS=10 BULK_RUNS=7 scripts/bench.sh
+#   BULK_SECONDS=10 BULK_RUNS=9 scripts/bench.sh
 #   RSTHOP_BASELINE_BIN=/path/to/old/rsthop scripts/bench.sh   # time to verdict before/after, one run
 #
 # Prints a table and writes build/bench/results.json.
