@@ -18,8 +18,8 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define STAGE_REC 184
-#define STAGE_MAX 32
+#define STAGE_REC  184
+#define STAGE_MAX  32
 #define STAGE_CPUS 64
 
 const volatile __u32 cfg_batch = 16;

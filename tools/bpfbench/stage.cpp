@@ -71,7 +71,7 @@ double median(std::vector<double> v) {
 
 int run_stage(int repeat, int runs, uint32_t batch, uint64_t timer_ns, bool fill, bool output) {
   std::unique_ptr<bench_empty_bpf, void (*)(bench_empty_bpf*)> empty(bench_empty_bpf__open_and_load(),
-                                                                       bench_empty_bpf__destroy);
+                                                                     bench_empty_bpf__destroy);
   if (!empty) fail("cannot load bench_empty");
   std::unique_ptr<bench_stage_bpf, void (*)(bench_stage_bpf*)> st(bench_stage_bpf__open(), bench_stage_bpf__destroy);
   if (!st) fail("cannot open bench_stage");
