@@ -93,6 +93,18 @@ struct rh_flow_key {
 	__u8 pad[3];
 };
 
+/*
+ * The kernel's IPv4 flow table key (map flows4): an IPv4 flow's rh_flow_key
+ * without the v4-mapped prefixes and the family, 12 bytes instead of 40, which
+ * halves the hash of every lookup (rh_flow_key4_make() in parse.h).
+ */
+struct rh_flow_key4 {
+	__u32 addr_a; /* network order: addr_a[12..15] of the rh_flow_key */
+	__u32 addr_b;
+	__u16 port_a;
+	__u16 port_b;
+};
+
 /* Per-flow state; arrays are indexed by side (RH_SIDE_A / RH_SIDE_B). */
 struct rh_flow_state {
 	__u64 ts_syn;	 /* first SYN (CLOCK_MONOTONIC ns) */

@@ -133,7 +133,7 @@ static __always_inline void local__event(const struct rh_sk_tuple *t, int kind, 
 		ev->dport = t->sport;
 		ev->side = a_is_src ? RH_SIDE_B : RH_SIDE_A;
 	}
-	st = bpf_map_lookup_elem(&flows, &t->key);
+	st = rh_host_flow_find(NULL, &t->key);
 	if (st) {
 		ev->flow_flags = RH_FLOW_STATE;
 		flow__sum(rec, st);

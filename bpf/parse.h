@@ -582,4 +582,24 @@ RH_INLINE __u8 rh_flow_key_make(struct rh_flow_key *k, __u8 family, const __u8 *
 	return RH_SIDE_B;
 }
 
+/* The flows4 key of an IPv4 flow's key (same endpoints A and B). */
+RH_INLINE void rh_flow_key4_make(struct rh_flow_key4 *k4, const struct rh_flow_key *k)
+{
+	k4->addr_a = RH_LD32(k->addr_a + 12);
+	k4->addr_b = RH_LD32(k->addr_b + 12);
+	k4->port_a = k->port_a;
+	k4->port_b = k->port_b;
+}
+
+/* The rh_flow_key of a flows4 key (userspace: walking the IPv4 table). */
+RH_INLINE void rh_flow_key4_expand(struct rh_flow_key *k, const struct rh_flow_key4 *k4)
+{
+	rh_addr_v4mapped(k->addr_a, (const __u8 *)&k4->addr_a);
+	rh_addr_v4mapped(k->addr_b, (const __u8 *)&k4->addr_b);
+	k->port_a = k4->port_a;
+	k->port_b = k4->port_b;
+	k->family = 4;
+	k->pad[0] = k->pad[1] = k->pad[2] = 0;
+}
+
 #endif /* RSTHOP_PARSE_H */

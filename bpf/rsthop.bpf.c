@@ -45,6 +45,14 @@ struct {
 	__type(value, struct rh_flow_state);
 } flows SEC(".maps");
 
+/* IPv4 flows, by the 12-byte key (abi.h): `flows` holds the IPv6 ones. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct rh_flow_key4);
+	__type(value, struct rh_flow_state);
+} flows4 SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 16 << 20);
@@ -176,9 +184,20 @@ static __always_inline void rh_host_submit(const struct rh_frame *f, void *rec, 
 		frame__event(f, now);
 }
 
+/* The flow's entry in its family's table (flows4 for IPv4, flows for IPv6), or NULL. */
+static __always_inline struct rh_flow_state *flow__lookup(const struct rh_flow_key *k, const struct rh_flow_key4 *k4)
+{
+	if (k->family == 4)
+		return bpf_map_lookup_elem(&flows4, k4);
+	return bpf_map_lookup_elem(&flows, k);
+}
+
 static __always_inline struct rh_flow_state *rh_host_flow_find(const struct rh_frame *f, const struct rh_flow_key *k)
 {
-	return bpf_map_lookup_elem(&flows, k);
+	struct rh_flow_key4 k4;
+
+	rh_flow_key4_make(&k4, k);
+	return flow__lookup(k, &k4);
 }
 
 /* A new flow's state (rh_flow_reset()), in rodata: not 150 bytes of the callers' stack. */
@@ -187,19 +206,26 @@ static const struct rh_flow_state flow_init = {.initiator = RH_SIDE_UNKNOWN};
 static __always_inline struct rh_flow_state *rh_host_flow_get(const struct rh_frame *f, const struct rh_flow_key *k,
 							      const struct rh_pkt *p)
 {
-	struct rh_flow_state *st = bpf_map_lookup_elem(&flows, k);
+	struct rh_flow_key4 k4;
+	struct rh_flow_state *st;
+	long err;
 
+	rh_flow_key4_make(&k4, k);
+	st = flow__lookup(k, &k4);
 	if (st)
 		return st;
-	if (bpf_map_update_elem(&flows, k, (const void *)&flow_init, BPF_NOEXIST) &&
-	    bpf_map_lookup_elem(&flows, k) == NULL) {
+	if (k->family == 4)
+		err = bpf_map_update_elem(&flows4, &k4, (const void *)&flow_init, BPF_NOEXIST);
+	else
+		err = bpf_map_update_elem(&flows, k, (const void *)&flow_init, BPF_NOEXIST);
+	if (err && flow__lookup(k, &k4) == NULL) {
 		f->cnt->c[RH_C_LOST_FLOW_TABLE]++;
 		return NULL;
 	}
 	f->cnt->c[RH_C_FLOW_NEW]++;
 	if (!(p->tcp_flags & RH_TCP_SYN))
 		f->cnt->c[RH_C_FLOW_MIDSTREAM]++;
-	return bpf_map_lookup_elem(&flows, k);
+	return flow__lookup(k, &k4);
 }
 
 /*

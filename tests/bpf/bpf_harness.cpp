@@ -126,15 +126,29 @@ Counters BpfHarness::counters() {
 
 std::optional<rh_flow_state> BpfHarness::flow(const rh_flow_key& key) {
   rh_flow_state st;
-  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.flows), &key, &st)) return std::nullopt;
+  rh_flow_key4 k4;
+  rh_flow_key4_make(&k4, &key);
+  const bool v4 = key.family == 4;  // IPv4 flows live in flows4, by the 12-byte key
+  if (bpf_map_lookup_elem(bpf_map__fd(v4 ? skel_->maps.flows4 : skel_->maps.flows),
+                          v4 ? static_cast<const void*>(&k4) : &key, &st))
+    return std::nullopt;
   return st;
 }
 
 std::vector<rh_flow_key> BpfHarness::flow_keys() {
   std::vector<rh_flow_key> keys;
+  rh_flow_key4 k4, next4;
+  int fd4 = bpf_map__fd(skel_->maps.flows4);
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(fd4, prev, &next4) == 0) {
+    rh_flow_key& full = keys.emplace_back();
+    rh_flow_key4_expand(&full, &next4);
+    k4 = next4;
+    prev = &k4;
+  }
   rh_flow_key k, next;
   int fd = bpf_map__fd(skel_->maps.flows);
-  const void* prev = nullptr;
+  prev = nullptr;
   while (bpf_map_get_next_key(fd, prev, &next) == 0) {
     keys.push_back(next);
     k = next;
@@ -144,8 +158,14 @@ std::vector<rh_flow_key> BpfHarness::flow_keys() {
 }
 
 void BpfHarness::clear_flows() {
-  int fd = bpf_map__fd(skel_->maps.flows);
-  for (const rh_flow_key& k : flow_keys()) bpf_map_delete_elem(fd, &k);
+  for (const rh_flow_key& k : flow_keys()) {
+    rh_flow_key4 k4;
+    rh_flow_key4_make(&k4, &k);
+    if (k.family == 4)
+      bpf_map_delete_elem(bpf_map__fd(skel_->maps.flows4), &k4);
+    else
+      bpf_map_delete_elem(bpf_map__fd(skel_->maps.flows), &k);
+  }
   completer_.clear();
 }
 

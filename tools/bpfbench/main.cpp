@@ -46,6 +46,7 @@
 #include "kernel/ring.h"
 #include "rsthop.skel.h"
 #include "tests/common/packet_builder.h"
+#include "tools/bpfbench/stage.h"
 
 namespace {
 
@@ -332,11 +333,39 @@ Options parse_args(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  libbpf_set_print([](enum libbpf_print_level level, const char* fmt, va_list ap) {
+    return level <= LIBBPF_WARN ? std::vfprintf(stderr, fmt, ap) : 0;
+  });
+  // bpfbench --stage [--repeat N] [--runs N] [--batch N] [--timer-ns N] [--fill 0|1] [--output 0|1]: the staging
+  // prototype (stage.cpp).
+  if (argc > 1 && std::string(argv[1]) == "--stage") {
+    int repeat = 300000, runs = 5;
+    uint32_t batch = 16;
+    uint64_t timer_ns = 0;
+    bool fill = true, output = true;
+    for (int i = 2; i + 1 < argc; i += 2) {
+      std::string a = argv[i];
+      long long v = std::atoll(argv[i + 1]);
+      if (a == "--repeat" && v > 0)
+        repeat = static_cast<int>(v);
+      else if (a == "--runs" && v > 0)
+        runs = static_cast<int>(v);
+      else if (a == "--batch" && v > 0)
+        batch = static_cast<uint32_t>(v);
+      else if (a == "--timer-ns" && v >= 0)
+        timer_ns = static_cast<uint64_t>(v);
+      else if (a == "--fill" && (v == 0 || v == 1))
+        fill = v == 1;
+      else if (a == "--output" && (v == 0 || v == 1))
+        output = v == 1;
+      else
+        die("usage: bpfbench --stage [--repeat N] [--runs N] [--batch N] [--timer-ns N] [--fill 0|1] [--output 0|1]");
+    }
+    Drainer::pin_to_cpu(0);
+    return rsthop::bpfbench::run_stage(repeat, runs, batch, timer_ns, fill, output);
+  }
   Options o = parse_args(argc, argv);
   g_clock = o.clock;
-  libbpf_set_print([](enum libbpf_print_level level, const char* fmt, va_list ap) {
-    return level == LIBBPF_WARN ? std::vfprintf(stderr, fmt, ap) : 0;
-  });
   // The producer runs on CPU 0, the ring consumer on CPU 1.
   Drainer::pin_to_cpu(0);
 

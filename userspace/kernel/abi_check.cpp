@@ -5,6 +5,7 @@
 #include "bpf/abi.h"
 
 static_assert(sizeof(rh_flow_key) == 40);
+static_assert(sizeof(rh_flow_key4) == 12);
 static_assert(offsetof(rh_flow_key, port_a) == 32 && offsetof(rh_flow_key, family) == 36);
 static_assert(sizeof(rh_flow_state) % 8 == 0);
 static_assert(offsetof(rh_flow_state, bytes) == 80);

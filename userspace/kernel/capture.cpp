@@ -152,6 +152,7 @@ Result<std::unique_ptr<Capture>> Capture::open(const CaptureConfig& cfg) {
     ro->cfg_netns_ino = netns_ino;
     bpf_map__set_max_entries(s->maps.events, cfg.ring_bytes);
     bpf_map__set_max_entries(s->maps.flows, cfg.max_flows);
+    bpf_map__set_max_entries(s->maps.flows4, cfg.max_flows);
   };
   ProgramSet programs;
   programs.tracepoints = tp;
@@ -275,7 +276,12 @@ int Capture::program_fd(const std::string& name) const {
 
 std::optional<rh_flow_state> Capture::lookup_flow(const rh_flow_key& k) const {
   rh_flow_state st{};
-  if (bpf_map_lookup_elem(bpf_map__fd(impl_->skel->maps.flows), &k, &st) != 0) return std::nullopt;
+  rh_flow_key4 k4;
+  rh_flow_key4_make(&k4, &k);
+  const bool v4 = k.family == 4;  // IPv4 flows live in flows4, by the 12-byte key
+  if (bpf_map_lookup_elem(bpf_map__fd(v4 ? impl_->skel->maps.flows4 : impl_->skel->maps.flows),
+                          v4 ? static_cast<const void*>(&k4) : &k, &st) != 0)
+    return std::nullopt;
   return st;
 }
 

@@ -206,5 +206,24 @@ TEST(FlowKeyV4, StoredIpv4Mapped) {
   EXPECT_TRUE(rh_addr_is_v4mapped(k.addr_b));
 }
 
+// The kernel's IPv4 table key (flows4) keeps the endpoints A and B and expands back to the same rh_flow_key.
+TEST(FlowKeyV4, CompactKeyRoundTrips) {
+  Parsed s(PacketBuilder().eth().ipv4("10.1.2.9", "10.1.2.4").tcp(40000, 443).build());
+  rh_flow_key k, back;
+  rh_flow_key_make(&k, s.p.family, s.p.saddr, s.p.sport, s.p.daddr, s.p.dport);
+  rh_flow_key4 k4;
+  std::memset(&k4, 0xaa, sizeof(k4));
+  rh_flow_key4_make(&k4, &k);
+  const uint8_t a[4] = {10, 1, 2, 4}, b[4] = {10, 1, 2, 9};  // A is the smaller address: the destination
+  EXPECT_EQ(0, std::memcmp(&k4.addr_a, a, 4));
+  EXPECT_EQ(0, std::memcmp(&k4.addr_b, b, 4));
+  EXPECT_EQ(k4.port_a, 443);
+  EXPECT_EQ(k4.port_b, 40000);
+  std::memset(&back, 0x55, sizeof(back));
+  rh_flow_key4_expand(&back, &k4);
+  EXPECT_EQ(0, std::memcmp(&back, &k, sizeof(k)));
+  static_assert(sizeof(rh_flow_key4) == 12);
+}
+
 }  // namespace
 }  // namespace rsthop::test
