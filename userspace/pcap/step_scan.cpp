@@ -39,7 +39,7 @@ uint32_t load32(const uint8_t* p) {
 [[gnu::always_inline]] inline size_t StepScan::tuple_bit(int family, const uint8_t* l3, const uint8_t* tcp) {
   uint64_t h = uint64_t{load32(tcp)} * 0x9E3779B97F4A7C15ULL;
   if (family == 4) {
-    h ^= (uint64_t{load32(l3 + 12)} << 32 | load32(l3 + 16)) * 0xFF51AFD7ED558CCDULL;
+    h ^= load64(l3 + 12) * 0xFF51AFD7ED558CCDULL;  // both addresses, next to each other in the header
   } else {
     h ^= load64(l3 + 8) * 0xFF51AFD7ED558CCDULL ^ load64(l3 + 16) * 0xC4CEB9FE1A85EC53ULL ^
          load64(l3 + 24) * 0xD6E8FEB86659FD93ULL ^ load64(l3 + 32) * 0xA0761D6478BD642FULL;
