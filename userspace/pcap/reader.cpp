@@ -174,9 +174,12 @@ Result<std::unique_ptr<Reader>> Reader::open(const std::string& path, const std:
     setvbuf(plain, nullptr, _IOFBF, 1 << 20);
     auto r = finish_open(name, plain, nullptr, filter);
     // Classic pcap is read in chunks and parsed in place (libpcap keeps pcapng and whatever that stops at).
-    if (r)
-      r.value()->impl_->chunked =
-          ChunkedPcap::open(fileno(plain), static_cast<uint32_t>(pcap_snapshot(r.value()->impl_->p)), read_chunk);
+    if (r) {
+      Reader& rd = *r.value();
+      rd.impl_->chunked =
+          ChunkedPcap::open(fileno(plain), static_cast<uint32_t>(pcap_snapshot(rd.impl_->p)), read_chunk);
+      rd.chunked_ = rd.impl_->chunked.get();
+    }
     return r;
   }
   gzFile gz = gzdopen(fd, "rb");
@@ -219,18 +222,8 @@ Result<std::unique_ptr<Reader>> Reader::finish_open(const std::string& name, FIL
   r->name_ = name;
   r->dlt_ = dlt;
   r->gzipped_ = gzipped;
+  r->have_prog_ = r->impl_->have_prog;
   return r;
-}
-
-// The filter runs here rather than through pcap_setfilter, so frame numbers
-// count every record, as Wireshark numbers them.
-Reader::Next Reader::next(Record& out) {
-  if (ChunkedPcap* m = impl_->chunked.get()) {
-    pcap_pkthdr mh;
-    const uint8_t* data = nullptr;
-    if (m->next(mh, data)) return deliver(out, mh, data);
-  }
-  return next_libpcap(out);
 }
 
 [[gnu::noinline]] Reader::Next Reader::next_libpcap(Record& out) {
@@ -244,6 +237,7 @@ Reader::Next Reader::next(Record& out) {
       return Next::error;
     }
     impl_->chunked.reset();
+    chunked_ = nullptr;
   }
   int rc = pcap_next_ex(impl_->p, &h, &data);
   if (rc == PCAP_ERROR_BREAK) return Next::end;
@@ -259,13 +253,8 @@ Reader::Next Reader::next(Record& out) {
   return deliver(out, *h, data);
 }
 
-[[gnu::always_inline]] inline Reader::Next Reader::deliver(Record& out, const pcap_pkthdr& h, const uint8_t* data) {
-  out.bytes = {data, h.caplen};
-  out.wire_len = h.len;
-  out.ts_ns = static_cast<uint64_t>(h.ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(h.ts.tv_usec);
-  out.frame = ++frame_;
-  out.matched = !impl_->have_prog || pcap_offline_filter(&impl_->prog, &h, data) != 0;
-  return Next::record;
+bool Reader::matches(const pcap_pkthdr& h, const uint8_t* data) const {
+  return pcap_offline_filter(&impl_->prog, &h, data) != 0;
 }
 
 }  // namespace rsthop::pcap

@@ -39,6 +39,7 @@ class StepScan {
     uint8_t family, ttl, flags;
   };
   static bool plain(std::span<const uint8_t> bytes, bool has_l2, Plain& out);
+  void add_parsed(std::span<const uint8_t> bytes, bool has_l2);  // add() through the shared parsers
   static constexpr int kBitsLog2 = 20;
   static size_t tuple_bit(int family, const uint8_t* l3, const uint8_t* tcp);
 

@@ -128,8 +128,8 @@ class Tracker {
   void index_grow();
   void lru_unlink(uint32_t n);
   void lru_push_front(uint32_t n);
-  rh_flow_state* flow_get(const rh_flow_key& k, uint8_t tcp_flags);
-  rh_flow_state* find_state(const rh_flow_key& k);  // no LRU touch, like an ICMP error's lookup
+  inline rh_flow_state* flow_get(const rh_flow_key& k, uint8_t tcp_flags);  // tracker.cpp: inline in feed()
+  rh_flow_state* find_state(const rh_flow_key& k);                          // no LRU touch, like an ICMP error's lookup
   void count(int cause);
   friend struct TrackerRoad;
 
