@@ -318,6 +318,8 @@ void Timeline::flush_burst(Rec& r, bool refresh) {
   rec.syn = r.syn;
   rec.app = r.app;
   rec.cgroup_id = r.cgroup_id;
+  if (!r.memo) r.memo = std::make_shared<FlowMemo>();
+  rec.memo = r.memo;
   const uint8_t sender = rec.first.ev.side & 1;
   rec.answered = before(r.first_payload[sender ^ 1], rec.first.ev.ts_ns);
   rec.fin = before(r.first_fin[sender], rec.first.ev.ts_ns);
@@ -374,6 +376,7 @@ void Timeline::emit_flow(Rec& r, const char* closed_by, bool refresh) {
   f.first_frame = r.first_frame;
   f.last_frame = r.last_frame;
   f.file = r.file;
+  f.memo = r.memo;
   if (closed_by) {
     f.closed_by = closed_by;
   } else {

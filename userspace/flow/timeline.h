@@ -96,7 +96,8 @@ class Timeline {
     };
     std::optional<WireRst> burst_last_wire;
     std::list<rh_flow_key>::iterator lru;
-    FlowCompletion completion;  // the once-set fields of the flow's connection
+    FlowCompletion completion;       // the once-set fields of the flow's connection
+    std::shared_ptr<FlowMemo> memo;  // made with the first reset record (most flows have none)
   };
   using FlowMap = std::unordered_map<rh_flow_key, Rec, KeyHash, KeyEq>;
 
