@@ -140,7 +140,8 @@ struct rh_flow_state {
  * The fields set once per connection (ts_synack, ts_first_payload[],
  * ts_fin[], the SYN / SYN-ACK baselines) and ts_rst[] travel in the event
  * that sets them (RH_FLOW_FIRST) and are completed by the reader from what
- * earlier events of the flow delivered (bpf/record.h, kernel::FlowCompleter).
+ * earlier events of the flow delivered (bpf/record.h, flow::FlowCompletion in
+ * the Timeline's flow entry).
  */
 struct rh_flow_sum {
 	__u64 ts_syn;
@@ -168,7 +169,7 @@ struct rh_flow_sum {
 
 /*
  * An event as readers see it (decoded from an rh_record by bpf/record.h,
- * then completed by kernel::FlowCompleter or the offline Tracker).
+ * then completed by the Timeline's flow::FlowCompletion or the offline Tracker).
  * For ICMP events, saddr/daddr are the outer ICMP packet's (saddr is the
  * router or host that complained) and the inner_* fields hold the quoted
  * TCP segment.  For local-reset events only the tuple, ts, kind, hook, side,

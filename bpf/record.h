@@ -6,8 +6,8 @@
  * derived from the tuple and the flow state expanded from the record's
  * summary and from the event itself, so every reader (the capture, tests,
  * benchmarks) decodes alike.  The fields an earlier event of the flow
- * delivered are zero here: kernel::FlowCompleter (or the offline Tracker,
- * from its own table) completes them.
+ * delivered are zero here: the Timeline's flow::FlowCompletion (or the
+ * offline Tracker, from its own table) completes them.
  */
 #ifndef RSTHOP_RECORD_H
 #define RSTHOP_RECORD_H

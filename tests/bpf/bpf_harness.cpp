@@ -106,7 +106,7 @@ std::vector<RawEvent> BpfHarness::drain_events() {
     const uint8_t* snap = nullptr;
     size_t n = 0;
     r.decode_ok = rh_record_decode(p, size, &r.decoded, &snap, &n) == 0;
-    if (r.decode_ok) completer_.complete(r.decoded);  // as kernel::Capture reads them
+    if (r.decode_ok) completer_[r.decoded.key].complete(r.decoded);  // as the Timeline reads them
     if (snap) r.data.assign(snap, snap + n);
     out.push_back(std::move(r));
   });

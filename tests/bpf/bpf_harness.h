@@ -13,10 +13,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "bpf/abi.h"
-#include "kernel/flow_completer.h"
+#include "flow/completion.h"
+#include "flow/timeline.h"
 #include "tests/common/packet_builder.h"
 
 struct rsthop_bpf;
@@ -84,7 +86,8 @@ class BpfHarness {
   BpfHarness() = default;
   struct ::rsthop_bpf* skel_ = nullptr;
   std::unique_ptr<kernel::RingConsumer> ring_;
-  kernel::FlowCompleter completer_;  // drained records are completed as kernel::Capture completes them
+  // Drained records are completed as the pipeline's Timeline completes them (one FlowCompletion per flow).
+  std::unordered_map<rh_flow_key, flow::FlowCompletion, flow::KeyHash, flow::KeyEq> completer_;
 };
 
 // The canonical key of (saddr, sport) -> (daddr, dport), computed by the very

@@ -145,7 +145,7 @@ std::optional<Rates> drain(kernel::Capture& capture, const Mode& mode, const oui
       [&] {
         return pipeline::Counters{capture.counters(), capture.malformed_records()};
       });
-  kernel::Capture::Handler h = [&](const flow::Packet& p) { pipe.add(p); };
+  kernel::Capture::Handler h = [&](flow::Packet& p) { pipe.add(p); };
   auto t0 = std::chrono::steady_clock::now();
   const double cpu0 = thread_cpu_s();
   while (pipe.ok()) {

@@ -68,9 +68,9 @@ int trace_loop(const TraceOptions& opt, kernel::Capture& capture, pipeline::Pipe
                output::Sink& outputs, MetricsEndpoint* metrics, uint64_t start, const WallClock& wall, Service& service,
                diagnose::AutoRunner* autod) {
   const uint64_t deadline = opt.duration_s > 0 ? start + static_cast<uint64_t>(opt.duration_s * 1e9) : 0;
-  kernel::Capture::Handler handler = [&](const flow::Packet& p) {
+  kernel::Capture::Handler handler = [&](flow::Packet& p) {
+    pipe.add(p);               // completes p's flow state
     if (autod) autod->tee(p);  // a copy for a running diagnose: never waits for it
-    pipe.add(p);
   };
   int rc = 0;
   Result<void> evidence_status;

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,6 +38,16 @@ struct Endpoint {
   uint64_t packets = 0;
 };
 
+// What the output computes once per flow and every line of the flow reuses:
+// its Community ID (the reset lines and the flow line hash the same tuple,
+// often far apart in time).  Shared by the flow's records (FlowSummary::memo,
+// ResetRecord::memo); written by the output layer.
+struct FlowMemo {
+  char community_id[32] = {};
+  uint8_t community_id_len = 0;  // 0: not computed yet
+  uint16_t community_id_seed = 0;
+};
+
 // One summary per connection when it ends, times out or the trace stops.
 // `source` is the side that sent the first SYN (or, without a SYN seen, the
 // side that sent the first packet rsthop saw).
@@ -57,6 +68,7 @@ struct FlowSummary {
   // Capture files only: the file and the first / last frame that produced an event of this flow.
   uint64_t first_frame = 0, last_frame = 0;
   std::string file;
+  std::shared_ptr<FlowMemo> memo;  // the flow's reset records' memo; null when it had none
 };
 
 inline constexpr size_t kMaxBurstDetail = 16;
@@ -91,6 +103,7 @@ struct ResetRecord {
   std::optional<PacketMark> fin;        // the RST sender's first FIN, when it came before the RST
   uint8_t initiator = RH_SIDE_UNKNOWN;  // side of the canonical key that sent the first SYN
   uint64_t cgroup_id = 0;               // cgroup v2 id of this host's socket (FlowSummary::cgroup_id)
+  std::shared_ptr<FlowMemo> memo;       // shared with the flow's other records and its summary
 };
 
 }  // namespace rsthop::flow

@@ -68,21 +68,20 @@ uint64_t latest_activity(const rh_flow_state& st) {
 Timeline::Timeline(Options opt, Callbacks cb, StateLookup lookup)
     : opt_(opt), cb_(std::move(cb)), lookup_(std::move(lookup)) {}
 
-Timeline::Rec& Timeline::rec_for(const Packet& p) {
-  auto it = flows_.find(p.ev.key);
+Timeline::Rec& Timeline::rec_for(const Packet& p, FlowMap::iterator it) {
   if (it != flows_.end()) {
     lru_.splice(lru_.begin(), lru_, it->second.lru);
     return it->second;
   }
   if (flows_.size() >= opt_.max_flows && !lru_.empty()) {
     // Bounded memory: the stalest flow is summarised early.
-    auto& stale = flows_.at(lru_.back());
-    flush_burst(stale);
-    emit_flow(stale, "evicted");
+    auto stale = flows_.find(lru_.back());
+    flush_burst(stale->second);
+    emit_flow(stale->second, "evicted");
     evicted_++;
-    erase(stale.key, /*remember=*/false);  // it may still be alive: its next packets start a new record
+    erase(stale, /*remember=*/false);  // it may still be alive: its next packets start a new record
   }
-  Rec& r = flows_[p.ev.key];
+  Rec& r = flows_.try_emplace(p.ev.key).first->second;
   r.key = p.ev.key;
   r.ifindex = p.ev.ifindex;
   r.first_sender = p.ev.side;
@@ -94,26 +93,32 @@ Timeline::Rec& Timeline::rec_for(const Packet& p) {
 }
 
 // What ends before `ev` is added: a closed flow whose linger passed, an expired
-// attempt, the connection a new SYN replaces.  Returns false when `ev` is a late
-// packet of a summarised flow and is dropped; `late` when it is a RST of one.
-bool Timeline::end_before(const rh_event& ev, std::optional<rh_flow_state>& carried, bool& late) {
+// attempt, the connection a new SYN replaces (`it`, the flow's record, is then
+// end()).  Returns false when `ev` is a late packet of a summarised flow and is
+// dropped (its completion `done` kept for the next one); `late` when it is a RST of one.
+bool Timeline::end_before(const rh_event& ev, FlowMap::iterator& it, const FlowCompletion& done,
+                          std::optional<rh_flow_state>& carried, bool& late) {
   bool new_syn = ev.kind == RH_EV_SYN && (ev.tcp_flags & (RH_TCP_SYN | RH_TCP_ACK)) == RH_TCP_SYN;
   bool wire_rst = ev.kind == RH_EV_RST;
-  if (auto done = flows_.find(ev.key);
-      done != flows_.end() && done->second.closed_ns &&
-      ev.ts_ns > std::max(done->second.closed_ns, done->second.last_ns) + opt_.close_linger_ns) {
+  if (it != flows_.end() && it->second.closed_ns &&
+      ev.ts_ns > std::max(it->second.closed_ns, it->second.last_ns) + opt_.close_linger_ns) {
     // Its linger passed while no event came (ticks run between events): summarise
     // it first, from what it had then (the table already holds this packet).
-    flush_burst(done->second, /*refresh=*/false);
-    emit_flow(done->second, nullptr, /*refresh=*/false);
-    erase(ev.key);
+    flush_burst(it->second, /*refresh=*/false);
+    emit_flow(it->second, nullptr, /*refresh=*/false);
+    erase(it);
+    it = flows_.end();
   }
-  auto recent = recent_.find(ev.key);
+  // A tuple has a record and a summary remembered at once only while the record holds late RSTs.
+  auto recent = it == flows_.end() || it->second.late ? recent_.find(ev.key) : recent_.end();
   if (recent != recent_.end()) {
     if (recent->second.drop && !new_syn && ev.ts_ns - recent->second.last_ns < kRecentDropNs) {
       // A late packet of a summarised flow starts no second flow, but a RST is
       // never dropped: it still gets its reset line (and no flow line).
-      if (!wire_rst && ev.kind != RH_EV_LOCAL_RST_SEND && ev.kind != RH_EV_LOCAL_RST_RECV) return false;
+      if (!wire_rst && ev.kind != RH_EV_LOCAL_RST_SEND && ev.kind != RH_EV_LOCAL_RST_RECV) {
+        (it != flows_.end() ? it->second.completion : recent->second.completion) = done;
+        return false;
+      }
       late = true;
     } else {
       // The kernel starts its entry afresh only on a new ISN.
@@ -121,19 +126,18 @@ bool Timeline::end_before(const rh_event& ev, std::optional<rh_flow_state>& carr
       forget(recent);
     }
   }
-  auto existing = flows_.find(ev.key);
-  if (existing != flows_.end() && existing->second.zeek.attempt_over(ev.ts_ns)) {
+  if (it != flows_.end() && it->second.zeek.attempt_over(ev.ts_ns)) {
     // Zeek gives up on an unanswered attempt after tcp_attempt_delay (5 s):
     // what follows is a connection of its own.
-    Rec& old = existing->second;
+    Rec& old = it->second;
     flush_burst(old, /*refresh=*/false);
     emit_flow(old, "timeout", /*refresh=*/false);
     carried = old.zeek_prev;
-    erase(ev.key, /*remember=*/false);
-    existing = flows_.end();
+    erase(it, /*remember=*/false);
+    it = flows_.end();
   }
-  if (new_syn && existing != flows_.end() && existing->second.have_state) {
-    Rec& old = existing->second;
+  if (new_syn && it != flows_.end() && it->second.have_state) {
+    Rec& old = it->second;
     // A new SYN on a tuple whose connection ended (RST, FIN both ways) or with
     // a new ISN is a new connection, as Zeek's conn.log has one row per attempt
     // (SYN, RST, SYN, RST with one ISN is two REJ rows "Sr").
@@ -144,19 +148,36 @@ bool Timeline::end_before(const rh_event& ev, std::optional<rh_flow_state>& carr
       // The kernel starts its entry afresh only on a new ISN: otherwise the
       // state copies go on counting from the old connection's.
       if (ev.flow.ts_syn == old.state.ts_syn && ev.flow.syn_seq == old.state.syn_seq) carried = old.zeek_prev;
-      erase(ev.key, /*remember=*/false);  // its own next packets belong to the new flow
+      erase(it, /*remember=*/false);  // its own next packets belong to the new flow
+      it = flows_.end();
     }
   }
   return true;
 }
 
 void Timeline::add(const Packet& p) {
+  copy_ = p;
+  add(copy_);
+}
+
+void Timeline::add(Packet& p, const Seen& seen) {
   const rh_event& ev = p.ev;
+  auto it = flows_.find(ev.key);
+  // The flow's completion: its record's, else its summary's (a late packet, a continuation), else none yet.
+  FlowCompletion done;
+  if (it != flows_.end()) {
+    done = it->second.completion;
+  } else if (auto recent = recent_.find(ev.key); recent != recent_.end()) {
+    done = recent->second.completion;
+  }
+  done.complete(p.ev);
+  if (seen) seen(p);
   std::optional<rh_flow_state> carried;
   bool late = false;
-  if (!end_before(ev, carried, late)) return;
-  bool fresh = flows_.find(ev.key) == flows_.end();
-  Rec& r = rec_for(p);
+  if (!end_before(ev, it, done, carried, late)) return;
+  bool fresh = it == flows_.end();
+  Rec& r = rec_for(p, it);
+  r.completion = done;
   if (fresh) {
     r.late = late;
     if (carried) {
@@ -164,6 +185,12 @@ void Timeline::add(const Packet& p) {
       r.zeek.continuation();
     }
   }
+  record(r, p);
+}
+
+// The packet into its flow's record.
+void Timeline::record(Rec& r, const Packet& p) {
+  const rh_event& ev = p.ev;
   r.last_ns = std::max<uint64_t>(r.last_ns, ev.ts_ns);
   if (p.frame) {
     if (!r.first_frame) r.first_frame = p.frame;
@@ -291,6 +318,8 @@ void Timeline::flush_burst(Rec& r, bool refresh) {
   rec.syn = r.syn;
   rec.app = r.app;
   rec.cgroup_id = r.cgroup_id;
+  if (!r.memo) r.memo = std::make_shared<FlowMemo>();
+  rec.memo = r.memo;
   const uint8_t sender = rec.first.ev.side & 1;
   rec.answered = before(r.first_payload[sender ^ 1], rec.first.ev.ts_ns);
   rec.fin = before(r.first_fin[sender], rec.first.ev.ts_ns);
@@ -347,6 +376,7 @@ void Timeline::emit_flow(Rec& r, const char* closed_by, bool refresh) {
   f.first_frame = r.first_frame;
   f.last_frame = r.last_frame;
   f.file = r.file;
+  f.memo = r.memo;
   if (closed_by) {
     f.closed_by = closed_by;
   } else {
@@ -368,9 +398,13 @@ void Timeline::emit_flow(Rec& r, const char* closed_by, bool refresh) {
 
 void Timeline::erase(const rh_flow_key& k, bool remember) {
   auto it = flows_.find(k);
-  if (it == flows_.end()) return;
-  this->remember(k, Recent{it->second.last_ns, it->second.zeek_prev, remember, {}});
-  lru_.erase(it->second.lru);
+  if (it != flows_.end()) erase(it, remember);
+}
+
+void Timeline::erase(FlowMap::iterator it, bool remember) {
+  Rec& r = it->second;
+  this->remember(r.key, Recent{r.last_ns, r.zeek_prev, remember, {}, r.completion});
+  lru_.erase(r.lru);
   flows_.erase(it);
 }
 

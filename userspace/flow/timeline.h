@@ -16,6 +16,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "flow/completion.h"
 #include "flow/model.h"
 #include "flow/zeek_conn.h"
 
@@ -43,8 +44,16 @@ class Timeline {
   // Refreshes a flow's counters at the end (the kernel table has the last ACKs).
   using StateLookup = std::function<std::optional<rh_flow_state>(const rh_flow_key&)>;
 
+  // Called with each packet once its flow state is complete, before the timeline acts on it.
+  using Seen = std::function<void(const Packet&)>;
+
   Timeline(Options opt, Callbacks cb, StateLookup lookup = {});
 
+  // Completes p's flow state in place from what the flow's earlier events
+  // delivered (FlowCompletion, kept in the flow's entry: one lookup per event),
+  // hands it to `seen`, then adds it.
+  void add(Packet& p, const Seen& seen = {});
+  // The same for a packet the caller keeps as it is (a copy is completed).
   void add(const Packet& p);
   void tick(uint64_t now_ns);
   void finish(uint64_t now_ns);
@@ -87,20 +96,27 @@ class Timeline {
     };
     std::optional<WireRst> burst_last_wire;
     std::list<rh_flow_key>::iterator lru;
+    FlowCompletion completion;       // the once-set fields of the flow's connection
+    std::shared_ptr<FlowMemo> memo;  // made with the first reset record (most flows have none)
   };
+  using FlowMap = std::unordered_map<rh_flow_key, Rec, KeyHash, KeyEq>;
 
-  Rec& rec_for(const Packet& p);
-  bool end_before(const rh_event& ev, std::optional<rh_flow_state>& carried, bool& late);
+  // The flow's record: `it` when it holds one, else a new one (the stalest evicted when full).
+  Rec& rec_for(const Packet& p, FlowMap::iterator it);
+  bool end_before(const rh_event& ev, FlowMap::iterator& it, const FlowCompletion& done,
+                  std::optional<rh_flow_state>& carried, bool& late);
+  void record(Rec& r, const Packet& p);
   void on_reset_event(Rec& r, const Packet& p);
   // refresh: ask the lookup for newer counters (not from add(), whose packet is already in the table).
   void flush_burst(Rec& r, bool refresh = true);
   void emit_flow(Rec& r, const char* closed_by, bool refresh = true);
   void erase(const rh_flow_key& k, bool remember = true);
+  void erase(FlowMap::iterator it, bool remember = true);
 
   Options opt_;
   Callbacks cb_;
   StateLookup lookup_;
-  std::unordered_map<rh_flow_key, Rec, KeyHash, KeyEq> flows_;
+  FlowMap flows_;
   std::list<rh_flow_key> lru_;  // front = most recently active
   // Recently summarised flows: late ACKs and retransmits must not start a new
   // one (drop), and a later flow of the tuple counts from their last state copy.
@@ -109,12 +125,14 @@ class Timeline {
     rh_flow_state state;
     bool drop;
     std::list<rh_flow_key>::iterator order;
+    FlowCompletion completion;  // late packets and a continuation are still completed
   };
   void remember(const rh_flow_key& k, Recent r);
   void forget(std::unordered_map<rh_flow_key, Recent, KeyHash, KeyEq>::iterator it);
   std::unordered_map<rh_flow_key, Recent, KeyHash, KeyEq> recent_;
   std::list<rh_flow_key> recent_order_;  // front = summarised first
   uint64_t evicted_ = 0;
+  Packet copy_;  // add(const Packet&)'s completed copy
 };
 
 }  // namespace rsthop::flow

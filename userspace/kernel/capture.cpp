@@ -16,7 +16,6 @@
 #include "bpf/record.h"
 #include "common/fd.h"
 #include "kernel/attach.h"
-#include "kernel/flow_completer.h"
 #include "kernel/loader.h"
 #include "kernel/ring.h"
 #include "kernel/skeleton.h"
@@ -58,9 +57,9 @@ struct Capture::Impl {
   FrameHandler frame_handler;
   uint64_t* malformed = nullptr;
   flow::Packet scratch;  // the record on_record hands to the handler
-  FlowCompleter flows;   // what each flow's earlier records delivered
 
-  // Decodes one ring record (a prefix of rh_record, see bpf/record.h), completes its flow state and hands it on.
+  // Decodes one ring record (a prefix of rh_record, see bpf/record.h) and hands it on; the
+  // flow state is as the record tells it (the pipeline's Timeline completes it).
   void on_record(const void* data, size_t size) {
     // Reused across records so a payload's bytes do not cost an allocation each.
     flow::Packet& p = scratch;
@@ -79,7 +78,6 @@ struct Capture::Impl {
       (*malformed)++;
       return;
     }
-    flows.complete(p.ev);
     p.data.assign(bytes, bytes + n);
     if (handler) (*handler)(p);
   }

@@ -59,7 +59,9 @@ struct Attachment {
 
 class Capture {
  public:
-  using Handler = std::function<void(const flow::Packet&)>;
+  // The packet is the capture's own, reused for the next record: the handler may
+  // complete its flow state in place (pipeline::Pipeline::add).
+  using Handler = std::function<void(flow::Packet&)>;
   using FrameHandler = std::function<void(const FrameRecord&)>;
 
   // Opens, configures and loads the object; nothing is attached yet.

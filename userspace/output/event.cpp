@@ -175,9 +175,23 @@ void network(JsonWriter& w, uint8_t family, const char* transport, const Communi
   w.end_object();
 }
 
+// A flow's lines hash its tuple once: the memo keeps what the first line computed.
 CommunityId tuple_id(const Context& ctx, uint8_t family, const uint8_t* s, const uint8_t* d, uint16_t sport,
-                     uint16_t dport) {
-  return community_id_v1_fixed(family, s, d, sport, dport, 6, ctx.community_id_seed);
+                     uint16_t dport, flow::FlowMemo* memo = nullptr) {
+  CommunityId id;
+  if (memo && memo->community_id_len && memo->community_id_seed == ctx.community_id_seed) {
+    static_assert(sizeof(memo->community_id) == sizeof(id.text));
+    std::memcpy(id.text, memo->community_id, sizeof(id.text));
+    id.len = memo->community_id_len;
+    return id;
+  }
+  id = community_id_v1_fixed(family, s, d, sport, dport, 6, ctx.community_id_seed);
+  if (memo && id.len) {
+    std::memcpy(memo->community_id, id.text, sizeof(id.text));
+    memo->community_id_len = id.len;
+    memo->community_id_seed = ctx.community_id_seed;
+  }
+  return id;
 }
 
 // Which side of the interface the hook watches: ECS names the interface a
@@ -395,8 +409,9 @@ void append_flow_line(std::string& out, const Context& ctx, const flow::FlowSumm
   };
   side("source", f.source);
   side("destination", f.destination);
-  network(w, fam, "tcp",
-          tuple_id(ctx, fam, f.source.ip.data(), f.destination.ip.data(), f.source.port, f.destination.port));
+  network(
+      w, fam, "tcp",
+      tuple_id(ctx, fam, f.source.ip.data(), f.destination.ip.data(), f.source.port, f.destination.port, f.memo.get()));
   observer(w, ctx, f.ifindex, Direction::both);
   app_objects(w, f.app);
   Where where = where_of(ctx, f.cgroup_id);
@@ -462,7 +477,7 @@ void append_reset_line(std::string& out, const Context& ctx, const flow::ResetRe
   bool l2 = hook_has_l2(ev);
   endpoint(w, "source", ev.saddr, ev.sport, l2 ? ev.smac : nullptr);
   endpoint(w, "destination", ev.daddr, ev.dport, l2 ? ev.dmac : nullptr);
-  network(w, fam, "tcp", tuple_id(ctx, fam, ev.saddr, ev.daddr, ev.sport, ev.dport));
+  network(w, fam, "tcp", tuple_id(ctx, fam, ev.saddr, ev.daddr, ev.sport, ev.dport, r.memo.get()));
   observer(w, ctx, ev.ifindex, direction_of(ev.hook));
   app_objects(w, r.app);
   Where where = where_of(ctx, r.cgroup_id);

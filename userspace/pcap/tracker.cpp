@@ -282,7 +282,7 @@ std::optional<flow::Packet> Tracker::feed(std::span<const uint8_t> bytes, const 
   const uint8_t* snap = nullptr;
   size_t n = 0;
   if (rh_record_decode(&r.rec, r.rec_size, &pk.ev, &snap, &n) != 0) return std::nullopt;  // the glue's own record
-  // The kernel's reader completes the summary from earlier events (kernel::FlowCompleter); this road holds the state.
+  // The Timeline completes a live summary from earlier events (flow::FlowCompletion); this road holds the state.
   if ((pk.ev.flow_flags & RH_FLOW_STATE) && r.st) pk.ev.flow = *r.st;
   if (snap) pk.data.assign(snap, snap + n);
   pk.frame = info.frame;

@@ -53,12 +53,20 @@ void Pipeline::on_reset(const flow::ResetRecord& r) {
   if (hooks_.on_reset && status_) status_ = hooks_.on_reset(r, v);
 }
 
-void Pipeline::add(const flow::Packet& p) {
+void Pipeline::add(flow::Packet& p) {
   uc_.events_received++;
+  timeline_->add(p, [this](const flow::Packet& q) { seen(q); });
+}
+
+void Pipeline::add(const flow::Packet& p) {
+  copy_ = p;
+  add(copy_);
+}
+
+void Pipeline::seen(const flow::Packet& p) {
   if (opt_.packet_lines) emit([&](std::string& l) { output::append_packet_line(l, ctx_, p); });
   if (hooks_.on_packet) hooks_.on_packet(p);
   engine_.observe(p);
-  timeline_->add(p);
 }
 
 void Pipeline::advance(uint64_t now) {

@@ -86,6 +86,11 @@ class Pipeline {
   void set_clock(const WallClock& c) { ctx_.clock = c; }
   attribution::Engine& engine() { return engine_; }
 
+  // p's flow state is completed in place first (the timeline's flow entry
+  // holds what the flow's earlier records delivered): packet lines, the hooks
+  // and the engine see the whole state.
+  void add(flow::Packet& p);
+  // The same for a packet the caller keeps as it is (a copy is completed).
   void add(const flow::Packet& p);
   // Runs what is due at `now`; cheap when nothing is.
   void advance(uint64_t now);
@@ -140,6 +145,8 @@ class Pipeline {
     if (writer_ && status_) status_ = writer_->emit_accounting(build);
   }
   Counters read_counters();
+  // A completed packet, before the timeline acts on it.
+  void seen(const flow::Packet& p);
 
   Options opt_;
   output::Writer* writer_;
@@ -158,6 +165,7 @@ class Pipeline {
   std::map<std::string, uint64_t, std::less<>> noted_;  // note_loss: total reported, per cause
   uint64_t noted_lost_ = 0;
   Result<void> status_;
+  flow::Packet copy_;  // add(const Packet&)'s completed copy
 };
 
 }  // namespace rsthop::pipeline

@@ -75,6 +75,29 @@ TEST(ResetEvent, CommunityIdIsDirectionFree) {
   EXPECT_EQ(rst["network"]["community_id"], community_id_v1(4, a.data(), b.data(), 51234, 443));
 }
 
+// A flow's lines share one memo: the first line hashes, the others reuse it; another seed hashes again.
+TEST(ResetEvent, TheFlowsMemoHoldsItsCommunityId) {
+  auto memo = std::make_shared<flow::FlowMemo>();
+  flow::ResetRecord r = fx::reset_record();
+  flow::FlowSummary f = fx::flow_summary();
+  r.memo = f.memo = memo;
+  json rst = reset_event(fx::context(), r);
+  Addr16 a = fx::ip("198.18.0.1"), b = fx::ip("198.18.0.2");
+  const std::string id = community_id_v1(4, a.data(), b.data(), 51234, 443);
+  EXPECT_EQ(rst["network"]["community_id"], id);
+  ASSERT_EQ(memo->community_id_len, id.size());
+  EXPECT_EQ(std::string(memo->community_id, memo->community_id_len), id);
+  EXPECT_EQ(flow_event(fx::context(), f)["network"]["community_id"], id);
+  // A stale memo is believed for its own seed only.
+  std::memcpy(memo->community_id, "1:stale", 7);
+  memo->community_id_len = 7;
+  EXPECT_EQ(flow_event(fx::context(), f)["network"]["community_id"], "1:stale");
+  Context seeded = fx::context();
+  seeded.community_id_seed = 1;
+  EXPECT_EQ(flow_event(seeded, f)["network"]["community_id"], community_id_v1(4, a.data(), b.data(), 51234, 443, 6, 1));
+  EXPECT_EQ(memo->community_id_seed, 1);
+}
+
 TEST(ResetEvent, WireFeatures) {
   json r = roundtrip(reset_event(fx::context(), fx::reset_record()))["rsthop"]["reset"];
   EXPECT_EQ(r["ttl"], 63);

@@ -1,7 +1,8 @@
-// kernel::FlowCompleter: events decoded from compact ring records (bpf/record.h)
+// flow::FlowCompletion: events decoded from compact ring records (bpf/record.h)
 // get the once-per-connection fields of their flow from the earlier events that
-// delivered them; what was never delivered stays zero.
-#include "kernel/flow_completer.h"
+// delivered them; what was never delivered stays zero.  The Timeline keeps one
+// per flow in its own entry and completes each packet before anyone reads it.
+#include "flow/completion.h"
 
 #include <gtest/gtest.h>
 
@@ -10,8 +11,9 @@
 #include <vector>
 
 #include "bpf/record.h"
+#include "flow/timeline.h"
 
-namespace rsthop::kernel {
+namespace rsthop::flow {
 namespace {
 
 constexpr uint8_t kA = RH_SIDE_A, kB = RH_SIDE_B;
@@ -83,9 +85,9 @@ struct Conn {
   void tick() { now += 1000; }
 };
 
-TEST(FlowCompleter, LaterEventsGetWhatEarlierOnesDelivered) {
+TEST(FlowCompletion, LaterEventsGetWhatEarlierOnesDelivered) {
   Conn c;
-  FlowCompleter fc;
+  FlowCompletion fc;
   rh_event e = c.syn();
   const uint64_t t_syn = c.now;
   fc.complete(e);
@@ -128,9 +130,9 @@ TEST(FlowCompleter, LaterEventsGetWhatEarlierOnesDelivered) {
   EXPECT_EQ(e.flow.syn_seq, 1000u);
 }
 
-TEST(FlowCompleter, ALostEventLeavesZerosNotALaterGuess) {
+TEST(FlowCompletion, ALostEventLeavesZerosNotALaterGuess) {
   Conn c;
-  FlowCompleter fc;
+  FlowCompletion fc;
   rh_event e = c.syn();
   fc.complete(e);
   c.tick();
@@ -153,9 +155,9 @@ TEST(FlowCompleter, ALostEventLeavesZerosNotALaterGuess) {
   EXPECT_EQ(e.flow.ts_synack, 0u);
 }
 
-TEST(FlowCompleter, APortReuseForgetsTheEarlierConnection) {
+TEST(FlowCompletion, APortReuseForgetsTheEarlierConnection) {
   Conn c;
-  FlowCompleter fc;
+  FlowCompletion fc;
   rh_event e = c.syn();
   fc.complete(e);
   c.tick();
@@ -177,9 +179,9 @@ TEST(FlowCompleter, APortReuseForgetsTheEarlierConnection) {
   EXPECT_EQ(e.flow.init_ttl, 64);
 }
 
-TEST(FlowCompleter, ANewTableEntryMidStreamForgetsTheOldOne) {
+TEST(FlowCompletion, ANewTableEntryMidStreamForgetsTheOldOne) {
   Conn c;
-  FlowCompleter fc;
+  FlowCompletion fc;
   for (int i = 0; i < 20; i++) c.st.packets[kA]++;
   rh_event e = c.fin(kA);
   fc.complete(e);
@@ -192,9 +194,9 @@ TEST(FlowCompleter, ANewTableEntryMidStreamForgetsTheOldOne) {
   EXPECT_EQ(e.flow.ts_fin[kA], 0u);
 }
 
-TEST(FlowCompleter, WithoutAStateTheFlowStaysZero) {
+TEST(FlowCompletion, WithoutAStateTheFlowStaysZero) {
   Conn c;
-  FlowCompleter fc;
+  FlowCompletion fc;
   rh_event e = c.syn();
   fc.complete(e);
   // An ICMP error whose flow the table did not hold: the summary bytes are whatever the ring held.
@@ -204,24 +206,105 @@ TEST(FlowCompleter, WithoutAStateTheFlowStaysZero) {
   EXPECT_EQ(std::memcmp(&icmp.flow, &zero, sizeof(zero)), 0);
 }
 
-TEST(FlowCompleter, RemembersAtLeastMaxFlows) {
-  FlowCompleter fc(2);
+TEST(FlowCompletion, AWholeEventIsLeftAsItIs) {
   Conn c;
+  FlowCompletion fc;
   rh_event e = c.syn();
   fc.complete(e);
-  // Two other flows: the first one is still remembered (moved to the older generation, not dropped).
-  for (uint8_t port : {1, 2}) {
-    rh_event o = e;
-    o.sport = o.sport + port;
-    o.key.port_a = static_cast<uint16_t>(o.key.port_a + port);
-    fc.complete(o);
-  }
-  EXPECT_LE(fc.size(), 4u);
   c.tick();
-  e = c.fin(kA);
+  e = c.synack();
   fc.complete(e);
+  c.tick();
+  // The offline Tracker's events carry the whole state: its fields win over what was learned.
+  e = c.fin(kA);
+  e.flow.ts_synack = 42;
+  e.flow.peer_ttl = 9;
+  fc.complete(e);
+  EXPECT_EQ(e.flow.ts_synack, 42u);
+  EXPECT_EQ(e.flow.peer_ttl, 9);
+  EXPECT_EQ(e.flow.peer_window, 0) << "a baseline the event carries is not mixed with the learned one";
   EXPECT_EQ(e.flow.init_ttl, 64);
 }
 
+// The Timeline completes each packet in place from its flow's entry, before `seen` and before the
+// reset record is made.
+struct Lines {
+  std::vector<ResetRecord> resets;
+  std::vector<FlowSummary> flows;
+  Timeline tl{Timeline::Options{.idle_timeout_ns = 1'000'000'000ULL},
+              Timeline::Callbacks{[this](const FlowSummary& f) { flows.push_back(f); },
+                                  [this](const ResetRecord& r) { resets.push_back(r); }}};
+  rh_event add(const rh_event& ev) {
+    Packet p;
+    p.ev = ev;
+    rh_event seen{};
+    tl.add(p, [&](const Packet& q) { seen = q.ev; });
+    EXPECT_EQ(std::memcmp(&seen, &p.ev, sizeof(seen)), 0) << "seen gets the completed packet";
+    return p.ev;
+  }
+};
+
+TEST(FlowCompletion, TheTimelineCompletesFromItsOwnEntry) {
+  Conn c;
+  Lines run;
+  run.add(c.syn());
+  c.tick();
+  run.add(c.synack());
+  const uint64_t t_synack = c.now;
+  c.tick();
+  run.add(c.payload(kA));
+  c.tick();
+  rh_event e = run.add(c.rst(kB));
+  EXPECT_EQ(e.flow.ts_synack, t_synack);
+  EXPECT_EQ(e.flow.init_ttl, 64);
+  EXPECT_EQ(e.flow.peer_ttl, 57);
+  run.tl.finish(c.now + 10'000'000'000ULL);
+  ASSERT_EQ(run.resets.size(), 1u);
+  ASSERT_TRUE(run.resets[0].flow_state);
+  EXPECT_EQ(run.resets[0].flow_state->ts_synack, t_synack);
+  ASSERT_EQ(run.flows.size(), 1u);
+  EXPECT_TRUE(run.flows[0].handshake_seen);
+}
+
+TEST(FlowCompletion, ARstAfterTheFlowsSummaryIsStillCompleted) {
+  Conn c;
+  Lines run;
+  run.add(c.syn());
+  c.tick();
+  run.add(c.synack());
+  const uint64_t t_synack = c.now;
+  c.tick();
+  run.add(c.fin(kA));
+  c.tick();
+  run.add(c.rst(kA));
+  // The flow is summarised (closed or idle), its completion kept with the summary.
+  c.now += 2'000'000'000ULL;
+  run.tl.tick(c.now);
+  ASSERT_EQ(run.flows.size(), 1u);
+  EXPECT_EQ(run.tl.active_flows(), 0u);
+  c.tick();
+  rh_event e = run.add(c.rst(kB));
+  EXPECT_EQ(e.flow.ts_synack, t_synack);
+  EXPECT_NE(e.flow.ts_fin[kA], 0u);
+  run.tl.finish(c.now + 10'000'000'000ULL);
+  ASSERT_EQ(run.resets.size(), 2u);
+  ASSERT_TRUE(run.resets[1].flow_state);
+  EXPECT_EQ(run.resets[1].flow_state->ts_synack, t_synack);
+}
+
+TEST(FlowCompletion, AFlowFirstSeenMidStreamGetsZeros) {
+  Conn c;
+  Lines run;
+  (void)c.syn();  // before the trace started
+  c.tick();
+  (void)c.synack();
+  c.tick();
+  rh_event e = run.add(c.rst(kB));
+  EXPECT_EQ(e.flow.ts_synack, 0u);
+  EXPECT_EQ(e.flow.init_ttl, 0);
+  EXPECT_EQ(e.flow.peer_ttl, 0);
+  EXPECT_EQ(e.flow.ts_rst[kB], c.now);
+}
+
 }  // namespace
-}  // namespace rsthop::kernel
+}  // namespace rsthop::flow
