@@ -223,3 +223,72 @@ def assert_round_trip(test, pcap, live):
     test.assertEqual({k: live.get(k) for k in ROUND_TRIP_KEYS}, {k: off.get(k) for k in ROUND_TRIP_KEYS},
                      f"\n live: {json.dumps(live)}\n analyze: {json.dumps(off)}\n hops: {hops}")
     return off
+
+
+def _socket_inodes(pid):
+    """The socket inodes the process `pid` and its children hold (in this network namespace's view)."""
+    pids = {pid}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        pids.add(int(d))
+            except (OSError, IndexError, ValueError):
+                pass
+    inodes = set()
+    for p in pids:
+        try:
+            for fd in os.listdir(f"/proc/{p}/fd"):
+                try:
+                    link = os.readlink(f"/proc/{p}/fd/{fd}")
+                except OSError:
+                    continue
+                if link.startswith("socket:["):
+                    inodes.add(int(link[8:-1]))
+        except OSError:
+            pass
+    return inodes
+
+
+def port_holders(pid, proto, port):
+    """For a local `proto` ("tcp" or "udp") `port`: (whether `pid` or a child holds a socket bound to it,
+    whether any other process does), from /proc/net/{proto,proto6}.  A test that picked a free port and
+    then lets a daemon bind it learns whether the daemon got it or something else took it meanwhile."""
+    ours = _socket_inodes(pid)
+    mine = other = False
+    for name in (proto, proto + "6"):
+        try:
+            with open(f"/proc/net/{name}") as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            cols = row.split()
+            if len(cols) < 10 or int(cols[1].rsplit(":", 1)[1], 16) != port:
+                continue
+            if proto == "tcp" and cols[3] != "0A":  # listening sockets only, not connections from the port
+                continue
+            if int(cols[9]) in ours:
+                mine = True
+            else:
+                other = True
+    return mine, other
+
+
+def holds_file(pid, path):
+    """Whether process `pid` has the file now at `path` open (the same inode): a daemon told to reopen
+    its output after a rotation has done so once this holds, with no fixed sleep."""
+    try:
+        want = os.stat(path)
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            st = os.stat(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == (want.st_dev, want.st_ino):
+            return True
+    return False

@@ -204,9 +204,12 @@ class Active(unittest.TestCase):
     def test_national_firewall(self):
         for k, family in ((2, 4), (3, 6)):
             with self.subTest(hop=k, family=family):
+                # The two reset steps (TTL k and k+1) draw two TTLs that differ (the injector never
+                # repeats a recent one): they vary, and never read as a copy, also when one apart.
                 v, ips, msg = self.diagnose("gfw", lambda lab: lab.national_firewall(k, BLOCKED), family)
                 self.check(v, msg, k, ips)
                 self.assertIn("ttl_varies", signals(v), msg)
+                self.assertNotIn("ttl_copy", signals(v), msg)
 
     def test_blockpage_and_redirect(self):
         for k, family, redirect in ((2, 4, False), (3, 6, True)):

@@ -15,7 +15,7 @@ import tempfile
 import time
 import unittest
 
-from harness import BIN, Lab, Trace, event_type, part, require_root, validate
+from harness import BIN, Lab, Trace, event_type, holds_file, part, port_holders, require_root, validate
 
 PCAPGEN = os.path.join(os.path.dirname(BIN), "tools", "pcapgen", "pcapgen")
 RSYSLOGD = "/usr/sbin/rsyslogd"
@@ -25,6 +25,7 @@ LOGROTATE = "/usr/sbin/logrotate"
 
 
 def free_port(kind=socket.SOCK_STREAM):
+    """A port free now: another test may take it before the daemon binds it (see start_receiver)."""
     with socket.socket(socket.AF_INET, kind) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -66,13 +67,14 @@ class Daemon:
     def __init__(self, argv, env=None):
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
 
-    def wait_ready(self, pred, timeout=20.0):
-        deadline = time.time() + timeout
-        while time.time() < deadline and self.proc.poll() is None:
-            if pred():
-                return
-            time.sleep(0.1)
-        raise AssertionError(f"{self.proc.args[0]} did not start: {self.stop()}")
+    def owns(self, ports):
+        """True once the daemon holds every (kind, port) alone, False as soon as another process holds
+        one (it took the port between free_port() and the daemon's bind), None while neither."""
+        held = [port_holders(self.proc.pid, "tcp" if kind == socket.SOCK_STREAM else "udp", port)
+                for kind, port in ports]
+        if any(other for _, other in held):
+            return False
+        return True if all(mine for mine, _ in held) else None
 
     def stop(self):
         if self.proc.poll() is None:
@@ -83,6 +85,28 @@ class Daemon:
                 os.kill(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         return self.proc.stdout.read().decode(errors="replace")
+
+
+def start_receiver(kinds, start, ready=lambda ports: True, attempts=5, timeout=20.0):
+    """Starts a receiver (start(ports) -> Daemon) on free ports of `kinds`, ready when it holds all of
+    them alone and ready(ports); on ports another process took meanwhile it is stopped and started on
+    fresh ones.  Returns (daemon, ports)."""
+    why = ""
+    for _ in range(attempts):
+        ports = [free_port(k) for k in kinds]
+        daemon = start(ports)
+        deadline = time.time() + timeout
+        owned = None
+        while time.time() < deadline and daemon.proc.poll() is None:
+            owned = daemon.owns(list(zip(kinds, ports)))
+            if owned is False or (owned and ready(ports)):
+                break
+            time.sleep(0.1)
+        if owned and daemon.proc.poll() is None:
+            return daemon, ports
+        why = f"ports {ports}: " + ("another process took one" if owned is False else "not listening") + \
+            f"; {daemon.stop()[-500:]}"
+    raise AssertionError(f"{start.__name__}: the receiver did not start in {attempts} tries ({why})")
 
 
 class Receivers(unittest.TestCase):
@@ -128,11 +152,15 @@ class Receivers(unittest.TestCase):
     def test_rsyslog_udp_tcp_and_local_socket(self):
         require_root(self)  # the suite runs with the others, as root
         d = tempfile.mkdtemp(dir=self.tmp)
-        udp, tcp, tcp_cee = free_port(socket.SOCK_DGRAM), free_port(), free_port()
         sock = os.path.join(d, "log.sock")
         conf = os.path.join(d, "rsyslog.conf")
-        with open(conf, "w") as f:
-            f.write(f"""
+
+        def rsyslogd(ports):
+            udp, tcp, tcp_cee = ports
+            if os.path.exists(sock):  # a try before this one made it
+                os.unlink(sock)
+            with open(conf, "w") as f:
+                f.write(f"""
 global(workDirectory="{d}" maxMessageSize="64k")
 module(load="imudp")
 module(load="imtcp")
@@ -156,11 +184,14 @@ input(type="imtcp" address="127.0.0.1" port="{tcp}" ruleset="plain")
 input(type="imtcp" address="127.0.0.1" port="{tcp_cee}" ruleset="cee" name="imtcp_cee")
 input(type="imuxsock" socket="{sock}" useSpecialParser="off" ruleset="plain")
 """)
+            return Daemon([RSYSLOGD, "-n", "-f", conf, "-i", os.path.join(d, "rsyslog.pid")])
+
         # rsyslog names its outputs by input module: imudp.log, imtcp.log, imuxsock.log.  UDP is lossy:
         # a burst of lines overflows a default receive buffer, hence rcvbufSize (so-rcvbuf for syslog-ng).
-        daemon = Daemon([RSYSLOGD, "-n", "-f", conf, "-i", os.path.join(d, "rsyslog.pid")])
+        daemon, (udp, tcp, tcp_cee) = start_receiver(
+            (socket.SOCK_DGRAM, socket.SOCK_STREAM, socket.SOCK_STREAM), rsyslogd,
+            lambda ports: tcp_listening(ports[1]) and tcp_listening(ports[2]) and os.path.exists(sock))
         try:
-            daemon.wait_ready(lambda: tcp_listening(tcp) and tcp_listening(tcp_cee) and os.path.exists(sock))
             self.analyze_to(f"syslog+udp:127.0.0.1:{udp}", f"syslog+tcp:127.0.0.1:{tcp}",
                             f"syslog+cee+tcp:127.0.0.1:{tcp_cee}", f"syslog:{sock}")
             for name in ("imudp", "imtcp", "cee", "imuxsock"):
@@ -175,10 +206,14 @@ input(type="imuxsock" socket="{sock}" useSpecialParser="off" ruleset="plain")
         if not os.access(SYSLOG_NG, os.X_OK):
             self.fail(f"{SYSLOG_NG} is missing: run scripts/deps.sh (it unpacks syslog-ng-core there)")
         d = tempfile.mkdtemp(dir=self.tmp)
-        tcp, udp = free_port(), free_port(socket.SOCK_DGRAM)
         conf = os.path.join(d, "syslog-ng.conf")
-        with open(conf, "w") as f:
-            f.write(f"""@version: 3.38
+        lib = os.path.join(SYSLOG_NG_DIR, "usr", "lib", "syslog-ng")
+        env = dict(os.environ, LD_LIBRARY_PATH=lib)
+
+        def syslog_ng(ports):
+            tcp, udp = ports
+            with open(conf, "w") as f:
+                f.write(f"""@version: 3.38
 options {{ log-msg-size(65536); }};
 source s_tcp {{ syslog(ip("127.0.0.1") port({tcp}) transport("tcp")); }};
 source s_udp {{ syslog(ip("127.0.0.1") port({udp}) transport("udp") so-rcvbuf(8388608)); }};
@@ -188,13 +223,13 @@ destination d_udp {{ file("{d}/udp.log" template("${{.j.rsthop.event_type}} ${{M
 log {{ source(s_tcp); parser(p_json); destination(d_tcp); }};
 log {{ source(s_udp); parser(p_json); destination(d_udp); }};
 """)
-        lib = os.path.join(SYSLOG_NG_DIR, "usr", "lib", "syslog-ng")
-        env = dict(os.environ, LD_LIBRARY_PATH=lib)
-        daemon = Daemon([SYSLOG_NG, "-F", "--no-caps", "-f", conf, f"--module-path={lib}/3.38",
-                         "-p", os.path.join(d, "sng.pid"), "-c", os.path.join(d, "sng.ctl"),
-                         "-R", os.path.join(d, "sng.persist")], env=env)
+            return Daemon([SYSLOG_NG, "-F", "--no-caps", "-f", conf, f"--module-path={lib}/3.38",
+                           "-p", os.path.join(d, "sng.pid"), "-c", os.path.join(d, "sng.ctl"),
+                           "-R", os.path.join(d, "sng.persist")], env=env)
+
+        daemon, (tcp, udp) = start_receiver((socket.SOCK_STREAM, socket.SOCK_DGRAM), syslog_ng,
+                                            lambda ports: tcp_listening(ports[0]))
         try:
-            daemon.wait_ready(lambda: tcp_listening(tcp))
             self.analyze_to(f"syslog+tcp:127.0.0.1:{tcp}", f"syslog+udp:127.0.0.1:{udp}")
             for name in ("tcp", "udp"):
                 with self.subTest(transport=name):
@@ -347,12 +382,12 @@ class Rotation(unittest.TestCase):
         burst(self.out)
         # 1. rename + SIGHUP (postrotate kill -HUP by PID): the next lines are in the new file.
         self.logrotate(f"  create 0644\n  postrotate\n    kill -HUP {trace.pid}\n  endscript\n")
-        time.sleep(0.3)
+        wait_for(lambda: holds_file(trace.pid, self.out), 20, "trace to reopen its output after SIGHUP")
         self.assertEqual(burst(self.out), n, "after SIGHUP the lines must go to the new file")
         self.assertIsNone(trace.poll(), "SIGHUP ended trace")
         # 2. rename without a signal (nocreate): rsthop notices the path moved and reopens it.
         self.logrotate("  nocreate\n")
-        time.sleep(1.5)
+        wait_for(lambda: holds_file(trace.pid, self.out), 20, "trace to notice the rename and reopen its output")
         self.assertEqual(burst(self.out), n, "after a rename without signal the lines must go to a new file")
         # 3. copytruncate: O_APPEND leaves no hole of NUL bytes.
         self.logrotate("  copytruncate\n")

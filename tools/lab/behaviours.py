@@ -164,7 +164,7 @@ class Behaviours:
 
     def national_firewall(self, k, match, port=443, ttl_range=(40, 250)):
         """3 RST+ACK per trigger (seq = the client's ack, +1460, +4380), all with one
-        TTL drawn per connection from ttl_range and a window derived from it."""
+        TTL drawn per connection from ttl_range (none of the last 16 connections') and a window derived from it."""
         return self.inject_on_sni(k, match, count=3, ttl=f"random:{ttl_range[0]}-{ttl_range[1]}", ip_id="random",
                                   window="from-ttl", flags="RA", port=port)
 

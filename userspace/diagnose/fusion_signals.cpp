@@ -100,15 +100,23 @@ void reset_ttls(const Inputs& in, std::set<int>& rst_ttls, std::set<int>& offset
   }
 }
 
+// A copier at hop h sends the TTL the probe reached it with, which loses h - 1 more on the way
+// back: its RSTs arrive with the probe's TTL - 2h + 2, an even offset of 0 or less.  One offset
+// that is positive or odd is not a copy: two TTLs chosen per connection that happen to differ
+// by the probes' difference (two random TTLs one apart, about 1 in 200) look like that.
+bool copy_offset(const std::set<int>& rst_ttls, const std::set<int>& offsets) {
+  if (rst_ttls.size() <= 1 || offsets.size() != 1) return false;
+  const int o = *offsets.begin();
+  return o <= 0 && o % 2 == 0;
+}
+
 }  // namespace
 
 std::optional<int> copier_hop(const Inputs& in) {
   std::set<int> rst_ttls, offsets;
   reset_ttls(in, rst_ttls, offsets);
-  if (rst_ttls.size() <= 1 || offsets.size() != 1) return std::nullopt;
-  const int o = *offsets.begin();
-  if (o > 0 || o % 2 != 0) return std::nullopt;
-  return 1 - o / 2;
+  if (!copy_offset(rst_ttls, offsets)) return std::nullopt;
+  return 1 - *offsets.begin() / 2;
 }
 
 std::optional<Evidence> ttl_copy_signal(const Inputs& in) {
@@ -117,7 +125,7 @@ std::optional<Evidence> ttl_copy_signal(const Inputs& in) {
   if (rst_ttls.size() <= 1) return std::nullopt;
   std::string seen;
   for (int t : rst_ttls) seen += (seen.empty() ? "" : ", ") + std::to_string(t);
-  if (offsets.size() == 1)
+  if (copy_offset(rst_ttls, offsets))
     return Evidence{"ttl_copy", "the RST's TTL follows the probe's TTL (" + seen + "): the device copies it",
                     "one sender, one TTL", 0};
   return Evidence{"ttl_varies", "the RST's TTL changes from connection to connection (" + seen + "): forged",

@@ -26,8 +26,9 @@ std::optional<attribution::Evidence> no_capture_signal(const Inputs& in);
 // Whether the control request (the same request without the trigger) passes.
 std::optional<attribution::Evidence> control_signal(const Inputs& in);
 // The RSTs the trigger ladder drew carry different TTLs, so none gives a distance:
-// `ttl_copy` when they follow the probe's TTL step for step (the device copies it),
-// `ttl_varies` when they do not (a TTL chosen per connection: forged).
+// `ttl_copy` when they follow the probe's TTL step for step with the offset a copy can
+// have (0 or less, even: see copier_hop), `ttl_varies` when they do not (a TTL chosen per
+// connection: forged), also when two such TTLs happen to differ by the probes' difference.
 std::optional<attribution::Evidence> ttl_copy_signal(const Inputs& in);
 // Where a TTL copier sits: a device at hop h that copies the TTL a probe sent
 // with TTL k reaches it with (k - h + 1) replies with a RST that arrives with

@@ -6,9 +6,11 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "common/clock.h"
+#include "diagnose/await_records.h"
 
 namespace rsthop::diagnose {
 namespace {
@@ -21,6 +23,9 @@ bool same_addr(const uint8_t* a, const Addr16& b) { return std::memcmp(a, b.data
 // and both ask it (saw_time_exceeded): one lock around the capture and the lists.
 class Passive {
  public:
+  // How long finish() waits at most for the RST records of the steps that were reset.
+  static constexpr int kRstWaitMs = 200;
+
   Passive(const probe::Target& t, EventSource* src, const oui::Registry* reg, pipeline::Pipeline& pipe)
       : target_(t), src_(src), reg_(reg), pipe_(pipe) {
     pipe_.set_hooks({.on_reset =
@@ -48,9 +53,18 @@ class Passive {
     in.resets = resets_;
   }
 
+  // Closes the timeline once every ladder step the sockets saw reset has its RST from the capture
+  // (see await_records.h), or after a bounded wait.
   void finish(Inputs& in) {
     std::lock_guard<std::mutex> lock(mu_);
-    pump_locked();
+    std::set<uint16_t> want;
+    if (src_)
+      for (const auto* ladder : {&in.trigger, &in.control})
+        for (const auto& s : *ladder)
+          if (s.kind == probe::TriggerStep::reset && s.local_port) want.insert(s.local_port);
+    await_records(
+        want, [this] { pump_locked(); }, [this](uint16_t port) { return rst_ports_.count(port) > 0; },
+        std::chrono::milliseconds(kRstWaitMs));
     pipe_.finish_flows(monotonic_now_ns());
     in.captured = src_ != nullptr;
     in.icmp = icmp_;
@@ -106,6 +120,8 @@ class Passive {
         i.code = e.icmp_code;
         icmp_.push_back(i);
       }
+    } else if (e.kind == RH_EV_RST && same_addr(e.saddr, target_.addr)) {
+      rst_ports_.insert(e.dport);
     } else if (e.kind == RH_EV_SYNACK && same_addr(e.saddr, target_.addr) && e.hook != RH_HOOK_TC_EGRESS) {
       static const uint8_t zero[6] = {};
       if (!gateway_ && std::memcmp(e.smac, zero, 6) != 0) {
@@ -137,6 +153,7 @@ class Passive {
   std::optional<Error> error_;
   std::vector<IcmpSeen> icmp_;
   std::vector<ResetSeen> resets_;
+  std::set<uint16_t> rst_ports_;  // our local ports the target's address sent a RST to
   std::optional<std::array<uint8_t, 6>> gateway_;
 };
 

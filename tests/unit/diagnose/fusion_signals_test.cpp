@@ -81,10 +81,36 @@ TEST(FusionSignals, TtlCopyNeedsTwoRstTtls) {
   r.local_port = 1003;
   in.resets.push_back(r);
   EXPECT_FALSE(ttl_copy_signal(in));  // one TTL: one sender
-  in.resets.back().ttl = 63;          // one more with the probe's one more: copied
+  in.resets.front().ttl = 2;          // the probe's TTL as it left, then one more with the probe's one more
+  in.resets.back().ttl = 3;
   ASSERT_TRUE(ttl_copy_signal(in));
   EXPECT_EQ(ttl_copy_signal(in)->signal, "ttl_copy");
-  EXPECT_EQ(ttl_copy_signal(in)->observed, "the RST's TTL follows the probe's TTL (62, 63): the device copies it");
+  EXPECT_EQ(ttl_copy_signal(in)->observed, "the RST's TTL follows the probe's TTL (2, 3): the device copies it");
+}
+
+// Two TTLs chosen per connection that happen to be one apart, as the probes are (1 in ~200 for a
+// national firewall's random TTL): the offset (+200) is no copy's (a copy arrives with the probe's
+// TTL or less), so the TTL varies; an odd offset neither.
+TEST(FusionSignals, RandomTtlsOneApartAreNoCopy) {
+  Inputs in = target();
+  in.trigger = {{3, TriggerStep::reset, 1.0, 1003, ""}, {4, TriggerStep::reset, 1.0, 1004, ""}};
+  ResetSeen r;
+  r.local_port = 1003;
+  r.ttl = 203;
+  in.resets.push_back(r);
+  r.local_port = 1004;
+  r.ttl = 204;
+  in.resets.push_back(r);
+  ASSERT_TRUE(ttl_copy_signal(in));
+  EXPECT_EQ(ttl_copy_signal(in)->signal, "ttl_varies");
+  EXPECT_FALSE(copier_hop(in));
+  in.resets.front().ttl = 2;  // offset -1: odd, no copy either
+  in.resets.back().ttl = 3;
+  EXPECT_EQ(ttl_copy_signal(in)->signal, "ttl_varies");
+  in.resets.front().ttl = 1;  // offset -2: a copier at hop 2
+  in.resets.back().ttl = 2;
+  EXPECT_EQ(ttl_copy_signal(in)->signal, "ttl_copy");
+  EXPECT_EQ(copier_hop(in), 2);
 }
 
 TEST(FusionSignals, TtlChosenPerConnectionVaries) {

@@ -19,8 +19,10 @@
 #include <netinet/tcp.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <iostream>
 #include <map>
 #include <random>
@@ -86,7 +88,16 @@ class TtlChoice {
     auto it = per_conn_.find(connection);
     if (it == per_conn_.end()) {
       if (per_conn_.size() > 4096) per_conn_.clear();
-      it = per_conn_.emplace(connection, std::uniform_int_distribution<int>(lo_, hi_)(rng_)).first;
+      // Never one of the last kRecent connections' TTLs (when the range is wider): connections
+      // close together always differ, so a test's two reset steps always show the variation
+      // (with one random draw each, 1 in 211 did not).
+      auto recent = [&](int t) { return std::find(recent_.begin(), recent_.end(), t) != recent_.end(); };
+      int t = std::uniform_int_distribution<int>(lo_, hi_)(rng_);
+      while (hi_ - lo_ >= static_cast<int>(kRecent) && recent(t))
+        t = std::uniform_int_distribution<int>(lo_, hi_)(rng_);
+      recent_.push_back(t);
+      if (recent_.size() > kRecent) recent_.pop_front();
+      it = per_conn_.emplace(connection, t).first;
     }
     return static_cast<uint8_t>(it->second);
   }
@@ -94,6 +105,8 @@ class TtlChoice {
  private:
   bool copy_ = false, random_ = false;
   int lo_ = 64, hi_ = 64;
+  static constexpr size_t kRecent = 16;
+  std::deque<int> recent_;  // the TTLs drawn for the last new connections
   std::map<uint64_t, int> per_conn_;
   std::mt19937 rng_;
 };
@@ -393,7 +406,8 @@ int main(int argc, char** argv) {
   app.add_option("--seq-offsets", opt.seq_offsets, "offsets added to the expected seq, cycled")
       ->delimiter(',')
       ->capture_default_str();
-  app.add_option("--ttl", opt.ttl, "IP TTL / hop limit: N, random:LO-HI (one per connection) or copy")
+  app.add_option("--ttl", opt.ttl,
+                 "IP TTL / hop limit: N, random:LO-HI (one per connection, none of the last 16 connections') or copy")
       ->capture_default_str();
   app.add_option("--ip-id", opt.ip_id, "IPv4 ID: fixed:N, inc, random or copy+1 (the client's + 1)")
       ->capture_default_str();

@@ -1,0 +1,22 @@
+// A probe's socket learns of a reset only after the capture's program has
+// queued the RST's record, but the record can still be behind the last read
+// of the ring: a record another CPU reserved earlier and has not committed yet
+// (a guest's vCPU can be descheduled mid-record) stops the consumer at it.
+// Before the verdict is fused, the session reads the capture again until every
+// step the sockets saw reset has its RST, or a bounded wait has passed.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <set>
+
+namespace rsthop::diagnose {
+
+// Calls `pump` (reads the capture) until every port of `want` is in `seen()`, at most `budget`
+// long, sleeping `every` between reads; true when all arrived.  `pump` runs at least once.
+bool await_records(const std::set<uint16_t>& want, const std::function<void()>& pump,
+                   const std::function<bool(uint16_t)>& seen, std::chrono::milliseconds budget,
+                   std::chrono::milliseconds every = std::chrono::milliseconds(5));
+
+}  // namespace rsthop::diagnose
