@@ -313,6 +313,10 @@ int run_diagnose(const DiagnoseOptions& opt) {
     return pipeline::Counters{live.capture->counters(), live.capture->malformed_records()};
   });
   auto out = session.run(live.source.get(), reg, pipe);
+  if (out.rsts_missing)
+    std::cerr << "rsthop: notice: the capture showed no RST for " << out.rsts_missing
+              << " ladder step(s) the sockets saw reset, after waiting " << diagnose::kRstWaitMs
+              << " ms: the verdict may miss their evidence\n";
   if (live.capture) with_net_admin([&live] { live.capture->detach(); });
   report_losses(pipe, live.capture != nullptr, text, po.start_ns);
   if (!pipe.ok()) return fail(pipe.status().error().message);

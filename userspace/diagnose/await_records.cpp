@@ -1,6 +1,7 @@
 #include "diagnose/await_records.h"
 
 #include <algorithm>
+#include <cstring>
 #include <thread>
 
 namespace rsthop::diagnose {
@@ -15,6 +16,13 @@ bool await_records(const std::set<uint16_t>& want, const std::function<void()>& 
     if (std::chrono::steady_clock::now() >= deadline) return false;
     std::this_thread::sleep_for(every);
   }
+}
+
+std::optional<uint16_t> reset_port(const rh_event& ev, const Addr16& target) {
+  if (ev.kind != RH_EV_RST && ev.kind != RH_EV_LOCAL_RST_RECV) return std::nullopt;
+  // Both carry the RST's direction: from the target (saddr) to our probe's port (dport).
+  if (std::memcmp(ev.saddr, target.data(), target.size()) != 0) return std::nullopt;
+  return ev.dport;
 }
 
 }  // namespace rsthop::diagnose

@@ -9,7 +9,11 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <set>
+
+#include "bpf/abi.h"
+#include "common/addr.h"
 
 namespace rsthop::diagnose {
 
@@ -18,5 +22,12 @@ namespace rsthop::diagnose {
 bool await_records(const std::set<uint16_t>& want, const std::function<void()>& pump,
                    const std::function<bool(uint16_t)>& seen, std::chrono::milliseconds budget,
                    std::chrono::milliseconds every = std::chrono::milliseconds(5));
+
+// The probe's local port whose reset `ev` shows coming from `target`: a RST on the wire from the
+// target's address, or this host's TCP accepting a RST from that address (RH_EV_LOCAL_RST_RECV,
+// tcp_receive_reset).  A RST forged by this host's own firewall arrives over `lo`, which the capture
+// does not watch: the local event is the only record of it.  nullopt for anything else (this host's
+// own RSTs, other addresses, other kinds).
+std::optional<uint16_t> reset_port(const rh_event& ev, const Addr16& target);
 
 }  // namespace rsthop::diagnose

@@ -23,9 +23,6 @@ bool same_addr(const uint8_t* a, const Addr16& b) { return std::memcmp(a, b.data
 // and both ask it (saw_time_exceeded): one lock around the capture and the lists.
 class Passive {
  public:
-  // How long finish() waits at most for the RST records of the steps that were reset.
-  static constexpr int kRstWaitMs = 200;
-
   Passive(const probe::Target& t, EventSource* src, const oui::Registry* reg, pipeline::Pipeline& pipe)
       : target_(t), src_(src), reg_(reg), pipe_(pipe) {
     pipe_.set_hooks({.on_reset =
@@ -54,23 +51,29 @@ class Passive {
   }
 
   // Closes the timeline once every ladder step the sockets saw reset has its RST from the capture
-  // (see await_records.h), or after a bounded wait.
-  void finish(Inputs& in) {
-    std::lock_guard<std::mutex> lock(mu_);
+  // (see await_records.h), or after a bounded wait; returns how many of those steps it never showed.
+  // The lock is taken for each read, not for the wait: a sleep holds nobody up.
+  size_t finish(Inputs& in) {
     std::set<uint16_t> want;
     if (src_)
       for (const auto* ladder : {&in.trigger, &in.control})
         for (const auto& s : *ladder)
           if (s.kind == probe::TriggerStep::reset && s.local_port) want.insert(s.local_port);
+    auto seen = [this](uint16_t port) {
+      std::lock_guard<std::mutex> lock(mu_);
+      return rst_ports_.count(port) > 0;
+    };
     await_records(
-        want, [this] { pump_locked(); }, [this](uint16_t port) { return rst_ports_.count(port) > 0; },
-        std::chrono::milliseconds(kRstWaitMs));
+        want, [this] { pump(); }, seen, std::chrono::milliseconds(kRstWaitMs));
+    std::lock_guard<std::mutex> lock(mu_);
     pipe_.finish_flows(monotonic_now_ns());
     in.captured = src_ != nullptr;
     in.icmp = icmp_;
     in.resets = resets_;
     in.gateway_mac = gateway_;
     if (gateway_ && reg_) in.gateway_vendor = reg_->vendor(*gateway_);
+    return static_cast<size_t>(
+        std::count_if(want.begin(), want.end(), [this](uint16_t port) { return rst_ports_.count(port) == 0; }));
   }
 
   const std::optional<Error>& error() const { return error_; }
@@ -120,8 +123,8 @@ class Passive {
         i.code = e.icmp_code;
         icmp_.push_back(i);
       }
-    } else if (e.kind == RH_EV_RST && same_addr(e.saddr, target_.addr)) {
-      rst_ports_.insert(e.dport);
+    } else if (auto port = reset_port(e, target_.addr)) {
+      rst_ports_.insert(*port);
     } else if (e.kind == RH_EV_SYNACK && same_addr(e.saddr, target_.addr) && e.hook != RH_HOOK_TC_EGRESS) {
       static const uint8_t zero[6] = {};
       if (!gateway_ && std::memcmp(e.smac, zero, 6) != 0) {
@@ -153,7 +156,7 @@ class Passive {
   std::optional<Error> error_;
   std::vector<IcmpSeen> icmp_;
   std::vector<ResetSeen> resets_;
-  std::set<uint16_t> rst_ports_;  // our local ports the target's address sent a RST to
+  std::set<uint16_t> rst_ports_;  // our local ports a RST from the target's address reached (reset_port)
   std::optional<std::array<uint8_t, 6>> gateway_;
 };
 
@@ -408,7 +411,7 @@ Outcome Session::run(EventSource* capture, const oui::Registry* registry, pipeli
   bool primary_ok = r.first_probes(early_);
   if (!stopped() && (!primary_ok || opt.always_ladder)) r.ladders();
   if (!stopped()) r.retest_drops();
-  passive.finish(out.inputs);
+  out.rsts_missing = passive.finish(out.inputs);
   r.report_trigger_hops();
   out.verdict = fuse(out.inputs);
   out.connections = target.budget->total() - target.budget->left();

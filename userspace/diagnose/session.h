@@ -68,6 +68,10 @@ struct Reporter {
 // line carries what they showed).
 pipeline::Pipeline::Options pipeline_options(bool local_events, const oui::Registry* registry);
 
+// How long a session waits at most, before the verdict, for the capture's RSTs of the ladder
+// steps the sockets saw reset (see await_records.h).
+inline constexpr int kRstWaitMs = 200;
+
 // Runs everything and returns the fused inputs (for the verdict line) and the verdict.
 struct Outcome {
   Inputs inputs;
@@ -76,6 +80,9 @@ struct Outcome {
   bool budget_spent = false;           // a probe or ladder step was not sent: the verdict says so
   int connections = 0;                 // connections the run opened (the budget's units taken)
   bool partial = false;                // `stop` ended the run early
+  // Ladder steps the sockets saw reset whose RST the capture never showed (after waiting
+  // kRstWaitMs for them): the verdict misses what those RSTs would have told.
+  size_t rsts_missing = 0;
 };
 // `pipe` takes the capture's packets (its hooks are the session's while it runs).
 Outcome run(const probe::Target& target, const Options& opt, EventSource* capture, const oui::Registry* registry,

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <optional>
 #include <vector>
 
 using rsthop::diagnose::await_records;
@@ -48,4 +50,67 @@ TEST(AwaitRecords, GivesUpAfterItsBudget) {
       {1002}, [&] { ring.pump(); }, [&](uint16_t p) { return ring.seen.count(p) > 0; }, milliseconds(20),
       milliseconds(1)));
   EXPECT_GE(ring.reads, 2);
+}
+
+namespace {
+
+using rsthop::Addr16;
+using rsthop::diagnose::reset_port;
+
+const Addr16 kTarget = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+const Addr16 kUs = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+
+// A RST from `from` to `to`, port 443 -> 40000, as the capture hands it over.
+rh_event rst(uint8_t kind, const Addr16& from, const Addr16& to) {
+  rh_event e{};
+  e.kind = kind;
+  e.hook = kind == RH_EV_LOCAL_RST_RECV ? RH_HOOK_TP_RECV_RESET : RH_HOOK_TC_INGRESS;
+  std::memcpy(e.saddr, from.data(), 16);
+  std::memcpy(e.daddr, to.data(), 16);
+  e.sport = 443;
+  e.dport = 40000;
+  return e;
+}
+
+}  // namespace
+
+TEST(AwaitRecords, AWireRstFromTheTargetIsTheStepsReset) {
+  EXPECT_EQ(reset_port(rst(RH_EV_RST, kTarget, kUs), kTarget), std::optional<uint16_t>(40000));
+}
+
+// This host's own firewall forges the RST on `lo`, out of the capture's sight: tcp_receive_reset's
+// event is its only record, and a step must not wait out the budget for a wire RST that never comes.
+TEST(AwaitRecords, TheLocalStackAcceptingARstFromTheTargetIsTheStepsReset) {
+  EXPECT_EQ(reset_port(rst(RH_EV_LOCAL_RST_RECV, kTarget, kUs), kTarget), std::optional<uint16_t>(40000));
+}
+
+TEST(AwaitRecords, OurOwnRstsAndOtherAddressesAreNot) {
+  rh_event send = rst(RH_EV_LOCAL_RST_SEND, kUs, kTarget);  // a probe aborting its socket
+  send.hook = RH_HOOK_TP_SEND_RESET;
+  EXPECT_EQ(reset_port(send, kTarget), std::nullopt);
+  EXPECT_EQ(reset_port(rst(RH_EV_RST, kUs, kTarget), kTarget), std::nullopt);  // our RST on the wire
+  const Addr16 other = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9};
+  EXPECT_EQ(reset_port(rst(RH_EV_RST, other, kUs), kTarget), std::nullopt);
+  EXPECT_EQ(reset_port(rst(RH_EV_LOCAL_RST_RECV, other, kUs), kTarget), std::nullopt);
+  EXPECT_EQ(reset_port(rst(RH_EV_SYNACK, kTarget, kUs), kTarget), std::nullopt);
+}
+
+// The wait ends on the records: a step reset by this host's firewall (local event only) and one
+// reset on the path (wire RST) are both in after one read, so no read waits out the budget.
+TEST(AwaitRecords, EndsOnTheLocalResetWithoutWaitingOutTheBudget) {
+  const std::vector<rh_event> ring = {rst(RH_EV_LOCAL_RST_RECV, kTarget, kUs), [] {
+                                        rh_event e = rst(RH_EV_RST, kTarget, kUs);
+                                        e.dport = 40001;
+                                        return e;
+                                      }()};
+  std::set<uint16_t> seen;
+  int reads = 0;
+  auto pump = [&] {
+    reads++;
+    for (const auto& e : ring)
+      if (auto p = reset_port(e, kTarget)) seen.insert(*p);
+  };
+  EXPECT_TRUE(await_records(
+      {40000, 40001}, pump, [&](uint16_t p) { return seen.count(p) > 0; }, milliseconds(60'000), milliseconds(0)));
+  EXPECT_EQ(reads, 1);
 }
