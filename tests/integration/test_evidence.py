@@ -146,6 +146,22 @@ class LiveEvidenceTest(unittest.TestCase):
         comments = self.tshark(ev, "-T", "fields", "-e", "frame.comment")
         self.assertIn("rsthop probe tcp_connect: ok [handshake]", comments)
         self.assertIn("rsthop probe http: ok HTTP/1.1 301", comments)
+        # The resets written are the ones the verdict weighed: the router's RSTs (in the server's
+        # name), never the client's own (a ladder aborts each step's socket with a RST).
+        rows = [line.split("\t", 1) for line in
+                self.tshark(ev, "-Y", "tcp.flags.reset==1", "-T", "fields", "-e", "ip.src", "-e", "frame.comment")
+                .splitlines() if line.strip()]
+        labelled = [src for src, comment in rows if comment.startswith("rsthop reset #")]
+        self.assertTrue(labelled, rows)
+        self.assertEqual(set(labelled), {addr}, rows)
+        # The project's own reader takes the file, and finds the router's reset in it.
+        a = subprocess.run([BIN, "analyze", "--format", "json", ev], capture_output=True, text=True, timeout=60)
+        self.assertEqual(a.returncode, 0, a.stderr)
+        import json
+        resets = [part(e, "reset") for e in of_type([json.loads(l) for l in a.stdout.splitlines() if l.strip()],
+                                                      "reset")]
+        self.assertTrue(any(r["origin"] == "middlebox" and r.get("hops") == 1 for r in resets),
+                        [r["summary"] for r in resets])
 
     def test_unwritable_pcap_out_fails_before_attaching(self):
         r = subprocess.run([BIN, "trace", "-i", "lo", "--duration", "1", "--pcap-out", "/nonexistent/dir/ev.pcapng"],

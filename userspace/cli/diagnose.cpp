@@ -41,14 +41,13 @@ int fail(const std::string& msg, int rc = 1) {
 // The kernel capture as the session sees it.
 class CaptureSource : public diagnose::EventSource {
  public:
-  // `rsts`, when set, collects the wire RST events (--pcap-out).
-  CaptureSource(kernel::Capture& c, std::vector<flow::Packet>* rsts, std::vector<std::string> interfaces)
-      : c_(c), rsts_(rsts), route_traced_(route_traced_fn(std::move(interfaces))) {}
+  // `name_probes` (--pcap-out): learn each probe's flow key (key_of).
+  CaptureSource(kernel::Capture& c, bool name_probes, std::vector<std::string> interfaces)
+      : c_(c), name_probes_(name_probes), route_traced_(route_traced_fn(std::move(interfaces))) {}
   Result<void> drain(const std::function<void(const flow::Packet&)>& h) override {
     kernel::Capture::Handler handler = h;
-    if (rsts_)
+    if (name_probes_)
       handler = [&](const flow::Packet& p) {
-        if (p.ev.kind == RH_EV_RST) rsts_->push_back(p);
         // Our SYNs name each probe's connection by its local port.
         if (p.ev.kind == RH_EV_SYN && p.ev.hook == RH_HOOK_TC_EGRESS) keys_[p.ev.sport] = p.ev.key;
         h(p);
@@ -67,7 +66,7 @@ class CaptureSource : public diagnose::EventSource {
 
  private:
   kernel::Capture& c_;
-  std::vector<flow::Packet>* rsts_;
+  bool name_probes_;
   std::map<uint16_t, rh_flow_key> keys_;
   std::function<bool(const uint8_t*, uint8_t)> route_traced_;
 };
@@ -95,8 +94,7 @@ struct Live {
   std::unique_ptr<kernel::Capture> capture;
   std::unique_ptr<CaptureSource> source;
 };
-Live start_capture(const probe::Target& t, const std::string& ifname, LiveEvidence* evidence,
-                   std::vector<flow::Packet>* rsts, bool parallel_load) {
+Live start_capture(const probe::Target& t, const std::string& ifname, LiveEvidence* evidence, bool parallel_load) {
   kernel::CaptureConfig cfg;
   cfg.interfaces = {ifname};
   // tc ingress sees the few packets of the probes as well as XDP would, and not loading the XDP
@@ -124,7 +122,7 @@ Live start_capture(const probe::Target& t, const std::string& ifname, LiveEviden
   }
   live.capture = std::move(c.value());
   if (evidence) live.capture->set_frame_handler([evidence](const kernel::FrameRecord& f) { evidence->frame(f); });
-  live.source = std::make_unique<CaptureSource>(*live.capture, evidence ? rsts : nullptr, cfg.interfaces);
+  live.source = std::make_unique<CaptureSource>(*live.capture, evidence != nullptr, cfg.interfaces);
   return live;
 }
 
@@ -188,17 +186,13 @@ diagnose::Reporter reporter(Lines& lines, const probe::Target& t, const diagnose
   return rep;
 }
 
-// Every RST the probes drew, labelled with the verdict they led to, then each probe's connection.
-Result<void> write_evidence(LiveEvidence& evidence, const diagnose::Verdict& v, const std::vector<flow::Packet>& rsts,
-                            const Lines& lines, const CaptureSource* source) {
+// Every reset the verdict weighed (the pipeline's records, not this host's own aborts), labelled
+// with the verdict they led to, then each probe's connection.
+Result<void> write_evidence(LiveEvidence& evidence, const diagnose::Outcome& out, const Lines& lines,
+                            const CaptureSource* source) {
+  const diagnose::Verdict& v = out.verdict;
   const std::string label = pcap::verdict_label(attribution::name(v.origin), v.hop, v.confidence, v.summary);
-  for (const auto& p : rsts) {
-    flow::ResetRecord r;
-    r.first = p;
-    r.rsts = {p.ev};
-    r.wire_seen = true;
-    evidence.reset(r, label);
-  }
+  for (const auto& r : out.reset_records) evidence.reset(r, label);
   for (const auto& [port, what] : lines.probe_labels)
     if (auto key = source ? source->key_of(port) : std::nullopt) evidence.probe(*key, what);
   return evidence.close();
@@ -251,7 +245,6 @@ int run_diagnose(const DiagnoseOptions& opt) {
   const WallClock wall = WallClock::calibrate();
   output::Context ctx{host_name(), wall, {}, opt.community_id_seed, own_netns_inode()};
   std::unique_ptr<LiveEvidence> evidence;  // --pcap-out
-  std::vector<flow::Packet> rsts;          // the RSTs the capture saw, written with the verdict
   if (!opt.pcap_out.empty()) {
     auto e = LiveEvidence::create(opt.pcap_out, wall);
     if (!e) return fail(e.error().message);
@@ -283,7 +276,7 @@ int run_diagnose(const DiagnoseOptions& opt) {
       else
         session.socket_probes();
     });
-  Live live = start_capture(t, ifname, evidence.get(), &rsts, parallel.value());
+  Live live = start_capture(t, ifname, evidence.get(), parallel.value());
   if (probing.joinable()) probing.join();
   if (!probing_error.empty()) {
     if (live.capture) live.capture->detach();
@@ -324,8 +317,7 @@ int run_diagnose(const DiagnoseOptions& opt) {
   if (!lines.status) return fail(lines.status.error().message);
   if (evidence) {
     label_ladder_steps(lines, out.inputs);
-    if (auto r = write_evidence(*evidence, out.verdict, rsts, lines, live.source.get()); !r)
-      return fail(r.error().message);
+    if (auto r = write_evidence(*evidence, out, lines, live.source.get()); !r) return fail(r.error().message);
   }
   if (auto c = outs->close(); !c) return fail(c.error().message);
   if (out.capture_error) return fail(out.capture_error->message);

@@ -77,6 +77,11 @@ class Passive {
   }
 
   const std::optional<Error>& error() const { return error_; }
+  // After finish(): the records of the resets the verdict weighed.
+  std::vector<flow::ResetRecord> take_records() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::move(records_);
+  }
 
   // The ladders' watch (probe::LadderOptions::time_exceeded): reads the capture first.
   bool saw_time_exceeded(uint16_t port) {
@@ -146,6 +151,7 @@ class Passive {
     rs.ttl = e.ttl;
     rs.verdict = v;
     resets_.push_back(std::move(rs));
+    records_.push_back(r);
   }
 
   probe::Target target_;
@@ -156,7 +162,8 @@ class Passive {
   std::optional<Error> error_;
   std::vector<IcmpSeen> icmp_;
   std::vector<ResetSeen> resets_;
-  std::set<uint16_t> rst_ports_;  // our local ports a RST from the target's address reached (reset_port)
+  std::vector<flow::ResetRecord> records_;  // the resets_' records, as the timeline completed them
+  std::set<uint16_t> rst_ports_;            // our local ports a RST from the target's address reached (reset_port)
   std::optional<std::array<uint8_t, 6>> gateway_;
 };
 
@@ -425,6 +432,7 @@ Outcome Session::run(EventSource* capture, const oui::Registry* registry, pipeli
     out.verdict.summary = "partial (interrupted before the probes finished): " + out.verdict.summary;
   }
   out.capture_error = passive.error();
+  out.reset_records = passive.take_records();
   return out;
 }
 

@@ -83,6 +83,9 @@ struct Outcome {
   // Ladder steps the sockets saw reset whose RST the capture never showed (after waiting
   // kRstWaitMs for them): the verdict misses what those RSTs would have told.
   size_t rsts_missing = 0;
+  // The capture's reset records behind inputs.resets (not this host's own RSTs: the probes abort
+  // their sockets), whole as the pipeline judged them: what --pcap-out writes as the evidence.
+  std::vector<flow::ResetRecord> reset_records;
 };
 // `pipe` takes the capture's packets (its hooks are the session's while it runs).
 Outcome run(const probe::Target& target, const Options& opt, EventSource* capture, const oui::Registry* registry,
