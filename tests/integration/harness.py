@@ -2,6 +2,7 @@
 `rsthop trace` inside a lab namespace, NDJSON parsing and schema validation."""
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -41,6 +42,41 @@ def validate(events):
             raise AssertionError(f"event {i} ({event_type(e)}) violates the schema: {errors[0].message}\n{e}")
 
 
+def wait_for_line(stream, needle, timeout):
+    """Reads the pipe `stream` until a line holding `needle` has come, for `timeout` seconds at most;
+    returns (that line or None, all the text read).  It reads the descriptor itself, past the file
+    object's buffer (so nothing may have been read through that object before): unlike readline(),
+    a process that prints nothing cannot hold the caller past the timeout."""
+    fd, got = stream.fileno(), b""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = got.decode(errors="replace")
+        for line in text.splitlines(keepends=True):
+            if needle in line and line.endswith("\n"):
+                return line, text
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return None, text
+        chunk = os.read(fd, 4096)
+        if not chunk:  # the process closed it: exited
+            return None, text
+        got += chunk
+
+
+def start_tcpdump(lab, node, argv, timeout=10.0, **kw):
+    """`argv` (a tcpdump command line) in lab node `node`, returned once it captures: tcpdump says
+    "listening on" (stderr) when its socket is bound.  A tcpdump that does not say it within
+    `timeout` seconds is killed and fails the test, with what it printed."""
+    p = lab.popen(node, argv, **kw)
+    line, said = wait_for_line(p.stderr, "listening on", timeout)
+    if line is None:
+        if p.poll() is None:
+            p.kill()
+        p.communicate(timeout=10)
+        raise AssertionError(f"tcpdump did not start within {timeout} s (rc={p.returncode}): {said.strip()!r}")
+    return p
+
+
 class Trace:
     """`rsthop trace` running in a lab node; stop() returns the parsed events."""
 
@@ -54,16 +90,11 @@ class Trace:
         self.stderr = ""
         self.rc = None
         # Wait for the "tracing ..." line: programs are attached from then on.
-        deadline = time.time() + ready_timeout
-        line = ""
-        while time.time() < deadline:
-            line = self.proc.stderr.readline()
-            if not line and self.proc.poll() is not None:
-                break
-            self.stderr += line
-            if "tracing" in line:
-                self._start_readers()
-                return
+        line, said = wait_for_line(self.proc.stderr, "tracing", ready_timeout)
+        self.stderr += said
+        if line is not None:
+            self._start_readers()
+            return
         self.stop()
         raise AssertionError(f"rsthop trace did not start: rc={self.rc} stderr={self.stderr!r}")
 

@@ -11,7 +11,7 @@ import tempfile
 import time
 import unittest
 
-from harness import BIN, Lab, Trace, of_type, part, require_root, validate
+from harness import BIN, Lab, Trace, of_type, part, require_root, start_tcpdump, validate
 
 OK, BLOCKED = "ok.lab", "blocked.lab"
 SERVER_HOP = 3
@@ -40,15 +40,7 @@ class AnalyzeTest(unittest.TestCase):
     def tcpdump(self, out, **kw):
         """tcpdump on the client's interface writing pcap to `out` ('-': stdout); returns once it listens."""
         argv = ["tcpdump", "-i", self.lab.client_if, "-U", "--immediate-mode", "-n", "-w", out, "tcp or icmp or icmp6"]
-        p = self.lab.popen("client", argv, **kw)
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            line = p.stderr.readline().decode(errors="replace")
-            if "listening on" in line:
-                return p
-            if not line and p.poll() is not None:
-                break
-        raise AssertionError(f"tcpdump did not start (rc={p.poll()})")
+        return start_tcpdump(self.lab, "client", argv, **kw)
 
     def stop_tcpdump(self, p):
         p.send_signal(signal.SIGINT)

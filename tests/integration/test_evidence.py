@@ -11,9 +11,16 @@ import tempfile
 import time
 import unittest
 
-from harness import BIN, Lab, Trace, of_type, part, require_root, validate
+from harness import BIN, Lab, Trace, of_type, part, require_root, start_tcpdump, validate
 
 OK, BLOCKED = "ok.lab", "blocked.lab"
+
+
+def tshark(test, path, *args):
+    """`tshark -n -r PATH ARGS`'s output; a file tshark cannot read fails `test`."""
+    r = subprocess.run(["tshark", "-n", "-r", path] + list(args), capture_output=True, text=True, timeout=60)
+    test.assertEqual(r.returncode, 0, r.stderr)
+    return r.stdout
 
 
 class EvidenceTest(unittest.TestCase):
@@ -27,23 +34,14 @@ class EvidenceTest(unittest.TestCase):
 
     def capture(self, path, action):
         argv = ["tcpdump", "-i", self.lab.client_if, "-U", "--immediate-mode", "-n", "-w", path, "tcp or icmp or icmp6"]
-        p = self.lab.popen("client", argv)
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            line = p.stderr.readline().decode(errors="replace")
-            if "listening on" in line:
-                break
-            if not line and p.poll() is not None:
-                raise AssertionError(f"tcpdump did not start (rc={p.poll()})")
+        p = start_tcpdump(self.lab, "client", argv)
         action()
         time.sleep(1.0)
         p.send_signal(signal.SIGINT)
         p.wait(timeout=10)
 
     def tshark(self, path, *args):
-        r = subprocess.run(["tshark", "-n", "-r", path] + list(args), capture_output=True, text=True, timeout=60)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        return r.stdout
+        return tshark(self, path, *args)
 
     def test_pcap_out_holds_the_reset(self):
         self.lab.start_server()
@@ -95,9 +93,7 @@ class LiveEvidenceTest(unittest.TestCase):
         self.addCleanup(self.tmp.cleanup)
 
     def tshark(self, path, *args):
-        r = subprocess.run(["tshark", "-n", "-r", path] + list(args), capture_output=True, text=True, timeout=60)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        return r.stdout
+        return tshark(self, path, *args)
 
     def test_trace_pcap_out_holds_the_reset(self):
         self.lab.start_server()

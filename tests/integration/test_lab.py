@@ -6,7 +6,7 @@ import signal
 import time
 import unittest
 
-from harness import Lab, require_root
+from harness import Lab, require_root, start_tcpdump
 
 OK, BLOCKED = "ok.lab", "blocked.lab"
 RESET_RCS = (35, 56)  # curl: reset during the TLS handshake / while receiving
@@ -50,13 +50,7 @@ class Capture:
     """tcpdump in a lab node; stop() returns one dict per packet."""
 
     def __init__(self, lab, node, dev, expr):
-        self.p = lab.popen(node, ["tcpdump", "-i", dev, "-n", "-l", "-U", "-e", "-v", "-S", expr], text=True)
-        deadline = time.time() + 5
-        line = ""
-        while "listening on" not in line and time.time() < deadline and self.p.poll() is None:
-            line = self.p.stderr.readline()
-        if "listening on" not in line:
-            raise AssertionError(f"tcpdump did not start: {line!r}")
+        self.p = start_tcpdump(lab, node, ["tcpdump", "-i", dev, "-n", "-l", "-U", "-e", "-v", "-S", expr], text=True)
 
     def stop(self):
         time.sleep(0.3)

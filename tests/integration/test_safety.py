@@ -13,7 +13,7 @@ import tempfile
 import time
 import unittest
 
-from harness import BIN, Lab, ROOT, event_type, of_type, part, require_root
+from harness import BIN, Lab, ROOT, event_type, of_type, part, require_root, start_tcpdump
 
 NOBODY = 65534
 PCAPGEN = os.path.join(os.path.dirname(BIN), "tools", "pcapgen", "pcapgen")
@@ -211,10 +211,8 @@ class Lab1(unittest.TestCase):
 
     def syns(self):
         """tcpdump on the client's link: every SYN the client sends, with its time."""
-        p = self.lab.popen("client", ["tcpdump", "-i", self.lab.client_if, "-nn", "-tt", "-l", "-U",
-                                      "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn"], text=True)
-        time.sleep(1.0)  # tcpdump needs a moment before it captures
-        return p
+        return start_tcpdump(self.lab, "client", ["tcpdump", "-i", self.lab.client_if, "-nn", "-tt", "-l", "-U",
+                                                  "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn"], text=True)
 
     @staticmethod
     def stop_syns(p):

@@ -11,7 +11,7 @@ import tempfile
 import time
 import unittest
 
-from harness import BIN, Lab, Trace, of_type, part, require_root, validate
+from harness import BIN, Lab, Trace, of_type, part, require_root, validate, wait_for_line
 
 HTTP_SERVER = "import http.server,sys; http.server.test(HandlerClass=http.server.SimpleHTTPRequestHandler, " \
               "ServerClass=http.server.ThreadingHTTPServer, port=80, bind=sys.argv[1])"
@@ -46,15 +46,11 @@ class ServiceTest(unittest.TestCase):
 
     def wait_stderr(self, t, needle, timeout=10.0):
         """Reads trace's stderr until a line holds `needle`; returns that line."""
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            r, _, _ = select.select([t.proc.stderr], [], [], 0.2)
-            if r:
-                line = t.proc.stderr.readline()
-                t.stderr += line
-                if needle in line:
-                    return line
-        raise AssertionError(f"no {needle!r} on stderr: {t.stderr!r}")
+        line, said = wait_for_line(t.proc.stderr, needle, timeout)
+        t.stderr += said
+        if line is None:
+            raise AssertionError(f"no {needle!r} on stderr: {t.stderr!r}")
+        return line
 
     def test_config_file_and_environment_set_trace_options(self):
         self.lab.popen("server", ["python3", "-c", HTTP_SERVER, self.lab.addr("server")])
@@ -107,12 +103,17 @@ class ServiceTest(unittest.TestCase):
         self.assertTrue(all(e["@timestamp"] > first_reset for e in syns), (syns, resets))
         self.assertTrue(part(of_type(events, "stats")[-1], "stats")["final"])
 
-    def test_sd_notify_ready_watchdog_reloading_stopping(self):
-        sock_path = os.path.join(self.dir.name, "notify")
+    def notify_socket(self):
+        """A NOTIFY_SOCKET for trace (a datagram socket any user may write to): (path, socket)."""
+        path = os.path.join(self.dir.name, "notify")
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.addCleanup(sock.close)
-        sock.bind(sock_path)
-        os.chmod(sock_path, 0o777)
+        sock.bind(path)
+        os.chmod(path, 0o777)
+        return path, sock
+
+    def test_sd_notify_ready_watchdog_reloading_stopping(self):
+        sock_path, sock = self.notify_socket()
         self.write_config(f'[trace]\ninterface = ["{self.lab.client_if}"]\n')
         env = dict(self.env, NOTIFY_SOCKET=sock_path, WATCHDOG_USEC="400000")
         t = _EnvTrace(self.lab, "client", ["--config", self.config], env)
@@ -147,11 +148,7 @@ class ServiceTest(unittest.TestCase):
         self.assertTrue(part(of_type(events, "stats")[-1], "stats")["final"], "SIGTERM flushes: the final stats line")
 
     def test_no_watchdog_without_watchdog_usec(self):
-        sock_path = os.path.join(self.dir.name, "notify")
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.addCleanup(sock.close)
-        sock.bind(sock_path)
-        os.chmod(sock_path, 0o777)
+        sock_path, sock = self.notify_socket()
         env = dict(self.env, NOTIFY_SOCKET=sock_path)
         t = _EnvTrace(self.lab, "client", ["-i", self.lab.client_if], env)
         time.sleep(1.0)
