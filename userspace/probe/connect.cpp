@@ -74,14 +74,8 @@ std::vector<uint8_t> http_request(const std::string& host) {
 // end of the response header, gets another `timeout_ms`.
 HttpResult http_get(const Target& t, const std::string& host_header, const Timing& tm) {
   HttpResult r;
-  Fd fd = detail::connect_with_deadline(t, tm.timeout_ms, r.connect);
-  r.local_port = r.connect.local_port;
-  if (!fd.valid()) {
-    r.outcome = r.connect.outcome;
-    r.error = r.connect.error;
-    r.ms = r.connect.ms;  // the time spent waiting for the handshake, not 0
-    return r;
-  }
+  Fd fd = detail::connect_probe(t, tm.timeout_ms, r);
+  if (!fd.valid()) return r;
   const std::vector<uint8_t> req = http_request(host_header.empty() ? t.host : host_header);
   const auto t0 = Clock::now();
   const auto deadline = t0 + std::chrono::milliseconds(tm.timeout_ms);

@@ -46,6 +46,21 @@ Outcome classify_errno(int e);
 // error) and returns the connected socket, or an invalid Fd when not ok.
 Fd connect_with_deadline(const Target& t, int timeout_ms, ConnectResult& cr);
 
+// The connect of a probe result `R` (HttpResult, TlsResult): fills r.connect and r.local_port, and
+// when the connect failed, r's outcome, error and time (the time spent waiting for the handshake,
+// not 0).  Returns the connected socket, or an invalid Fd when `r` is complete.
+template <typename R>
+Fd connect_probe(const Target& t, int timeout_ms, R& r) {
+  Fd fd = connect_with_deadline(t, timeout_ms, r.connect);
+  r.local_port = r.connect.local_port;
+  if (!fd.valid()) {
+    r.outcome = r.connect.outcome;
+    r.error = r.connect.error;
+    r.ms = r.connect.ms;
+  }
+  return fd;
+}
+
 // Half-closes, then reads and discards until the peer's FIN or `budget_ms`,
 // so that closing does not turn unread data into a RST of ours.
 void graceful_close(Fd& fd, int budget_ms);

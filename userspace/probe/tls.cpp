@@ -266,13 +266,8 @@ Result<std::vector<uint8_t>> client_hello(const std::string& sni) {
 // The connect gets `timeout_ms`; the handshake another `timeout_ms`.
 TlsResult tls_probe(const Target& t, const std::string& sni, const Timing& tm) {
   TlsResult r;
-  Fd fd = detail::connect_with_deadline(t, tm.timeout_ms, r.connect);
-  r.local_port = r.connect.local_port;
-  if (!fd.valid()) {
-    r.outcome = r.connect.outcome;
-    r.error = r.connect.error;
-    return r;
-  }
+  Fd fd = detail::connect_probe(t, tm.timeout_ms, r);
+  if (!fd.valid()) return r;
   ERR_clear_error();
   SslCtxPtr ctx;
   BIO* rbio = nullptr;

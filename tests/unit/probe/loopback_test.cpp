@@ -97,6 +97,23 @@ TEST(TlsProbe, RefusedOnClosedPort) {
   EXPECT_FALSE(r.reset_after_hello_ms);
 }
 
+// A probe whose connect failed reports the connect's time and port, as the HTTP probe always did
+// (the TLS probe said 0 ms): both take them from one place.
+TEST(ProbeConnect, AFailedConnectGivesItsTimeAndPort) {
+  const auto tls = tls_probe(loopback(test::closed_port()), "probe.test", Timing{1000});
+  const auto http = http_get(loopback(test::closed_port()), "x", Timing{1000});
+  for (const auto* c : {&tls.connect, &http.connect}) {
+    EXPECT_EQ(c->outcome, Outcome::refused);
+    EXPECT_GT(c->ms, 0);
+    EXPECT_NE(c->local_port, 0);
+  }
+  EXPECT_EQ(tls.ms, tls.connect.ms);
+  EXPECT_EQ(tls.local_port, tls.connect.local_port);
+  EXPECT_EQ(tls.error, tls.connect.error);
+  EXPECT_EQ(http.ms, http.connect.ms);
+  EXPECT_EQ(http.local_port, http.connect.local_port);
+}
+
 TEST(TlsProbe, ResetAfterTheClientHello) {
   LoopbackServer srv([](Fd& c) {
     char b[64];
