@@ -55,6 +55,9 @@ bool has_signal(const attribution::Verdict& v, const char* signal) {
                      [&](const attribution::Evidence& e) { return e.signal == signal && e.weight > 0; });
 }
 
+// What the trigger named (the SNI or Host it sent), for the summaries.
+const std::string& trigger_name(const Inputs& in) { return in.trigger_name.empty() ? in.target.host : in.trigger_name; }
+
 std::string target_str(const probe::Target& t) {
   std::string a = addr_to_string(t.addr.data());
   return (t.family == 6 ? "[" + a + "]" : a) + ":" + std::to_string(t.port);
@@ -324,7 +327,7 @@ void triggered_reset(Fusion& f, int k) {
               (v.trigger == Trigger::sni    ? " when the ClientHello names "
                : v.trigger == Trigger::host ? " for the Host "
                                             : "") +
-              (named ? "'" + f.in.target.host + "'" : "") + ".";
+              (named ? "'" + trigger_name(f.in) + "'" : "") + ".";
   if (raced) f.add("race", "the original also reached the server (it answered after the RST)");
   const std::string owner =
       lh.ambiguous ? "hop " + std::to_string(k - 1) + " or hop " + std::to_string(k) : Fusion::words(v.hop, v.hop_ip);
@@ -428,7 +431,7 @@ void dropped(Fusion& f) {
           "the control is answered at TTL " + std::to_string(*f.ctrl_resp), 0);
     v.confidence = last ? 0.85 : 0.55;
     v.summary = "A device " + where + " silently drops requests to " + f.tgt +
-                (v.trigger == Trigger::sni ? " whose ClientHello names '" + f.in.target.host + "'" : "") + ".";
+                (v.trigger == Trigger::sni ? " whose ClientHello names '" + trigger_name(f.in) + "'" : "") + ".";
     v.next_step = "Ask the owner of " +
                   (v.candidates.empty() ? std::string("that hop")
                                         : "hop " + std::to_string(v.candidates[0].hop) + " or hop " +
@@ -493,7 +496,7 @@ bool injected_answer(Fusion& f) {
   const std::string status = f.in.http && !f.in.http->status_line.empty() ? f.in.http->status_line : "";
   v.confidence = std::min(0.95, (early ? 0.9 : std::max(0.6, rs->verdict.confidence)) - f.blind);
   v.summary = "An on-path injector " + where + " answers requests to " + f.tgt +
-              (v.trigger == Trigger::host ? " for the Host '" + f.in.target.host + "'" : "") +
+              (v.trigger == Trigger::host ? " for the Host '" + trigger_name(f.in) + "'" : "") +
               " in the server's name: the answer" + (status.empty() ? "" : " ('" + status + "')") +
               " is the censor's injected FIN (a blockpage or redirect), not the server's, and a RST follows.";
   for (const ResetSeen* r : {f.prim, f.at_k})

@@ -48,6 +48,7 @@ struct ResetSeen {
 struct Inputs {
   probe::Target target;
   Trigger trigger_kind = Trigger::sni;  // what the trigger ladder varies: sni (TLS) or host (HTTP)
+  std::string trigger_name;             // the SNI or Host the trigger sends (--sni); empty: target.host
   std::optional<probe::ConnectResult> connect;
   std::optional<probe::HttpResult> http;  // HTTP on port 80 (or the target port for HTTP targets)
   std::optional<probe::TlsResult> tls;    // for TLS targets

@@ -222,6 +222,7 @@ class Run {
         name_(opt.sni.empty() ? target.host : opt.sni) {
     in_.target = target;
     in_.trigger_kind = opt.tls ? Trigger::sni : Trigger::host;
+    in_.trigger_name = name_;
   }
 
   // TCP connect and the port-80 HTTP probe (unless `early` ran them while the capture loaded),

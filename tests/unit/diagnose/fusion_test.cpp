@@ -173,3 +173,19 @@ TEST(Fusion, ProxyThatResetsLaterIsNamedFromThePassiveVerdict) {
   EXPECT_EQ(v.hop, 1);
   EXPECT_EQ(*v.hop_ip, hop_ip(1));
 }
+
+// `diagnose 198.18.4.2:443 --sni blocked.lab`: the summary names the SNI the trigger sent, not the
+// address typed as the target.
+TEST(Fusion, TheSummaryNamesTheTriggersSniNotTheTargetsHost) {
+  Inputs in = base(ProbeOutcome::reset);
+  in.target.host = "198.18.4.2";
+  in.trigger_name = "blocked.lab";
+  in.trigger = ladder(1000, [](int k) { return k <= 1 ? TriggerStep::silent : TriggerStep::reset; });
+  in.control = control_passes();
+  icmp_for(in, in.trigger, 1);
+  in.resets.push_back(passive(1002, 63, Origin::middlebox, 1));
+  Verdict v = fuse(in);
+  EXPECT_EQ(v.trigger, Trigger::sni);
+  EXPECT_NE(v.summary.find("when the ClientHello names 'blocked.lab'"), std::string::npos) << v.summary;
+  EXPECT_EQ(v.summary.find("names '198.18.4.2'"), std::string::npos) << v.summary;
+}
