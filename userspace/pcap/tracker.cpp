@@ -1,6 +1,7 @@
 #include "pcap/tracker.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <cstring>
 
@@ -127,9 +128,11 @@ struct Tracker::KeyWords {
 
 // Inline (with find() and the LRU steps below): once per TCP segment, on analyze's hot path.
 [[gnu::always_inline]] inline uint32_t Tracker::hash_key(const KeyWords& kw) {
-  // Five independent multiplies, then one avalanche (not five dependent rounds).
-  uint64_t h = kw.w[0] * 0x9E3779B97F4A7C15ULL ^ kw.w[1] * 0xFF51AFD7ED558CCDULL ^ kw.w[2] * 0xC4CEB9FE1A85EC53ULL ^
-               kw.w[3] * 0xD6E8FEB86659FD93ULL ^ kw.w[4] * 0xA0761D6478BD642FULL;
+  // Two independent multiplies, then one avalanche.  The words are folded first, without losing an
+  // IPv4 key's bits: w[1] and w[3] hold the two IPv4-mapped addresses in their high halves (one is
+  // turned to the low half), w[0] and w[2] are then zero and w[4] holds the ports and family.
+  const uint64_t x = kw.w[1] ^ std::rotl(kw.w[3], 32), y = kw.w[0] ^ std::rotl(kw.w[2], 17) ^ kw.w[4];
+  uint64_t h = x * 0x9E3779B97F4A7C15ULL ^ y * 0xFF51AFD7ED558CCDULL;
   h ^= h >> 32;
   h *= 0xFF51AFD7ED558CCDULL;
   return static_cast<uint32_t>(h ^ (h >> 29));
