@@ -44,7 +44,6 @@ class ChunkedPcap {
         size_(chunk),
         cur_(buf_.get()),
         end_(cur_) {}
-  uint32_t u32(const uint8_t* p) const;
   // Makes `need` bytes from cur_ on available (carrying the tail over, reading on); false at the
   // file's end or on a read error.
   bool fill(size_t need);
@@ -58,30 +57,33 @@ class ChunkedPcap {
   const uint8_t *cur_, *end_;  // [cur_, end_): the bytes read and not yet handed out
 };
 
-// Inline: once per record, on analyze's hot path.
-inline uint32_t ChunkedPcap::u32(const uint8_t* p) const {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return swapped_ ? __builtin_bswap32(v) : v;
-}
-
+// Inline: once per record, on analyze's hot path.  The record header is loaded once (four words,
+// swapped in one place for a file of the other byte order).
 inline bool ChunkedPcap::next(pcap_pkthdr& h, const uint8_t*& data) {
   constexpr size_t kRecordHeader = 16;
   constexpr uint32_t kInt32Max = 0x7fffffff;
-  if (static_cast<size_t>(end_ - cur_) < kRecordHeader && !fill(kRecordHeader)) return false;
   const uint8_t* r = cur_;
-  const uint32_t sec = u32(r), frac = u32(r + 4), caplen = u32(r + 8), len = u32(r + 12);
+  if (static_cast<size_t>(end_ - r) < kRecordHeader) {
+    if (!fill(kRecordHeader)) return false;
+    r = cur_;
+  }
+  uint32_t w[4];
+  std::memcpy(w, r, sizeof(w));
+  if (swapped_) [[unlikely]]
+    for (uint32_t& x : w) x = __builtin_bswap32(x);
+  const uint32_t sec = w[0], frac = w[1], caplen = w[2], len = w[3];
   if (caplen > snapshot_ || caplen > len || sec > kInt32Max || frac > kInt32Max) return false;
   if (static_cast<size_t>(end_ - r) - kRecordHeader < caplen) {
     if (!fill(kRecordHeader + caplen)) return false;
     r = cur_;
   }
+  const uint8_t* const body = r + kRecordHeader;
+  cur_ = body + caplen;
   h.ts.tv_sec = sec;
   h.ts.tv_usec = nanos_ ? frac : static_cast<suseconds_t>(frac) * 1000;  // libpcap's scale to nanoseconds
   h.caplen = caplen;
   h.len = len;
-  data = r + kRecordHeader;
-  cur_ = r + kRecordHeader + caplen;
+  data = body;
   return true;
 }
 

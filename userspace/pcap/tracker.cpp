@@ -1,6 +1,7 @@
 #include "pcap/tracker.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <cstring>
 
@@ -127,9 +128,11 @@ struct Tracker::KeyWords {
 
 // Inline (with find() and the LRU steps below): once per TCP segment, on analyze's hot path.
 [[gnu::always_inline]] inline uint32_t Tracker::hash_key(const KeyWords& kw) {
-  // Five independent multiplies, then one avalanche (not five dependent rounds).
-  uint64_t h = kw.w[0] * 0x9E3779B97F4A7C15ULL ^ kw.w[1] * 0xFF51AFD7ED558CCDULL ^ kw.w[2] * 0xC4CEB9FE1A85EC53ULL ^
-               kw.w[3] * 0xD6E8FEB86659FD93ULL ^ kw.w[4] * 0xA0761D6478BD642FULL;
+  // Two independent multiplies, then one avalanche.  The words are folded first, without losing an
+  // IPv4 key's bits: w[1] and w[3] hold the two IPv4-mapped addresses in their high halves (one is
+  // turned to the low half), w[0] and w[2] are then zero and w[4] holds the ports and family.
+  const uint64_t x = kw.w[1] ^ std::rotl(kw.w[3], 32), y = kw.w[0] ^ std::rotl(kw.w[2], 17) ^ kw.w[4];
+  uint64_t h = x * 0x9E3779B97F4A7C15ULL ^ y * 0xFF51AFD7ED558CCDULL;
   h ^= h >> 32;
   h *= 0xFF51AFD7ED558CCDULL;
   return static_cast<uint32_t>(h ^ (h >> 29));
@@ -154,7 +157,11 @@ void Tracker::index_grow() {
   size_t n = slots_.empty() ? 1024 : slots_.size() * 2;
   slots_.assign(n, Slot{});
   mask_ = static_cast<uint32_t>(n - 1);
-  for (uint32_t x = head_; x != kNone; x = nodes_[x].next) index_insert(x, nodes_[x].hash);
+  if (lru_linked_) {
+    for (uint32_t x = head_; x != kNone; x = nodes_[x].next) index_insert(x, nodes_[x].hash);
+  } else {  // no eviction yet, so no free node: every node is live
+    for (uint32_t x = 0; x < nodes_.size(); x++) index_insert(x, nodes_[x].hash);
+  }
 }
 
 // Backward-shift deletion: later entries of the probe run move into the hole
@@ -199,6 +206,23 @@ void Tracker::index_erase(uint32_t node) {
   head_ = n;
 }
 
+[[gnu::always_inline]] inline void Tracker::lru_touch(uint32_t n) {
+  if (!lru_linked_) {
+    nodes_[n].used = ++uses_;
+  } else if (head_ != n) {
+    lru_unlink(n);
+    lru_push_front(n);
+  }
+}
+
+void Tracker::lru_link() {
+  std::vector<uint32_t> order(nodes_.size());  // no eviction yet: every node is live
+  for (uint32_t x = 0; x < order.size(); x++) order[x] = x;
+  std::sort(order.begin(), order.end(), [this](uint32_t a, uint32_t b) { return nodes_[a].used < nodes_[b].used; });
+  lru_linked_ = true;
+  for (uint32_t x : order) lru_push_front(x);  // the least recently used first: it ends at the tail
+}
+
 // flow__get(): create on first sight, count mid-stream starts.  The table is
 // an LRU like the kernel's: a full table drops its least recently used flow.
 // Inline in feed() (through TrackerRoad::flow_get): once per packet, and as a call it saved and restored six
@@ -208,10 +232,7 @@ void Tracker::index_erase(uint32_t node) {
   const uint32_t h = hash_key(kw);
   uint32_t n = find(kw, h);
   if (n == kNone) return flow_insert(k, h, tcp_flags);
-  if (head_ != n) {
-    lru_unlink(n);
-    lru_push_front(n);
-  }
+  lru_touch(n);
   return &nodes_[n].st;
 }
 
@@ -219,6 +240,7 @@ void Tracker::index_erase(uint32_t node) {
 [[gnu::noinline]] rh_flow_state* Tracker::flow_insert(const rh_flow_key& k, uint32_t h, uint8_t tcp_flags) {
   uint32_t n = kNone;
   if (live_ >= opt_.max_flows) {
+    if (!lru_linked_) lru_link();
     uint32_t victim = tail_;
     index_erase(victim);
     lru_unlink(victim);
@@ -239,7 +261,10 @@ void Tracker::index_erase(uint32_t node) {
   std::memcpy(x.key, kw.w, sizeof(x.key));
   x.hash = h;
   rh_flow_reset(&x.st);
-  lru_push_front(n);
+  if (lru_linked_)
+    lru_push_front(n);
+  else
+    x.used = ++uses_;
   index_insert(n, h);
   live_++;
   counters_.c[RH_C_FLOW_NEW]++;

@@ -107,13 +107,17 @@ class Tracker {
   // The flow table: nodes in an arena, threaded on an intrusive LRU list
   // (head = most recently used), and an open-addressing index (linear probing,
   // backward-shift deletion, load <= 1/2) of node numbers with their hash.
-  // One probe and no allocation per packet of a known flow.
+  // One probe and no allocation per packet of a known flow.  Until the table
+  // is first full, a touch only stamps the node with a use counter (the list's
+  // order is the stamps' order, and nothing reads it before an eviction); the
+  // first eviction threads the list from the stamps, and it is kept from then on.
   static constexpr uint32_t kNone = UINT32_MAX;
   struct Node {
     uint64_t key[5];  // the key as KeyWords holds it: compared without loading its pad-masked tail again
     rh_flow_state st;
-    uint32_t prev, next;  // LRU neighbours (kNone at the ends)
+    uint32_t prev, next;  // LRU neighbours (kNone at the ends), once lru_linked_
     uint32_t hash;
+    uint64_t used;  // the use counter at its last touch, until lru_linked_
   };
   struct Slot {
     uint32_t node = kNone;
@@ -128,6 +132,8 @@ class Tracker {
   void index_grow();
   void lru_unlink(uint32_t n);
   void lru_push_front(uint32_t n);
+  void lru_touch(uint32_t n);  // n is the most recently used now (a stamp, or the front of the list)
+  void lru_link();             // the list threaded from the stamps, most recent first (the first eviction)
   inline rh_flow_state* flow_get(const rh_flow_key& k, uint8_t tcp_flags);  // tracker.cpp: inline in feed()
   rh_flow_state* find_state(const rh_flow_key& k);                          // no LRU touch, like an ICMP error's lookup
   void count(int cause);
@@ -141,6 +147,8 @@ class Tracker {
   uint32_t mask_ = 0;
   size_t live_ = 0;
   uint32_t head_ = kNone, tail_ = kNone;
+  bool lru_linked_ = false;  // the list holds the order (else the nodes' stamps do)
+  uint64_t uses_ = 0;        // the use counter the stamps come from
   rh_counters counters_{};
 };
 

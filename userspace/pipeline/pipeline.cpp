@@ -1,5 +1,7 @@
 #include "pipeline/pipeline.h"
 
+#include <algorithm>
+
 namespace rsthop::pipeline {
 
 Pipeline::Pipeline(Options opt, output::Writer* writer, output::Context ctx, flow::Timeline::StateLookup lookup,
@@ -17,6 +19,7 @@ Pipeline::Pipeline(Options opt, output::Writer* writer, output::Context ctx, flo
         opt_.incident_interval_ns, opt_.incident_max_destinations, opt_.incident_max_groups});
     next_incidents_ = opt_.start_ns ? opt_.start_ns + opt_.incident_interval_ns : 0;
   }
+  update_due();
 }
 
 void Pipeline::set_live(bool packet_lines, uint64_t stats_every_ns, uint64_t now) {
@@ -24,6 +27,7 @@ void Pipeline::set_live(bool packet_lines, uint64_t stats_every_ns, uint64_t now
   if (stats_every_ns == opt_.stats_every_ns) return;  // keep the schedule
   opt_.stats_every_ns = stats_every_ns;
   next_stats_ = stats_every_ns ? now + stats_every_ns : 0;
+  update_due();
 }
 
 std::unique_ptr<flow::Timeline> Pipeline::make_timeline(flow::Timeline::StateLookup lookup) {
@@ -69,7 +73,13 @@ void Pipeline::seen(const flow::Packet& p) {
   engine_.observe(p);
 }
 
-void Pipeline::advance(uint64_t now) {
+void Pipeline::update_due() {
+  next_due_ = next_tick_;
+  if (next_stats_) next_due_ = std::min(next_due_, next_stats_);
+  if (incidents_) next_due_ = std::min(next_due_, next_incidents_);
+}
+
+void Pipeline::run_due(uint64_t now) {
   if (now >= next_tick_) {
     next_tick_ = now + opt_.tick_ns;
     timeline_->tick(now);
@@ -84,6 +94,7 @@ void Pipeline::advance(uint64_t now) {
     if (next_incidents_) flush_incidents(now);
     next_incidents_ = now + opt_.incident_interval_ns;
   }
+  update_due();
 }
 
 void Pipeline::flush_incidents(uint64_t now) {
@@ -113,6 +124,7 @@ void Pipeline::restart(flow::Timeline::StateLookup lookup) {
   evicted_before_ += timeline_->evicted();
   timeline_ = make_timeline(std::move(lookup));
   next_tick_ = 0;
+  update_due();
 }
 
 Counters Pipeline::read_counters() {

@@ -92,8 +92,11 @@ class Pipeline {
   void add(flow::Packet& p);
   // The same for a packet the caller keeps as it is (a copy is completed).
   void add(const flow::Packet& p);
-  // Runs what is due at `now`; cheap when nothing is.
-  void advance(uint64_t now);
+  // Runs what is due at `now`; cheap when nothing is: inline, one compare against the earliest
+  // deadline (analyze calls it once per packet).
+  void advance(uint64_t now) {
+    if (now >= next_due_) run_due(now);
+  }
   // Emits every flow and reset still open (the timeline's finish).
   void finish_flows(uint64_t now);
   // A fresh timeline (a new capture file: flows do not continue across files)
@@ -145,6 +148,10 @@ class Pipeline {
     if (writer_ && status_) status_ = writer_->emit_accounting(build);
   }
   Counters read_counters();
+  // advance()'s work when a deadline passed: the tick, the stats line, the incident interval.
+  void run_due(uint64_t now);
+  // next_due_ from the deadlines; after every change of next_tick_, next_stats_ or next_incidents_.
+  void update_due();
   // A completed packet, before the timeline acts on it.
   void seen(const flow::Packet& p);
 
@@ -160,6 +167,7 @@ class Pipeline {
   uint64_t evicted_before_ = 0;  // by the timelines restart() replaced
   bool stats_written_ = false;
   uint64_t next_tick_ = 0, next_stats_ = 0, next_incidents_ = 0;
+  uint64_t next_due_ = 0;  // the earliest of the three that is scheduled (0: the next advance() runs)
   std::unique_ptr<IncidentAggregator> incidents_;  // null without --incidents
   uint64_t resets_filtered_ = 0, incidents_emitted_ = 0;
   std::map<std::string, uint64_t, std::less<>> noted_;  // note_loss: total reported, per cause

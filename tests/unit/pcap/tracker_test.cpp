@@ -82,6 +82,36 @@ TEST(TrackerFlowTable, LeastRecentlyUsedFlowIsEvictedAndCounted) {
   EXPECT_EQ(t.counters().c[RH_C_FLOW_NEW], 3u);
 }
 
+// The order before the first eviction (use stamps) and after it (the list it threads) is one LRU order.
+TEST(TrackerFlowTable, EvictionOrderHoldsBeforeAndAfterTheFirstEviction) {
+  Tracker::Options o;
+  o.max_flows = 3;
+  Tracker t(o);
+  auto syn = [](uint16_t sport) {
+    return PacketBuilder().ipv4("10.0.0.1", "10.0.0.2").tcp(sport, 443).flags(kSyn).seq(sport).build_l3();
+  };
+  auto ack = [](uint16_t sport) {
+    return PacketBuilder().ipv4("10.0.0.1", "10.0.0.2").tcp(sport, 443).flags(kAck).seq(sport + 1).build_l3();
+  };
+  auto has = [&t](uint16_t sport) {
+    rh_flow_key k;
+    auto a = addr16("10.0.0.1"), b = addr16("10.0.0.2");
+    rh_flow_key_make(&k, 4, a.data(), sport, b.data(), 443);
+    return t.lookup(k).has_value();
+  };
+  run(t, {syn(1001), syn(1002), syn(1003), ack(1001), ack(1002)});  // 1003 is the least recently used
+  run(t, {syn(1004)});                                              // the first eviction
+  EXPECT_FALSE(has(1003));
+  EXPECT_TRUE(has(1001) && has(1002) && has(1004));
+  run(t, {ack(1001)});  // the order now: 1001, 1004, 1002
+  run(t, {syn(1005)});
+  EXPECT_FALSE(has(1002));
+  run(t, {syn(1006)});
+  EXPECT_FALSE(has(1004));
+  EXPECT_TRUE(has(1001) && has(1005) && has(1006));
+  EXPECT_EQ(t.counters().c[RH_C_LOST_FLOW_TABLE], 3u);
+}
+
 TEST(TrackerClock, CaptureTimeIsTheEventTime) {
   Tracker t;
   auto ev = run(t, conversation(conv_v4()));

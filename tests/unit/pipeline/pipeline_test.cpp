@@ -174,6 +174,25 @@ TEST(Pipeline, SetLiveChangesPacketLinesAndTheStatsPeriod) {
   EXPECT_EQ(f.of_type("packet").size(), 3u);
 }
 
+// advance() compares `now` with the earliest deadline only: a stats period set live that ends
+// before the next tick must still be kept (the earliest deadline follows set_live).
+TEST(Pipeline, SetLiveStatsPeriodShorterThanTheTick) {
+  pipeline::Pipeline::Options o;
+  o.start_ns = kT0;
+  o.tick_ns = 100 * kSec;
+  o.loss_lines = false;
+  Fixture f(o);
+  f.pipe.advance(kT0 + kSec);
+  EXPECT_TRUE(f.of_type("stats").empty());
+  f.pipe.set_live(false, 2 * kSec, kT0 + kSec);  // next stats line at kT0 + 3 s, the tick at kT0 + 100 s
+  f.pipe.advance(kT0 + 2 * kSec);
+  EXPECT_TRUE(f.of_type("stats").empty());
+  f.pipe.advance(kT0 + 3 * kSec);
+  EXPECT_EQ(f.of_type("stats").size(), 1u);
+  f.pipe.advance(kT0 + 5 * kSec);
+  EXPECT_EQ(f.of_type("stats").size(), 2u);
+}
+
 // analyze: a new file's timeline does not continue the previous file's flows,
 // while the engine and the counters carry on.
 TEST(Pipeline, RestartStartsAFreshTimeline) {
