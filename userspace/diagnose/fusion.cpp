@@ -178,7 +178,8 @@ void connect_failed(Fusion& f) {
 // The application probe got an answer (or a TLS alert): the server, not the path.
 void application_answered(Fusion& f) {
   Verdict& v = f.v;
-  const bool ok = f.primary == ProbeOutcome::ok;
+  // A handshake whose certificate did not verify still completed: the server answered.
+  const bool ok = f.primary == ProbeOutcome::ok || f.primary == ProbeOutcome::cert_error;
   v.outcome = ok ? RequestOutcome::ok : RequestOutcome::error;
   v.origin = Origin::endpoint;
   f.place(v.endpoint_hop);

@@ -23,6 +23,16 @@ TEST(Fusion, HealthyPathIsOk) {
   EXPECT_EQ(v.endpoint_hop, kTarget);
 }
 
+// A certificate that did not verify is an answer from the server, not a TLS alert (whose name
+// the summary would then print empty).
+TEST(Fusion, CertificateErrorIsAnAnswerNotAnAlert) {
+  Inputs in = base(ProbeOutcome::cert_error);
+  Verdict v = fuse(in);
+  EXPECT_EQ(v.outcome, RequestOutcome::ok);
+  EXPECT_EQ(v.origin, Origin::endpoint);
+  EXPECT_EQ(v.summary.find("TLS alert"), std::string::npos) << v.summary;
+}
+
 TEST(Fusion, InPathResetAfterTheTtlCheck) {
   for (int d : {1, 2, 3}) {
     Inputs in = base(ProbeOutcome::reset);
