@@ -96,7 +96,7 @@ struct rh_flow_key {
 /*
  * The kernel's IPv4 flow table key (map flows4): an IPv4 flow's rh_flow_key
  * without the v4-mapped prefixes and the family, 12 bytes instead of 40, which
- * halves the hash of every lookup (rh_flow_key4_make() in parse.h).
+ * halves the hash of every lookup (rh_flow_key4_make() in flow_key.h).
  */
 struct rh_flow_key4 {
 	__u32 addr_a; /* network order: addr_a[12..15] of the rh_flow_key */

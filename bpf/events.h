@@ -26,6 +26,7 @@
 #define RSTHOP_EVENTS_H
 
 #include "parse.h"
+#include "flow_key.h"
 #include "track.h"
 
 /* The --host / --port filter as userspace holds it (same meaning as the kernel's cfg_* rodata). */

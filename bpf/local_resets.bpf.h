@@ -10,6 +10,8 @@
 #ifndef RSTHOP_LOCAL_RESETS_BPF_H
 #define RSTHOP_LOCAL_RESETS_BPF_H
 
+#include "flow_key.h"
+
 /* Tracepoints fire for every namespace; "this host" is the tracer's own. */
 static __always_inline int netns__ours(const struct net *net)
 {

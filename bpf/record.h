@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "parse.h"
+#include "flow_key.h"
 
 /*
  * The flow state a record tells (ev's header already filled): the summary's

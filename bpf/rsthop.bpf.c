@@ -17,6 +17,7 @@
 
 #include "abi.h"
 #include "parse.h"
+#include "flow_key.h"
 #include "track.h"
 
 #define RH_XDP_PASS  2

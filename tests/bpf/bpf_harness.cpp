@@ -1,5 +1,6 @@
 #include "bpf_harness.h"
 
+#include "bpf/flow_key.h"
 #include "bpf/record.h"
 
 #include <bpf/bpf.h>

@@ -3,7 +3,9 @@
 // keeps.  Every row exists for IPv4 and IPv6.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
+#include <string>
 
 #include "case_table.h"
 
@@ -141,6 +143,24 @@ void add_family(std::vector<Case>& out, const Net& n) {
     };
     Bytes rst = tcp_frame(n, false, kRst | kAck).payload(kRstText).build();
     out.push_back({f + "_rst_with_payload", {base_syn(n)}, rst, e, C{{RH_C_TCP, 1}, {RH_C_EVENTS, 1}}, {}});
+  }
+  // Any RST payload travels in the one RH_REC_SIZE_RST_PAYLOAD record, its first 64 bytes at most
+  // (session 8 measured size classes of 16 / 32 / 64 and kept none); the reader gets them back.
+  for (size_t len : {1, 63, 64, 65, 100}) {
+    std::string text(len, 'x');
+    for (size_t i = 0; i < len; i++) text[i] = static_cast<char>('a' + i % 26);
+    const size_t snap = std::min<size_t>(len, RH_RST_PAYLOAD_MAX);
+    EventExpect e = tcp_event(n, false, RH_EV_RST);
+    e.more = [=](const RawEvent& r) {
+      const rh_event& ev = r.ev();
+      EXPECT_EQ(r.bytes.size(), 248u);
+      EXPECT_EQ(ev.payload_len, len);
+      ASSERT_EQ(ev.snap_len, snap);
+      EXPECT_EQ(std::string(reinterpret_cast<const char*>(ev.payload), snap), text.substr(0, snap));
+    };
+    Bytes rst = tcp_frame(n, false, kRst | kAck).payload(text).build();
+    out.push_back(
+        {f + "_rst_payload_" + std::to_string(len), {base_syn(n)}, rst, e, C{{RH_C_TCP, 1}, {RH_C_EVENTS, 1}}, {}});
   }
   {
     // A RST of a flow we never saw still is an event: it is what users ask about.

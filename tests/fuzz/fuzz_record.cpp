@@ -6,6 +6,7 @@
 #include <cstring>
 #include <memory>
 
+#include "bpf/flow_key.h"
 #include "bpf/record.h"
 #include "fuzz_check.h"
 

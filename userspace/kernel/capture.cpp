@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "bpf/flow_key.h"
 #include "bpf/record.h"
 #include "common/fd.h"
 #include "kernel/attach.h"

@@ -6,6 +6,7 @@
 
 #include <pcap/pcap.h>
 
+#include "bpf/flow_key.h"
 #include "bpf/parse.h"
 
 namespace rsthop::pcap {

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "bpf/events.h"
+#include "bpf/flow_key.h"
 #include "bpf/record.h"
 
 namespace rsthop::pcap {

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "bpf/parse.h"
+#include "bpf/flow_key.h"
 #include "flow/timeline.h"
 #include "replay.h"
 #include "tests/common/packet_builder.h"

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "bpf/flow_key.h"
 #include "bpf/parse.h"
 #include "tests/common/packet_builder.h"
 

@@ -3,7 +3,7 @@
 // semantics, and the bounded LRU flow table.
 #include <gtest/gtest.h>
 
-#include "bpf/parse.h"
+#include "bpf/flow_key.h"
 #include "conversation.h"
 #include "pcap/tracker.h"
 

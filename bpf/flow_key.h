@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Building flow keys: the canonical rh_flow_key of a packet's tuple (both
+ * directions of a connection map to one key, endpoint A the smaller
+ * (address, port) in byte-wise order), the sender's side in it, and the
+ * conversions between it and the 12-byte IPv4 key of the flows4 table.
+ *
+ * Contract: pure functions over abi.h types, no BPF helper, compiled both as
+ * BPF and in userspace (C or C++) with parse.h's load / copy primitives, so
+ * the kernel programs, the offline Tracker and every reader of ring records
+ * name a flow alike.  Keys come out fully initialised (padding zeroed): they
+ * are hashed and compared as bytes.
+ */
+#ifndef RSTHOP_FLOW_KEY_H
+#define RSTHOP_FLOW_KEY_H
+
+#include "parse.h"
+
+/* A big-endian 64-bit load: the first 8 bytes of an address as an ordered integer. */
+RH_INLINE __u64 rh_ld64_be_(const __u8 *a)
+{
+	__u64 v;
+
+	RH_COPY(&v, a, 8);
+	return __builtin_bswap64(v);
+}
+
+/* memcmp-like order of two 16-byte addresses, branch-light for the verifier. */
+RH_INLINE int rh_addr_cmp(const __u8 *a, const __u8 *b)
+{
+	__u64 a0 = rh_ld64_be_(a), b0 = rh_ld64_be_(b);
+	__u64 a1 = rh_ld64_be_(a + 8), b1 = rh_ld64_be_(b + 8);
+
+	if (a0 != b0)
+		return a0 < b0 ? -1 : 1;
+	if (a1 != b1)
+		return a1 < b1 ? -1 : 1;
+	return 0;
+}
+
+/*
+ * Canonical key for (saddr, sport) -> (daddr, dport).  Returns the sender's
+ * side: RH_SIDE_A when the sender is the smaller endpoint.
+ */
+RH_INLINE __u8 rh_flow_key_make(struct rh_flow_key *k, __u8 family, const __u8 *saddr, __u16 sport, const __u8 *daddr,
+				__u16 dport)
+{
+	int cmp = rh_addr_cmp(saddr, daddr);
+	int a_is_src = cmp < 0 || (cmp == 0 && sport <= dport);
+
+	k->family = family;
+	k->pad[0] = k->pad[1] = k->pad[2] = 0;
+	if (a_is_src) {
+		RH_COPY(k->addr_a, saddr, 16);
+		RH_COPY(k->addr_b, daddr, 16);
+		k->port_a = sport;
+		k->port_b = dport;
+		return RH_SIDE_A;
+	}
+	RH_COPY(k->addr_a, daddr, 16);
+	RH_COPY(k->addr_b, saddr, 16);
+	k->port_a = dport;
+	k->port_b = sport;
+	return RH_SIDE_B;
+}
+
+/* The flows4 key of an IPv4 flow's key (same endpoints A and B). */
+RH_INLINE void rh_flow_key4_make(struct rh_flow_key4 *k4, const struct rh_flow_key *k)
+{
+	k4->addr_a = RH_LD32(k->addr_a + 12);
+	k4->addr_b = RH_LD32(k->addr_b + 12);
+	k4->port_a = k->port_a;
+	k4->port_b = k->port_b;
+}
+
+/* The rh_flow_key of a flows4 key (userspace: walking the IPv4 table). */
+RH_INLINE void rh_flow_key4_expand(struct rh_flow_key *k, const struct rh_flow_key4 *k4)
+{
+	rh_addr_v4mapped(k->addr_a, (const __u8 *)&k4->addr_a);
+	rh_addr_v4mapped(k->addr_b, (const __u8 *)&k4->addr_b);
+	k->port_a = k4->port_a;
+	k->port_b = k4->port_b;
+	k->family = 4;
+	k->pad[0] = k->pad[1] = k->pad[2] = 0;
+}
+
+#endif /* RSTHOP_FLOW_KEY_H */
