@@ -46,8 +46,10 @@ Decision decide(const RemoteFacts& f, const std::vector<Evidence>& evidence) {
     if (e.weight < 0) neg += e.weight;
     if (e.strong && e.weight > 0) strong = true;
     strongest_neg = std::min(strongest_neg, e.weight);
-    if (e.weight > 0 && (d.why.empty() || e.weight >= 0.4))
-      d.why = e.signal + ": " + e.observed + ", expected " + e.expected;
+    if (e.weight > 0 && (d.why.empty() || e.weight >= 0.4)) {
+      d.why.clear();
+      append(d.why, e.signal, ": ", e.observed(), ", expected ", e.expected());
+    }
   }
   const double score = pos + neg;
   const auto& ep = f.endpoint_hop;
