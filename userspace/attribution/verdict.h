@@ -54,7 +54,11 @@ void append(std::string& out, const Pieces&... pieces);
 // from finished texts.
 class Evidence {
  public:
-  Evidence(SignalName signal, double weight, bool strong = false) : signal(signal), weight(weight), strong(strong) {}
+  // Room for both texts of a typical signal, so that obs() and exp() allocate once.
+  static constexpr size_t kTextReserve = 96;
+  Evidence(SignalName signal, double weight, bool strong = false) : signal(signal), weight(weight), strong(strong) {
+    text_.reserve(kTextReserve);
+  }
   Evidence(SignalName signal, std::string_view observed, std::string_view expected, double weight, bool strong = false);
 
   // Append to the observed text (only before exp()), then to the expected text.
