@@ -34,13 +34,22 @@ bool seq_known(const RemoteFacts& f) { return f.peer_next && f.st.packets[f.send
 
 }  // namespace
 
-std::string endpoint_str(const uint8_t* addr, uint16_t port) {
-  std::string a = addr_to_string(addr);
-  if (!is_v4mapped(addr)) a = "[" + a + "]";
-  return a + ":" + std::to_string(port);
+void append_endpoint(std::string& out, const uint8_t* addr, uint16_t port) {
+  char a[kAddrTextMax];
+  const std::string_view text(a, format_addr(a, addr));
+  if (is_v4mapped(addr))
+    append(out, text, ":", port);
+  else
+    append(out, "[", text, "]:", port);
 }
 
-std::string stage_phrase(Stage stage) {
+std::string endpoint_str(const uint8_t* addr, uint16_t port) {
+  std::string out;
+  append_endpoint(out, addr, port);
+  return out;
+}
+
+const char* stage_phrase(Stage stage) {
   switch (stage) {
     case Stage::post_syn:
       return "right after the SYN";
