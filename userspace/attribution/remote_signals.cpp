@@ -252,12 +252,11 @@ std::optional<Evidence> copied_fields_signal(const RemoteFacts& f) {
   Evidence e("copied_fields", 0.4, true);
   // A window alone is no proof (two hosts of one kind advertise the same): only beside the IP ID.
   if (f.rst.window && f.rst.window == a.window)
-    std::move(e).obs("IP ID ", f.rst.ip_id, " = the request's + 1, window ", f.rst.window, " = the request's");
+    e.obs("IP ID ", f.rst.ip_id, " = the request's + 1, window ", f.rst.window, " = the request's");
   else
-    std::move(e).obs("IP ID ", f.rst.ip_id, " = the request's + 1");
-  return std::move(e)
-      .obs(": the RST is built from the request it answers")
-      .exp("the peer's own IP ID counter and window");
+    e.obs("IP ID ", f.rst.ip_id, " = the request's + 1");
+  e.obs(": the RST is built from the request it answers").exp("the peer's own IP ID counter and window");
+  return e;
 }
 
 std::optional<Evidence> injected_answer_signal(const RemoteFacts& f) {
@@ -266,12 +265,14 @@ std::optional<Evidence> injected_answer_signal(const RemoteFacts& f) {
   const bool same_ttl = f.fin->ttl == f.rst.ttl;
   const bool peer_ttl = f.base && f.fin->ttl == f.base->ttl;
   Evidence e("injected_answer", peer_ttl ? 0 : 0.2);
-  std::move(e).obs("a FIN carrying ", f.st.bytes[f.sender],
-                   " byte(s) (an answer: a blockpage or a redirect) came just before the RST, TTL ", f.fin->ttl,
-                   same_ttl ? " like the RST's" : "");
-  if (peer_ttl) return e;
-  if (f.base) return std::move(e).exp("the peer's answer with TTL ", f.base->ttl);
-  return std::move(e).exp("the peer's answer with TTL ?");
+  e.obs("a FIN carrying ", f.st.bytes[f.sender],
+        " byte(s) (an answer: a blockpage or a redirect) came just before the RST, TTL ", f.fin->ttl,
+        same_ttl ? " like the RST's" : "");
+  if (f.base && !peer_ttl)
+    e.exp("the peer's answer with TTL ", f.base->ttl);
+  else if (!peer_ttl)
+    e.exp("the peer's answer with TTL ?");
+  return e;
 }
 
 std::vector<int> sender_hops(const RemoteFacts& f) {

@@ -35,7 +35,12 @@ class SignalName {
   consteval SignalName(const char (&name)[N]) : name_(name, N - 1) {}  // NOLINT: implicit on purpose
   std::string_view view() const { return name_; }
   operator std::string_view() const { return name_; }  // NOLINT: compares and appends like the text it is
+  // One overload per kind of operand, each an exact match, so that neither
+  // a literal nor another name makes the call ambiguous (C++20 also tries
+  // the reversed order).
+  friend bool operator==(SignalName a, SignalName b) { return a.name_ == b.name_; }
   friend bool operator==(SignalName a, std::string_view b) { return a.name_ == b; }
+  friend bool operator==(SignalName a, const char* b) { return a.name_ == b; }
 
  private:
   std::string_view name_;
@@ -63,15 +68,23 @@ class Evidence {
 
   // Append to the observed text (only before exp()), then to the expected text.
   template <typename... Pieces>
-  Evidence&& obs(const Pieces&... pieces) && {
+  Evidence& obs(const Pieces&... pieces) & {
     append(text_, pieces...);
     observed_len_ = text_.size();
-    return std::move(*this);
+    return *this;
+  }
+  template <typename... Pieces>
+  Evidence& exp(const Pieces&... pieces) & {
+    append(text_, pieces...);
+    return *this;
+  }
+  template <typename... Pieces>
+  Evidence&& obs(const Pieces&... pieces) && {
+    return std::move(obs(pieces...));
   }
   template <typename... Pieces>
   Evidence&& exp(const Pieces&... pieces) && {
-    append(text_, pieces...);
-    return std::move(*this);
+    return std::move(exp(pieces...));
   }
 
   std::string_view observed() const { return std::string_view(text_).substr(0, observed_len_); }

@@ -33,9 +33,9 @@ TEST(Evidence, ObservedAloneLeavesExpectedEmpty) {
 
 TEST(Evidence, ObsAppendsUntilExpBegins) {
   Evidence e("copied_fields", 0.4);
-  std::move(e).obs("IP ID ", 7);
-  std::move(e).obs(": built from the request");
-  std::move(e).exp("the peer's ", "own counter");
+  e.obs("IP ID ", 7);
+  e.obs(": built from the request");
+  e.exp("the peer's ", "own counter");
   EXPECT_EQ(e.observed(), "IP ID 7: built from the request");
   EXPECT_EQ(e.expected(), "the peer's own counter");
 }
