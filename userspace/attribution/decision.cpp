@@ -11,28 +11,30 @@ bool has(const std::vector<Evidence>& evidence, const char* signal) {
   return std::any_of(evidence.begin(), evidence.end(), [&](const Evidence& e) { return e.signal == signal; });
 }
 
-std::string middlebox_summary(const RemoteFacts& f, const Decision& d, Stage stage) {
+void middlebox_summary(std::string& s, const RemoteFacts& f, const Decision& d, std::string_view peer, Stage stage) {
   // At hop 1 the L2 neighbour is the device itself; farther, it is the gateway it sits behind.
   std::string l2;
-  if (f.l2_mac && !f.l2_vendor.empty() && f.l2_vendor != "locally administered")
-    l2 = std::string(d.hop && *d.hop == 1 ? "; its MAC " : "; it came through the gateway ") +
-         mac_to_string(f.l2_mac->data()) + " belongs to " + f.l2_vendor;
-  const std::string peer = endpoint_str(f.rst.saddr, f.rst.sport);
+  if (f.l2_mac && !f.l2_vendor.empty() && f.l2_vendor != "locally administered") {
+    char mac[kMacTextLen];
+    append(l2, d.hop && *d.hop == 1 ? "; its MAC " : "; it came through the gateway ",
+           std::string_view(mac, format_mac(mac, f.l2_mac->data())), " belongs to ", f.l2_vendor);
+  }
   if (d.senders.size() >= 2) {
     std::string hops;
     for (size_t i = 0; i < d.senders.size(); i++)
-      hops += (i ? (i + 1 == d.senders.size() ? " and " : ", ") : "") + std::to_string(d.senders[i]);
-    return std::to_string(d.senders.size()) + " senders reset the connection to " + peer + " " + stage_phrase(stage) +
-           " in one burst: its RSTs carry different TTLs (from hops " + hops + "), not one device" + l2 + "; " + d.why +
-           ".";
+      append(hops, i ? (i + 1 == d.senders.size() ? " and " : ", ") : "", d.senders[i]);
+    append(s, d.senders.size(), " senders reset the connection to ", peer, " ", stage_phrase(stage),
+           " in one burst: its RSTs carry different TTLs (from hops ", hops, "), not one device", l2, "; ", d.why, ".");
+    return;
   }
-  const bool answer = d.injected_answer;
-  return std::string(d.proxy ? "An intercepting proxy" : "A middlebox") +
-         (d.hop ? " at hop " + std::to_string(*d.hop) : "") +
-         (answer ? " answered in the server's name (an injected FIN carrying a blockpage or redirect) and reset"
-                 : " reset") +
-         " the connection to " + peer + " " + stage_phrase(stage) +
-         (d.ttl_forged ? " (its TTL is forged: it tells no distance)" : "") + l2 + "; " + d.why + ".";
+  append(s, d.proxy ? "An intercepting proxy" : "A middlebox");
+  if (d.hop) append(s, " at hop ", *d.hop);
+  append(s,
+         d.injected_answer
+             ? " answered in the server's name (an injected FIN carrying a blockpage or redirect) and reset"
+             : " reset",
+         " the connection to ", peer, " ", stage_phrase(stage),
+         d.ttl_forged ? " (its TTL is forged: it tells no distance)" : "", l2, "; ", d.why, ".");
 }
 
 }  // namespace
@@ -46,8 +48,10 @@ Decision decide(const RemoteFacts& f, const std::vector<Evidence>& evidence) {
     if (e.weight < 0) neg += e.weight;
     if (e.strong && e.weight > 0) strong = true;
     strongest_neg = std::min(strongest_neg, e.weight);
-    if (e.weight > 0 && (d.why.empty() || e.weight >= 0.4))
-      d.why = e.signal + ": " + e.observed + ", expected " + e.expected;
+    if (e.weight > 0 && (d.why.empty() || e.weight >= 0.4)) {
+      d.why.clear();
+      append(d.why, e.signal, ": ", e.observed(), ", expected ", e.expected());
+    }
   }
   const double score = pos + neg;
   const auto& ep = f.endpoint_hop;
@@ -95,28 +99,36 @@ Decision decide(const RemoteFacts& f, const std::vector<Evidence>& evidence) {
 }
 
 std::string remote_summary(const RemoteFacts& f, const Decision& d, Stage stage) {
-  const std::string peer = endpoint_str(f.rst.saddr, f.rst.sport);
+  std::string peer;
+  append_endpoint(peer, f.rst.saddr, f.rst.sport);
+  std::string s;
+  s.reserve(256);
   switch (d.origin) {
     case Origin::middlebox:
-      return middlebox_summary(f, d, stage);
+      middlebox_summary(s, f, d, peer, stage);
+      return s;
     case Origin::endpoint:
-      return "The peer " + peer + " itself reset the connection " + stage_phrase(stage) +
-             (f.base ? ": the RST matches its " + std::string(f.base_name) + " (TTL, hop distance" +
-                           (f.peer_next ? ", sequence number" : "") + ")."
-                     : ": it comes from the hop at which the peer answered other connections.");
+      append(s, "The peer ", peer, " itself reset the connection ", stage_phrase(stage));
+      if (f.base)
+        append(s, ": the RST matches its ", f.base_name, " (TTL, hop distance", f.peer_next ? ", sequence number" : "",
+               ").");
+      else
+        append(s, ": it comes from the hop at which the peer answered other connections.");
+      return s;
     case Origin::local:
     case Origin::unknown:
       break;
   }
   if (d.conflicting)
-    return "Unclear who reset the connection to " + peer + " " + stage_phrase(stage) + ": the evidence conflicts (" +
-           d.why + ").";
-  if (!f.endpoint_hop)
-    return "The connection to " + peer + " was refused or reset " + stage_phrase(stage) + " from hop " +
-           std::to_string(f.rst_hop) +
-           "; with no packet of the peer to compare, rsthop cannot tell the server from a device in front of it.";
-  return "Unclear who reset the connection to " + peer + " " + stage_phrase(stage) +
-         ": too little evidence either way.";
+    append(s, "Unclear who reset the connection to ", peer, " ", stage_phrase(stage), ": the evidence conflicts (",
+           d.why, ").");
+  else if (!f.endpoint_hop)
+    append(s, "The connection to ", peer, " was refused or reset ", stage_phrase(stage), " from hop ", f.rst_hop,
+           "; with no packet of the peer to compare, rsthop cannot tell the server from a device in front of it.");
+  else
+    append(s, "Unclear who reset the connection to ", peer, " ", stage_phrase(stage),
+           ": too little evidence either way.");
+  return s;
 }
 
 }  // namespace rsthop::attribution

@@ -110,12 +110,13 @@ Fingerprint fingerprint(const flow::ResetRecord& r, const rh_flow_state& st, uin
 // tracepoint saw it: fills `v` and returns true; false for a remote sender.
 bool local_verdict(const flow::ResetRecord& r, const rh_flow_state& st, bool local_events, Verdict& v) {
   const rh_event& rst = r.first.ev;
-  auto add = [&](std::string signal, std::string observed, std::string expected, double w) {
-    v.evidence.push_back({std::move(signal), std::move(observed), std::move(expected), w});
+  auto add = [&](SignalName signal, std::string_view observed, std::string_view expected, double w) {
+    v.evidence.emplace_back(signal, observed, expected, w);
   };
   if (r.local_reason) {
-    add("local_stack", "tcp_send_reset fired (kernel reason " + std::to_string(*r.local_reason) + ")",
-        "no local RST for a remote reset", 1.0);
+    v.evidence.push_back(Evidence("local_stack", 1.0)
+                             .obs("tcp_send_reset fired (kernel reason ", *r.local_reason, ")")
+                             .exp("no local RST for a remote reset"));
     v.origin = Origin::local;
     v.hop = 0;
     v.confidence = 0.95;
@@ -124,8 +125,9 @@ bool local_verdict(const flow::ResetRecord& r, const rh_flow_state& st, bool loc
     return true;
   }
   if (r.wire_seen && made_here(rst)) {
-    add("local_wire", "RST left this host with an unspent TTL " + std::to_string(rst.ttl),
-        "a forwarded RST has a decremented TTL", 0.8);
+    v.evidence.push_back(Evidence("local_wire", 0.8)
+                             .obs("RST left this host with an unspent TTL ", rst.ttl)
+                             .exp("a forwarded RST has a decremented TTL"));
     if (local_events) add("local_stack", "tcp_send_reset did not fire", "the TCP stack reports the RSTs it sends", 0.2);
     v.origin = Origin::local;
     v.hop = 0;

@@ -108,6 +108,8 @@ std::vector<int> sender_hops(const RemoteFacts& f);
 
 // Shared wording.
 std::string endpoint_str(const uint8_t* addr, uint16_t port);
-std::string stage_phrase(Stage stage);
+// Appends endpoint_str()'s text to `out`, without a temporary.
+void append_endpoint(std::string& out, const uint8_t* addr, uint16_t port);
+const char* stage_phrase(Stage stage);
 
 }  // namespace rsthop::attribution

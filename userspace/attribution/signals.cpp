@@ -16,6 +16,7 @@ int hops_from_ttl(int ttl, bool at_egress) { return initial_ttl(ttl) - ttl + (at
 
 std::string payload_text(std::span<const uint8_t> payload) {
   std::string out;
+  out.reserve(payload.size());
   size_t printable = 0;
   for (uint8_t c : payload) {
     if (c == 0) break;

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstddef>
+#include <ostream>
 
 #include "common/name_table.h"
 
@@ -20,5 +21,13 @@ const char* name(Origin o) { return kOriginNames[static_cast<size_t>(o)]; }
 const char* name(Stage s) { return kStageNames[static_cast<size_t>(s)]; }
 std::optional<Origin> parse_origin(std::string_view s) { return parse_name<Origin>(kOriginNames, s); }
 std::optional<Stage> parse_stage(std::string_view s) { return parse_name<Stage>(kStageNames, s); }
+
+std::ostream& operator<<(std::ostream& os, SignalName s) { return os << s.view(); }
+
+Evidence::Evidence(SignalName signal, std::string_view observed, std::string_view expected, double weight, bool strong)
+    : signal(signal), weight(weight), strong(strong) {
+  append(text_, observed, expected);
+  observed_len_ = observed.size();
+}
 
 }  // namespace rsthop::attribution

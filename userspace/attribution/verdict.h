@@ -2,7 +2,10 @@
 #pragma once
 
 #include <array>
+#include <charconv>
+#include <concepts>
 #include <cstdint>
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,16 +24,79 @@ const char* name(Stage s);
 std::optional<Origin> parse_origin(std::string_view s);
 std::optional<Stage> parse_stage(std::string_view s);
 
+// The name of a signal: one of rsthop's literals ("hop_distance", "race",
+// "seq": lowercase, digits, '_', so it is written unescaped), never text
+// built at run time, which is why it holds a view and not a string.  Only a
+// string literal converts to it (consteval), so a std::string cannot slip
+// in and dangle.
+class SignalName {
+ public:
+  template <size_t N>
+  consteval SignalName(const char (&name)[N]) : name_(name, N - 1) {}  // NOLINT: implicit on purpose
+  std::string_view view() const { return name_; }
+  operator std::string_view() const { return name_; }  // NOLINT: compares and appends like the text it is
+  // One overload per kind of operand, each an exact match, so that neither
+  // a literal nor another name makes the call ambiguous (C++20 also tries
+  // the reversed order).
+  friend bool operator==(SignalName a, SignalName b) { return a.name_ == b.name_; }
+  friend bool operator==(SignalName a, std::string_view b) { return a.name_ == b; }
+  friend bool operator==(SignalName a, const char* b) { return a.name_ == b; }
+
+ private:
+  std::string_view name_;
+};
+std::ostream& operator<<(std::ostream& os, SignalName s);
+
+// Appends the pieces to `out`: text as it is, integers in decimal (no
+// temporary strings, one growth of `out` when its capacity is short).
+template <typename... Pieces>
+void append(std::string& out, const Pieces&... pieces);
+
 // One piece of evidence: what was observed, what an endpoint reset would look
 // like, and how far it moves the verdict (> 0 towards a middlebox, < 0 towards
-// the endpoint, 0 for context).
-struct Evidence {
-  std::string
-      signal;  // stable identifier, e.g. "hop_distance", "race", "seq" (lowercase, digits, '_': written unescaped)
-  std::string observed;
-  std::string expected;
+// the endpoint, 0 for context).  The two texts share one buffer, observed
+// first: built once, in place, by obs() then exp(), or by the constructor
+// from finished texts.
+class Evidence {
+ public:
+  // Room for both texts of a typical signal, so that obs() and exp() allocate once.
+  static constexpr size_t kTextReserve = 96;
+  Evidence(SignalName signal, double weight, bool strong = false) : signal(signal), weight(weight), strong(strong) {
+    text_.reserve(kTextReserve);
+  }
+  Evidence(SignalName signal, std::string_view observed, std::string_view expected, double weight, bool strong = false);
+
+  // Append to the observed text (only before exp()), then to the expected text.
+  template <typename... Pieces>
+  Evidence& obs(const Pieces&... pieces) & {
+    append(text_, pieces...);
+    observed_len_ = text_.size();
+    return *this;
+  }
+  template <typename... Pieces>
+  Evidence& exp(const Pieces&... pieces) & {
+    append(text_, pieces...);
+    return *this;
+  }
+  template <typename... Pieces>
+  Evidence&& obs(const Pieces&... pieces) && {
+    return std::move(obs(pieces...));
+  }
+  template <typename... Pieces>
+  Evidence&& exp(const Pieces&... pieces) && {
+    return std::move(exp(pieces...));
+  }
+
+  std::string_view observed() const { return std::string_view(text_).substr(0, observed_len_); }
+  std::string_view expected() const { return std::string_view(text_).substr(observed_len_); }
+
+  SignalName signal;
   double weight = 0;
   bool strong = false;  // an endpoint's own RST cannot produce it (not rendered: it only steers the decision)
+
+ private:
+  std::string text_;  // observed, then expected
+  size_t observed_len_ = 0;
 };
 
 // The injector's signature, to recognise a device across connections.
@@ -68,5 +134,34 @@ struct Verdict {
   std::optional<RstDiagnostic> diagnostic;
   Fingerprint fingerprint;
 };
+
+namespace detail {
+constexpr size_t piece_size(std::string_view s) { return s.size(); }
+template <std::integral T>
+constexpr size_t piece_size(T) {
+  return 20;
+}
+inline void put_piece(std::string& out, std::string_view s) { out.append(s); }
+template <std::integral T>
+void put_piece(std::string& out, T v) {
+  char buf[24];
+  out.append(buf, std::to_chars(buf, buf + sizeof(buf), v).ptr);
+}
+template <typename P>
+concept Integer = std::integral<P> && !std::same_as<P, char> && !std::same_as<P, bool>;
+template <typename P>
+decltype(auto) piece(const P& p) {
+  if constexpr (Integer<P>)
+    return static_cast<std::conditional_t<std::is_signed_v<P>, int64_t, uint64_t>>(p);
+  else
+    return std::string_view(p);
+}
+}  // namespace detail
+
+template <typename... Pieces>
+void append(std::string& out, const Pieces&... pieces) {
+  out.reserve(out.size() + (detail::piece_size(detail::piece(pieces)) + ... + 0));
+  (detail::put_piece(out, detail::piece(pieces)), ...);
+}
 
 }  // namespace rsthop::attribution

@@ -97,8 +97,8 @@ struct Fusion {
   void add(std::optional<attribution::Evidence> e) {
     if (e) v.evidence.push_back(std::move(*e));
   }
-  void add(std::string signal, std::string observed, std::string expected = "", double w = 0) {
-    v.evidence.push_back({std::move(signal), std::move(observed), std::move(expected), w});
+  void add(attribution::SignalName signal, std::string_view observed, std::string_view expected = "", double w = 0) {
+    v.evidence.emplace_back(signal, observed, expected, w);
   }
   // The address of hop `hop`, when the ladders (or the target) know it.
   std::optional<Addr16> address_of(int hop) const {

@@ -9,8 +9,8 @@ using attribution::Evidence;
 using probe::SynStep;
 using probe::TriggerStep;
 
-Evidence context(std::string signal, std::string observed) {
-  return Evidence{std::move(signal), std::move(observed), "", 0};
+Evidence context(attribution::SignalName signal, std::string_view observed) {
+  return Evidence{signal, observed, "", 0};
 }
 
 std::string target_str(const probe::Target& t) {

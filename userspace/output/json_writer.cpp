@@ -145,8 +145,13 @@ inline bool plain_word(const char* s) {
 // Writes `s` quoted and escaped at p, which has room for 6 * s.size() + 2.
 char* escape_string(char* p, std::string_view s) {
   *p++ = '"';
+  size_t i = 0;
+  while (i + 8 <= s.size() && plain_word(s.data() + i)) i += 8;
+  // Fewer than 8 bytes left: the last word, overlapping the ones before it,
+  // covers them, so plain text of 8 bytes or more never reaches the byte loop.
+  if (i < s.size() && s.size() >= 8 && i + 8 > s.size() && plain_word(s.data() + s.size() - 8)) i = s.size();
   size_t run = 0;  // start of the bytes copied as they are, in one memcpy
-  for (size_t i = 0; i < s.size(); i++) {
+  for (; i < s.size(); i++) {
     while (i + 8 <= s.size() && plain_word(s.data() + i)) i += 8;
     if (i == s.size()) break;
     const auto c = static_cast<uint8_t>(s[i]);

@@ -9,8 +9,8 @@ void write_evidence(JsonWriter& w, const std::vector<attribution::Evidence>& evi
   for (const auto& e : evidence) {
     w.begin_object();
     w.plain("signal", e.signal);  // an identifier of rsthop's (verdict.h): no escaping scan
-    w.string("observed", e.observed);
-    if (!e.expected.empty()) w.string("expected", e.expected);
+    w.string("observed", e.observed());
+    if (!e.expected().empty()) w.string("expected", e.expected());
     w.real("weight", e.weight, 2);
     w.end_object();
   }

@@ -44,8 +44,8 @@ TEST(InjectorSignals, TtlVariesNeedsThreeForeignTtlsAndOneServerTtl) {
   ASSERT_TRUE(e);
   EXPECT_TRUE(e->strong);
   EXPECT_GT(e->weight, 0);
-  EXPECT_NE(e->observed.find("3 different TTLs"), std::string::npos) << e->observed;
-  EXPECT_NE(e->expected.find("TTL 62"), std::string::npos) << e->expected;
+  EXPECT_NE(e->observed().find("3 different TTLs"), std::string::npos) << e->observed();
+  EXPECT_NE(e->expected().find("TTL 62"), std::string::npos) << e->expected();
   f.synack_ttls_seen = {62, 63};  // the server's own TTL changes too: a path change, not forgery
   EXPECT_FALSE(ttl_varies_signal(f));
   f = facts();
@@ -79,8 +79,8 @@ TEST(InjectorSignals, CopiedFields) {
   auto e = copied_fields_signal(f);
   ASSERT_TRUE(e);
   EXPECT_TRUE(e->strong);
-  EXPECT_NE(e->observed.find("IP ID 4001 = the request's + 1"), std::string::npos) << e->observed;
-  EXPECT_NE(e->observed.find("window 502"), std::string::npos) << e->observed;
+  EXPECT_NE(e->observed().find("IP ID 4001 = the request's + 1"), std::string::npos) << e->observed();
+  EXPECT_NE(e->observed().find("window 502"), std::string::npos) << e->observed();
   f.rst.family = 6;
   EXPECT_FALSE(copied_fields_signal(f)) << "IPv6 has no IP ID";
 }

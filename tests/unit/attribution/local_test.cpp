@@ -28,7 +28,7 @@ TEST(Local, StackSentRstWithReason) {
   EXPECT_GE(v[0].confidence, 0.9);
   const auto* e = find_evidence(v[0], "local_stack");
   ASSERT_NE(e, nullptr);
-  EXPECT_NE(e->observed.find("reason 1"), std::string::npos) << e->observed;
+  EXPECT_NE(e->observed().find("reason 1"), std::string::npos) << e->observed();
 }
 
 TEST(Local, TracepointOnlyWithoutWireRst) {

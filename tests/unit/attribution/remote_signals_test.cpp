@@ -32,7 +32,7 @@ RemoteFacts facts() {
   return f;
 }
 
-std::string sig(const std::optional<Evidence>& e) { return e ? e->signal : "-"; }
+std::string sig(const std::optional<Evidence>& e) { return std::string(e ? e->signal.view() : "-"); }
 
 TEST(RemoteSignals, HopDistance) {
   RemoteFacts f = facts();
@@ -46,7 +46,7 @@ TEST(RemoteSignals, HopDistance) {
   f.rst_hop = 5;
   EXPECT_EQ(hop_distance_signal(f)->weight, 0);
   f.endpoint_hop.reset();
-  EXPECT_EQ(hop_distance_signal(f)->expected, "no packet of the peer to compare with");
+  EXPECT_EQ(hop_distance_signal(f)->expected(), "no packet of the peer to compare with");
 }
 
 TEST(RemoteSignals, HopMemoryOnlyWhenRemembered) {
@@ -153,7 +153,7 @@ TEST(RemoteSignals, L2SourceAndVendor) {
   EXPECT_EQ(l2_source_signal(f)->weight, 0.1);
   EXPECT_FALSE(l2_vendor_signal(f));
   f.l2_vendor = "Example Networks";
-  EXPECT_EQ(l2_vendor_signal(f)->observed, "Example Networks");
+  EXPECT_EQ(l2_vendor_signal(f)->observed(), "Example Networks");
 }
 
 TEST(RemoteSignals, PayloadTextOrDiagnostic) {

@@ -139,7 +139,7 @@ inline std::string dump(const attribution::Verdict& v) {
   for (const auto& e : v.evidence) {
     char w[32];
     std::snprintf(w, sizeof(w), "%+.2f", e.weight);
-    s += "  " + e.signal + " " + w + ": " + e.observed + " | expected " + e.expected + "\n";
+    attribution::append(s, "  ", e.signal, " ", w, ": ", e.observed(), " | expected ", e.expected(), "\n");
   }
   s += "  fingerprint " + v.fingerprint.id + "\n  summary: " + v.summary + "\n";
   return s;

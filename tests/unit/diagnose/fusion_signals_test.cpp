@@ -39,7 +39,7 @@ TEST(FusionSignals, EndpointHop) {
   in.syn = syn_reaching(4);
   auto e = endpoint_hop_signal(in);
   ASSERT_TRUE(e);
-  EXPECT_EQ(e->observed, "the SYN ladder reached 198.18.4.2:443 at TTL 4");
+  EXPECT_EQ(e->observed(), "the SYN ladder reached 198.18.4.2:443 at TTL 4");
 }
 
 TEST(FusionSignals, PortDistanceOnlyWhenPort80IsFarther) {
@@ -66,9 +66,9 @@ TEST(FusionSignals, ControlPassesOrFails) {
   Inputs in = target();
   EXPECT_FALSE(control_signal(in));
   in.control = {{1, TriggerStep::silent, 1.0, 2001, ""}, {2, TriggerStep::response, 1.0, 2002, ""}};
-  EXPECT_EQ(control_signal(in)->observed, "the control request passes (answered at TTL 2)");
+  EXPECT_EQ(control_signal(in)->observed(), "the control request passes (answered at TTL 2)");
   in.control.push_back({3, TriggerStep::reset, 1.0, 2003, ""});
-  EXPECT_EQ(control_signal(in)->observed, "the control request fails too");
+  EXPECT_EQ(control_signal(in)->observed(), "the control request fails too");
 }
 
 TEST(FusionSignals, TtlCopyNeedsTwoRstTtls) {
@@ -85,7 +85,7 @@ TEST(FusionSignals, TtlCopyNeedsTwoRstTtls) {
   in.resets.back().ttl = 3;
   ASSERT_TRUE(ttl_copy_signal(in));
   EXPECT_EQ(ttl_copy_signal(in)->signal, "ttl_copy");
-  EXPECT_EQ(ttl_copy_signal(in)->observed, "the RST's TTL follows the probe's TTL (2, 3): the device copies it");
+  EXPECT_EQ(ttl_copy_signal(in)->observed(), "the RST's TTL follows the probe's TTL (2, 3): the device copies it");
 }
 
 // Two TTLs chosen per connection that happen to be one apart, as the probes are (1 in ~200 for a
@@ -133,7 +133,7 @@ TEST(FusionSignals, DelayedReset) {
   probe::TlsResult tls;
   tls.reset_after_hello_ms = 1500.4;
   in.tls = tls;
-  EXPECT_EQ(delayed_reset_signal(in)->observed,
+  EXPECT_EQ(delayed_reset_signal(in)->observed(),
             "reset 1500 ms after the ClientHello, the ladder's requests were answered");
 }
 
