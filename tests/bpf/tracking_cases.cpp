@@ -27,12 +27,12 @@ Bytes data_frame(const Net& n, uint32_t seq, const std::string& text) {
   return tcp_frame(n, true, kPsh | kAck).seq(seq).payload(text).build();
 }
 
-void add_family(std::vector<Case>& out, const Net& n) {
+// One family's cases: the handshake, data and a RST with its payload.
+void add_handshake(std::vector<Case>& out, const Net& n) {
   const std::string f = n.name;
   const bool v4 = n.family == 4;
-  const EventExpect from_client = tcp_event(n, true, 0);
-  const rh_flow_key key = from_client.key;  // client < server: client is side A
-  const uint16_t ip_hdr = v4 ? 20 : 40;
+  const rh_flow_key key = tcp_event(n, true, 0).key;  // client < server: client is side A
+  const uint16_t ip_hdr = n.family == 4 ? 20 : 40;
 
   {
     EventExpect e = tcp_event(n, true, RH_EV_SYN);
@@ -144,6 +144,14 @@ void add_family(std::vector<Case>& out, const Net& n) {
     Bytes rst = tcp_frame(n, false, kRst | kAck).payload(kRstText).build();
     out.push_back({f + "_rst_with_payload", {base_syn(n)}, rst, e, C{{RH_C_TCP, 1}, {RH_C_EVENTS, 1}}, {}});
   }
+}
+
+// One family's cases: RST payload lengths and resets of flows never seen.
+void add_resets(std::vector<Case>& out, const Net& n) {
+  const std::string f = n.name;
+  const rh_flow_key key = tcp_event(n, true, 0).key;  // client < server: client is side A
+  const uint16_t ip_hdr = n.family == 4 ? 20 : 40;
+
   // Any RST payload travels in the one RH_REC_SIZE_RST_PAYLOAD record, its first 64 bytes at most
   // (session 8 measured size classes of 16 / 32 / 64 and kept none); the reader gets them back.
   for (size_t len : {1, 63, 64, 65, 100}) {
@@ -224,6 +232,13 @@ void add_family(std::vector<Case>& out, const Net& n) {
                      EXPECT_NE(st.ts_first_payload[RH_SIDE_A], 0u);
                    }});
   }
+}
+
+// One family's cases: mid-stream flows, options and the other corner cases.
+void add_midstream_and_options(std::vector<Case>& out, const Net& n) {
+  const std::string f = n.name;
+  const rh_flow_key key = tcp_event(n, true, 0).key;  // client < server: client is side A
+
   {
     // A mid-stream flow's first payload is an event too, so a connection that
     // only carries data still gets a flow line; its bytes are still captured.
@@ -329,6 +344,12 @@ void add_family(std::vector<Case>& out, const Net& n) {
     out.push_back(
         {f + "_syn_option_bad_length", {}, syn, e, C{{RH_C_TCP, 1}, {RH_C_FLOW_NEW, 1}, {RH_C_EVENTS, 1}}, {}});
   }
+}
+
+void add_family(std::vector<Case>& out, const Net& n) {
+  add_handshake(out, n);
+  add_resets(out, n);
+  add_midstream_and_options(out, n);
 }
 
 }  // namespace
