@@ -136,6 +136,18 @@ class Trace:
         self.rc = self.proc.returncode
         return self.events()
 
+    def wait_for(self, pred, timeout=30.0):
+        """While trace runs: waits until a line it wrote satisfies `pred` (on the parsed event), returns
+        that event.  A signal that the product has read what came before, instead of a sleep."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in list(self._out):
+                if line.strip() and pred(json.loads(line)):
+                    return json.loads(line)
+            if time.monotonic() >= deadline or self.proc.poll() is not None:
+                raise AssertionError(f"no such line from rsthop trace within {timeout} s: {''.join(self._out)[-600:]!r}")
+            time.sleep(0.05)
+
     def programs(self):
         """Ids of the BPF programs this trace holds (call while it runs)."""
         return programs_held(self.proc.pid)
