@@ -2,10 +2,9 @@
 proven without rsthop: each behaviour resets, drops or passes exactly what it
 should, seen from the client with curl, small Python clients and tcpdump."""
 import re
-import signal
 import unittest
 
-from harness import Lab, require_root, start_tcpdump, wait_for_line
+from harness import Lab, require_root, start_tcpdump, stop_at_end_marker, with_end_marker
 
 OK, BLOCKED = "ok.lab", "blocked.lab"
 RESET_RCS = (35, 56)  # curl: reset during the TLS handshake / while receiving
@@ -46,32 +45,17 @@ PACKET = re.compile(r"^\d\d:\d\d:\d\d\.\d+ ", re.M)
 
 
 class Capture:
-    """tcpdump on the client's link; stop() returns one dict per packet.
-
-    stop() does not guess how long tcpdump needs for the last packets (it hands them over in
-    blocks, up to 100 ms old with -l, and then has to be scheduled): it sends a marker datagram
-    through the link (UDP to router 1's port 9, which the capture also takes) and stops tcpdump
-    once it has printed the marker.  Packets on one interface reach the capture in order, so every
-    packet before it has been printed then."""
-    MARKER_PORT = 9
+    """tcpdump on the client's link; stop() returns one dict per packet (stopped at the end
+    marker: harness.stop_at_end_marker)."""
 
     def __init__(self, lab, node, dev, expr):
-        assert node == "client" and dev == lab.client_if, "the marker is sent from the client over its link"
+        assert node == "client" and dev == lab.client_if, "the end marker is sent from the client over its link"
         self.lab = lab
-        self.marker_to = lab.hop_addr(1)
-        argv = ["tcpdump", "-i", dev, "-n", "-l", "-U", "-e", "-v", "-S",
-                f"({expr}) or (udp and dst host {self.marker_to} and dst port {self.MARKER_PORT})"]
+        argv = ["tcpdump", "-i", dev, "-n", "-l", "-U", "-e", "-v", "-S", with_end_marker(lab, expr)]
         self.p = start_tcpdump(lab, node, argv, text=True)
 
     def stop(self):
-        self.lab.run("client", "python3 -c 'import socket,sys; socket.socket(socket.AF_INET, socket.SOCK_DGRAM)"
-                               f".sendto(b\"rsthop-capture-end\", (sys.argv[1], {self.MARKER_PORT}))' {self.marker_to}")
-        line, said = wait_for_line(self.p.stdout, f" > {self.marker_to}.{self.MARKER_PORT}: UDP", 30)
-        self.p.send_signal(signal.SIGINT)
-        rest, _ = self.p.communicate(timeout=10)
-        if line is None:
-            raise AssertionError(f"tcpdump did not print the end marker within 30 s: {said[-400:]!r}")
-        out = said + (rest or "")
+        out = stop_at_end_marker(self.lab, self.p)
         packets = []
         for block in PACKET.split(out)[1:]:
             f = re.search(r"Flags \[([^\]]*)\]", block)
