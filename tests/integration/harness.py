@@ -77,6 +77,38 @@ def start_tcpdump(lab, node, argv, timeout=10.0, **kw):
     return p
 
 
+# The end marker of a capture on the client's link: a datagram to router 1's port 9.
+MARKER_PORT = 9
+
+
+def with_end_marker(lab, expr):
+    """A tcpdump filter for the client's link: `expr`, and the end marker (stop_at_end_marker)."""
+    return f"({expr}) or (udp and dst host {lab.hop_addr(1)} and dst port {MARKER_PORT})"
+
+
+def is_end_marker(lab, line):
+    """Whether a line of tcpdump's output is the end marker's."""
+    return f" > {lab.hop_addr(1)}.{MARKER_PORT}: UDP" in line
+
+
+def stop_at_end_marker(lab, p, timeout=30.0):
+    """Stops tcpdump `p` (text output, on the client's link, started with with_end_marker's filter)
+    once it has printed everything captured so far; returns its whole output.  Not a sleep before
+    SIGINT: tcpdump hands packets over in blocks (up to 100 ms old with -l) and must then be
+    scheduled, so a loaded machine lost the last packets.  The marker goes through the link after
+    them, and packets on one interface reach the capture in order: once tcpdump printed the
+    marker, it printed every packet before it."""
+    to = lab.hop_addr(1)
+    lab.run("client", "python3 -c 'import socket,sys; socket.socket(socket.AF_INET, socket.SOCK_DGRAM)"
+                      f".sendto(b\"rsthop-capture-end\", (sys.argv[1], {MARKER_PORT}))' {to}")
+    line, said = wait_for_line(p.stdout, f" > {to}.{MARKER_PORT}: UDP", timeout)
+    p.send_signal(signal.SIGINT)
+    rest, _ = p.communicate(timeout=10)
+    if line is None:
+        raise AssertionError(f"tcpdump did not print the end marker within {timeout} s: {said[-400:]!r}")
+    return said + (rest or "")
+
+
 class Trace:
     """`rsthop trace` running in a lab node; stop() returns the parsed events."""
 
@@ -135,6 +167,18 @@ class Trace:
         self.stderr += err or ""
         self.rc = self.proc.returncode
         return self.events()
+
+    def wait_for(self, pred, timeout=30.0):
+        """While trace runs: waits until a line it wrote satisfies `pred` (on the parsed event), returns
+        that event.  A signal that the product has read what came before, instead of a sleep."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in list(self._out):
+                if line.strip() and pred(json.loads(line)):
+                    return json.loads(line)
+            if time.monotonic() >= deadline or self.proc.poll() is not None:
+                raise AssertionError(f"no such line from rsthop trace within {timeout} s: {''.join(self._out)[-600:]!r}")
+            time.sleep(0.05)
 
     def programs(self):
         """Ids of the BPF programs this trace holds (call while it runs)."""

@@ -2,11 +2,9 @@
 proven without rsthop: each behaviour resets, drops or passes exactly what it
 should, seen from the client with curl, small Python clients and tcpdump."""
 import re
-import signal
-import time
 import unittest
 
-from harness import Lab, require_root, start_tcpdump
+from harness import Lab, require_root, start_tcpdump, stop_at_end_marker, with_end_marker
 
 OK, BLOCKED = "ok.lab", "blocked.lab"
 RESET_RCS = (35, 56)  # curl: reset during the TLS handshake / while receiving
@@ -47,15 +45,17 @@ PACKET = re.compile(r"^\d\d:\d\d:\d\d\.\d+ ", re.M)
 
 
 class Capture:
-    """tcpdump in a lab node; stop() returns one dict per packet."""
+    """tcpdump on the client's link; stop() returns one dict per packet (stopped at the end
+    marker: harness.stop_at_end_marker)."""
 
     def __init__(self, lab, node, dev, expr):
-        self.p = start_tcpdump(lab, node, ["tcpdump", "-i", dev, "-n", "-l", "-U", "-e", "-v", "-S", expr], text=True)
+        assert node == "client" and dev == lab.client_if, "the end marker is sent from the client over its link"
+        self.lab = lab
+        argv = ["tcpdump", "-i", dev, "-n", "-l", "-U", "-e", "-v", "-S", with_end_marker(lab, expr)]
+        self.p = start_tcpdump(lab, node, argv, text=True)
 
     def stop(self):
-        time.sleep(0.3)
-        self.p.send_signal(signal.SIGINT)
-        out, _ = self.p.communicate(timeout=5)
+        out = stop_at_end_marker(self.lab, self.p)
         packets = []
         for block in PACKET.split(out)[1:]:
             f = re.search(r"Flags \[([^\]]*)\]", block)

@@ -13,7 +13,8 @@ import tempfile
 import time
 import unittest
 
-from harness import BIN, Lab, ROOT, event_type, of_type, part, require_root, start_tcpdump
+from harness import (BIN, Lab, ROOT, event_type, is_end_marker, of_type, part, require_root, start_tcpdump,
+                     stop_at_end_marker, with_end_marker)
 
 NOBODY = 65534
 PCAPGEN = os.path.join(os.path.dirname(BIN), "tools", "pcapgen", "pcapgen")
@@ -211,16 +212,15 @@ class Lab1(unittest.TestCase):
 
     def syns(self):
         """tcpdump on the client's link: every SYN the client sends, with its time."""
-        return start_tcpdump(self.lab, "client", ["tcpdump", "-i", self.lab.client_if, "-nn", "-tt", "-l", "-U",
-                                                  "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn"], text=True)
+        expr = with_end_marker(self.lab, "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn")
+        return start_tcpdump(self.lab, "client", ["tcpdump", "-i", self.lab.client_if, "-nn", "-tt", "-l", "-U", expr],
+                             text=True)
 
-    @staticmethod
-    def stop_syns(p):
-        time.sleep(0.5)
-        p.send_signal(signal.SIGINT)
-        out, _ = p.communicate(timeout=10)
+    def stop_syns(self, p):
+        # Every SYN sent before: a SYN lost to a stop that came too early could hide one too many.
+        out = stop_at_end_marker(self.lab, p)
         # One line per SYN; a retransmission repeats the source port: count attempts by port.
-        lines = [line for line in out.splitlines() if " > " in line]
+        lines = [line for line in out.splitlines() if " > " in line and not is_end_marker(self.lab, line)]
         ports = {}
         for line in lines:
             src = line.split()[2]

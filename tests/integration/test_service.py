@@ -11,7 +11,7 @@ import tempfile
 import time
 import unittest
 
-from harness import BIN, Lab, Trace, of_type, part, require_root, validate, wait_for_line
+from harness import BIN, Lab, Trace, event_type, of_type, part, require_root, validate, wait_for_line
 
 HTTP_SERVER = "import http.server,sys; http.server.test(HandlerClass=http.server.SimpleHTTPRequestHandler, " \
               "ServerClass=http.server.ThreadingHTTPServer, port=80, bind=sys.argv[1])"
@@ -54,7 +54,7 @@ class ServiceTest(unittest.TestCase):
 
     def test_config_file_and_environment_set_trace_options(self):
         self.lab.popen("server", ["python3", "-c", HTTP_SERVER, self.lab.addr("server")])
-        time.sleep(0.5)
+        self.lab.wait_port("server", self.lab.addr("server"), 80)
         # The file names the interface and asks for packet lines; the environment filters port 81.
         self.write_config(f'[trace]\ninterface = ["{self.lab.client_if}"]\npackets = true\nstats-interval = 0\n')
         env = dict(self.env, RSTHOP_PORT="81")
@@ -75,7 +75,9 @@ class ServiceTest(unittest.TestCase):
         self.write_config(f'[trace]\ninterface = ["{self.lab.client_if}"]\nport = [81]\nstats-interval = 0\n')
         t = _EnvTrace(self.lab, "client", ["--config", self.config], self.env)
         self.connect(81)
-        time.sleep(0.3)
+        # The first connection read before the reread (its reset line is out, its SYN came before):
+        # under load a sleep here let its SYN be read after the reread, a third packet line.
+        t.wait_for(lambda e: event_type(e) == "reset")
         # packets changes live; port cannot (the filter is the programs' read-only data).
         self.write_config(f'[trace]\ninterface = ["{self.lab.client_if}"]\nport = [82]\npackets = true\n'
                           'stats-interval = 0\n')

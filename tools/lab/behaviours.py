@@ -64,10 +64,13 @@ class Behaviours:
     def _string(sni):
         return f"-m string --string {shlex.quote(sni)} --algo bm"
 
-    def daemon(self, node, argv, timeout=5.0, **popen_kw):
+    def daemon(self, node, argv, timeout=30.0, **popen_kw):
         """Starts a lab binary that prints "ready"; waits for it.  stderr goes to a
         log file (a pipe nobody reads could fill up and block the daemon).
-        popen_kw go to popen (preexec_fn, to start it in a cgroup)."""
+        popen_kw go to popen (preexec_fn, to start it in a cgroup).  The wait ends on
+        "ready" (milliseconds); the timeout only bounds a daemon that never says it, so it
+        is generous (it was 5 s, a fixed deadline a start under ctest -j4 on two cores
+        need not meet)."""
         exe = bin_path(argv[0])
         if not os.access(exe, os.X_OK):
             raise self._error(f"{exe} is missing: build it (cmake --build build) or set RSTHOP_LAB_BIN_DIR")

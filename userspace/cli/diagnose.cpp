@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "cli/diagnose_exit.h"
 #include "cli/live_evidence.h"
 #include "cli/outputs.h"
 #include "cli/privileges.h"
@@ -320,10 +321,8 @@ int run_diagnose(const DiagnoseOptions& opt) {
     if (auto r = write_evidence(*evidence, out, lines, live.source.get()); !r) return fail(r.error().message);
   }
   if (auto c = outs->close(); !c) return fail(c.error().message);
-  if (out.capture_error) return fail(out.capture_error->message);
-  if (out.partial) return kInterruptedExit;
-  if (out.verdict.outcome == diagnose::RequestOutcome::error) return fail(out.verdict.summary);
-  return 0;
+  const DiagnoseExit end = diagnose_exit(out);
+  return end.message.empty() ? end.code : fail(end.message, end.code);
 }
 
 }  // namespace rsthop::cli

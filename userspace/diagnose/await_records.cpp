@@ -18,11 +18,18 @@ bool await_records(const std::set<uint16_t>& want, const std::function<void()>& 
   }
 }
 
-std::optional<uint16_t> reset_port(const rh_event& ev, const Addr16& target) {
+std::optional<uint16_t> reset_port(const rh_event& ev, const Addr16& target, uint16_t target_port) {
   if (ev.kind != RH_EV_RST && ev.kind != RH_EV_LOCAL_RST_RECV) return std::nullopt;
-  // Both carry the RST's direction: from the target (saddr) to our probe's port (dport).
-  if (std::memcmp(ev.saddr, target.data(), target.size()) != 0) return std::nullopt;
+  // Both carry the RST's direction: from the target (saddr, sport) to our probe's port (dport).
+  if (std::memcmp(ev.saddr, target.data(), target.size()) != 0 || ev.sport != target_port) return std::nullopt;
   return ev.dport;
+}
+
+std::optional<uint16_t> icmp_port(const rh_event& ev, const Addr16& target, uint16_t target_port) {
+  if (ev.kind != RH_EV_ICMP) return std::nullopt;
+  if (std::memcmp(ev.inner_daddr, target.data(), target.size()) != 0 || ev.inner_dport != target_port)
+    return std::nullopt;
+  return ev.inner_sport;
 }
 
 }  // namespace rsthop::diagnose

@@ -23,11 +23,18 @@ bool await_records(const std::set<uint16_t>& want, const std::function<void()>& 
                    const std::function<bool(uint16_t)>& seen, std::chrono::milliseconds budget,
                    std::chrono::milliseconds every = std::chrono::milliseconds(5));
 
-// The probe's local port whose reset `ev` shows coming from `target`: a RST on the wire from the
-// target's address, or this host's TCP accepting a RST from that address (RH_EV_LOCAL_RST_RECV,
+// The probe's local port whose reset `ev` shows coming from `target`'s address and port: a RST on
+// the wire from there, or this host's TCP accepting a RST from there (RH_EV_LOCAL_RST_RECV,
 // tcp_receive_reset).  A RST forged by this host's own firewall arrives over `lo`, which the capture
 // does not watch: the local event is the only record of it.  nullopt for anything else (this host's
-// own RSTs, other addresses, other kinds).
-std::optional<uint16_t> reset_port(const rh_event& ev, const Addr16& target);
+// own RSTs, other addresses, other kinds, and the target's other ports: a TLS target's port-80 probes
+// draw their ports from another sequence than the port-443 ones, so one local port can serve both).
+std::optional<uint16_t> reset_port(const rh_event& ev, const Addr16& target, uint16_t target_port);
+
+// The probe's local port an ICMP error `ev` quotes: a packet of ours to `target`'s address and port
+// (the quoted header's destination).  nullopt for other kinds, addresses and ports: an error quoting a
+// port-80 probe that happens to use a port-443 step's local port is not that step's (a TTL ladder
+// would place the hop from another connection's ICMP).
+std::optional<uint16_t> icmp_port(const rh_event& ev, const Addr16& target, uint16_t target_port);
 
 }  // namespace rsthop::diagnose

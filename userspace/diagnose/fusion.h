@@ -31,7 +31,7 @@ const char* name(Trigger t);
 std::optional<RequestOutcome> parse_outcome(std::string_view s);
 std::optional<Trigger> parse_trigger(std::string_view s);
 
-// An ICMP error the capture saw quoting one of our probes (matched by local port).
+// An ICMP error the capture saw quoting one of our probes to the target's port (matched by local port).
 struct IcmpSeen {
   uint16_t local_port = 0;
   Addr16 from{};

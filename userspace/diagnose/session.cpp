@@ -120,15 +120,15 @@ class Passive {
   void on_packet(const flow::Packet& p) {
     const rh_event& e = p.ev;
     if (e.kind == RH_EV_ICMP) {
-      if (same_addr(e.inner_daddr, target_.addr)) {
+      if (auto port = icmp_port(e, target_.addr, target_.port)) {
         IcmpSeen i;
-        i.local_port = e.inner_sport;
+        i.local_port = *port;
         std::memcpy(i.from.data(), e.saddr, 16);
         i.type = e.icmp_type;
         i.code = e.icmp_code;
         icmp_.push_back(i);
       }
-    } else if (auto port = reset_port(e, target_.addr)) {
+    } else if (auto port = reset_port(e, target_.addr, target_.port)) {
       rst_ports_.insert(*port);
     } else if (e.kind == RH_EV_SYNACK && same_addr(e.saddr, target_.addr) && e.hook != RH_HOOK_TC_EGRESS) {
       static const uint8_t zero[6] = {};
@@ -145,9 +145,12 @@ class Passive {
     // a RST this host's TCP stack sent is not evidence about the path.
     if (r.local_reason) return;
     const rh_event& e = r.first.ev;
+    // Our end of the connection: the destination of a remote RST, the source of ours.  Only the
+    // target port's connections: a port-80 probe may share its local port with a port-443 step.
+    const bool from_target = same_addr(e.saddr, target_.addr);
+    if ((from_target ? e.sport : e.dport) != target_.port) return;
     ResetSeen rs;
-    // Our end of the connection: the destination of a remote RST, the source of ours.
-    rs.local_port = same_addr(e.saddr, target_.addr) ? e.dport : e.sport;
+    rs.local_port = from_target ? e.dport : e.sport;
     rs.ttl = e.ttl;
     rs.verdict = v;
     resets_.push_back(std::move(rs));

@@ -191,10 +191,12 @@ class FakeSink : public Sink {
  public:
   std::atomic<bool> hold{false};
   std::atomic<int> fail_times{0};
+  std::atomic<int> entered{0};  // write() calls begun: the writer thread has taken a batch
   bool transient = true;
   std::string got;
   std::mutex mu;
   Result<void> write(std::string_view lines) override {
+    entered++;
     while (hold) std::this_thread::sleep_for(1ms);
     if (fail_times > 0) {
       fail_times--;
@@ -209,6 +211,13 @@ class FakeSink : public Sink {
     std::lock_guard l(mu);
     return got;
   }
+  // Until the writer thread is inside write() (held there): its batch has left the queue.  A fixed
+  // 50 ms sleep stood in for this; a writer thread not yet scheduled under load left the first
+  // line queued, and the room left in the queue was not the one the test counts on.
+  bool wait_entered(int n = 1) {
+    for (int i = 0; i < 10000 && entered < n; i++) std::this_thread::sleep_for(1ms);
+    return entered >= n;
+  }
 };
 
 TEST(QueuedSink, DropsWholeLinesWhenFullAndCountsThem) {
@@ -216,8 +225,8 @@ TEST(QueuedSink, DropsWholeLinesWhenFullAndCountsThem) {
   fake->hold = true;
   QueuedSink q(std::unique_ptr<Sink>(fake), "fake", Overflow::drop, 16);
   q.start();
-  ASSERT_TRUE(q.write("aaaa\n").ok());  // taken by the writer thread (held), or queued
-  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(q.write("aaaa\n").ok());
+  ASSERT_TRUE(fake->wait_entered());                      // taken by the writer thread (held there)
   ASSERT_TRUE(q.write("bbbb\ncccc\ndddd\neeee\n").ok());  // 16 bytes of room: three lines fit
   auto st = q.stats();
   ASSERT_EQ(st.size(), 1u);
@@ -240,7 +249,7 @@ TEST(QueuedSink, AccountingLinesTakeTheReserveWhenFull) {
   QueuedSink q(std::unique_ptr<Sink>(fake), "fake", Overflow::drop, 16);
   q.start();
   ASSERT_TRUE(q.write("aaaa\n").ok());
-  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(fake->wait_entered());
   ASSERT_TRUE(q.write("bbbb\ncccc\ndddd\neeee\n").ok());  // full: eeee dropped
   ASSERT_TRUE(q.write_accounting("lost 1\n").ok());       // past the capacity, from the reserve
   ASSERT_TRUE(q.write("ffff\n").ok());                    // still full for other lines
@@ -261,7 +270,7 @@ TEST(Writer, AccountingLineReachesAFullOutputAfterTheLinesItCounts) {
   Writer w(std::move(queue), Format::json);
   ASSERT_TRUE(w.emit([](std::string& l) { l += "{\"a\":1}"; }).ok());
   ASSERT_TRUE(w.flush().ok());
-  std::this_thread::sleep_for(50ms);  // taken by the held writer thread
+  ASSERT_TRUE(fake->wait_entered());  // taken by the held writer thread
   for (int i = 0; i < 4; i++) ASSERT_TRUE(w.emit([](std::string& l) { l += "{\"b\":2}"; }).ok());
   ASSERT_TRUE(w.emit_accounting([](std::string& l) { l += "{\"lost\":2}"; }).ok());
   EXPECT_EQ(q->stats()[0].dropped_full, 2u);  // 16 bytes hold two of the four

@@ -387,7 +387,8 @@ TEST_F(Ladder, TriggerResetInjectedByRouter2) {
   EXPECT_EQ(steps[1].kind, TriggerStep::silent);
   EXPECT_EQ(steps[2].kind, TriggerStep::reset);
   EXPECT_EQ(steps[3].kind, TriggerStep::reset);
-  EXPECT_LT(steps[2].ms, 400);
+  // Ended on the RST, not on the step timeout (a fixed 400 ms here was a speed bound under load).
+  EXPECT_LT(steps[2].ms, opts().step_timeout_ms) << describe(steps);
   ASSERT_EQ(control.size(), 3u) << describe(control);
   EXPECT_EQ(control[2].kind, TriggerStep::response);
 }
