@@ -122,8 +122,9 @@ int rh_ip_skb(struct __sk_buff *skb, __u32 l3_off, int proto, __u32 vlan_depth, 
 				  : rh_ip_skb((struct __sk_buff *)(f)->ctx, (__u32)((c)->pos - (data)), (proto),       \
 					      (p)->vlan_depth, (f)->hook))
 
-/* The event glue (bpf/events.h) reads the filter straight from rodata. */
+/* The event glue (bpf/events.h) reads the filter straight from rodata, and names IPv4 flows by rh_flow_key4. */
 #define RH_CFG(f, name) (cfg_##name)
+#define RH_HOST_FLOW4	1
 #include "events.h"
 
 /* The filter for callers without a frame (local_resets.bpf.h). */
@@ -204,29 +205,41 @@ static __always_inline struct rh_flow_state *rh_host_flow_find(const struct rh_f
 /* A new flow's state (rh_flow_reset()), in rodata: not 150 bytes of the callers' stack. */
 static const struct rh_flow_state flow_init = {.initiator = RH_SIDE_UNKNOWN};
 
-static __always_inline struct rh_flow_state *rh_host_flow_get(const struct rh_frame *f, const struct rh_flow_key *k,
-							      const struct rh_pkt *p)
+/*
+ * A new flow's entry in `map` at `key` (rh_host_flow_get*() missed it): inserted,
+ * counted, looked up again.  Inlined with a constant map, so each table's
+ * lookups stay the verifier's inlined ones.
+ */
+static __always_inline struct rh_flow_state *flow__create(const struct rh_frame *f, const struct rh_pkt *p, void *map,
+							  const void *key)
 {
-	struct rh_flow_key4 k4;
-	struct rh_flow_state *st;
-	long err;
+	long err = bpf_map_update_elem(map, key, (const void *)&flow_init, BPF_NOEXIST);
 
-	rh_flow_key4_make(&k4, k);
-	st = flow__lookup(k, &k4);
-	if (st)
-		return st;
-	if (k->family == 4)
-		err = bpf_map_update_elem(&flows4, &k4, (const void *)&flow_init, BPF_NOEXIST);
-	else
-		err = bpf_map_update_elem(&flows, k, (const void *)&flow_init, BPF_NOEXIST);
-	if (err && flow__lookup(k, &k4) == NULL) {
+	if (err && bpf_map_lookup_elem(map, key) == NULL) {
 		f->cnt->c[RH_C_LOST_FLOW_TABLE]++;
 		return NULL;
 	}
 	f->cnt->c[RH_C_FLOW_NEW]++;
 	if (!(p->tcp_flags & RH_TCP_SYN))
 		f->cnt->c[RH_C_FLOW_MIDSTREAM]++;
-	return flow__lookup(k, &k4);
+	return bpf_map_lookup_elem(map, key);
+}
+
+/* RH_HOST_FLOW4: events.h gives IPv4 segments' flows by their 12-byte key, so this sees IPv6 keys only. */
+static __always_inline struct rh_flow_state *rh_host_flow_get(const struct rh_frame *f, const struct rh_flow_key *k,
+							      const struct rh_pkt *p)
+{
+	struct rh_flow_state *st = bpf_map_lookup_elem(&flows, k);
+
+	return st ? st : flow__create(f, p, &flows, k);
+}
+
+static __always_inline struct rh_flow_state *rh_host_flow_get4(const struct rh_frame *f, const struct rh_flow_key4 *k4,
+							       const struct rh_pkt *p)
+{
+	struct rh_flow_state *st = bpf_map_lookup_elem(&flows4, k4);
+
+	return st ? st : flow__create(f, p, &flows4, k4);
 }
 
 /*
