@@ -6,7 +6,8 @@
  *
  * Contract: every path returns XDP_PASS / TC_ACT_OK (a tracer never alters
  * traffic) and every loss is counted in `counters`.  Fast path: packets the
- * filter rejects cost a parse and a bitmap test; data segments of a tracked
+ * filter rejects cost a parse and a bitmap test (with --port, a clean IPv4
+ * frame's before the global call); data segments of a tracked
  * flow cost one flow lookup and a few stores (no event, the clock only when
  * they carry payload).
  */
@@ -316,6 +317,38 @@ __attribute__((noinline)) int rh_ip_skb(struct __sk_buff *skb, __u32 l3_off, int
 }
 
 /*
+ * The --port filter's rejection of the common frame (untagged IPv4, not a
+ * fragment, the whole TCP header in the linear data), decided inline before
+ * the global call: counts what rh_glue_frame() would for it (PACKETS, TCP,
+ * FILTERED) and returns 1.  Any other frame returns 0 and takes the full path,
+ * which counts its own causes (a first fragment, a truncated header...).
+ */
+static __always_inline int ports__reject_early(struct rh_counters *cnt, const __u8 *data, const __u8 *end)
+{
+	const __u8 *ip = data + 14;
+	const __u8 *tcp;
+	__u32 hlen;
+
+	if (!cfg_filter_ports || ip + 20 > end)
+		return 0;
+	if (RH_LD16(data + 12) != rh_htons(RH_ETH_P_IP) || ip[0] < 0x45 || ip[0] > 0x4f || ip[9] != RH_IPPROTO_TCP ||
+	    (RH_LD16(ip + 6) & rh_htons(0x3fff)))
+		return 0;
+	tcp = ip + (ip[0] & 0x0f) * 4;
+	if (tcp + 20 > end)
+		return 0;
+	hlen = (__u32)(tcp[12] >> 4) * 4;
+	if (hlen < 20 || tcp + hlen > end)
+		return 0;
+	if (filter__port(NULL, rh_ntohs(RH_LD16(tcp))) || filter__port(NULL, rh_ntohs(RH_LD16(tcp + 2))))
+		return 0;
+	cnt->c[RH_C_PACKETS]++;
+	cnt->c[RH_C_TCP]++;
+	cnt->c[RH_C_FILTERED]++;
+	return 1;
+}
+
+/*
  * The Ethernet header, inline in each program; the rest, with the frame
  * fields it needs (ifindex, GSO segments, the skb's length), in rh_ip_*().
  */
@@ -331,7 +364,7 @@ static __always_inline void rh_handle(void *ctx, const __u8 *data, const __u8 *d
 		.has_l2 = 1,
 	};
 
-	if (!cnt)
+	if (!cnt || ports__reject_early(cnt, data, data_end))
 		return;
 	rh_glue_frame(&f, data, data_end);
 }
