@@ -11,7 +11,9 @@
  *                 next event comes cfg_flush_ns after the batch's first; a
  *                 lone event is flushed by a CPU-pinned timer cfg_timer_ns
  *                 after it (armed once per batch, only when cfg_timer_ns).
- * Both read the clock once per event, as an event's timestamp does.
+ * Both read the clock once per event, as an event's timestamp does.  Then
+ * the lookup pair (lookup40 / lookup12) and the floors (floor_clock,
+ * floor_counter: one piece of the tracked path alone, session 9).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -207,5 +209,38 @@ int lookup12(struct xdp_md *ctx)
 	v = bpf_map_lookup_elem(&lru12, &k);
 	if (v)
 		v[1]++;
+	return 2;
+}
+
+/*
+ * Floors of the kernel rows (session 9): one piece of rsthop's tracked path
+ * alone, over the empty program.  floor_clock reads the clock as a PSH
+ * segment does (bpf_ktime_get_ns) and keeps it; floor_counter bumps a
+ * per-CPU counter as every rsthop packet does (counters, twice per IP packet).
+ */
+__u64 floor_last_ns = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64[32]);
+} floor_counters SEC(".maps");
+
+SEC("xdp")
+int floor_clock(struct xdp_md *ctx)
+{
+	floor_last_ns = bpf_ktime_get_ns();
+	return 2;
+}
+
+SEC("xdp")
+int floor_counter(struct xdp_md *ctx)
+{
+	__u32 zero = 0;
+	__u64 *c = bpf_map_lookup_elem(&floor_counters, &zero);
+
+	if (c)
+		c[1]++;
 	return 2;
 }

@@ -17,7 +17,12 @@
  * and may define, before including it, RH_HOST_IP(f, c, p, data, proto):
  * how rh_glue_frame() hands a frame on past its L2 header (default: straight
  * to rh_glue_ip(); BPF: to a global function, verified once instead of once
- * per VLAN depth).
+ * per VLAN depth), and RH_HOST_FLOW4: the includer keeps IPv4 flows by their
+ * 12-byte key and defines
+ *   rh_host_flow_get4() as rh_host_flow_get() for an IPv4 segment's rh_flow_key4
+ *                       (built straight from its IP header; rh_host_flow_get()
+ *                       then sees IPv6 keys only), and an IPv4 segment's
+ *                       16-byte addresses are built only when it emits an event.
  * The filter is read through RH_CFG(f, name): the kernel maps it onto its
  * rodata (cfg_<name>), userspace onto f->filter.  Sizes passed to
  * rh_host_reserve() are compile-time constants, as bpf_ringbuf_reserve needs.
@@ -80,6 +85,10 @@ RH_INLINE void rh_host_submit(const struct rh_frame *f, void *rec, __u64 now);
 RH_INLINE struct rh_flow_state *rh_host_flow_get(const struct rh_frame *f, const struct rh_flow_key *k,
 						 const struct rh_pkt *p);
 RH_INLINE struct rh_flow_state *rh_host_flow_find(const struct rh_frame *f, const struct rh_flow_key *k);
+#ifdef RH_HOST_FLOW4
+RH_INLINE struct rh_flow_state *rh_host_flow_get4(const struct rh_frame *f, const struct rh_flow_key4 *k4,
+						  const struct rh_pkt *p);
+#endif
 
 RH_INLINE void counters__inc(struct rh_counters *cnt, int idx)
 {
@@ -345,24 +354,49 @@ RH_INLINE void icmp__event(const struct rh_frame *f, const struct rh_pkt *p, con
 	event__submit(f, rec, now);
 }
 
+/*
+ * A segment's flow state, created on first sight, and the sender's side.
+ * Builds p's addresses, except for IPv4 under RH_HOST_FLOW4 (rh_glue_tcp()
+ * builds those for an event only).
+ */
+RH_INLINE struct rh_flow_state *flow__of(const struct rh_frame *f, struct rh_pkt *p, __u8 *side)
+{
+	struct rh_flow_key k;
+
+#ifdef RH_HOST_FLOW4
+	if (p->family == 4) {
+		struct rh_flow_key4 k4;
+
+		*side = rh_flow_key4_of(&k4, p->l3, p->sport, p->dport);
+		return rh_host_flow_get4(f, &k4, p);
+	}
+#endif
+	rh_pkt_addrs(p);
+	*side = rh_flow_key_make(&k, p->family, p->saddr, p->sport, p->daddr, p->dport);
+	return rh_host_flow_get(f, &k, p);
+}
+
 /* A parsed TCP segment that passed the filter: track its flow, emit what the state machine asks for. */
-RH_INLINE void rh_glue_tcp(const struct rh_frame *f, const struct rh_pkt *p)
+RH_INLINE void rh_glue_tcp(const struct rh_frame *f, struct rh_pkt *p)
 {
 	struct rh_flow_state *st;
-	struct rh_flow_key k;
 	__u64 now = 0;
 	int kind;
 	__u8 side;
 
-	side = rh_flow_key_make(&k, p->family, p->saddr, p->sport, p->daddr, p->dport);
-	st = rh_host_flow_get(f, &k, p);
+	st = flow__of(f, p, &side);
 	if (!st)
 		return;
 	if (rh_track_needs_clock(st, p, side))
 		now = rh_host_now(f);
 	kind = rh_track(st, p, side, now, f->segs);
-	if (kind)
-		tcp__event(f, p, st, side, kind, now);
+	if (!kind)
+		return;
+#ifdef RH_HOST_FLOW4
+	if (p->family == 4)
+		rh_pkt_addrs(p);
+#endif
+	tcp__event(f, p, st, side, kind, now);
 }
 
 /*
@@ -415,15 +449,17 @@ RH_INLINE void rh_glue_ip(const struct rh_frame *f, struct rh_cursor *c, struct 
 		return;
 	}
 	cnt->c[RH_C_TCP]++;
-	/* Ports first: a packet the port filter rejects never builds its addresses. */
+	/* Ports first; the addresses are built for the host filter only when it is set (else by rh_glue_tcp()). */
 	if (!filter__ports(f, p->sport, p->dport)) {
 		cnt->c[RH_C_FILTERED]++;
 		return;
 	}
-	rh_pkt_addrs(p);
-	if (!filter__hosts(f, p->saddr, p->daddr)) {
-		cnt->c[RH_C_FILTERED]++;
-		return;
+	if (RH_CFG(f, filter_hosts)) {
+		rh_pkt_addrs(p);
+		if (!filter__cidr_match(f, p->saddr) && !filter__cidr_match(f, p->daddr)) {
+			cnt->c[RH_C_FILTERED]++;
+			return;
+		}
 	}
 	rh_parse_tcp_rest(p);
 	rh_glue_tcp(f, p);

@@ -73,6 +73,32 @@ RH_INLINE void rh_flow_key4_make(struct rh_flow_key4 *k4, const struct rh_flow_k
 	k4->port_b = k->port_b;
 }
 
+/*
+ * The flows4 key of an IPv4 segment straight from its IP header (`ip4`, the
+ * source address at 12, the destination at 16) and its ports; returns the
+ * sender's side.  The same key and side as rh_flow_key_make() over the
+ * IPv4-mapped addresses, then rh_flow_key4_make() (the mapped prefix is equal,
+ * so the order is the last four bytes', big-endian), without building either.
+ */
+RH_INLINE __u8 rh_flow_key4_of(struct rh_flow_key4 *k4, const __u8 *ip4, __u16 sport, __u16 dport)
+{
+	__u32 s = RH_LD32(ip4 + 12), d = RH_LD32(ip4 + 16);
+	__u32 s_be = rh_ntohl(s), d_be = rh_ntohl(d);
+
+	if (s_be < d_be || (s_be == d_be && sport <= dport)) {
+		k4->addr_a = s;
+		k4->addr_b = d;
+		k4->port_a = sport;
+		k4->port_b = dport;
+		return RH_SIDE_A;
+	}
+	k4->addr_a = d;
+	k4->addr_b = s;
+	k4->port_a = dport;
+	k4->port_b = sport;
+	return RH_SIDE_B;
+}
+
 /* The rh_flow_key of a flows4 key (userspace: walking the IPv4 table). */
 RH_INLINE void rh_flow_key4_expand(struct rh_flow_key *k, const struct rh_flow_key4 *k4)
 {

@@ -6,7 +6,8 @@
  *
  * Contract: every path returns XDP_PASS / TC_ACT_OK (a tracer never alters
  * traffic) and every loss is counted in `counters`.  Fast path: packets the
- * filter rejects cost a parse and a bitmap test; data segments of a tracked
+ * filter rejects cost a parse and a bitmap test (with --port, a clean IPv4
+ * frame's before the global call); data segments of a tracked
  * flow cost one flow lookup and a few stores (no event, the clock only when
  * they carry payload).
  */
@@ -122,8 +123,9 @@ int rh_ip_skb(struct __sk_buff *skb, __u32 l3_off, int proto, __u32 vlan_depth, 
 				  : rh_ip_skb((struct __sk_buff *)(f)->ctx, (__u32)((c)->pos - (data)), (proto),       \
 					      (p)->vlan_depth, (f)->hook))
 
-/* The event glue (bpf/events.h) reads the filter straight from rodata. */
+/* The event glue (bpf/events.h) reads the filter straight from rodata, and names IPv4 flows by rh_flow_key4. */
 #define RH_CFG(f, name) (cfg_##name)
+#define RH_HOST_FLOW4	1
 #include "events.h"
 
 /* The filter for callers without a frame (local_resets.bpf.h). */
@@ -204,29 +206,41 @@ static __always_inline struct rh_flow_state *rh_host_flow_find(const struct rh_f
 /* A new flow's state (rh_flow_reset()), in rodata: not 150 bytes of the callers' stack. */
 static const struct rh_flow_state flow_init = {.initiator = RH_SIDE_UNKNOWN};
 
-static __always_inline struct rh_flow_state *rh_host_flow_get(const struct rh_frame *f, const struct rh_flow_key *k,
-							      const struct rh_pkt *p)
+/*
+ * A new flow's entry in `map` at `key` (rh_host_flow_get*() missed it): inserted,
+ * counted, looked up again.  Inlined with a constant map, so each table's
+ * lookups stay the verifier's inlined ones.
+ */
+static __always_inline struct rh_flow_state *flow__create(const struct rh_frame *f, const struct rh_pkt *p, void *map,
+							  const void *key)
 {
-	struct rh_flow_key4 k4;
-	struct rh_flow_state *st;
-	long err;
+	long err = bpf_map_update_elem(map, key, (const void *)&flow_init, BPF_NOEXIST);
 
-	rh_flow_key4_make(&k4, k);
-	st = flow__lookup(k, &k4);
-	if (st)
-		return st;
-	if (k->family == 4)
-		err = bpf_map_update_elem(&flows4, &k4, (const void *)&flow_init, BPF_NOEXIST);
-	else
-		err = bpf_map_update_elem(&flows, k, (const void *)&flow_init, BPF_NOEXIST);
-	if (err && flow__lookup(k, &k4) == NULL) {
+	if (err && bpf_map_lookup_elem(map, key) == NULL) {
 		f->cnt->c[RH_C_LOST_FLOW_TABLE]++;
 		return NULL;
 	}
 	f->cnt->c[RH_C_FLOW_NEW]++;
 	if (!(p->tcp_flags & RH_TCP_SYN))
 		f->cnt->c[RH_C_FLOW_MIDSTREAM]++;
-	return flow__lookup(k, &k4);
+	return bpf_map_lookup_elem(map, key);
+}
+
+/* RH_HOST_FLOW4: events.h gives IPv4 segments' flows by their 12-byte key, so this sees IPv6 keys only. */
+static __always_inline struct rh_flow_state *rh_host_flow_get(const struct rh_frame *f, const struct rh_flow_key *k,
+							      const struct rh_pkt *p)
+{
+	struct rh_flow_state *st = bpf_map_lookup_elem(&flows, k);
+
+	return st ? st : flow__create(f, p, &flows, k);
+}
+
+static __always_inline struct rh_flow_state *rh_host_flow_get4(const struct rh_frame *f, const struct rh_flow_key4 *k4,
+							       const struct rh_pkt *p)
+{
+	struct rh_flow_state *st = bpf_map_lookup_elem(&flows4, k4);
+
+	return st ? st : flow__create(f, p, &flows4, k4);
 }
 
 /*
@@ -303,6 +317,38 @@ __attribute__((noinline)) int rh_ip_skb(struct __sk_buff *skb, __u32 l3_off, int
 }
 
 /*
+ * The --port filter's rejection of the common frame (untagged IPv4, not a
+ * fragment, the whole TCP header in the linear data), decided inline before
+ * the global call: counts what rh_glue_frame() would for it (PACKETS, TCP,
+ * FILTERED) and returns 1.  Any other frame returns 0 and takes the full path,
+ * which counts its own causes (a first fragment, a truncated header...).
+ */
+static __always_inline int ports__reject_early(struct rh_counters *cnt, const __u8 *data, const __u8 *end)
+{
+	const __u8 *ip = data + 14;
+	const __u8 *tcp;
+	__u32 hlen;
+
+	if (!cfg_filter_ports || ip + 20 > end)
+		return 0;
+	if (RH_LD16(data + 12) != rh_htons(RH_ETH_P_IP) || ip[0] < 0x45 || ip[0] > 0x4f || ip[9] != RH_IPPROTO_TCP ||
+	    (RH_LD16(ip + 6) & rh_htons(0x3fff)))
+		return 0;
+	tcp = ip + (ip[0] & 0x0f) * 4;
+	if (tcp + 20 > end)
+		return 0;
+	hlen = (__u32)(tcp[12] >> 4) * 4;
+	if (hlen < 20 || tcp + hlen > end)
+		return 0;
+	if (filter__port(NULL, rh_ntohs(RH_LD16(tcp))) || filter__port(NULL, rh_ntohs(RH_LD16(tcp + 2))))
+		return 0;
+	cnt->c[RH_C_PACKETS]++;
+	cnt->c[RH_C_TCP]++;
+	cnt->c[RH_C_FILTERED]++;
+	return 1;
+}
+
+/*
  * The Ethernet header, inline in each program; the rest, with the frame
  * fields it needs (ifindex, GSO segments, the skb's length), in rh_ip_*().
  */
@@ -318,7 +364,7 @@ static __always_inline void rh_handle(void *ctx, const __u8 *data, const __u8 *d
 		.has_l2 = 1,
 	};
 
-	if (!cnt)
+	if (!cnt || ports__reject_early(cnt, data, data_end))
 		return;
 	rh_glue_frame(&f, data, data_end);
 }

@@ -53,6 +53,17 @@ std::vector<Case> filter_cases() {
                    std::nullopt,
                    filtered,
                    no_flow});
+    // The kernel rejects a clean untagged IPv4 frame before its global call (ports__reject_early); these rows
+    // are the frames that must still take the full path and count what it counts.
+    out.push_back({f + "_other_port_vlan",
+                   {},
+                   tcp_frame(*n, true, kSyn).vlan(100).tcp(kClientPort, 80).build(),
+                   std::nullopt,
+                   filtered,
+                   no_flow});
+    Bytes cut = tcp_frame(*n, true, kSyn).tcp(kClientPort, 80).mss(1460).sack_perm().timestamps(1, 0).build();
+    cut.resize(cut.size() - 4);  // the capture ends inside the TCP options
+    out.push_back({f + "_other_port_cut_in_tcp_options", {}, cut, std::nullopt, C{{RH_C_TRUNC_L4, 1}}, no_flow});
     Net away = *n;
     away.client = n->family == 4 ? "192.168.7.1" : "2001:db9::1";
     away.server = n->family == 4 ? "192.168.7.2" : "2001:db9::2";
@@ -68,6 +79,33 @@ std::vector<Case> filter_cases() {
                    C{{RH_C_TCP, 1}, {RH_C_FLOW_NEW, 1}, {RH_C_EVENTS, 1}},
                    {}});
   }
+  const Net& v4 = net_v4();
+  out.push_back({"v4_other_port_ip_options",
+                 {},
+                 tcp_frame(v4, true, kSyn).ip_options(Bytes{1, 1, 1, 0}).tcp(kClientPort, 80).build(),
+                 std::nullopt,
+                 filtered,
+                 no_flow});
+  // The ports behind the options pass.  Read 4 bytes early (IHL ignored), the options would be ports 257 / 256
+  // and the ack number's top byte (0x50, no ACK flag) a whole 20-byte TCP header: rejected by mistake.
+  out.push_back({"v4_match_with_ip_options",
+                 {},
+                 tcp_frame(v4, true, kSyn).ip_options(Bytes{1, 1, 1, 0}).ack(0x50000000).build(),
+                 tcp_event(v4, true, RH_EV_SYN),
+                 C{{RH_C_TCP, 1}, {RH_C_FLOW_NEW, 1}, {RH_C_EVENTS, 1}},
+                 {}});
+  out.push_back({"v4_other_port_first_fragment",
+                 {},
+                 tcp_frame(v4, true, kSyn).df(false).frag(0, true).tcp(kClientPort, 80).build(),
+                 std::nullopt,
+                 C{{RH_C_FRAGMENTS, 1}, {RH_C_TCP, 1}, {RH_C_FILTERED, 1}},
+                 no_flow});
+  out.push_back({"v4_other_port_ihl_4_malformed",
+                 {},
+                 tcp_frame(v4, true, kSyn).override_ihl(4).tcp(kClientPort, 80).build(),
+                 std::nullopt,
+                 C{{RH_C_MALFORMED_L3, 1}},
+                 no_flow});
   return out;
 }
 

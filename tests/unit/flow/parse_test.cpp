@@ -183,20 +183,49 @@ TEST_P(FlowKey, BothDirectionsGiveOneKeyAndComplementarySides) {
   EXPECT_EQ(fwd.port_b, kc.a_is_side_a ? kc.pb : kc.pa);
 }
 
-INSTANTIATE_TEST_SUITE_P(V4AndV6, FlowKey,
-                         ::testing::Values(KeyCase{"10.0.0.1", "10.0.0.2", 40000, 443, 4, true},
-                                           KeyCase{"10.0.0.20", "10.0.0.3", 40000, 443, 4, false},
-                                           KeyCase{"9.0.0.1", "10.0.0.1", 1, 2, 4, true},  // byte order, not text order
-                                           KeyCase{"192.168.1.1", "10.0.0.1", 1, 2, 4, false},
-                                           KeyCase{"127.0.0.1", "127.0.0.1", 5000, 80, 4, false},  // same host: by port
-                                           KeyCase{"127.0.0.1", "127.0.0.1", 80, 5000, 4, true},
-                                           KeyCase{"2001:db8::2", "2001:db8::10", 40000, 443, 6, true},
-                                           KeyCase{"2001:db8:1::1", "2001:db8::ffff", 1, 2, 6, false},
-                                           KeyCase{"fe80::1", "::1", 1, 2, 6, false},
-                                           KeyCase{"::1", "::1", 8443, 443, 6, false}),
+const KeyCase kKeyCases[] = {KeyCase{"10.0.0.1", "10.0.0.2", 40000, 443, 4, true},
+                             KeyCase{"10.0.0.20", "10.0.0.3", 40000, 443, 4, false},
+                             KeyCase{"9.0.0.1", "10.0.0.1", 1, 2, 4, true},  // byte order, not text order
+                             KeyCase{"192.168.1.1", "10.0.0.1", 1, 2, 4, false},
+                             KeyCase{"127.0.0.1", "127.0.0.1", 5000, 80, 4, false},  // same host: by port
+                             KeyCase{"127.0.0.1", "127.0.0.1", 80, 5000, 4, true},
+                             KeyCase{"10.0.0.255", "10.0.1.0", 9, 9, 4, true},  // the last byte alone misorders
+                             KeyCase{"2001:db8::2", "2001:db8::10", 40000, 443, 6, true},
+                             KeyCase{"2001:db8:1::1", "2001:db8::ffff", 1, 2, 6, false},
+                             KeyCase{"fe80::1", "::1", 1, 2, 6, false},
+                             KeyCase{"::1", "::1", 8443, 443, 6, false}};
+
+INSTANTIATE_TEST_SUITE_P(V4AndV6, FlowKey, ::testing::ValuesIn(kKeyCases),
                          [](const ::testing::TestParamInfo<KeyCase>& i) {
                            return std::string(i.param.family == 4 ? "v4_" : "v6_") + std::to_string(i.index);
                          });
+
+// The kernel's IPv4 road: the 12-byte key and the side straight from the IP header equal the 40-byte key's, converted.
+TEST(FlowKeyV4, KeyFromTheHeaderIsTheConvertedKey) {
+  int n = 0;
+  for (const KeyCase& kc : kKeyCases) {
+    if (kc.family != 4) continue;
+    SCOPED_TRACE(std::string(kc.a) + ":" + std::to_string(kc.pa) + " -> " + kc.b + ":" + std::to_string(kc.pb));
+    auto a = addr16(kc.a), b = addr16(kc.b);
+    for (bool rev : {false, true}) {  // both directions of the connection
+      const auto& src = rev ? b : a;
+      const auto& dst = rev ? a : b;
+      const uint16_t sport = rev ? kc.pb : kc.pa, dport = rev ? kc.pa : kc.pb;
+      uint8_t ip[20] = {0x45};
+      std::memcpy(ip + 12, src.data() + 12, 4);
+      std::memcpy(ip + 16, dst.data() + 12, 4);
+      rh_flow_key k;
+      rh_flow_key4 want, got;
+      uint8_t side = rh_flow_key_make(&k, 4, src.data(), sport, dst.data(), dport);
+      rh_flow_key4_make(&want, &k);
+      std::memset(&got, 0xaa, sizeof(got));
+      EXPECT_EQ(rh_flow_key4_of(&got, ip, sport, dport), side) << "reverse " << rev;
+      EXPECT_EQ(0, std::memcmp(&got, &want, sizeof(got))) << "reverse " << rev;
+    }
+    n++;
+  }
+  EXPECT_GE(n, 6);
+}
 
 TEST(FlowKeyV4, StoredIpv4Mapped) {
   Parsed s(PacketBuilder().eth().ipv4("10.1.2.3", "10.1.2.4").tcp(1, 2).build());
