@@ -69,7 +69,7 @@ struct Run {
   Result<void> evidence_status;        // its first error ends the run, as a write error does
   bool quiet = false;                  // the ladder pass: the line pass reports the files' errors
   int opened = 0;                      // files that could be opened
-  // The line pass that also scans for ladders (run_line_pass_with_scan): the scan, the held output,
+  // The line pass that also scans for ladders (one_read()): the scan, fed by the Tracker, the held output,
   // the errors held with it (written only if the pass stands), and whether it was given up.
   pcap::StepScan* scan = nullptr;
   const HeldSink* held = nullptr;
@@ -112,6 +112,7 @@ bool analyze_file(Run& run, const std::string& path) {
   run.opened++;
   pcap::Reader& reader = *opened.value();
   pcap::Tracker tracker(run.track);
+  tracker.set_scan(run.scan);  // the segments its filter lets through: the ladder pass's pipeline sees no other
   pipeline::Pipeline& pipe = *run.pipe;
   pipe.restart(tracker.state_lookup());
   const int dlt = reader.linktype();
@@ -142,13 +143,6 @@ bool analyze_file(Run& run, const std::string& path) {
       tracker.count_unparsed(l3.cause);
       continue;
     }
-    if (run.scan) [[unlikely]] {
-      run.scan->add(rec.bytes.subspan(l3.offset), l3.has_l2);
-      if (run.scan->maybe() || run.held->over()) {
-        run.given_up = true;
-        break;
-      }
-    }
     if (run.evidence) run.evidence->add(rec.bytes, rec.wire_len, rec.ts_ns, rec.frame, l3.offset, l3.has_l2);
     pcap::FrameInfo info{rec.ts_ns, RH_HOOK_PCAP, 0, l3.has_l2, 1, rec.frame};
     if (auto p = tracker.feed(rec.bytes.subspan(l3.offset), info)) {
@@ -157,6 +151,10 @@ bool analyze_file(Run& run, const std::string& path) {
     }
     pipe.advance(now);
     if (!pipe.ok() || !run.evidence_status) break;
+    if (run.scan && (run.scan->maybe() || run.held->over())) [[unlikely]] {
+      run.given_up = true;
+      break;
+    }
   }
   run.progress.clear();
   if (run.given_up) return ok;  // its lines are dropped: the file is read again

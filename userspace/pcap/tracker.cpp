@@ -26,8 +26,10 @@ struct TrackerRoad {
   bool submitted = false;
   const rh_flow_state* st = nullptr;  // the flow the record is about: its whole state, which the record summarizes
 
-  [[gnu::always_inline]] rh_flow_state* flow_get(const rh_flow_key& k, uint8_t tcp_flags) {
-    return keep(tracker->flow_get(k, tcp_flags));
+  // Every TCP segment the filter lets through comes here: the ladder scan, if any, sees it first.
+  [[gnu::always_inline]] rh_flow_state* flow_get(const rh_flow_key& k, const rh_pkt& p) {
+    if (StepScan* s = tracker->scan_) s->add_tcp(p.tcp_flags, p.ttl, p.payload_len, p.family, p.l3, p.tcp, p);
+    return keep(tracker->flow_get(k, p.tcp_flags));
   }
   rh_flow_state* flow_find(const rh_flow_key& k) { return keep(tracker->find_state(k)); }
   rh_flow_state* keep(rh_flow_state* s) {
@@ -65,7 +67,7 @@ static inline void* rh_host_reserve(const rh_frame* f, __u32 size) {
 static inline void rh_host_submit(const rh_frame* f, void* /*rec*/, __u64 /*now*/) { road(f).submitted = true; }
 
 static inline rh_flow_state* rh_host_flow_get(const rh_frame* f, const rh_flow_key* k, const rh_pkt* p) {
-  return road(f).flow_get(*k, p->tcp_flags);
+  return road(f).flow_get(*k, *p);
 }
 
 static inline rh_flow_state* rh_host_flow_find(const rh_frame* f, const rh_flow_key* k) {

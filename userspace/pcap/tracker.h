@@ -29,6 +29,7 @@
 #include "common/addr.h"
 #include "flow/model.h"
 #include "flow/timeline.h"
+#include "pcap/step_scan.h"
 
 struct rh_filter_cfg;  // bpf/events.h
 
@@ -100,6 +101,9 @@ class Tracker {
   // lookup() as a Timeline::StateLookup; the Tracker must outlive it.
   flow::Timeline::StateLookup state_lookup() const;
 
+  // Hands every TCP segment the filter lets through to `scan` (StepScan::add_tcp), from now on; nullptr: none.
+  void set_scan(StepScan* scan) { scan_ = scan; }
+
   const rh_counters& counters() const { return counters_; }
   size_t flow_count() const { return live_; }
 
@@ -150,6 +154,7 @@ class Tracker {
   bool lru_linked_ = false;  // the list holds the order (else the nodes' stamps do)
   uint64_t uses_ = 0;        // the use counter the stamps come from
   rh_counters counters_{};
+  StepScan* scan_ = nullptr;
 };
 
 }  // namespace rsthop::pcap
