@@ -117,6 +117,10 @@ bool analyze_file(Run& run, const std::string& path) {
   pipe.restart(tracker.state_lookup());
   const int dlt = reader.linktype();
   if (run.evidence) run.evidence_status = run.evidence->begin_file(path, dlt);
+  // In locals: the loop's calls would otherwise make it load each of them from `run` again per packet.
+  pcap::Evidence* const evidence = run.evidence;
+  const bool evidence_ok = run.evidence_status.ok();  // nothing in the loop changes it
+  pcap::StepScan* const scan = run.scan;
   uint64_t now = 0;
   bool ok = true;
   pcap::Record rec;
@@ -143,15 +147,15 @@ bool analyze_file(Run& run, const std::string& path) {
       tracker.count_unparsed(l3.cause);
       continue;
     }
-    if (run.evidence) run.evidence->add(rec.bytes, rec.wire_len, rec.ts_ns, rec.frame, l3.offset, l3.has_l2);
+    if (evidence) evidence->add(rec.bytes, rec.wire_len, rec.ts_ns, rec.frame, l3.offset, l3.has_l2);
     pcap::FrameInfo info{rec.ts_ns, RH_HOOK_PCAP, 0, l3.has_l2, 1, rec.frame};
     if (auto p = tracker.feed(rec.bytes.subspan(l3.offset), info)) {
       p->file = path;
       pipe.add(*p);
     }
     pipe.advance(now);
-    if (!pipe.ok() || !run.evidence_status) break;
-    if (run.scan && (run.scan->maybe() || run.held->over())) [[unlikely]] {
+    if (!pipe.ok() || !evidence_ok) break;
+    if (scan && (scan->maybe() || run.held->over())) [[unlikely]] {
       run.given_up = true;
       break;
     }
