@@ -14,6 +14,7 @@ namespace rsthop::pcap {
 // The offline road's context for the bpf/events.h host hooks below: one
 // frame's bytes and clock, and room for the one record a frame may yield.
 struct TrackerRoad {
+  rh_frame f{};  // f.ctx is this road
   Tracker* tracker;
   const uint8_t* data;
   size_t size;
@@ -94,9 +95,16 @@ std::shared_ptr<const rh_filter_cfg> make_filter(const Filter& in) {
 
 }  // namespace
 
-Tracker::Tracker(Options opt) : opt_(std::move(opt)), filter_(make_filter(opt_.filter)) {
+Tracker::Tracker(Options opt)
+    : opt_(std::move(opt)), filter_(make_filter(opt_.filter)), road_(std::make_unique<TrackerRoad>()) {
   if (opt_.max_flows == 0) opt_.max_flows = 1;
+  road_->f.ctx = road_.get();
+  road_->f.filter = filter_.get();
 }
+
+Tracker::~Tracker() = default;
+Tracker::Tracker(Tracker&&) noexcept = default;
+Tracker& Tracker::operator=(Tracker&&) noexcept = default;
 
 void Tracker::count(int cause) {
   if (cause >= 0 && cause < RH_C_MAX) counters_.c[cause]++;
@@ -287,17 +295,18 @@ std::optional<flow::Packet> Tracker::feed(const Frame& f) {
 // rh_handle() in bpf/rsthop.bpf.c, through the same bpf/events.h glue; the
 // record is then decoded as the capture decodes the kernel's.
 std::optional<flow::Packet> Tracker::feed(std::span<const uint8_t> bytes, const FrameInfo& info) {
-  // Not `r{..., {}}`: that zeroes the whole record union on every frame (a sixth of the Tracker's
-  // instructions), while rh_host_reserve() zeroes it for the frames that emit one.
-  TrackerRoad r;  // NOLINT(cppcoreguidelines-pro-type-member-init): rec is written before it is read
+  // The road and frame are the Tracker's (rh_host_reserve() zeroes the record union for the frames that
+  // emit one); only what changes per frame is written.  `tracker` and `cnt` too: a Tracker may have moved.
+  TrackerRoad& r = *road_;
   r.tracker = this;
   r.data = bytes.data();
   r.size = bytes.size();
   r.ts = info.ts_ns ? info.ts_ns : 1;
-  rh_frame f{};
-  f.ctx = &r;
+  r.rec_size = 0;
+  r.submitted = false;
+  r.st = nullptr;
+  rh_frame& f = r.f;
   f.cnt = &counters_;
-  f.filter = filter_.get();
   f.ifindex = info.ifindex;
   f.frame_len = static_cast<uint32_t>(std::min<size_t>(bytes.size(), UINT32_MAX));
   f.segs = info.segs;

@@ -85,6 +85,9 @@ class Tracker {
   };
   Tracker() : Tracker(Options{}) {}
   explicit Tracker(Options opt);
+  ~Tracker();
+  Tracker(Tracker&&) noexcept;
+  Tracker& operator=(Tracker&&) noexcept;
 
   // The event the kernel would emit for this frame, if any.
   std::optional<flow::Packet> feed(std::span<const uint8_t> bytes, const FrameInfo& info);
@@ -155,6 +158,7 @@ class Tracker {
   uint64_t uses_ = 0;        // the use counter the stamps come from
   rh_counters counters_{};
   StepScan* scan_ = nullptr;
+  std::unique_ptr<TrackerRoad> road_;  // the frame and road feed() hands the glue: kept, only per-frame fields written
 };
 
 }  // namespace rsthop::pcap
