@@ -16,6 +16,7 @@ namespace rsthop::pcap {
 struct TrackerRoad {
   rh_frame f{};  // f.ctx is this road
   Tracker* tracker;
+  StepScan* scan = nullptr;  // Tracker::set_scan's
   const uint8_t* data;
   size_t size;
   uint64_t ts;
@@ -29,7 +30,7 @@ struct TrackerRoad {
 
   // Every TCP segment the filter lets through comes here: the ladder scan, if any, sees it first.
   [[gnu::always_inline]] rh_flow_state* flow_get(const rh_flow_key& k, const rh_pkt& p) {
-    if (StepScan* s = tracker->scan_) s->add_tcp(p.tcp_flags, p.ttl, p.payload_len, p.family, p.l3, p.tcp, p);
+    if (StepScan* s = scan) s->add_tcp(p.tcp_flags, p.ttl, p.payload_len, p.family, p.l3, p.tcp, p);
     return keep(tracker->flow_get(k, p.tcp_flags));
   }
   rh_flow_state* flow_find(const rh_flow_key& k) { return keep(tracker->find_state(k)); }
@@ -105,6 +106,8 @@ Tracker::Tracker(Options opt)
 Tracker::~Tracker() = default;
 Tracker::Tracker(Tracker&&) noexcept = default;
 Tracker& Tracker::operator=(Tracker&&) noexcept = default;
+
+void Tracker::set_scan(StepScan* scan) { road_->scan = scan; }
 
 void Tracker::count(int cause) {
   if (cause >= 0 && cause < RH_C_MAX) counters_.c[cause]++;

@@ -105,7 +105,7 @@ class Tracker {
   flow::Timeline::StateLookup state_lookup() const;
 
   // Hands every TCP segment the filter lets through to `scan` (StepScan::add_tcp), from now on; nullptr: none.
-  void set_scan(StepScan* scan) { scan_ = scan; }
+  void set_scan(StepScan* scan);
 
   const rh_counters& counters() const { return counters_; }
   size_t flow_count() const { return live_; }
@@ -157,7 +157,6 @@ class Tracker {
   bool lru_linked_ = false;  // the list holds the order (else the nodes' stamps do)
   uint64_t uses_ = 0;        // the use counter the stamps come from
   rh_counters counters_{};
-  StepScan* scan_ = nullptr;
   std::unique_ptr<TrackerRoad> road_;  // the frame and road feed() hands the glue: kept, only per-frame fields written
 };
 
