@@ -268,15 +268,16 @@ Result<pcap::Tracker::Options> tracker_options(const AnalyzeOptions& opt) {
 }
 
 // The end of the run: incidents, the stats line, the outputs closed; the exit code.
+// `held`: the held lines' release, whose error, as a write error does, ends the run.
 int finish_run(const AnalyzeOptions& opt, Outputs& outs, Run& run, pipeline::Pipeline& pipe,
-               std::optional<pcap::Evidence>& evidence, int rc) {
+               std::optional<pcap::Evidence>& evidence, int rc, const Result<void>& held) {
   double span = run.last_ts > run.first_ts ? (run.last_ts - run.first_ts) / 1e9 : 0;
   // Stamped with the capture's last time; now when no record was read (not 1970).  No file
   // opened, nothing analyzed: no stats line.
   pipe.flush_incidents(run.last_ts);
   if (run.opened) pipe.write_stats(run.last_ts ? run.last_ts : unix_now_ns(), span, true);
   pipe.flush();
-  Result<void> status = pipe.ok() ? run.evidence_status : pipe.status();
+  Result<void> status = !held ? held : pipe.ok() ? run.evidence_status : pipe.status();
   if (auto c = outs.close(); status && !c) status = c;
   if (evidence) {
     if (auto c = evidence->close(); status && !c) status = c;
@@ -334,6 +335,7 @@ int run_analyze(const AnalyzeOptions& opt) {
     run->pipe = &*pipe;
   };
   std::optional<output::Writer> held_writer;  // over a HeldSink: the one-read pass's lines until they stand
+  Result<void> released;                      // their release to the real sinks
   int rc = 0;
   if (one_read(opt)) {
     auto sink = std::make_unique<HeldSink>(*outs->sinks);
@@ -350,7 +352,7 @@ int run_analyze(const AnalyzeOptions& opt) {
     run->notes = nullptr;
     if (!run->given_up) {
       std::cerr << notes;
-      if (auto r = held.release(); !r) return fail(r.error().message);
+      released = held.release();
     } else {  // a step found (the ladder pass must run first), or the held lines passed the bound
       pipe.reset();
       run.reset();
@@ -379,7 +381,7 @@ int run_analyze(const AnalyzeOptions& opt) {
     rc = read_files(*run, *pipe);
     if (!control_ok) rc = 1;
   }
-  return finish_run(opt, outs.value(), *run, *pipe, evidence, rc);
+  return finish_run(opt, outs.value(), *run, *pipe, evidence, rc, released);
 }
 
 }  // namespace rsthop::cli
