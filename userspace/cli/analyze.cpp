@@ -11,6 +11,7 @@
 #include <optional>
 #include <utility>
 
+#include "cli/analyze_held.h"
 #include "cli/outputs.h"
 #include "cli/report.h"
 #include "common/clock.h"
@@ -68,7 +69,22 @@ struct Run {
   Result<void> evidence_status;        // its first error ends the run, as a write error does
   bool quiet = false;                  // the ladder pass: the line pass reports the files' errors
   int opened = 0;                      // files that could be opened
+  // The line pass that also scans for ladders (one_read()): the scan, fed by the Tracker, the held output,
+  // the errors held with it (written only if the pass stands), and whether it was given up.
+  pcap::StepScan* scan = nullptr;
+  const HeldSink* held = nullptr;
+  std::string* notes = nullptr;
+  bool given_up = false;
 };
+
+// A file's error, to standard error now, or held with the held output.
+void note(Run& run, const std::string& line) {
+  if (run.quiet) return;
+  if (run.notes)
+    run.notes->append("rsthop: " + line + "\n");
+  else
+    std::cerr << "rsthop: " << line << "\n";
+}
 
 uint64_t unix_now_ns() {
   return static_cast<uint64_t>(
@@ -90,16 +106,21 @@ bool rereadable(const std::string& path) {
 bool analyze_file(Run& run, const std::string& path) {
   auto opened = pcap::Reader::open(path, run.opt.filter, say_waiting);
   if (!opened) {
-    if (!run.quiet) std::cerr << "rsthop: " << opened.error().message << "\n";
+    note(run, opened.error().message);
     return false;
   }
   run.opened++;
   pcap::Reader& reader = *opened.value();
   pcap::Tracker tracker(run.track);
+  tracker.set_scan(run.scan);  // the segments its filter lets through: the ladder pass's pipeline sees no other
   pipeline::Pipeline& pipe = *run.pipe;
   pipe.restart(tracker.state_lookup());
   const int dlt = reader.linktype();
   if (run.evidence) run.evidence_status = run.evidence->begin_file(path, dlt);
+  // In locals: the loop's calls would otherwise make it load each of them from `run` again per packet.
+  pcap::Evidence* const evidence = run.evidence;
+  const bool evidence_ok = run.evidence_status.ok();  // nothing in the loop changes it
+  pcap::StepScan* const scan = run.scan;
   uint64_t now = 0;
   bool ok = true;
   pcap::Record rec;
@@ -108,9 +129,8 @@ bool analyze_file(Run& run, const std::string& path) {
     if (n == pcap::Reader::Next::end) break;
     if (n == pcap::Reader::Next::error) {
       // libpcap cannot resynchronise after a bad record: the rest of the file is lost.
-      if (!run.quiet)
-        std::cerr << "rsthop: " << reader.name() << ": packet " << rec.frame + 1 << ": " << reader.error()
-                  << "; stopping this file\n";
+      note(run, reader.name() + ": packet " + std::to_string(rec.frame + 1) + ": " + reader.error() +
+                    "; stopping this file");
       run.counters.malformed++;
       ok = false;
       break;
@@ -127,16 +147,21 @@ bool analyze_file(Run& run, const std::string& path) {
       tracker.count_unparsed(l3.cause);
       continue;
     }
-    if (run.evidence) run.evidence->add(rec.bytes, rec.wire_len, rec.ts_ns, rec.frame, l3.offset, l3.has_l2);
+    if (evidence) evidence->add(rec.bytes, rec.wire_len, rec.ts_ns, rec.frame, l3.offset, l3.has_l2);
     pcap::FrameInfo info{rec.ts_ns, RH_HOOK_PCAP, 0, l3.has_l2, 1, rec.frame};
     if (auto p = tracker.feed(rec.bytes.subspan(l3.offset), info)) {
       p->file = path;
       pipe.add(*p);
     }
     pipe.advance(now);
-    if (!pipe.ok() || !run.evidence_status) break;
+    if (!pipe.ok() || !evidence_ok) break;
+    // Every 1024th frame, and at the end: the lines of a pass given up up to 1023 frames late are dropped all the same.
+    if (scan && (rec.frame & 1023) == 0 && (scan->maybe() || run.held->over())) [[unlikely]]
+      break;
   }
+  if (scan && (scan->maybe() || run.held->over())) run.given_up = true;
   run.progress.clear();
+  if (run.given_up) return ok;  // its lines are dropped: the file is read again
   pipe.finish_flows(now);
   run.last_ts = std::max(run.last_ts, now);
   for (int i = 0; i < RH_C_MAX; i++) run.counters.kernel[static_cast<size_t>(i)] += tracker.counters().c[i];
@@ -209,21 +234,69 @@ Result<void> write_ladder(output::Writer& writer, const output::Context& ctx, co
   return writer.emit([&](std::string& line) { diagnose::append_verdict_line(line, ctx, l.ts_ns, t, l.name, v); });
 }
 
+// Every file through the run's pipeline, in order; 1 when one could not be opened or read to its end.
+int read_files(Run& run, pipeline::Pipeline& pipe) {
+  int rc = 0;
+  for (const auto& f : run.opt.files) {
+    if (!analyze_file(run, f)) rc = 1;
+    if (!pipe.ok() || !run.evidence_status || run.given_up) break;
+  }
+  return rc;
+}
+
+// Whether the ladder scan can ride on the line pass (one read of each file, the lines held until the
+// scan ends): only when that pass can be given up and run again (every file rereadable) and is all
+// there is to redo (no --control ladder pass, no --pcap-out written as it goes).
+bool one_read(const AnalyzeOptions& opt) {
+  return opt.control.empty() && opt.pcap_out.empty() && !opt.files.empty() &&
+         std::all_of(opt.files.begin(), opt.files.end(), rereadable);
+}
+
+// The Trackers' --host, --port and --max-flows.
+Result<pcap::Tracker::Options> tracker_options(const AnalyzeOptions& opt) {
+  pcap::Tracker::Options track;
+  for (const auto& h : opt.hosts) {
+    auto c = parse_cidr(h);
+    if (!c) return c.error();
+    track.filter.hosts.push_back(*c);
+  }
+  if (track.filter.hosts.size() > RH_MAX_CIDRS)
+    return make_error("at most " + std::to_string(RH_MAX_CIDRS) + " --host entries");
+  track.filter.ports = opt.ports;
+  track.max_flows = opt.max_flows;
+  return track;
+}
+
+// The end of the run: incidents, the stats line, the outputs closed; the exit code.
+// `held`: the held lines' release, whose error, as a write error does, ends the run.
+int finish_run(const AnalyzeOptions& opt, Outputs& outs, Run& run, pipeline::Pipeline& pipe,
+               std::optional<pcap::Evidence>& evidence, int rc, const Result<void>& held) {
+  double span = run.last_ts > run.first_ts ? (run.last_ts - run.first_ts) / 1e9 : 0;
+  // Stamped with the capture's last time; now when no record was read (not 1970).  No file
+  // opened, nothing analyzed: no stats line.
+  pipe.flush_incidents(run.last_ts);
+  if (run.opened) pipe.write_stats(run.last_ts ? run.last_ts : unix_now_ns(), span, true);
+  pipe.flush();
+  Result<void> status = !held ? held : pipe.ok() ? run.evidence_status : pipe.status();
+  if (auto c = outs.close(); status && !c) status = c;
+  if (evidence) {
+    if (auto c = evidence->close(); status && !c) status = c;
+    if (const auto& es = evidence->stats(); es.flows_evicted || es.frames_dropped)
+      std::cerr << "rsthop: notice: --pcap-out: " << es.frames_dropped << " frames of " << es.flows_evicted
+                << " flows did not fit in memory and are missing from " << opt.pcap_out << "\n";
+  }
+  if (!status) return fail(status.error().message);
+  return rc;
+}
+
 }  // namespace
 
 int run_analyze(const AnalyzeOptions& opt) {
   auto volume = parse_volume(opt.volume);
   if (!volume) return fail(volume.error().message);
-  pcap::Tracker::Options track;
-  for (const auto& h : opt.hosts) {
-    auto c = parse_cidr(h);
-    if (!c) return fail(c.error().message);
-    track.filter.hosts.push_back(*c);
-  }
-  if (track.filter.hosts.size() > RH_MAX_CIDRS)
-    return fail("at most " + std::to_string(RH_MAX_CIDRS) + " --host entries");
-  track.filter.ports = opt.ports;
-  track.max_flows = opt.max_flows;
+  auto tracking = tracker_options(opt);
+  if (!tracking) return fail(tracking.error().message);
+  const pcap::Tracker::Options& track = tracking.value();
   if (std::count(opt.files.begin(), opt.files.end(), "-") > 1) return fail("standard input ('-') can be read once");
   // Once, before any file: a bad expression is bad usage, not a fault of each file.
   if (auto f = pcap::check_filter(opt.filter); !f) return fail(f.error().message, 2);
@@ -246,54 +319,69 @@ int run_analyze(const AnalyzeOptions& opt) {
   output::Context ctx{host_name(), WallClock::fixed(0), {}, opt.community_id_seed};
   auto registry = oui::Registry::load();
   if (!registry) std::cerr << "rsthop: notice: " << registry.error().message << "\n";
-  Run run{opt, track};
   // A capture has no tracepoints: the absence of a local event means nothing.
   pipeline::Pipeline::Options po;
   po.engine.local_events = false;
   po.registry = registry ? &registry.value() : nullptr;
   po.timeline.max_flows = opt.max_flows;
   apply_volume(volume.value(), po);
-  bool control_ok = true;  // a --control file that could not be read to its end fails the run, as a file does
-  {
-    diagnose::LadderRecogniser rec({.registry = po.registry});
-    control_ok = find_ladders(opt, track, po, rec);
-    const bool verdicts = volume->events.has(pipeline::EventType::verdict);  // hop lines go with them
-    for (const auto& l : verdicts ? rec.ladders() : std::vector<diagnose::CapturedLadder>{})
-      if (auto r = write_ladder(writer, ctx, l); !r) return fail(r.error().message);
-  }
-  pipeline::Pipeline pipe(po, &writer, ctx, {}, [&run] { return run.counters; });
-  run.pipe = &pipe;
   std::optional<pcap::Evidence> evidence;
-  if (!opt.pcap_out.empty()) {
-    auto ev = pcap::Evidence::create(opt.pcap_out);
-    if (!ev) return fail(ev.error().message);
-    evidence.emplace(std::move(ev.value()));
-    run.evidence = &*evidence;
-    pipe.set_hooks({.on_reset = [&](const flow::ResetRecord& r, const attribution::Verdict& v) {
-      return evidence->write(r, pcap::verdict_label(attribution::name(v.origin), v.hop, v.confidence, v.summary));
-    }});
+  // The pipeline that writes the lines, and its run: the one-read pass's when it stands, else the second pass's.
+  std::optional<Run> run;
+  std::optional<pipeline::Pipeline> pipe;
+  auto new_pass = [&](output::Writer& w) {
+    run.emplace(Run{opt, track});
+    pipe.emplace(po, &w, ctx, flow::Timeline::StateLookup{}, [&run] { return run->counters; });
+    run->pipe = &*pipe;
+  };
+  std::optional<output::Writer> held_writer;  // over a HeldSink: the one-read pass's lines until they stand
+  Result<void> released;                      // their release to the real sinks
+  int rc = 0;
+  if (one_read(opt)) {
+    auto sink = std::make_unique<HeldSink>(*outs->sinks);
+    HeldSink& held = *sink;
+    held_writer.emplace(std::move(sink), outs->text ? output::Format::text : output::Format::json);
+    new_pass(*held_writer);
+    pcap::StepScan scan;
+    std::string notes;
+    run->scan = &scan;
+    run->held = &held;
+    run->notes = &notes;
+    rc = read_files(*run, *pipe);
+    run->scan = nullptr;
+    run->notes = nullptr;
+    if (!run->given_up) {
+      std::cerr << notes;
+      released = held.release();
+    } else {  // a step found (the ladder pass must run first), or the held lines passed the bound
+      pipe.reset();
+      run.reset();
+      held_writer.reset();
+    }
   }
-  int rc = control_ok ? 0 : 1;
-  for (const auto& f : opt.files) {
-    if (!analyze_file(run, f)) rc = 1;
-    if (!pipe.ok() || !run.evidence_status) break;
+  if (!pipe) {
+    bool control_ok = true;  // a --control file that could not be read to its end fails the run, as a file does
+    {
+      diagnose::LadderRecogniser rec({.registry = po.registry});
+      control_ok = find_ladders(opt, track, po, rec);
+      const bool verdicts = volume->events.has(pipeline::EventType::verdict);  // hop lines go with them
+      for (const auto& l : verdicts ? rec.ladders() : std::vector<diagnose::CapturedLadder>{})
+        if (auto r = write_ladder(writer, ctx, l); !r) return fail(r.error().message);
+    }
+    new_pass(writer);
+    if (!opt.pcap_out.empty()) {
+      auto ev = pcap::Evidence::create(opt.pcap_out);
+      if (!ev) return fail(ev.error().message);
+      evidence.emplace(std::move(ev.value()));
+      run->evidence = &*evidence;
+      pipe->set_hooks({.on_reset = [&](const flow::ResetRecord& r, const attribution::Verdict& v) {
+        return evidence->write(r, pcap::verdict_label(attribution::name(v.origin), v.hop, v.confidence, v.summary));
+      }});
+    }
+    rc = read_files(*run, *pipe);
+    if (!control_ok) rc = 1;
   }
-  double span = run.last_ts > run.first_ts ? (run.last_ts - run.first_ts) / 1e9 : 0;
-  // Stamped with the capture's last time; now when no record was read (not 1970).  No file
-  // opened, nothing analyzed: no stats line.
-  pipe.flush_incidents(run.last_ts);
-  if (run.opened) pipe.write_stats(run.last_ts ? run.last_ts : unix_now_ns(), span, true);
-  pipe.flush();
-  Result<void> status = pipe.ok() ? run.evidence_status : pipe.status();
-  if (auto c = outs->close(); status && !c) status = c;
-  if (evidence) {
-    if (auto c = evidence->close(); status && !c) status = c;
-    if (const auto& es = evidence->stats(); es.flows_evicted || es.frames_dropped)
-      std::cerr << "rsthop: notice: --pcap-out: " << es.frames_dropped << " frames of " << es.flows_evicted
-                << " flows did not fit in memory and are missing from " << opt.pcap_out << "\n";
-  }
-  if (!status) return fail(status.error().message);
-  return rc;
+  return finish_run(opt, outs.value(), *run, *pipe, evidence, rc, released);
 }
 
 }  // namespace rsthop::cli

@@ -155,6 +155,7 @@ void Registry::sort_tables() {
 }
 
 void Registry::add(std::string_view hex, std::string_view org) {
+  parsed();  // the files' lines first: an added line comes after them and wins
   if (append(hex, org)) sort_tables();
 }
 
@@ -174,18 +175,40 @@ bool Registry::load_file(const std::string& path, std::string& scratch) {
   return true;
 }
 
+namespace {
+// iab.csv: the retired IAB registry, 36-bit blocks like MA-S (00:50:C2:xx:x...).
+constexpr const char* kFiles[] = {"oui.csv", "mam.csv", "oui36.csv", "iab.csv"};
+}  // namespace
+
 Result<Registry> Registry::load(const std::string& dir) {
-  Registry r;
   int files = 0;
-  std::string scratch;
-  // iab.csv: the retired IAB registry, 36-bit blocks like MA-S (00:50:C2:xx:x...).
-  for (const char* name : {"oui.csv", "mam.csv", "oui36.csv", "iab.csv"}) {
-    if (r.load_file(dir + "/" + name, scratch)) files++;
+  for (const char* name : kFiles) {
+    int fd = open((dir + "/" + name).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) files++, close(fd);
   }
   if (files == 0)
     return make_error("no IEEE registry in " + dir + " (install the ieee-data package for MAC vendors)", ENOENT);
-  r.sort_tables();
+  Registry r;
+  r.pending_ = std::make_unique<Pending>();
+  r.pending_->dir = dir;
   return r;
+}
+
+void Registry::parse_files(const std::string& dir) {
+  std::string scratch;
+  for (const char* name : kFiles) load_file(dir + "/" + name, scratch);
+  sort_tables();
+}
+
+const Registry& Registry::parsed() const {
+  // The const_cast is sound: the parse writes only the mutable tables, and the once_flag lets one caller in.
+  if (pending_) std::call_once(pending_->once, [this] { const_cast<Registry*>(this)->parse_files(pending_->dir); });
+  return *this;
+}
+
+size_t Registry::size() const {
+  const Registry& r = parsed();
+  return r.by24_.size() + r.by28_.size() + r.by36_.size();
 }
 
 std::string_view Registry::find(const std::vector<Entry>& t, uint64_t prefix) const {
@@ -198,7 +221,8 @@ std::string Registry::vendor(const std::array<uint8_t, 6>& mac) const {
   if (mac[0] & 0x01) return "multicast";
   // Registry assignments are universal; a locally administered address says nothing of its maker.
   if (mac[0] & 0x02) return "locally administered";
-  for (auto [t, bits] : {std::pair{&by36_, 36}, std::pair{&by28_, 28}, std::pair{&by24_, 24}}) {
+  const Registry& r = parsed();
+  for (auto [t, bits] : {std::pair{&r.by36_, 36}, std::pair{&r.by28_, 28}, std::pair{&r.by24_, 24}}) {
     if (std::string_view v = find(*t, prefix(mac, bits)); !v.empty()) return std::string(v);
   }
   return "";

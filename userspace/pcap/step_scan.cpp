@@ -19,36 +19,6 @@ size_t StepScan::TupleHash::operator()(const Tuple& t) const {
   return static_cast<size_t>(h ^ (h >> 32));
 }
 
-namespace {
-
-uint64_t load64(const uint8_t* p) {
-  uint64_t v;
-  std::memcpy(&v, p, 8);
-  return v;
-}
-
-uint32_t load32(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-
-}  // namespace
-
-// The directed tuple's bit, from the IP header (`l3`, `family` 4 or 6) and the TCP header's ports.
-[[gnu::always_inline]] inline size_t StepScan::tuple_bit(int family, const uint8_t* l3, const uint8_t* tcp) {
-  uint64_t h = uint64_t{load32(tcp)} * 0x9E3779B97F4A7C15ULL;
-  if (family == 4) {
-    h ^= load64(l3 + 12) * 0xFF51AFD7ED558CCDULL;  // both addresses, next to each other in the header
-  } else {
-    h ^= load64(l3 + 8) * 0xFF51AFD7ED558CCDULL ^ load64(l3 + 16) * 0xC4CEB9FE1A85EC53ULL ^
-         load64(l3 + 24) * 0xD6E8FEB86659FD93ULL ^ load64(l3 + 32) * 0xA0761D6478BD642FULL;
-  }
-  h ^= h >> 29;
-  h *= 0xBF58476D1CE4E5B9ULL;
-  return static_cast<size_t>(h >> (64 - kBitsLog2));
-}
-
 // A plain IPv4 / IPv6 TCP segment (Ethernet without VLAN tags, or raw IP, no IPv4 options beyond the
 // header's length, no IPv6 extension headers) whose headers are all in the frame: its TTL, flags and
 // headers, read where bpf/parse.h reads them; false for any other shape, which the parsers then see.
@@ -97,11 +67,15 @@ void StepScan::add(std::span<const uint8_t> bytes, bool has_l2) {
   if (proto < 0 || rh_parse_ip(&c, &p, bytes.data(), proto) != RH_IPPROTO_TCP) return;
   if (rh_parse_tcp_ports(&c, &p) < 0) return;
   rh_parse_tcp_rest(&p);
+  rh_pkt_addrs(&p);
+  add_pkt(p);
+}
+
+void StepScan::add_pkt(const rh_pkt& p) {
   const uint8_t f = p.tcp_flags;
   const bool syn = (f & RH_TCP_SYN) && !(f & (RH_TCP_ACK | RH_TCP_RST));
   const bool payload = !(f & (RH_TCP_SYN | RH_TCP_FIN | RH_TCP_RST)) && p.payload_len;
   if (!syn && !(payload && p.ttl < max_syn_ttl_)) return;
-  rh_pkt_addrs(&p);
   Tuple t;
   std::memcpy(t.saddr, p.saddr, 16);
   std::memcpy(t.daddr, p.daddr, 16);

@@ -14,7 +14,9 @@ namespace rsthop::pcap {
 // The offline road's context for the bpf/events.h host hooks below: one
 // frame's bytes and clock, and room for the one record a frame may yield.
 struct TrackerRoad {
+  rh_frame f{};  // f.ctx is this road
   Tracker* tracker;
+  StepScan* scan = nullptr;  // Tracker::set_scan's
   const uint8_t* data;
   size_t size;
   uint64_t ts;
@@ -26,8 +28,10 @@ struct TrackerRoad {
   bool submitted = false;
   const rh_flow_state* st = nullptr;  // the flow the record is about: its whole state, which the record summarizes
 
-  [[gnu::always_inline]] rh_flow_state* flow_get(const rh_flow_key& k, uint8_t tcp_flags) {
-    return keep(tracker->flow_get(k, tcp_flags));
+  // Every TCP segment the filter lets through comes here: the ladder scan, if any, sees it first.
+  [[gnu::always_inline]] rh_flow_state* flow_get(const rh_flow_key& k, const rh_pkt& p) {
+    if (StepScan* s = scan) s->add_tcp(p.tcp_flags, p.ttl, p.payload_len, p.family, p.l3, p.tcp, p);
+    return keep(tracker->flow_get(k, p.tcp_flags));
   }
   rh_flow_state* flow_find(const rh_flow_key& k) { return keep(tracker->find_state(k)); }
   rh_flow_state* keep(rh_flow_state* s) {
@@ -65,7 +69,7 @@ static inline void* rh_host_reserve(const rh_frame* f, __u32 size) {
 static inline void rh_host_submit(const rh_frame* f, void* /*rec*/, __u64 /*now*/) { road(f).submitted = true; }
 
 static inline rh_flow_state* rh_host_flow_get(const rh_frame* f, const rh_flow_key* k, const rh_pkt* p) {
-  return road(f).flow_get(*k, p->tcp_flags);
+  return road(f).flow_get(*k, *p);
 }
 
 static inline rh_flow_state* rh_host_flow_find(const rh_frame* f, const rh_flow_key* k) {
@@ -92,9 +96,18 @@ std::shared_ptr<const rh_filter_cfg> make_filter(const Filter& in) {
 
 }  // namespace
 
-Tracker::Tracker(Options opt) : opt_(std::move(opt)), filter_(make_filter(opt_.filter)) {
+Tracker::Tracker(Options opt)
+    : opt_(std::move(opt)), filter_(make_filter(opt_.filter)), road_(std::make_unique<TrackerRoad>()) {
   if (opt_.max_flows == 0) opt_.max_flows = 1;
+  road_->f.ctx = road_.get();
+  road_->f.filter = filter_.get();
 }
+
+Tracker::~Tracker() = default;
+Tracker::Tracker(Tracker&&) noexcept = default;
+Tracker& Tracker::operator=(Tracker&&) noexcept = default;
+
+void Tracker::set_scan(StepScan* scan) { road_->scan = scan; }
 
 void Tracker::count(int cause) {
   if (cause >= 0 && cause < RH_C_MAX) counters_.c[cause]++;
@@ -285,17 +298,18 @@ std::optional<flow::Packet> Tracker::feed(const Frame& f) {
 // rh_handle() in bpf/rsthop.bpf.c, through the same bpf/events.h glue; the
 // record is then decoded as the capture decodes the kernel's.
 std::optional<flow::Packet> Tracker::feed(std::span<const uint8_t> bytes, const FrameInfo& info) {
-  // Not `r{..., {}}`: that zeroes the whole record union on every frame (a sixth of the Tracker's
-  // instructions), while rh_host_reserve() zeroes it for the frames that emit one.
-  TrackerRoad r;  // NOLINT(cppcoreguidelines-pro-type-member-init): rec is written before it is read
+  // The road and frame are the Tracker's (rh_host_reserve() zeroes the record union for the frames that
+  // emit one); only what changes per frame is written.  `tracker` and `cnt` too: a Tracker may have moved.
+  TrackerRoad& r = *road_;
   r.tracker = this;
   r.data = bytes.data();
   r.size = bytes.size();
   r.ts = info.ts_ns ? info.ts_ns : 1;
-  rh_frame f{};
-  f.ctx = &r;
+  r.rec_size = 0;
+  r.submitted = false;
+  r.st = nullptr;
+  rh_frame& f = r.f;
   f.cnt = &counters_;
-  f.filter = filter_.get();
   f.ifindex = info.ifindex;
   f.frame_len = static_cast<uint32_t>(std::min<size_t>(bytes.size(), UINT32_MAX));
   f.segs = info.segs;

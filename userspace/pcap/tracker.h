@@ -29,6 +29,7 @@
 #include "common/addr.h"
 #include "flow/model.h"
 #include "flow/timeline.h"
+#include "pcap/step_scan.h"
 
 struct rh_filter_cfg;  // bpf/events.h
 
@@ -84,6 +85,9 @@ class Tracker {
   };
   Tracker() : Tracker(Options{}) {}
   explicit Tracker(Options opt);
+  ~Tracker();
+  Tracker(Tracker&&) noexcept;
+  Tracker& operator=(Tracker&&) noexcept;
 
   // The event the kernel would emit for this frame, if any.
   std::optional<flow::Packet> feed(std::span<const uint8_t> bytes, const FrameInfo& info);
@@ -99,6 +103,9 @@ class Tracker {
   std::optional<rh_flow_state> lookup(const rh_flow_key& k) const;
   // lookup() as a Timeline::StateLookup; the Tracker must outlive it.
   flow::Timeline::StateLookup state_lookup() const;
+
+  // Hands every TCP segment the filter lets through to `scan` (StepScan::add_tcp), from now on; nullptr: none.
+  void set_scan(StepScan* scan);
 
   const rh_counters& counters() const { return counters_; }
   size_t flow_count() const { return live_; }
@@ -150,6 +157,7 @@ class Tracker {
   bool lru_linked_ = false;  // the list holds the order (else the nodes' stamps do)
   uint64_t uses_ = 0;        // the use counter the stamps come from
   rh_counters counters_{};
+  std::unique_ptr<TrackerRoad> road_;  // the frame and road feed() hands the glue: kept, only per-frame fields written
 };
 
 }  // namespace rsthop::pcap

@@ -87,6 +87,7 @@ class Scene {
     // analyze runs this pass only when the scan of the frames says a ladder may be there.
     if (!ls.empty()) {
       EXPECT_TRUE(scan_.maybe()) << "pcap::StepScan missed a ladder";
+      EXPECT_TRUE(tracked_scan_.maybe()) << "pcap::StepScan, fed by the Tracker, missed a ladder";
     }
     return ls;
   }
@@ -119,12 +120,14 @@ class Scene {
   void feed(Bytes b) {
     now_ += kMs;
     if (!control) scan_.add(b, true);
+    tracker_.set_scan(control ? nullptr : &tracked_scan_);
     if (auto p = tracker_.feed(pcap::Frame{now_, std::move(b), RH_HOOK_PCAP})) pipe_.add(*p);
     pipe_.advance(now_);
   }
 
   pcap::Tracker tracker_;
-  pcap::StepScan scan_;  // the main files' frames
+  pcap::StepScan scan_;          // the main files' frames
+  pcap::StepScan tracked_scan_;  // the same, through the Tracker (analyze's one-read pass)
   pipeline::Pipeline pipe_;
   uint64_t now_ = 1'000'000 * kMs;
   uint16_t next_port_ = 40000;

@@ -240,5 +240,35 @@ TEST(Registry, SystemIeeeData) {
   }
 }
 
+// load() only checks that a file opens; the tables are parsed at the first lookup that needs them,
+// which a locally administered or multicast address does not.  A file rewritten between load() and
+// that lookup is read as it is then (an eager load would still answer "Old").
+TEST(Registry, FilesAreParsedAtTheFirstLookupThatNeedsThem) {
+  TempDir dir;
+  dir.write("oui.csv", std::string(kHeader) + "MA-L,0001D7,Old,x\n");
+  auto r = Registry::load(dir.path.string());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->vendor({0x02, 0x01, 0xd7, 0, 0, 0}), "locally administered");
+  EXPECT_EQ(r->vendor({0x01, 0x01, 0xd7, 0, 0, 0}), "multicast");
+  dir.write("oui.csv", std::string(kHeader) + "MA-L,0001D7,New,x\n");
+  EXPECT_EQ(r->vendor({0x00, 0x01, 0xd7, 0, 0, 0}), "New");
+  dir.write("oui.csv", std::string(kHeader) + "MA-L,0001D7,Newer,x\n");
+  EXPECT_EQ(r->vendor({0x00, 0x01, 0xd7, 0, 0, 0}), "New");  // parsed once
+  EXPECT_EQ(r->size(), 1u);
+}
+
+// A file that was there at load() and is gone at the first lookup is skipped, as a missing one is.
+TEST(Registry, AFileGoneBeforeTheFirstLookupIsSkipped) {
+  TempDir dir;
+  dir.write("oui.csv", std::string(kHeader) + "MA-L,0001D7,F5,x\n");
+  dir.write("mam.csv", std::string(kHeader) + "MA-M,8C1F64D,Acme 28,x\n");
+  auto r = Registry::load(dir.path.string());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  std::filesystem::remove(dir.path / "oui.csv");
+  EXPECT_EQ(r->vendor({0x00, 0x01, 0xd7, 0, 0, 0}), "");
+  EXPECT_EQ(r->vendor({0x8c, 0x1f, 0x64, 0xd0, 0, 0}), "Acme 28");
+  EXPECT_EQ(r->size(), 1u);
+}
+
 }  // namespace
 }  // namespace rsthop::oui
