@@ -4,7 +4,6 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
-#include <set>
 #include <span>
 
 #include "attribution/local.h"
@@ -195,7 +194,7 @@ RemoteFacts Engine::remote_facts(const flow::ResetRecord& r, const rh_flow_state
   f.base_name = sender_is_init ? "SYN" : "SYN-ACK";
   Key key;
   std::memcpy(key.addr.data(), f.rst.saddr, 16);
-  if (auto it = hops_by_port_.find(key); it != hops_by_port_.end()) f.port_hops = it->second;
+  if (auto it = hops_by_port_.find(key); it != hops_by_port_.end()) f.port_hops = &it->second;
   if (auto it = ttls_.find(key); it != ttls_.end()) {
     f.rst_ttls_seen = it->second.rst;
     f.synack_ttls_seen = it->second.synack;
@@ -204,8 +203,8 @@ RemoteFacts Engine::remote_facts(const flow::ResetRecord& r, const rh_flow_state
   f.fin = r.fin;
   if (f.base) {
     f.endpoint_hop = hops_from_ttl(f.base->ttl, f.base->hook == RH_HOOK_TC_EGRESS);
-  } else if (!f.port_hops.empty()) {
-    f.endpoint_hop = f.port_hops.begin()->second;
+  } else if (f.port_hops && !f.port_hops->empty()) {
+    f.endpoint_hop = f.port_hops->begin()->second;
     f.endpoint_hop_remembered = true;
   }
   f.peer_next = next_seq(r, st, f.sender);

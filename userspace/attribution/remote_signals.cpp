@@ -108,7 +108,8 @@ std::optional<Evidence> race_signal(const RemoteFacts& f) {
 }
 
 std::optional<Evidence> burst_ttl_signal(const RemoteFacts& f) {
-  std::set<uint8_t> ttls(f.fingerprint.ttls.begin(), f.fingerprint.ttls.end());
+  TtlSet ttls;
+  for (uint8_t t : f.fingerprint.ttls) ttls.insert(t);
   if (ttls.size() <= 1) return std::nullopt;
   return Evidence("burst_ttl", 0.3, true).obs(ttls.size(), " different TTLs in one burst").exp("one sender, one TTL");
 }
@@ -213,9 +214,9 @@ std::optional<Evidence> stack_response_signal(const RemoteFacts& f) {
 
 // The same address answering from different distances on different ports.
 std::optional<Evidence> port_distance_signal(const RemoteFacts& f) {
-  if (!f.endpoint_hop) return std::nullopt;
+  if (!f.endpoint_hop || !f.port_hops) return std::nullopt;
   const int ep = *f.endpoint_hop;
-  for (const auto& [port, h] : f.port_hops) {
+  for (const auto& [port, h] : *f.port_hops) {
     if (port == f.rst.sport || h <= ep) continue;
     return Evidence("port_distance", 0.6, true)
         .obs("port ", f.rst.sport, " answers from hop ", ep)
@@ -227,21 +228,22 @@ std::optional<Evidence> port_distance_signal(const RemoteFacts& f) {
 
 std::optional<Evidence> ttl_varies_signal(const RemoteFacts& f) {
   // One TTL for the address's SYN-ACKs (or just this flow's), and RST TTLs unlike it.
-  std::set<uint8_t> server = f.synack_ttls_seen;
+  TtlSet server = f.synack_ttls_seen;
   if (f.base) server.insert(f.base->ttl);
-  if (server.size() != 1 || server.count(f.rst.ttl)) return std::nullopt;
-  std::set<uint8_t> foreign;
-  for (uint8_t t : f.rst_ttls_seen)
-    if (!server.count(t)) foreign.insert(t);
+  if (server.size() != 1 || server.contains(f.rst.ttl)) return std::nullopt;
+  TtlSet foreign;
+  f.rst_ttls_seen.each([&](uint8_t t) {
+    if (!server.contains(t)) foreign.insert(t);
+  });
   foreign.insert(f.rst.ttl);
   // Three TTLs at least: two devices at two hops give two.
   if (foreign.size() < 3) return std::nullopt;
   Evidence e("ttl_varies", 0.5, true);
   std::string seen;
-  for (uint8_t t : foreign) append(seen, seen.empty() ? "" : ", ", t);
+  foreign.each([&](uint8_t t) { append(seen, seen.empty() ? "" : ", ", t); });
   return std::move(e)
       .obs("RSTs from this address carried ", foreign.size(), " different TTLs over as many connections (", seen, ")")
-      .exp("one TTL, like its SYN-ACKs' (TTL ", *server.begin(),
+      .exp("one TTL, like its SYN-ACKs' (TTL ", server.front(),
            "): a TTL chosen per connection is forged and tells no distance");
 }
 

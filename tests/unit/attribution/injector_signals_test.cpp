@@ -33,6 +33,24 @@ bool fired(const std::vector<Evidence>& ev, const char* signal) {
   return false;
 }
 
+// The engine's TTL memory: a set as std::set<uint8_t> was (size, membership, ascending walk), without its nodes.
+TEST(InjectorSignals, TtlSetIsASetInAscendingOrder) {
+  TtlSet s;
+  EXPECT_TRUE(s.empty());
+  EXPECT_EQ(s.front(), 0);
+  for (uint8_t t : {255, 64, 0, 64, 63, 128, 127}) s.insert(t);
+  EXPECT_EQ(s.size(), 6u);
+  EXPECT_TRUE(s.contains(0));
+  EXPECT_TRUE(s.contains(255));
+  EXPECT_FALSE(s.contains(62));
+  EXPECT_FALSE(s.contains(65));
+  EXPECT_EQ(s.front(), 0);
+  std::vector<int> walked;
+  s.each([&](uint8_t t) { walked.push_back(t); });
+  EXPECT_EQ(walked, (std::vector<int>{0, 63, 64, 127, 128, 255}));
+  EXPECT_EQ(TtlSet({201, 107}).front(), 107);
+}
+
 TEST(InjectorSignals, TtlVariesNeedsThreeForeignTtlsAndOneServerTtl) {
   RemoteFacts f = facts();
   EXPECT_FALSE(ttl_varies_signal(f)) << "the server's own RSTs";
