@@ -5,6 +5,9 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace rsthop::output {
 
@@ -142,11 +145,55 @@ inline bool plain_word(const char* s) {
   return ((special | w) & kHigh) == 0;
 }
 
+#if defined(__SSE2__)
+// plain_word() for 16 bytes: one signed compare below 0x20 catches the
+// control bytes and the non-ASCII ones (negative as signed bytes) together.
+inline bool plain_block(const char* s) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
+  const __m128i special =
+      _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+                   _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+  return _mm_movemask_epi8(special) == 0;
+}
+#else
+inline bool plain_block(const char* s) { return plain_word(s) && plain_word(s + 8); }
+#endif
+
+// The length of the plain prefix of s that the block and word tests find:
+// every byte before it needs no table; the byte at it may (or it is s's end).
+inline size_t plain_prefix(std::string_view s) {
+  const size_t n = s.size();
+  if (n < 16) {  // a short text in two overlapping loads, or not at all
+    if (n >= 8) return plain_word(s.data()) && plain_word(s.data() + n - 8) ? n : 0;
+    if (n >= 4) {
+      uint32_t a, b;
+      std::memcpy(&a, s.data(), 4);
+      std::memcpy(&b, s.data() + n - 4, 4);
+      const uint64_t w = a | (static_cast<uint64_t>(b) << 32);
+      char both[8];
+      std::memcpy(both, &w, 8);
+      return plain_word(both) ? n : 0;
+    }
+    return 0;
+  }
+  size_t i = 0;
+  while (i + 16 <= s.size() && plain_block(s.data() + i)) i += 16;
+  // The last block, overlapping the ones before it, settles plain text of 16 bytes or more.
+  if (i < s.size() && s.size() >= 16 && i + 16 > s.size() && plain_block(s.data() + s.size() - 16)) return s.size();
+  while (i + 8 <= s.size() && plain_word(s.data() + i)) i += 8;
+  return i;
+}
+
 // Writes `s` quoted and escaped at p, which has room for 6 * s.size() + 2.
 char* escape_string(char* p, std::string_view s) {
   *p++ = '"';
-  size_t i = 0;
-  while (i + 8 <= s.size() && plain_word(s.data() + i)) i += 8;
+  size_t i = plain_prefix(s);
+  if (i == s.size()) {  // the common case: nothing to escape
+    copy_short(p, s.data(), s.size());
+    p += s.size();
+    *p++ = '"';
+    return p;
+  }
   // Fewer than 8 bytes left: the last word, overlapping the ones before it,
   // covers them, so plain text of 8 bytes or more never reaches the byte loop.
   if (i < s.size() && s.size() >= 8 && i + 8 > s.size() && plain_word(s.data() + s.size() - 8)) i = s.size();
