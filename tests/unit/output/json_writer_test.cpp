@@ -234,3 +234,19 @@ TEST(JsonWriter, LongLinesGrowTheBuffer) {
 
 }  // namespace
 }  // namespace rsthop::output
+
+namespace rsthop::output {
+namespace {
+
+// copy_short's cases (two 4-byte or 8-byte words, memcpy): exactly [src, src + n), nothing beside it.
+TEST(JsonWriter, CopyShortCopiesExactlyTheBytes) {
+  const std::string src = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGH";
+  for (size_t n = 0; n <= 40; n++) {
+    std::string dst(48, '.');
+    copy_short(dst.data() + 2, src.data(), n);
+    EXPECT_EQ(dst, std::string(2, '.') + src.substr(0, n) + std::string(46 - n, '.')) << n;
+  }
+}
+
+}  // namespace
+}  // namespace rsthop::output
