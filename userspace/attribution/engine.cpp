@@ -17,12 +17,23 @@ namespace {
 constexpr size_t kMaxRememberedAddrs = 4096;
 constexpr size_t kMaxRememberedTtls = 16;
 
-std::string flags_string(uint8_t f) {
+// The letters of the set TCP flags ("RA"), at out (room for 8); returns their count.
+size_t flag_letters(char* out, uint8_t f) {
   static const char kLetters[] = "FSRPAUEC";
-  std::string s;
+  size_t n = 0;
   for (int i = 0; i < 8; i++)
-    if (f & (1 << i)) s.push_back(kLetters[i]);
-  return s;
+    if (f & (1 << i)) out[n++] = kLetters[i];
+  return n;
+}
+
+// True when `list` (comma-separated, `count` entries) holds `item`.
+bool listed(std::string_view list, size_t count, std::string_view item) {
+  for (size_t at = 0; count > 0; count--) {
+    const size_t comma = std::min(list.find(',', at), list.size());
+    if (list.substr(at, comma - at) == item) return true;
+    at = comma + 1;
+  }
+  return false;
 }
 
 bool made_here(const rh_event& e) { return e.hook == RH_HOOK_TC_EGRESS && e.ttl == initial_ttl(e.ttl); }
@@ -58,36 +69,44 @@ void append_number(std::string& out, int64_t v) {
   out.append(buf, std::to_chars(buf, buf + sizeof(buf), v).ptr);
 }
 
+// Everything but the id, which build_id() writes once the patterns are final.
 Fingerprint fingerprint(const flow::ResetRecord& r, const rh_flow_state& st, uint8_t sender) {
   Fingerprint fp;
   fp.count = r.count;
   // The burst's RSTs, or the first one alone: read in place, not copied.
   std::span<const rh_event> rsts =
       r.rsts.empty() ? std::span<const rh_event>(&r.first.ev, 1) : std::span<const rh_event>(r.rsts);
+  static_assert(flow::kMaxBurstDetail <= BurstValues<uint8_t>::kMaxValues, "a burst's RSTs fit the fingerprint");
   const uint32_t next = next_seq(r, st, sender);
   bool known_seq = next != 0;
-  fp.windows.reserve(rsts.size());
-  fp.ip_ids.reserve(rsts.size());
-  fp.ttls.reserve(rsts.size());
-  if (known_seq) fp.seq_offsets.reserve(rsts.size());
+  size_t distinct = 0;  // flag strings in fp.flags
   for (const auto& e : rsts) {
-    std::string f = flags_string(e.tcp_flags);
-    if (std::find(fp.flags.begin(), fp.flags.end(), f) == fp.flags.end()) fp.flags.push_back(std::move(f));
+    char letters[8];
+    const std::string_view f(letters, flag_letters(letters, e.tcp_flags));
+    if (!listed(fp.flags, distinct, f)) {
+      if (distinct++) fp.flags += ',';
+      fp.flags += f;
+    }
     fp.windows.push_back(e.window);
     fp.ip_ids.push_back(e.ip_id);
     fp.ttls.push_back(e.ttl);
     if (known_seq) fp.seq_offsets.push_back(static_cast<int32_t>(e.seq - next));
   }
-  fp.ip_id_pattern = ip_id_pattern(fp.ip_ids, r.first.ev.family == 6);
+  fp.ip_id_pattern =
+      ip_id_pattern(std::span<const uint16_t>(fp.ip_ids.data(), fp.ip_ids.size()), r.first.ev.family == 6);
   const bool varying = std::any_of(fp.ttls.begin(), fp.ttls.end(), [&](uint8_t t) { return t != fp.ttls.front(); });
   fp.ttl_pattern = varying ? "varying" : "constant";
-  // "n<count>/<flags,...>/win<w,...>/ipid:<pattern>/ttl:<pattern>[/off<o,...>]", built in one buffer.
+  return fp;
+}
+
+// "n<count>/<flags,...>/win<w,...>/ipid:<pattern>/ttl:<pattern>[/off<o,...>]", built in one buffer.
+void build_id(Fingerprint& fp) {
   std::string& id = fp.id;
-  id.reserve(64 + 8 * rsts.size());
+  id.reserve(48 + fp.flags.size() + fp.ttl_pattern.size() + 8 * fp.windows.size() + 12 * fp.seq_offsets.size());
   id += 'n';
   append_number(id, fp.count);
   id += '/';
-  for (size_t i = 0; i < fp.flags.size(); i++) (id += (i ? "," : "")) += fp.flags[i];
+  id += fp.flags;
   id += "/win";
   for (size_t i = 0; i < fp.windows.size(); i++) {
     if (i) id += ',';
@@ -102,7 +121,6 @@ Fingerprint fingerprint(const flow::ResetRecord& r, const rh_flow_state& st, uin
       append_number(id, fp.seq_offsets[i]);
     }
   }
-  return fp;
 }
 
 // This host sent the RST (its TCP stack, or a firewall rule here), or only a
@@ -236,7 +254,10 @@ Verdict Engine::classify(const flow::ResetRecord& r) const {
     v.l2_mac = m;
     if (oui_) v.l2_vendor = oui_->vendor(m);
   }
-  if (local_firewall_refusal(r, opt_, v) || local_verdict(r, st, opt_.local_events, v)) return v;
+  if (local_firewall_refusal(r, opt_, v) || local_verdict(r, st, opt_.local_events, v)) {
+    build_id(v.fingerprint);
+    return v;
+  }
 
   // A remote sender: compare the RST with the peer it claims to be.
   RemoteFacts f = remote_facts(r, st, v);
@@ -247,8 +268,8 @@ Verdict Engine::classify(const flow::ResetRecord& r) const {
   if (fp.ttl_pattern == "constant" &&
       std::any_of(v.evidence.begin(), v.evidence.end(), [](const Evidence& e) { return e.signal == "ttl_varies"; })) {
     fp.ttl_pattern = "per_connection";
-    if (auto at = fp.id.find("/ttl:constant"); at != std::string::npos) fp.id.replace(at, 13, "/ttl:per_connection");
   }
+  build_id(fp);
   const Decision d = decide(f, v.evidence);
   v.origin = d.origin;
   v.hop = d.hop;
