@@ -63,12 +63,6 @@ uint32_t next_seq(const flow::ResetRecord& r, const rh_flow_state& st, uint8_t s
   return 0;
 }
 
-// Appends the decimal text of v (the fingerprint id's numbers) without a temporary string.
-void append_number(std::string& out, int64_t v) {
-  char buf[24];
-  out.append(buf, std::to_chars(buf, buf + sizeof(buf), v).ptr);
-}
-
 // Everything but the id, which build_id() writes once the patterns are final.
 Fingerprint fingerprint(const flow::ResetRecord& r, const rh_flow_state& st, uint8_t sender) {
   Fingerprint fp;
@@ -99,28 +93,42 @@ Fingerprint fingerprint(const flow::ResetRecord& r, const rh_flow_state& st, uin
   return fp;
 }
 
-// "n<count>/<flags,...>/win<w,...>/ipid:<pattern>/ttl:<pattern>[/off<o,...>]", built in one buffer.
+// "n<count>/<flags,...>/win<w,...>/ipid:<pattern>/ttl:<pattern>[/off<o,...>]",
+// written in one pass into the id, sized first for the longest text.
 void build_id(Fingerprint& fp) {
-  std::string& id = fp.id;
-  id.reserve(48 + fp.flags.size() + fp.ttl_pattern.size() + 8 * fp.windows.size() + 12 * fp.seq_offsets.size());
-  id += 'n';
-  append_number(id, fp.count);
-  id += '/';
-  id += fp.flags;
-  id += "/win";
+  // "n", "/", "/win", "/ipid:", "/ttl:", "/off" and a 10-digit count; a window
+  // and its comma 6, an offset and its comma 12.
+  const size_t most = 31 + fp.flags.size() + fp.ip_id_pattern.size() + fp.ttl_pattern.size() + 6 * fp.windows.size() +
+                      12 * fp.seq_offsets.size();
+  fp.id.resize(most);
+  char* p = fp.id.data();
+  char* const end = p + most;
+  auto put = [&p](std::string_view s) {
+    std::memcpy(p, s.data(), s.size());
+    p += s.size();
+  };
+  auto number = [&p, end](int64_t v) { p = std::to_chars(p, end, v).ptr; };
+  *p++ = 'n';
+  number(fp.count);
+  *p++ = '/';
+  put(fp.flags);
+  put("/win");
   for (size_t i = 0; i < fp.windows.size(); i++) {
-    if (i) id += ',';
-    append_number(id, fp.windows[i]);
+    if (i) *p++ = ',';
+    number(fp.windows[i]);
   }
-  ((id += "/ipid:") += fp.ip_id_pattern) += "/ttl:";
-  id += fp.ttl_pattern;
+  put("/ipid:");
+  put(fp.ip_id_pattern);
+  put("/ttl:");
+  put(fp.ttl_pattern);
   if (!fp.seq_offsets.empty()) {
-    id += "/off";
+    put("/off");
     for (size_t i = 0; i < fp.seq_offsets.size(); i++) {
-      if (i) id += ',';
-      append_number(id, fp.seq_offsets[i]);
+      if (i) *p++ = ',';
+      number(fp.seq_offsets[i]);
     }
   }
+  fp.id.resize(static_cast<size_t>(p - fp.id.data()));
 }
 
 // This host sent the RST (its TCP stack, or a firewall rule here), or only a
