@@ -194,7 +194,7 @@ void Engine::observe(const flow::Packet& p) {
   if (ttls_.size() >= kMaxRememberedAddrs) ttls_.clear();
   auto& t = ttls_[k];
   auto& set = e.kind == RH_EV_RST ? t.rst : t.synack;
-  if (set.size() < kMaxRememberedTtls) set.insert(e.ttl);
+  if (!set.contains(e.ttl) && set.size() < kMaxRememberedTtls) set.insert(e.ttl);
   if (e.kind != RH_EV_SYNACK) return;
   if (hops_by_port_.size() >= kMaxRememberedAddrs) hops_by_port_.clear();
   hops_by_port_[k][e.sport] = hops_from_ttl(e.ttl, e.hook == RH_HOOK_TC_EGRESS);

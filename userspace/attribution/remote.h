@@ -36,6 +36,15 @@ class TtlSet {
     return n;
   }
   bool empty() const { return size() == 0; }
+  // Exactly one TTL (size() == 1, without counting).
+  bool single() const {
+    int words = 0;
+    for (uint64_t w : bits_) {
+      if (!w) continue;
+      if (++words > 1 || (w & (w - 1))) return false;
+    }
+    return words == 1;
+  }
   // Calls f(ttl) for each TTL, smallest first.
   template <typename F>
   void each(F&& f) const {

@@ -49,6 +49,11 @@ TEST(InjectorSignals, TtlSetIsASetInAscendingOrder) {
   s.each([&](uint8_t t) { walked.push_back(t); });
   EXPECT_EQ(walked, (std::vector<int>{0, 63, 64, 127, 128, 255}));
   EXPECT_EQ(TtlSet({201, 107}).front(), 107);
+  EXPECT_FALSE(s.single());
+  EXPECT_FALSE(TtlSet().single());
+  for (uint8_t t : {0, 63, 64, 200, 255}) EXPECT_TRUE(TtlSet({t}).single()) << int(t);
+  EXPECT_FALSE(TtlSet({3, 200}).single());
+  EXPECT_FALSE(TtlSet({64, 65}).single());
 }
 
 TEST(InjectorSignals, TtlVariesNeedsThreeForeignTtlsAndOneServerTtl) {
