@@ -72,20 +72,29 @@ std::optional<Evidence> hop_memory_signal(const RemoteFacts& f) {
 
 std::optional<Evidence> hop_distance_signal(const RemoteFacts& f) {
   const int h = f.rst_hop;
-  auto observed = [&](Evidence e, const char* more = "") {
-    return std::move(e).obs("TTL ", f.rst.ttl, " (hop ", h, ")", more);
+  // One Evidence, built in place in the optional that is returned (no moves of it).
+  auto observed = [&](double weight, bool strong, const char* more) {
+    std::optional<Evidence> e(std::in_place, SignalName("hop_distance"), weight, strong);
+    e->obs("TTL ", f.rst.ttl, " (hop ", h, ")", std::string_view(more));
+    return e;
   };
-  if (!f.endpoint_hop) return observed(Evidence("hop_distance", 0)).exp("no packet of the peer to compare with");
+  if (!f.endpoint_hop) {
+    auto e = observed(0, false, "");
+    e->exp("no packet of the peer to compare with");
+    return e;
+  }
   const int ep = *f.endpoint_hop;
-  auto expected = [&](Evidence&& e, const char* more = "") {
-    if (f.base) return std::move(e).exp("TTL ", f.base->ttl, " like the peer's ", f.base_name, " (hop ", ep, ")", more);
-    return std::move(e).exp("hop ", ep, more);
-  };
-  if (h < ep) return expected(observed(Evidence("hop_distance", 0.5, true)));
-  if (h == ep && (!f.base || f.base->ttl == f.rst.ttl)) return expected(observed(Evidence("hop_distance", -0.3)));
-  if (h == ep) return expected(observed(Evidence("hop_distance", -0.15)));
-  return expected(observed(Evidence("hop_distance", 0), ", farther than the peer"),
-                  " (a NAT or proxy in front of the server, or a path change)");
+  const bool farther = h > ep;
+  std::optional<Evidence> e = h < ep                                  ? observed(0.5, true, "")
+                              : farther                               ? observed(0, false, ", farther than the peer")
+                              : (!f.base || f.base->ttl == f.rst.ttl) ? observed(-0.3, false, "")
+                                                                      : observed(-0.15, false, "");
+  const std::string_view more = farther ? " (a NAT or proxy in front of the server, or a path change)" : "";
+  if (f.base)
+    e->exp("TTL ", f.base->ttl, " like the peer's ", std::string_view(f.base_name), " (hop ", ep, ")", more);
+  else
+    e->exp("hop ", ep, more);
+  return e;
 }
 
 std::optional<Evidence> initial_ttl_signal(const RemoteFacts& f) {
