@@ -56,6 +56,23 @@ TEST(InjectorSignals, TtlSetIsASetInAscendingOrder) {
   EXPECT_FALSE(TtlSet({64, 65}).single());
 }
 
+// A fingerprint's per-RST values in place: what a vector held, for the first 16 RSTs of a burst.
+TEST(InjectorSignals, BurstValuesKeepTheFirstSixteen) {
+  BurstValues<int64_t> v;
+  EXPECT_TRUE(v.empty());
+  EXPECT_EQ(v, std::vector<int64_t>{});
+  for (int64_t i = 0; i < 20; i++) v.push_back(i * -3);
+  ASSERT_EQ(v.size(), BurstValues<int64_t>::kMaxValues);
+  EXPECT_EQ(v.front(), 0);
+  EXPECT_EQ(v.back(), -45);
+  std::vector<int64_t> first16;
+  for (int64_t i = 0; i < 16; i++) first16.push_back(i * -3);
+  EXPECT_EQ(v, first16);
+  EXPECT_FALSE(v == std::vector<int64_t>(first16.begin(), first16.end() - 1));
+  EXPECT_EQ(BurstValues<uint8_t>({64, 62}), (BurstValues<uint8_t>{64, 62}));
+  EXPECT_FALSE(BurstValues<uint8_t>({64, 62}) == (BurstValues<uint8_t>{64}));
+}
+
 TEST(InjectorSignals, TtlVariesNeedsThreeForeignTtlsAndOneServerTtl) {
   RemoteFacts f = facts();
   EXPECT_FALSE(ttl_varies_signal(f)) << "the server's own RSTs";
