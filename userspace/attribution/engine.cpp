@@ -4,7 +4,6 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
-#include <set>
 #include <span>
 
 #include "attribution/local.h"
@@ -18,12 +17,23 @@ namespace {
 constexpr size_t kMaxRememberedAddrs = 4096;
 constexpr size_t kMaxRememberedTtls = 16;
 
-std::string flags_string(uint8_t f) {
+// The letters of the set TCP flags ("RA"), at out (room for 8); returns their count.
+size_t flag_letters(char* out, uint8_t f) {
   static const char kLetters[] = "FSRPAUEC";
-  std::string s;
+  size_t n = 0;
   for (int i = 0; i < 8; i++)
-    if (f & (1 << i)) s.push_back(kLetters[i]);
-  return s;
+    if (f & (1 << i)) out[n++] = kLetters[i];
+  return n;
+}
+
+// True when `list` (comma-separated, `count` entries) holds `item`.
+bool listed(std::string_view list, size_t count, std::string_view item) {
+  for (size_t at = 0; count > 0; count--) {
+    const size_t comma = std::min(list.find(',', at), list.size());
+    if (list.substr(at, comma - at) == item) return true;
+    at = comma + 1;
+  }
+  return false;
 }
 
 bool made_here(const rh_event& e) { return e.hook == RH_HOOK_TC_EGRESS && e.ttl == initial_ttl(e.ttl); }
@@ -53,57 +63,72 @@ uint32_t next_seq(const flow::ResetRecord& r, const rh_flow_state& st, uint8_t s
   return 0;
 }
 
-// Appends the decimal text of v (the fingerprint id's numbers) without a temporary string.
-void append_number(std::string& out, int64_t v) {
-  char buf[24];
-  out.append(buf, std::to_chars(buf, buf + sizeof(buf), v).ptr);
-}
-
+// Everything but the id, which build_id() writes once the patterns are final.
 Fingerprint fingerprint(const flow::ResetRecord& r, const rh_flow_state& st, uint8_t sender) {
   Fingerprint fp;
   fp.count = r.count;
   // The burst's RSTs, or the first one alone: read in place, not copied.
   std::span<const rh_event> rsts =
       r.rsts.empty() ? std::span<const rh_event>(&r.first.ev, 1) : std::span<const rh_event>(r.rsts);
+  static_assert(flow::kMaxBurstDetail <= BurstValues<uint8_t>::kMaxValues, "a burst's RSTs fit the fingerprint");
   const uint32_t next = next_seq(r, st, sender);
   bool known_seq = next != 0;
-  fp.windows.reserve(rsts.size());
-  fp.ip_ids.reserve(rsts.size());
-  fp.ttls.reserve(rsts.size());
-  if (known_seq) fp.seq_offsets.reserve(rsts.size());
+  size_t distinct = 0;  // flag strings in fp.flags
   for (const auto& e : rsts) {
-    std::string f = flags_string(e.tcp_flags);
-    if (std::find(fp.flags.begin(), fp.flags.end(), f) == fp.flags.end()) fp.flags.push_back(std::move(f));
+    char letters[8];
+    const std::string_view f(letters, flag_letters(letters, e.tcp_flags));
+    if (!listed(fp.flags, distinct, f)) {
+      if (distinct++) fp.flags += ',';
+      fp.flags += f;
+    }
     fp.windows.push_back(e.window);
     fp.ip_ids.push_back(e.ip_id);
     fp.ttls.push_back(e.ttl);
     if (known_seq) fp.seq_offsets.push_back(static_cast<int32_t>(e.seq - next));
   }
-  fp.ip_id_pattern = ip_id_pattern(fp.ip_ids, r.first.ev.family == 6);
+  fp.ip_id_pattern =
+      ip_id_pattern(std::span<const uint16_t>(fp.ip_ids.data(), fp.ip_ids.size()), r.first.ev.family == 6);
   const bool varying = std::any_of(fp.ttls.begin(), fp.ttls.end(), [&](uint8_t t) { return t != fp.ttls.front(); });
   fp.ttl_pattern = varying ? "varying" : "constant";
-  // "n<count>/<flags,...>/win<w,...>/ipid:<pattern>/ttl:<pattern>[/off<o,...>]", built in one buffer.
-  std::string& id = fp.id;
-  id.reserve(64 + 8 * rsts.size());
-  id += 'n';
-  append_number(id, fp.count);
-  id += '/';
-  for (size_t i = 0; i < fp.flags.size(); i++) (id += (i ? "," : "")) += fp.flags[i];
-  id += "/win";
+  return fp;
+}
+
+// "n<count>/<flags,...>/win<w,...>/ipid:<pattern>/ttl:<pattern>[/off<o,...>]",
+// written in one pass into the id, sized first for the longest text.
+void build_id(Fingerprint& fp) {
+  // "n", "/", "/win", "/ipid:", "/ttl:", "/off" and a 10-digit count; a window
+  // and its comma 6, an offset and its comma 12.
+  const size_t most = 31 + fp.flags.size() + fp.ip_id_pattern.size() + fp.ttl_pattern.size() + 6 * fp.windows.size() +
+                      12 * fp.seq_offsets.size();
+  fp.id.resize(most);
+  char* p = fp.id.data();
+  char* const end = p + most;
+  auto put = [&p](std::string_view s) {
+    std::memcpy(p, s.data(), s.size());
+    p += s.size();
+  };
+  auto number = [&p, end](int64_t v) { p = std::to_chars(p, end, v).ptr; };
+  *p++ = 'n';
+  number(fp.count);
+  *p++ = '/';
+  put(fp.flags);
+  put("/win");
   for (size_t i = 0; i < fp.windows.size(); i++) {
-    if (i) id += ',';
-    append_number(id, fp.windows[i]);
+    if (i) *p++ = ',';
+    number(fp.windows[i]);
   }
-  ((id += "/ipid:") += fp.ip_id_pattern) += "/ttl:";
-  id += fp.ttl_pattern;
+  put("/ipid:");
+  put(fp.ip_id_pattern);
+  put("/ttl:");
+  put(fp.ttl_pattern);
   if (!fp.seq_offsets.empty()) {
-    id += "/off";
+    put("/off");
     for (size_t i = 0; i < fp.seq_offsets.size(); i++) {
-      if (i) id += ',';
-      append_number(id, fp.seq_offsets[i]);
+      if (i) *p++ = ',';
+      number(fp.seq_offsets[i]);
     }
   }
-  return fp;
+  fp.id.resize(static_cast<size_t>(p - fp.id.data()));
 }
 
 // This host sent the RST (its TCP stack, or a firewall rule here), or only a
@@ -169,7 +194,7 @@ void Engine::observe(const flow::Packet& p) {
   if (ttls_.size() >= kMaxRememberedAddrs) ttls_.clear();
   auto& t = ttls_[k];
   auto& set = e.kind == RH_EV_RST ? t.rst : t.synack;
-  if (set.size() < kMaxRememberedTtls) set.insert(e.ttl);
+  if (!set.contains(e.ttl) && set.size() < kMaxRememberedTtls) set.insert(e.ttl);
   if (e.kind != RH_EV_SYNACK) return;
   if (hops_by_port_.size() >= kMaxRememberedAddrs) hops_by_port_.clear();
   hops_by_port_[k][e.sport] = hops_from_ttl(e.ttl, e.hook == RH_HOOK_TC_EGRESS);
@@ -195,7 +220,7 @@ RemoteFacts Engine::remote_facts(const flow::ResetRecord& r, const rh_flow_state
   f.base_name = sender_is_init ? "SYN" : "SYN-ACK";
   Key key;
   std::memcpy(key.addr.data(), f.rst.saddr, 16);
-  if (auto it = hops_by_port_.find(key); it != hops_by_port_.end()) f.port_hops = it->second;
+  if (auto it = hops_by_port_.find(key); it != hops_by_port_.end()) f.port_hops = &it->second;
   if (auto it = ttls_.find(key); it != ttls_.end()) {
     f.rst_ttls_seen = it->second.rst;
     f.synack_ttls_seen = it->second.synack;
@@ -204,8 +229,8 @@ RemoteFacts Engine::remote_facts(const flow::ResetRecord& r, const rh_flow_state
   f.fin = r.fin;
   if (f.base) {
     f.endpoint_hop = hops_from_ttl(f.base->ttl, f.base->hook == RH_HOOK_TC_EGRESS);
-  } else if (!f.port_hops.empty()) {
-    f.endpoint_hop = f.port_hops.begin()->second;
+  } else if (f.port_hops && !f.port_hops->empty()) {
+    f.endpoint_hop = f.port_hops->begin()->second;
     f.endpoint_hop_remembered = true;
   }
   f.peer_next = next_seq(r, st, f.sender);
@@ -237,7 +262,10 @@ Verdict Engine::classify(const flow::ResetRecord& r) const {
     v.l2_mac = m;
     if (oui_) v.l2_vendor = oui_->vendor(m);
   }
-  if (local_firewall_refusal(r, opt_, v) || local_verdict(r, st, opt_.local_events, v)) return v;
+  if (local_firewall_refusal(r, opt_, v) || local_verdict(r, st, opt_.local_events, v)) {
+    build_id(v.fingerprint);
+    return v;
+  }
 
   // A remote sender: compare the RST with the peer it claims to be.
   RemoteFacts f = remote_facts(r, st, v);
@@ -248,8 +276,8 @@ Verdict Engine::classify(const flow::ResetRecord& r) const {
   if (fp.ttl_pattern == "constant" &&
       std::any_of(v.evidence.begin(), v.evidence.end(), [](const Evidence& e) { return e.signal == "ttl_varies"; })) {
     fp.ttl_pattern = "per_connection";
-    if (auto at = fp.id.find("/ttl:constant"); at != std::string::npos) fp.id.replace(at, 13, "/ttl:per_connection");
   }
+  build_id(fp);
   const Decision d = decide(f, v.evidence);
   v.origin = d.origin;
   v.hop = d.hop;

@@ -11,7 +11,6 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <set>
 #include <unordered_map>
 #include <utility>
 
@@ -57,7 +56,7 @@ class Engine {
   std::map<Key, std::map<uint16_t, int>> hops_by_port_;  // bounded in observe()
   // TTLs each address's RSTs and SYN-ACKs came with, across connections (a few per address).
   struct Ttls {
-    std::set<uint8_t> rst, synack;
+    TtlSet rst, synack;
   };
   std::map<Key, Ttls> ttls_;  // bounded in observe()
 };

@@ -6,10 +6,11 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,48 @@
 #include "flow/model.h"
 
 namespace rsthop::attribution {
+
+// A set of TTLs in 32 bytes: filled, copied and tested without the heap,
+// walked in ascending order (std::set<uint8_t>'s order).
+class TtlSet {
+ public:
+  TtlSet() = default;
+  TtlSet(std::initializer_list<uint8_t> ttls) {
+    for (uint8_t t : ttls) insert(t);
+  }
+  void insert(uint8_t t) { bits_[t >> 6] |= uint64_t{1} << (t & 63); }
+  bool contains(uint8_t t) const { return (bits_[t >> 6] >> (t & 63)) & 1; }
+  size_t size() const {
+    size_t n = 0;
+    for (uint64_t w : bits_) n += static_cast<size_t>(std::popcount(w));
+    return n;
+  }
+  bool empty() const { return size() == 0; }
+  // Exactly one TTL (size() == 1, without counting).
+  bool single() const {
+    int words = 0;
+    for (uint64_t w : bits_) {
+      if (!w) continue;
+      if (++words > 1 || (w & (w - 1))) return false;
+    }
+    return words == 1;
+  }
+  // Calls f(ttl) for each TTL, smallest first.
+  template <typename F>
+  void each(F&& f) const {
+    for (size_t w = 0; w < bits_.size(); w++)
+      for (uint64_t b = bits_[w]; b; b &= b - 1) f(static_cast<uint8_t>(w * 64 + std::countr_zero(b)));
+  }
+  // The smallest TTL (0 for an empty set).
+  uint8_t front() const {
+    for (size_t w = 0; w < bits_.size(); w++)
+      if (bits_[w]) return static_cast<uint8_t>(w * 64 + std::countr_zero(bits_[w]));
+    return 0;
+  }
+
+ private:
+  std::array<uint64_t, 4> bits_{};
+};
 
 // What one reset and its flow tell, already reduced to the sender's view.
 struct RemoteFacts {
@@ -36,7 +79,9 @@ struct RemoteFacts {
   std::optional<int> endpoint_hop;       // hop of the peer: from `base`, else from other connections
   bool endpoint_hop_remembered = false;  // endpoint_hop came from other connections
   uint32_t peer_next = 0;                // the peer's next sequence number, 0 when unknown
-  std::map<uint16_t, int> port_hops;     // the hop this address answered other ports from
+  // The hop this address answered other ports from: the engine's memory,
+  // lent (not copied) for one classify(); none when it answered none yet.
+  const std::map<uint16_t, int>* port_hops = nullptr;
   Fingerprint fingerprint;
   std::optional<std::array<uint8_t, 6>> l2_mac;
   std::string l2_vendor;
@@ -46,7 +91,7 @@ struct RemoteFacts {
   std::optional<flow::PacketMark> fin;       // the sender's FIN before the RST
   // Across connections (the engine's memory of this address): the TTLs its
   // RSTs came with, and those of its SYN-ACKs.
-  std::set<uint8_t> rst_ttls_seen, synack_ttls_seen;
+  TtlSet rst_ttls_seen, synack_ttls_seen;
 };
 
 // The signals, in the order their evidence is listed.

@@ -1,12 +1,14 @@
 // What the attribution engine concludes about one reset (or burst), and why.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <concepts>
 #include <cstdint>
-#include <iosfwd>
+#include <initializer_list>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -99,18 +101,60 @@ class Evidence {
   size_t observed_len_ = 0;
 };
 
+// One value per RST of a burst, for the first kMaxValues RSTs (the flow
+// timeline keeps no more: flow::kMaxBurstDetail), held in place: a
+// fingerprint's arrays take no heap block.  push_back() past kMaxValues
+// keeps the first ones.
+template <typename T>
+class BurstValues {
+ public:
+  static constexpr size_t kMaxValues = 16;
+  BurstValues() = default;
+  BurstValues(std::initializer_list<T> values) {
+    for (const T& v : values) push_back(v);
+  }
+  void push_back(T v) {
+    if (n_ < kMaxValues) v_[n_++] = v;
+  }
+  size_t size() const { return n_; }
+  bool empty() const { return n_ == 0; }
+  const T* begin() const { return v_.data(); }
+  const T* end() const { return v_.data() + n_; }
+  const T* data() const { return v_.data(); }
+  const T& operator[](size_t i) const { return v_[i]; }
+  const T& front() const { return v_[0]; }
+  const T& back() const { return v_[n_ - 1]; }
+  friend bool operator==(const BurstValues& a, const BurstValues& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end());
+  }
+  friend bool operator==(const BurstValues& a, const std::vector<T>& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end());
+  }
+
+ private:
+  std::array<T, kMaxValues> v_{};
+  size_t n_ = 0;
+};
+
 // The injector's signature, to recognise a device across connections.
 struct Fingerprint {
   uint32_t count = 0;
-  std::vector<std::string> flags;  // distinct flag strings ("RA")
-  std::vector<uint16_t> windows;
-  std::vector<uint16_t> ip_ids;
+  std::string flags;  // the distinct flag strings, in order, comma-separated ("RA", "R,RA")
+  BurstValues<uint16_t> windows;
+  BurstValues<uint16_t> ip_ids;
   std::string ip_id_pattern;  // zero | constant | incrementing | random | n/a
-  std::vector<uint8_t> ttls;
-  std::string ttl_pattern;           // constant | varying
-  std::vector<int64_t> seq_offsets;  // relative to the sender's next expected seq, when known
-  std::string id;                    // compact form of all of the above
+  BurstValues<uint8_t> ttls;
+  std::string ttl_pattern;           // constant | varying | per_connection
+  BurstValues<int64_t> seq_offsets;  // relative to the sender's next expected seq, when known
+  std::string id;                    // compact form of all of the above (Engine::classify builds it last)
 };
+// gtest and logs print the values.
+template <typename T>
+std::ostream& operator<<(std::ostream& os, const BurstValues<T>& v) {
+  os << '{';
+  for (size_t i = 0; i < v.size(); i++) os << (i ? ", " : "") << +v[i];
+  return os << '}';
+}
 
 // RST diagnostic payload (draft-ietf-tcpm-rst-diagnostic-payload).
 struct RstDiagnostic {

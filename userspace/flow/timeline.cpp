@@ -96,8 +96,9 @@ Timeline::Rec& Timeline::rec_for(const Packet& p, FlowMap::iterator it) {
 // attempt, the connection a new SYN replaces (`it`, the flow's record, is then
 // end()).  Returns false when `ev` is a late packet of a summarised flow and is
 // dropped (its completion `done` kept for the next one); `late` when it is a RST of one.
-bool Timeline::end_before(const rh_event& ev, FlowMap::iterator& it, const FlowCompletion& done,
-                          std::optional<rh_flow_state>& carried, bool& late) {
+bool Timeline::end_before(const rh_event& ev, FlowMap::iterator& it, RecentMap::iterator known,
+                          const FlowCompletion& done, std::optional<rh_flow_state>& carried, bool& late) {
+  const bool had_record = it != flows_.end();
   bool new_syn = ev.kind == RH_EV_SYN && (ev.tcp_flags & (RH_TCP_SYN | RH_TCP_ACK)) == RH_TCP_SYN;
   bool wire_rst = ev.kind == RH_EV_RST;
   if (it != flows_.end() && it->second.closed_ns &&
@@ -110,7 +111,8 @@ bool Timeline::end_before(const rh_event& ev, FlowMap::iterator& it, const FlowC
     it = flows_.end();
   }
   // A tuple has a record and a summary remembered at once only while the record holds late RSTs.
-  auto recent = it == flows_.end() || it->second.late ? recent_.find(ev.key) : recent_.end();
+  // Without a record from the start, add() has looked it up already (recent_ is unchanged since).
+  auto recent = had_record ? (it == flows_.end() || it->second.late ? recent_.find(ev.key) : recent_.end()) : known;
   if (recent != recent_.end()) {
     if (recent->second.drop && !new_syn && ev.ts_ns - recent->second.last_ns < kRecentDropNs) {
       // A late packet of a summarised flow starts no second flow, but a RST is
@@ -165,16 +167,17 @@ void Timeline::add(Packet& p, const Seen& seen) {
   auto it = flows_.find(ev.key);
   // The flow's completion: its record's, else its summary's (a late packet, a continuation), else none yet.
   FlowCompletion done;
+  auto recent = recent_.end();  // searched only for a tuple without a record
   if (it != flows_.end()) {
     done = it->second.completion;
-  } else if (auto recent = recent_.find(ev.key); recent != recent_.end()) {
+  } else if (recent = recent_.find(ev.key); recent != recent_.end()) {
     done = recent->second.completion;
   }
   done.complete(p.ev);
   if (seen) seen(p);
   std::optional<rh_flow_state> carried;
   bool late = false;
-  if (!end_before(ev, it, done, carried, late)) return;
+  if (!end_before(ev, it, recent, done, carried, late)) return;
   bool fresh = it == flows_.end();
   Rec& r = rec_for(p, it);
   r.completion = done;
@@ -261,7 +264,8 @@ void Timeline::on_reset_event(Rec& r, const Packet& p) {
   if (!same_burst) {
     flush_burst(r);
     r.burst_last_wire.reset();
-    ResetRecord rec;
+    r.burst = std::make_unique<ResetRecord>();  // built in place, not moved there
+    ResetRecord& rec = *r.burst;
     rec.first = p;
     rec.count = 1;  // a RST only a tracepoint saw is still one RST
     rec.wire_seen = wire;
@@ -269,7 +273,6 @@ void Timeline::on_reset_event(Rec& r, const Packet& p) {
       rec.rsts.push_back(ev);
       if (p.frame) rec.frames.push_back(p.frame);
     }
-    r.burst = std::make_unique<ResetRecord>(std::move(rec));
   } else if (wire) {
     ResetRecord& b = *r.burst;
     if (!b.wire_seen) {
@@ -304,8 +307,9 @@ void Timeline::on_reset_event(Rec& r, const Packet& p) {
 
 void Timeline::flush_burst(Rec& r, bool refresh) {
   if (!r.burst) return;
-  ResetRecord rec = std::move(*r.burst);
-  r.burst.reset();
+  // The record leaves the flow as it is (its heap block, not a copy of its ~1.5 KB).
+  const std::unique_ptr<ResetRecord> owned = std::move(r.burst);
+  ResetRecord& rec = *owned;
   // What the peer did after the RST (the race) is in the kernel's counters,
   // not only in events: refresh them before the engine looks.
   if (lookup_ && refresh) {

@@ -103,8 +103,6 @@ class Timeline {
 
   // The flow's record: `it` when it holds one, else a new one (the stalest evicted when full).
   Rec& rec_for(const Packet& p, FlowMap::iterator it);
-  bool end_before(const rh_event& ev, FlowMap::iterator& it, const FlowCompletion& done,
-                  std::optional<rh_flow_state>& carried, bool& late);
   void record(Rec& r, const Packet& p);
   void on_reset_event(Rec& r, const Packet& p);
   // refresh: ask the lookup for newer counters (not from add(), whose packet is already in the table).
@@ -127,9 +125,13 @@ class Timeline {
     std::list<rh_flow_key>::iterator order;
     FlowCompletion completion;  // late packets and a continuation are still completed
   };
+  using RecentMap = std::unordered_map<rh_flow_key, Recent, KeyHash, KeyEq>;
+  // `known`: recent_'s entry for ev's tuple (or end()), as add() found it when the tuple had no record.
+  bool end_before(const rh_event& ev, FlowMap::iterator& it, RecentMap::iterator known, const FlowCompletion& done,
+                  std::optional<rh_flow_state>& carried, bool& late);
   void remember(const rh_flow_key& k, Recent r);
-  void forget(std::unordered_map<rh_flow_key, Recent, KeyHash, KeyEq>::iterator it);
-  std::unordered_map<rh_flow_key, Recent, KeyHash, KeyEq> recent_;
+  void forget(RecentMap::iterator it);
+  RecentMap recent_;
   std::list<rh_flow_key> recent_order_;  // front = summarised first
   uint64_t evicted_ = 0;
   Packet copy_;  // add(const Packet&)'s completed copy

@@ -5,6 +5,9 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace rsthop::output {
 
@@ -142,11 +145,55 @@ inline bool plain_word(const char* s) {
   return ((special | w) & kHigh) == 0;
 }
 
+#if defined(__SSE2__)
+// plain_word() for 16 bytes: one signed compare below 0x20 catches the
+// control bytes and the non-ASCII ones (negative as signed bytes) together.
+inline bool plain_block(const char* s) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
+  const __m128i special =
+      _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+                   _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+  return _mm_movemask_epi8(special) == 0;
+}
+#else
+inline bool plain_block(const char* s) { return plain_word(s) && plain_word(s + 8); }
+#endif
+
+// The length of the plain prefix of s that the block and word tests find:
+// every byte before it needs no table; the byte at it may (or it is s's end).
+inline size_t plain_prefix(std::string_view s) {
+  const size_t n = s.size();
+  if (n < 16) {  // a short text in two overlapping loads, or not at all
+    if (n >= 8) return plain_word(s.data()) && plain_word(s.data() + n - 8) ? n : 0;
+    if (n >= 4) {
+      uint32_t a, b;
+      std::memcpy(&a, s.data(), 4);
+      std::memcpy(&b, s.data() + n - 4, 4);
+      const uint64_t w = a | (static_cast<uint64_t>(b) << 32);
+      char both[8];
+      std::memcpy(both, &w, 8);
+      return plain_word(both) ? n : 0;
+    }
+    return 0;
+  }
+  size_t i = 0;
+  while (i + 16 <= s.size() && plain_block(s.data() + i)) i += 16;
+  // The last block, overlapping the ones before it, settles plain text of 16 bytes or more.
+  if (i < s.size() && s.size() >= 16 && i + 16 > s.size() && plain_block(s.data() + s.size() - 16)) return s.size();
+  while (i + 8 <= s.size() && plain_word(s.data() + i)) i += 8;
+  return i;
+}
+
 // Writes `s` quoted and escaped at p, which has room for 6 * s.size() + 2.
 char* escape_string(char* p, std::string_view s) {
   *p++ = '"';
-  size_t i = 0;
-  while (i + 8 <= s.size() && plain_word(s.data() + i)) i += 8;
+  size_t i = plain_prefix(s);
+  if (i == s.size()) {  // the common case: nothing to escape
+    copy_short(p, s.data(), s.size());
+    p += s.size();
+    *p++ = '"';
+    return p;
+  }
   // Fewer than 8 bytes left: the last word, overlapping the ones before it,
   // covers them, so plain text of 8 bytes or more never reaches the byte loop.
   if (i < s.size() && s.size() >= 8 && i + 8 > s.size() && plain_word(s.data() + s.size() - 8)) i = s.size();
@@ -216,6 +263,7 @@ void JsonWriter::sint(int64_t v) {
 namespace {
 
 constexpr double kPow10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
+constexpr uint64_t kPow10Int[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
 
 // real()'s text without std::to_chars for the common case: |v| * 10^decimals
 // below 2^53 and not within a hair of a rounding tie, so rounding the scaled
@@ -226,32 +274,52 @@ char* fixed_fast(char* out, double v, int decimals) {
   if (decimals > 6 || !(std::fabs(v) < 1e15)) return nullptr;  // 1e15: the shortest form's threshold in real()
   const double scaled = std::fabs(v) * kPow10[decimals];
   if (!(scaled < 9e15)) return nullptr;
-  const double fl = std::floor(scaled);
-  const double frac = scaled - fl;
+  const auto fl = static_cast<uint64_t>(scaled);  // truncation: the floor of a non-negative value
+  const double frac = scaled - static_cast<double>(fl);
   if (std::fabs(frac - 0.5) < 1e-6 * (1 + scaled * 1e-9)) return nullptr;
-  auto m = static_cast<uint64_t>(fl) + (frac > 0.5 ? 1 : 0);
+  const uint64_t m = fl + (frac > 0.5 ? 1 : 0);
   if (m == 0 && std::signbit(v)) return nullptr;  // to_chars keeps the sign of -0.00
-  char digits[24];
-  char* d = std::to_chars(digits, digits + sizeof(digits), m).ptr;
-  auto n = static_cast<int>(d - digits);
+  const uint64_t unit = kPow10Int[decimals];
+  const uint64_t whole = m / unit;
+  uint64_t decimal = m % unit;
   char* p = out;
   if (std::signbit(v)) *p++ = '-';
-  const int whole = n > decimals ? n - decimals : 0;
-  if (whole == 0) {
-    *p++ = '0';
-  } else {
-    std::memcpy(p, digits, static_cast<size_t>(whole));
-    p += whole;
-  }
+  if (whole < 10)
+    *p++ = static_cast<char>('0' + whole);
+  else
+    p = std::to_chars(p, p + 20, whole).ptr;
   *p++ = '.';
-  // The decimals: leading zeros the integer lacks, then its low digits, trailing zeros trimmed (one kept).
-  char* frac_start = p;
-  for (int i = n; i < decimals; i++) *p++ = '0';
-  const int low = n - whole;
-  std::memcpy(p, digits + whole, static_cast<size_t>(low));
-  p += low;
-  while (p > frac_start + 1 && p[-1] == '0') --p;
-  if (p == frac_start) *p++ = '0';
+  // The decimals with their leading zeros, trailing zeros trimmed (one kept).
+  int len = decimals > 0 ? decimals : 1;
+  for (; len > 1 && decimal % 10 == 0; len--) decimal /= 10;
+  for (int i = len - 1; i >= 0; i--, decimal /= 10) p[i] = static_cast<char>('0' + decimal % 10);
+  return p + len;
+}
+
+// fixed_fast() for two decimals (weights, confidences), the same arithmetic
+// with constant divisors: "0.3", "-0.15", "1.0".
+char* fixed2_fast(char* out, double v) {
+  const double a = std::fabs(v);
+  if (!(a < 1e13)) return nullptr;  // fixed_fast() decides larger values
+  const double scaled = a * kPow10[2];
+  const auto fl = static_cast<uint64_t>(scaled);
+  const double frac = scaled - static_cast<double>(fl);
+  if (std::fabs(frac - 0.5) < 1e-6 * (1 + scaled * 1e-9)) return nullptr;
+  const uint64_t m = fl + (frac > 0.5 ? 1 : 0);
+  char* p = out;
+  if (std::signbit(v)) {
+    if (m == 0) return nullptr;
+    *p++ = '-';
+  }
+  const uint64_t whole = m / 100;
+  const auto decimal = static_cast<unsigned>(m % 100);
+  if (whole < 10)
+    *p++ = static_cast<char>('0' + whole);
+  else
+    p = std::to_chars(p, p + 20, whole).ptr;
+  *p++ = '.';
+  *p++ = static_cast<char>('0' + decimal / 10);
+  if (decimal % 10) *p++ = static_cast<char>('0' + decimal % 10);
   return p;
 }
 
@@ -267,7 +335,9 @@ void JsonWriter::real(double v, int decimals) {
   decimals = std::clamp(decimals, 0, 17);  // keeps the text inside buf
   char buf[64];
   char* end;
-  if (char* fast = fixed_fast(buf, v, decimals)) {
+  if (char* fast2 = decimals == 2 ? fixed2_fast(buf, v) : nullptr) {
+    end = fast2;
+  } else if (char* fast = fixed_fast(buf, v, decimals)) {
     end = fast;
   } else if (std::fabs(v) < 1e15) {
     end = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed, decimals).ptr;
@@ -284,8 +354,11 @@ void JsonWriter::real(double v, int decimals) {
     end = std::to_chars(buf, buf + sizeof(buf), v).ptr;
   }
   size_t n = static_cast<size_t>(end - buf);
-  char* p = separate(n);
-  std::memcpy(p, buf, n);
+  // One fixed-size copy for the usual short text (the bytes past it land in
+  // the scratch space beyond pos_), memcpy for the rest.
+  constexpr size_t kShort = 24;
+  char* p = separate(std::max(n, kShort));
+  std::memcpy(p, buf, n <= kShort ? kShort : n);
   pos_ = p + n;
 }
 

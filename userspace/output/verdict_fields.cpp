@@ -27,7 +27,7 @@ void write_verdict_fields(JsonWriter& w, const attribution::Verdict& v) {
   w.plain("stage", attribution::name(v.stage));
   if (v.l2_mac) {
     w.begin_object("l2_src");
-    w.string("mac", mac_to_ecs_string(v.l2_mac->data()));
+    w.verbatim("mac", kMacTextLen, [&](char* d) { return format_mac_ecs(d, v.l2_mac->data()); });
     if (!v.l2_vendor.empty()) w.string("vendor", v.l2_vendor);
     w.end_object();
   }
@@ -46,7 +46,13 @@ void write_verdict_fields(JsonWriter& w, const attribution::Verdict& v) {
   w.plain("id", fp.id);  // built by the engine from flag letters, digits and patterns
   w.uint("count", fp.count);
   w.begin_array("flags");
-  for (const auto& f : fp.flags) w.plain(f);  // flag letters
+  // Flag letters, comma-separated: one entry per comma and one more.
+  for (std::string_view flags = fp.flags;;) {
+    const size_t comma = flags.find(',');
+    w.plain(flags.substr(0, comma));
+    if (comma == std::string_view::npos) break;
+    flags.remove_prefix(comma + 1);
+  }
   w.end_array();
   w.begin_array("windows");
   for (auto x : fp.windows) w.uint(x);

@@ -33,6 +33,46 @@ bool fired(const std::vector<Evidence>& ev, const char* signal) {
   return false;
 }
 
+// The engine's TTL memory: a set as std::set<uint8_t> was (size, membership, ascending walk), without its nodes.
+TEST(InjectorSignals, TtlSetIsASetInAscendingOrder) {
+  TtlSet s;
+  EXPECT_TRUE(s.empty());
+  EXPECT_EQ(s.front(), 0);
+  for (uint8_t t : {255, 64, 0, 64, 63, 128, 127}) s.insert(t);
+  EXPECT_EQ(s.size(), 6u);
+  EXPECT_TRUE(s.contains(0));
+  EXPECT_TRUE(s.contains(255));
+  EXPECT_FALSE(s.contains(62));
+  EXPECT_FALSE(s.contains(65));
+  EXPECT_EQ(s.front(), 0);
+  std::vector<int> walked;
+  s.each([&](uint8_t t) { walked.push_back(t); });
+  EXPECT_EQ(walked, (std::vector<int>{0, 63, 64, 127, 128, 255}));
+  EXPECT_EQ(TtlSet({201, 107}).front(), 107);
+  EXPECT_FALSE(s.single());
+  EXPECT_FALSE(TtlSet().single());
+  for (uint8_t t : {0, 63, 64, 200, 255}) EXPECT_TRUE(TtlSet({t}).single()) << int(t);
+  EXPECT_FALSE(TtlSet({3, 200}).single());
+  EXPECT_FALSE(TtlSet({64, 65}).single());
+}
+
+// A fingerprint's per-RST values in place: what a vector held, for the first 16 RSTs of a burst.
+TEST(InjectorSignals, BurstValuesKeepTheFirstSixteen) {
+  BurstValues<int64_t> v;
+  EXPECT_TRUE(v.empty());
+  EXPECT_EQ(v, std::vector<int64_t>{});
+  for (int64_t i = 0; i < 20; i++) v.push_back(i * -3);
+  ASSERT_EQ(v.size(), BurstValues<int64_t>::kMaxValues);
+  EXPECT_EQ(v.front(), 0);
+  EXPECT_EQ(v.back(), -45);
+  std::vector<int64_t> first16;
+  for (int64_t i = 0; i < 16; i++) first16.push_back(i * -3);
+  EXPECT_EQ(v, first16);
+  EXPECT_FALSE(v == std::vector<int64_t>(first16.begin(), first16.end() - 1));
+  EXPECT_EQ(BurstValues<uint8_t>({64, 62}), (BurstValues<uint8_t>{64, 62}));
+  EXPECT_FALSE(BurstValues<uint8_t>({64, 62}) == (BurstValues<uint8_t>{64}));
+}
+
 TEST(InjectorSignals, TtlVariesNeedsThreeForeignTtlsAndOneServerTtl) {
   RemoteFacts f = facts();
   EXPECT_FALSE(ttl_varies_signal(f)) << "the server's own RSTs";

@@ -131,7 +131,7 @@ TEST(Middlebox, GfwLikeBurstWithSeqChange) {
     EXPECT_EQ(v.fingerprint.seq_offsets, (std::vector<int64_t>{0, 1460, 4380})) << dump(v);
     EXPECT_EQ(v.fingerprint.ttl_pattern, "constant");
     EXPECT_EQ(v.fingerprint.ip_id_pattern, "random");
-    EXPECT_EQ(v.fingerprint.flags, std::vector<std::string>{"RA"});
+    EXPECT_EQ(v.fingerprint.flags, "RA");
     // Its TTL says hop 18, beyond the server at hop 13: no distance to report.
     EXPECT_FALSE(v.hop) << dump(v);
     EXPECT_EQ(v.endpoint_hop, 13);

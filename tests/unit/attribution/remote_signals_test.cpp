@@ -178,9 +178,10 @@ TEST(RemoteSignals, StackResponse) {
 
 TEST(RemoteSignals, PortDistance) {
   RemoteFacts f = facts();
-  f.port_hops = {{443, 3}, {22, 3}};
+  std::map<uint16_t, int> hops = {{443, 3}, {22, 3}};
+  f.port_hops = &hops;
   EXPECT_FALSE(port_distance_signal(f));
-  f.port_hops[22] = 5;
+  hops[22] = 5;
   auto e = port_distance_signal(f);
   ASSERT_TRUE(e);
   EXPECT_TRUE(e->strong);

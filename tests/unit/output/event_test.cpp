@@ -9,6 +9,7 @@
 #include "output/event_parts.h"
 #include "output/incident_line.h"
 #include "output/names.h"
+#include "output/verdict_fields.h"
 
 namespace rsthop::output {
 namespace {
@@ -413,6 +414,31 @@ TEST(IncidentEvent, DurationIsEndMinusStartInNanoseconds) {
   EXPECT_EQ(j["event"]["duration"], 2'500'000'123ULL);
   EXPECT_TRUE(j["event"].contains("start"));
   EXPECT_TRUE(j["event"].contains("end"));
+}
+
+// The fingerprint holds its distinct flag strings as one comma-separated
+// string; the line carries them as an array: one entry per comma and one
+// more (a flagless tracepoint RST's "" stays [""], as the vector wrote it).
+TEST(VerdictFields, FingerprintFlagsBecomeTheArray) {
+  const std::pair<const char*, json> cases[] = {{"RA", json::array({"RA"})},
+                                                {"R,RA", json::array({"R", "RA"})},
+                                                {"", json::array({""})},
+                                                {"R,", json::array({"R", ""})}};
+  for (const auto& [flags, expected] : cases) {
+    attribution::Verdict v;
+    v.fingerprint.flags = flags;
+    v.fingerprint.windows = {512, 0};
+    std::string out;
+    {
+      JsonWriter w(out);
+      w.begin_object();
+      write_verdict_fields(w, v);
+      w.end_object();
+    }
+    const json j = json::parse(out);
+    EXPECT_EQ(j["fingerprint"]["flags"], expected) << flags;
+    EXPECT_EQ(j["fingerprint"]["windows"], json::array({512, 0}));
+  }
 }
 
 }  // namespace

@@ -60,14 +60,15 @@ TEST(JsonString, RandomBytesEscapeLikeNlohmann) {
   }
 }
 
-// The word-at-a-time scan and its overlapping last word: one byte to escape
-// at every position of plain text of every length around the word size.
+// The block- and word-at-a-time scans and their overlapping last block and
+// word: one byte to escape at every position of plain text of every length
+// around the block and word sizes.
 TEST(JsonString, OneSpecialByteAtEveryPositionEscapesLikeNlohmann) {
-  for (size_t n = 1; n <= 40; n++) {
+  for (size_t n = 1; n <= 72; n++) {
     const std::string plain(n, 'x');
     ASSERT_EQ(escaped(plain), nlohmann_quoted(plain)) << n;
     for (size_t at = 0; at < n; at++)
-      for (char c : {'"', '\\', '\n', '\x01', '\x80'}) {
+      for (char c : {'"', '\\', '\n', '\x01', '\x1f', '\x7f', '\x80', '\xff'}) {
         std::string s = plain;
         s[at] = c;
         ASSERT_EQ(escaped(s), nlohmann_quoted(s)) << "length " << n << " at " << at << " byte " << int(c);
@@ -229,6 +230,22 @@ TEST(JsonWriter, LongLinesGrowTheBuffer) {
   json j = json::parse(out);
   EXPECT_EQ(j["big"], big);
   EXPECT_EQ(j["n"].size(), 10'000u);
+}
+
+}  // namespace
+}  // namespace rsthop::output
+
+namespace rsthop::output {
+namespace {
+
+// copy_short's cases (two 4-byte or 8-byte words, memcpy): exactly [src, src + n), nothing beside it.
+TEST(JsonWriter, CopyShortCopiesExactlyTheBytes) {
+  const std::string src = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGH";
+  for (size_t n = 0; n <= 40; n++) {
+    std::string dst(48, '.');
+    copy_short(dst.data() + 2, src.data(), n);
+    EXPECT_EQ(dst, std::string(2, '.') + src.substr(0, n) + std::string(46 - n, '.')) << n;
+  }
 }
 
 }  // namespace
