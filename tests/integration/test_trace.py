@@ -59,6 +59,33 @@ class TraceTest(unittest.TestCase):
         self.assertTrue(stats and part(stats[-1], "stats")["final"])
         self.assertEqual(event_type(events[-1]), "stats")
 
+    def test_parallel_load_and_one_after_the_other(self):
+        # trace verifies rh_tc_egress beside the XDP program (two instances, one set of maps) or
+        # after it: either way the SYN is seen at egress, the RST at XDP, and the one flow is the
+        # one both programs updated (no flow first seen midstream, nothing lost between them).
+        for value in ("1", "0"):
+            with self.subTest(RSTHOP_PARALLEL_LOAD=value):
+                t = Trace(self.lab, "client", ["-i", self.lab.client_if, "--packets"],
+                          env={**os.environ, "RSTHOP_PARALLEL_LOAD": value})
+                self.connect(self.lab.addr("server"), 81)
+                time.sleep(0.3)
+                events = t.stop()
+                self.assertEqual(t.rc, 0, t.stderr)
+                validate(events)
+                hooks = {part(e, "packet")["kind"]: e["rsthop"]["hook"] for e in of_type(events, "packet")}
+                self.assertEqual(hooks.get("syn"), "tc-egress", hooks)
+                self.assertEqual(of_type(events, "reset")[0]["rsthop"]["hook"], "xdp")
+                flows = of_type(events, "flow")
+                self.assertEqual([part(f, "flow")["conn_state"] for f in flows], ["REJ"], flows)
+                stats = [part(s, "stats") for s in of_type(events, "stats")]
+                self.assertEqual({a["hook"] for a in stats[0]["attachments"]}, {"xdp", "tc-egress"}, stats[0])
+                self.assertEqual(stats[-1]["kernel"]["flow_midstream"], 0, stats[-1])
+                self.assertEqual(stats[-1]["kernel"]["events"], stats[-1]["userspace"]["events_received"], stats[-1])
+        r = subprocess.run([BIN, "trace", "-i", self.lab.client_if, "-d", "1"], capture_output=True, text=True,
+                           timeout=30, env={**os.environ, "RSTHOP_PARALLEL_LOAD": "yes"})
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("RSTHOP_PARALLEL_LOAD", r.stderr)
+
     def test_http_exchange_v6_and_tc_ingress(self):
         srv = self.lab.popen("server", ["python3", "-c", HTTP_SERVER, self.lab.addr("server", 6)],
                              cwd="/tmp")

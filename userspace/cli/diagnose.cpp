@@ -1,7 +1,6 @@
 #include "cli/diagnose.h"
 
 #include <net/if.h>
-#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +16,7 @@
 #include "cli/diagnose_exit.h"
 #include "cli/live_evidence.h"
 #include "cli/outputs.h"
+#include "cli/parallel_load.h"
 #include "cli/privileges.h"
 #include "cli/report.h"
 #include "cli/route_traced.h"
@@ -71,24 +71,6 @@ class CaptureSource : public diagnose::EventSource {
   std::map<uint16_t, rh_flow_key> keys_;
   std::function<bool(const uint8_t*, uint8_t)> route_traced_;
 };
-
-// Whether the two tc programs are verified at once (CaptureConfig::parallel_load):
-// RSTHOP_PARALLEL_LOAD=1 / 0 decides; unset, only where a second verifier thread finds a core of
-// its own.  On a busy machine two at once on one core took longer than one after the other
-// (docs/BENCHMARKS.md), so the 1-minute load average must leave a CPU idle.
-Result<bool> parallel_load() {
-  if (const char* v = std::getenv("RSTHOP_PARALLEL_LOAD"); v && *v) {
-    if (std::string_view(v) != "0" && std::string_view(v) != "1")
-      return make_error("RSTHOP_PARALLEL_LOAD must be 1 (verify the tc programs at once) or 0 (one after the other)");
-    return *v == '1';
-  }
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  double load = 0;
-  if (sched_getaffinity(0, sizeof(set), &set) != 0 || getloadavg(&load, 1) != 1) return false;
-  const int cpus = CPU_COUNT(&set);
-  return cpus >= 2 && load <= cpus - 1;
-}
 
 // The capture on the route's interface, filtered to the target; without it the probes still run.
 struct Live {
@@ -229,7 +211,7 @@ void label_ladder_steps(Lines& lines, const diagnose::Inputs& in) {
 
 int run_diagnose(const DiagnoseOptions& opt) {
   kernel::set_libbpf_verbose(opt.verbose);
-  const auto parallel = parallel_load();
+  const auto parallel = parallel_load(std::getenv("RSTHOP_PARALLEL_LOAD"));
   if (!parallel) return fail(parallel.error().message, 2);
   auto target = probe::resolve(opt.target, 443, opt.family);
   if (!target) return fail(target.error().message, 2);

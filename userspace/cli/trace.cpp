@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -13,6 +14,7 @@
 #include "cli/live_evidence.h"
 #include "cli/metrics_endpoint.h"
 #include "cli/outputs.h"
+#include "cli/parallel_load.h"
 #include "cli/privileges.h"
 #include "cli/report.h"
 #include "cli/route_traced.h"
@@ -49,9 +51,9 @@ std::function<std::string(uint32_t)> if_name_cache() {
 // How often trace measures the REALTIME - MONOTONIC offset again (a long run follows NTP).
 constexpr uint64_t kRecalibrateNs = 10'000'000'000ULL;
 
-int fail(const std::string& msg) {
+int fail(const std::string& msg, int rc = 1) {
   std::cerr << "rsthop: " << msg << "\n";
-  return 1;
+  return rc;
 }
 
 // Polls until the duration ends, a stop signal or an error, then detaches and
@@ -121,8 +123,9 @@ int trace_loop(const TraceOptions& opt, kernel::Capture& capture, pipeline::Pipe
 }
 
 // The capture the options ask for (without frames: --pcap-out adds them).
-Result<kernel::CaptureConfig> capture_config(const TraceOptions& opt) {
+Result<kernel::CaptureConfig> capture_config(const TraceOptions& opt, bool parallel) {
   kernel::CaptureConfig cfg;
+  cfg.parallel_load = parallel;
   auto interfaces = kernel::expand_any(opt.interfaces);  // -i any: every interface that is up now
   if (!interfaces) return interfaces.error();
   cfg.interfaces = interfaces.value();
@@ -217,7 +220,9 @@ int run_trace(const TraceOptions& opt, const TraceReloader& reload) {
   if (!volume) return fail(volume.error().message);
   auto auto_cfg = auto_config(opt, volume.value());
   if (!auto_cfg) return fail(auto_cfg.error().message);
-  auto config = capture_config(opt);
+  const auto parallel = parallel_load(std::getenv("RSTHOP_PARALLEL_LOAD"));
+  if (!parallel) return fail(parallel.error().message, 2);
+  auto config = capture_config(opt, parallel.value());
   if (!config) return fail(config.error().message);
   kernel::CaptureConfig cfg = std::move(config.value());
 
