@@ -46,10 +46,10 @@ Result<void> Sink::write_line(std::string_view line) {
 
 Result<void> StdoutSink::write(std::string_view lines) { return write_all(fd_, lines, "standard output"); }
 
-Result<std::unique_ptr<Sink>> FileSink::open(const std::string& path, bool append) {
+Result<std::unique_ptr<Sink>> FileSink::open(const std::string& path, bool append, Clock clock) {
   auto fd = open_output_file(path, append);
   if (!fd) return fd.error();
-  return std::unique_ptr<Sink>(new FileSink(std::move(fd.value()), path));
+  return std::unique_ptr<Sink>(new FileSink(std::move(fd.value()), path, clock ? clock : &monotonic_now_ns));
 }
 
 Result<void> FileSink::write(std::string_view lines) {
@@ -58,7 +58,7 @@ Result<void> FileSink::write(std::string_view lines) {
 }
 
 void FileSink::follow_renames() {
-  uint64_t now = monotonic_now_ns();
+  uint64_t now = clock_();
   if (now < next_check_ns_) return;
   next_check_ns_ = now + 1'000'000'000ULL;
   struct stat open_st {};

@@ -61,8 +61,10 @@ class FileSink : public Sink {
   // Creates or truncates `path` (mode 0644), or appends when `append`, as
   // open_output_file() does (common/out_file.h: another user's symlink is not
   // followed, only a regular file is truncated).  Fails with "cannot write to <path>: <strerror>".
-  // The -o forms always append (O_APPEND: a copytruncate leaves no hole).
-  static Result<std::unique_ptr<Sink>> open(const std::string& path, bool append = false);
+  // The -o forms always append (O_APPEND: a copytruncate leaves no hole).  `clock` (monotonic
+  // nanoseconds; nullptr: monotonic_now_ns) paces the rename checks below: tests pass their own.
+  using Clock = uint64_t (*)();
+  static Result<std::unique_ptr<Sink>> open(const std::string& path, bool append = false, Clock clock = nullptr);
   // Before a write, at most once a second, the path's (st_dev, st_ino) is
   // compared with the open file's: when the file was renamed away or
   // removed (logrotate without a signal), the path is reopened for appending.
@@ -72,10 +74,11 @@ class FileSink : public Sink {
   Result<void> reopen() override;
 
  private:
-  FileSink(Fd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
+  FileSink(Fd fd, std::string path, Clock clock) : fd_(std::move(fd)), path_(std::move(path)), clock_(clock) {}
   void follow_renames();
   Fd fd_;
   std::string path_;
+  Clock clock_;
   uint64_t next_check_ns_ = 0;
 };
 
