@@ -10,6 +10,7 @@
 #include "output/event_parts.h"
 #include "output/json_writer.h"
 #include "output/names.h"
+#include "output/run_cache.h"
 #include "output/verdict_fields.h"
 #include "output/where_fields.h"
 
@@ -212,13 +213,61 @@ void interface(JsonWriter& w, const char* side, uint32_t ifindex, const std::str
 // observer.ingress.interface.{id,name} / observer.egress.interface.*: the
 // ifindex, and the name when known; tracepoints and summaries without an
 // interface have neither it nor rsthop.ifindex.
-void observer(JsonWriter& w, const Context& ctx, uint32_t ifindex, Direction dir) {
+std::string interface_name(const Context& ctx, uint32_t ifindex) {
+  return ifindex != 0 && ctx.interface_name ? ctx.interface_name(ifindex) : std::string();
+}
+
+void observer(JsonWriter& w, uint32_t ifindex, const std::string& name, Direction dir) {
   if (ifindex == 0) return;
-  std::string name = ctx.interface_name ? ctx.interface_name(ifindex) : std::string();
   w.begin_object("observer");
   if (dir != Direction::egress) interface(w, "ingress", ifindex, name);
   if (dir != Direction::ingress) interface(w, "egress", ifindex, name);
   w.end_object();
+}
+
+// Every input of a line's tuple run (tuple_run), without padding.
+struct TupleRunInputs {
+  uint8_t saddr[16], daddr[16];
+  uint8_t smac[6], dmac[6];  // zero without an L2 hook
+  uint32_t ifindex;
+  uint16_t sport, dport, seed;
+  uint8_t family;
+  uint8_t dir;  // Direction
+  uint8_t pad[4];
+};
+
+// source, destination, network and observer of a TCP packet line, written
+// once per flow direction and interface and then copied (run_cache.h): a
+// flow's packet lines follow each other closely.  Reset lines come a burst
+// window later, when their run has mostly left the cache, and write theirs.
+void tuple_run(JsonWriter& w, const Context& ctx, const rh_event& ev, uint8_t fam, bool l2) {
+  thread_local RunCache cache;
+  TupleRunInputs in{};
+  std::memcpy(in.saddr, ev.saddr, 16);
+  std::memcpy(in.daddr, ev.daddr, 16);
+  if (l2) {
+    std::memcpy(in.smac, ev.smac, 6);
+    std::memcpy(in.dmac, ev.dmac, 6);
+  }
+  in.ifindex = ev.ifindex;
+  in.sport = ev.sport;
+  in.dport = ev.dport;
+  in.seed = ctx.community_id_seed;
+  in.family = fam;
+  const Direction dir = direction_of(ev.hook);
+  in.dir = static_cast<uint8_t>(dir);
+  const std::string name = interface_name(ctx, ev.ifindex);
+  const RunCache::Key key = RunCache::key_of(in);
+  if (const std::string* run = cache.find(key, name)) {
+    w.raw(*run);
+    return;
+  }
+  const size_t mark = w.offset();
+  endpoint(w, "source", ev.saddr, ev.sport, l2 ? ev.smac : nullptr);
+  endpoint(w, "destination", ev.daddr, ev.dport, l2 ? ev.dmac : nullptr);
+  network(w, fam, "tcp", tuple_id(ctx, fam, ev.saddr, ev.daddr, ev.sport, ev.dport));
+  observer(w, ev.ifindex, name, dir);
+  cache.put(key, name, w.since(mark));
 }
 
 // Where in a capture file an event comes from (all empty for live events).
@@ -408,7 +457,7 @@ void append_flow_line(std::string& out, const Context& ctx, const flow::FlowSumm
   network(
       w, fam, "tcp",
       tuple_id(ctx, fam, f.source.ip.data(), f.destination.ip.data(), f.source.port, f.destination.port, f.memo.get()));
-  observer(w, ctx, f.ifindex, Direction::both);
+  observer(w, f.ifindex, interface_name(ctx, f.ifindex), Direction::both);
   app_objects(w, f.app);
   Where where = where_of(ctx, f.cgroup_id);
   where_objects(w, where);
@@ -474,7 +523,7 @@ void append_reset_line(std::string& out, const Context& ctx, const flow::ResetRe
   endpoint(w, "source", ev.saddr, ev.sport, l2 ? ev.smac : nullptr);
   endpoint(w, "destination", ev.daddr, ev.dport, l2 ? ev.dmac : nullptr);
   network(w, fam, "tcp", tuple_id(ctx, fam, ev.saddr, ev.daddr, ev.sport, ev.dport, r.memo.get()));
-  observer(w, ctx, ev.ifindex, direction_of(ev.hook));
+  observer(w, ev.ifindex, interface_name(ctx, ev.ifindex), direction_of(ev.hook));
   app_objects(w, r.app);
   Where where = where_of(ctx, r.cgroup_id);
   where_objects(w, where);
@@ -547,12 +596,10 @@ void append_packet_line(std::string& out, const Context& ctx, const flow::Packet
     endpoint(w, "destination", ev.daddr, std::nullopt, l2 ? ev.dmac : nullptr);
     network(w, fam, fam == 4 ? "icmp" : "ipv6-icmp",
             community_id_v1_icmp_fixed(fam, ev.saddr, ev.daddr, ev.icmp_type, ev.icmp_code, ctx.community_id_seed));
+    observer(w, ev.ifindex, interface_name(ctx, ev.ifindex), direction_of(ev.hook));
   } else {
-    endpoint(w, "source", ev.saddr, ev.sport, l2 ? ev.smac : nullptr);
-    endpoint(w, "destination", ev.daddr, ev.dport, l2 ? ev.dmac : nullptr);
-    network(w, fam, "tcp", tuple_id(ctx, fam, ev.saddr, ev.daddr, ev.sport, ev.dport));
+    tuple_run(w, ctx, ev, fam, l2);
   }
-  observer(w, ctx, ev.ifindex, direction_of(ev.hook));
   // Only tracepoint events know a socket, hence a cgroup.
   bool local = ev.kind == RH_EV_LOCAL_RST_SEND || ev.kind == RH_EV_LOCAL_RST_RECV;
   Where where = where_of(ctx, local ? rh_event_cgroup_id(&ev) : 0);

@@ -129,6 +129,11 @@ class JsonWriter {
     first_ = false;
   }
 
+  // Where the next byte goes, and the text written since such a mark (valid
+  // until the next write): to keep a run raw() appends later.
+  size_t offset() const { return static_cast<size_t>(pos_ - out_.data()); }
+  std::string_view since(size_t mark) const { return {out_.data() + mark, offset() - mark}; }
+
   // key + value in one call.
   void string(std::string_view k, std::string_view v) {
     key(k);

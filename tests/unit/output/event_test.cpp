@@ -299,6 +299,49 @@ TEST(EcsFields, CommunityIdSeed) {
   EXPECT_EQ(icmp["network"]["community_id"], community_id_v1_icmp(4, ev.saddr, ev.daddr, 11, 0, 1));
 }
 
+// A flow's source / destination / network / observer run is rendered once
+// and reused (run_cache.h): each of its inputs, changed alone between two
+// lines of the same tuple, must show in the next line.
+TEST(PacketEvent, TheTupleRunFollowsEachOfItsInputs) {
+  Context ctx = fx::context();
+  ctx.interface_name = [](uint32_t) { return std::string("eth0"); };  // the same for every ifindex
+  flow::Packet p;
+  p.ev = fx::server_rst();
+  fx::set_mac(p.ev.smac, 2);
+  fx::set_mac(p.ev.dmac, 1);
+  auto line = [&](const Context& c, const flow::Packet& q) { return roundtrip(packet_event(c, q)); };
+  json first = line(ctx, p);
+  EXPECT_EQ(line(ctx, p), first);
+  EXPECT_EQ(first["source"]["mac"], "02-00-00-00-00-02");
+
+  flow::Packet q = p;
+  fx::set_mac(q.ev.smac, 9);
+  EXPECT_EQ(line(ctx, q)["source"]["mac"], "02-00-00-00-00-09");
+  q = p;
+  q.ev.sport = 444;
+  EXPECT_EQ(line(ctx, q)["source"]["port"], 444);
+  EXPECT_NE(line(ctx, q)["network"]["community_id"], first["network"]["community_id"]);
+  q = p;
+  q.ev.hook = RH_HOOK_TC_EGRESS;
+  EXPECT_TRUE(line(ctx, q)["observer"].contains("egress"));
+  q = p;
+  q.ev.hook = RH_HOOK_TP_RECV_RESET;  // no L2 hook: no MACs
+  EXPECT_FALSE(line(ctx, q)["source"].contains("mac"));
+  q = p;
+  q.ev.ifindex = 3;
+  EXPECT_EQ(line(ctx, q)["observer"]["ingress"]["interface"]["id"], "3");
+  EXPECT_EQ(line(ctx, q)["rsthop"]["ifindex"], 3);
+
+  Context renamed = ctx;
+  renamed.interface_name = [](uint32_t) { return std::string("wan0"); };
+  EXPECT_EQ(line(renamed, p)["observer"]["ingress"]["interface"]["name"], "wan0");
+  Context seeded = ctx;
+  seeded.community_id_seed = 7;
+  EXPECT_EQ(line(seeded, p)["network"]["community_id"],
+            community_id_v1(4, p.ev.saddr, p.ev.daddr, p.ev.sport, p.ev.dport, 6, 7));
+  EXPECT_EQ(line(ctx, p), first);  // and back
+}
+
 TEST(PacketEvent, PayloadSnapIsCappedAt64Bytes) {
   json p = roundtrip(packet_event(fx::context(), fx::first_payload()))["rsthop"]["packet"];
   EXPECT_EQ(p["kind"], "payload");
