@@ -9,8 +9,8 @@
 #include "output/community_id.h"
 #include "output/event_parts.h"
 #include "output/json_writer.h"
+#include "output/line_members.h"
 #include "output/names.h"
-#include "output/run_cache.h"
 #include "output/verdict_fields.h"
 #include "output/where_fields.h"
 
@@ -20,21 +20,6 @@ namespace {
 
 bool nonzero(const uint8_t* p, size_t n) {
   return std::any_of(p, p + n, [](uint8_t b) { return b != 0; });
-}
-
-// The ABI says 4 or 6; trust the address form when a record says neither.
-uint8_t family_of(uint8_t family, const uint8_t* addr) {
-  if (family == 4 || family == 6) return family;
-  return is_v4mapped(addr) ? 4 : 6;
-}
-
-// Only XDP and tc see Ethernet headers; tracepoint events carry zero MACs
-// that must not be reported as a real address.
-// A capture file has them when its link type does (zero MACs otherwise).
-bool hook_has_l2(const rh_event& ev) {
-  static const uint8_t zero[6] = {};
-  if (ev.hook == RH_HOOK_PCAP) return std::memcmp(ev.smac, zero, 6) != 0 || std::memcmp(ev.dmac, zero, 6) != 0;
-  return ev.hook == RH_HOOK_XDP || ev.hook == RH_HOOK_TC_INGRESS || ev.hook == RH_HOOK_TC_EGRESS;
 }
 
 }  // namespace
@@ -164,6 +149,20 @@ using namespace parts;
 
 namespace {
 
+void interface(JsonWriter& w, const char* side, uint32_t ifindex, const std::string& name) {
+  w.begin_object(side);
+  w.begin_object("interface");
+  // ECS keeps interface ids as keywords: the digits, quoted.
+  w.verbatim("id", 10, [&](char* o) { return static_cast<size_t>(std::to_chars(o, o + 10, ifindex).ptr - o); });
+  if (!name.empty()) w.string("name", name);
+  w.end_object();
+  w.end_object();
+}
+
+}  // namespace
+
+namespace lines {
+
 void network(JsonWriter& w, uint8_t family, const char* transport, const CommunityId& community_id) {
   w.begin_object("network");
   w.plain("transport", transport);
@@ -174,7 +173,7 @@ void network(JsonWriter& w, uint8_t family, const char* transport, const Communi
 
 // A flow's lines hash its tuple once: the memo keeps what the first line computed.
 CommunityId tuple_id(const Context& ctx, uint8_t family, const uint8_t* s, const uint8_t* d, uint16_t sport,
-                     uint16_t dport, flow::FlowMemo* memo = nullptr) {
+                     uint16_t dport, flow::FlowMemo* memo) {
   CommunityId id;
   if (memo && memo->community_id_len && memo->community_id_seed == ctx.community_id_seed) {
     static_assert(sizeof(memo->community_id) == sizeof(id.text));
@@ -189,25 +188,6 @@ CommunityId tuple_id(const Context& ctx, uint8_t family, const uint8_t* s, const
     memo->community_id_seed = ctx.community_id_seed;
   }
   return id;
-}
-
-// Which side of the interface the hook watches: ECS names the interface a
-// packet came in by (observer.ingress) apart from the one it left by
-// (observer.egress).  A flow's packets cross its interface both ways.
-enum class Direction : uint8_t { ingress, egress, both };
-
-Direction direction_of(uint8_t hook) {
-  return hook == RH_HOOK_TC_EGRESS || hook == RH_HOOK_TP_SEND_RESET ? Direction::egress : Direction::ingress;
-}
-
-void interface(JsonWriter& w, const char* side, uint32_t ifindex, const std::string& name) {
-  w.begin_object(side);
-  w.begin_object("interface");
-  // ECS keeps interface ids as keywords: the digits, quoted.
-  w.verbatim("id", 10, [&](char* o) { return static_cast<size_t>(std::to_chars(o, o + 10, ifindex).ptr - o); });
-  if (!name.empty()) w.string("name", name);
-  w.end_object();
-  w.end_object();
 }
 
 // observer.ingress.interface.{id,name} / observer.egress.interface.*: the
@@ -225,58 +205,6 @@ void observer(JsonWriter& w, uint32_t ifindex, const std::string& name, Directio
   w.end_object();
 }
 
-// Every input of a line's tuple run (tuple_run), without padding.
-struct TupleRunInputs {
-  uint8_t saddr[16], daddr[16];
-  uint8_t smac[6], dmac[6];  // zero without an L2 hook
-  uint32_t ifindex;
-  uint16_t sport, dport, seed;
-  uint8_t family;
-  uint8_t dir;  // Direction
-  uint8_t pad[4];
-};
-
-// source, destination, network and observer of a TCP packet line, written
-// once per flow direction and interface and then copied (run_cache.h): a
-// flow's packet lines follow each other closely.  Reset lines come a burst
-// window later, when their run has mostly left the cache, and write theirs.
-void tuple_run(JsonWriter& w, const Context& ctx, const rh_event& ev, uint8_t fam, bool l2) {
-  thread_local RunCache cache;
-  TupleRunInputs in{};
-  std::memcpy(in.saddr, ev.saddr, 16);
-  std::memcpy(in.daddr, ev.daddr, 16);
-  if (l2) {
-    std::memcpy(in.smac, ev.smac, 6);
-    std::memcpy(in.dmac, ev.dmac, 6);
-  }
-  in.ifindex = ev.ifindex;
-  in.sport = ev.sport;
-  in.dport = ev.dport;
-  in.seed = ctx.community_id_seed;
-  in.family = fam;
-  const Direction dir = direction_of(ev.hook);
-  in.dir = static_cast<uint8_t>(dir);
-  const std::string name = interface_name(ctx, ev.ifindex);
-  const RunCache::Key key = RunCache::key_of(in);
-  if (const std::string* run = cache.find(key, name)) {
-    w.raw(*run);
-    return;
-  }
-  const size_t mark = w.offset();
-  endpoint(w, "source", ev.saddr, ev.sport, l2 ? ev.smac : nullptr);
-  endpoint(w, "destination", ev.daddr, ev.dport, l2 ? ev.dmac : nullptr);
-  network(w, fam, "tcp", tuple_id(ctx, fam, ev.saddr, ev.daddr, ev.sport, ev.dport));
-  observer(w, ev.ifindex, name, dir);
-  cache.put(key, name, w.since(mark));
-}
-
-// Where in a capture file an event comes from (all empty for live events).
-struct FileRef {
-  std::string_view file;
-  const std::vector<uint64_t>* frames = nullptr;  // reset lines
-  uint64_t first_frame = 0, last_frame = 0;       // flow lines
-};
-
 // The common members of rsthop.*, after event_type and schema_version:
 // where the tracer runs (where_fields.h), ifindex when known, the hook for
 // per-packet events (nullptr for flows), the initiator's HTTP request line
@@ -284,7 +212,7 @@ struct FileRef {
 // analyze`.  The caller adds its own object (rsthop.flow, rsthop.reset...)
 // and closes rsthop.
 void rsthop_members(JsonWriter& w, const Context& ctx, uint32_t ifindex, const char* hook, const flow::AppHint* app,
-                    const FileRef& ref = {}, const Where& where = {}) {
+                    const FileRef& ref, const Where& where) {
   bool http = app != nullptr && !app->http_request.empty();
   bool file = !ref.file.empty();
   where_fields(w, ctx, where);
@@ -369,6 +297,12 @@ void hex_field(JsonWriter& w, const char* name, const uint8_t* data, size_t len,
   len = std::min(len, max_bytes);
   w.verbatim(name, 2 * len, [&](char* o) { return format_hex(o, data, len); });
 }
+
+}  // namespace lines
+
+using namespace lines;
+
+namespace {
 
 // What the RST's sender looked like earlier in the flow, so a reader (and
 // attribution) can compare TTL / IP ID / window / MAC against the RST.  The
@@ -530,84 +464,6 @@ void append_reset_line(std::string& out, const Context& ctx, const flow::ResetRe
   begin_rsthop(w, kResetClass);
   rsthop_members(w, ctx, ev.ifindex, hook_name(ev.hook), &r.app, FileRef{r.first.file, &r.frames}, where);
   reset_object(w, r, verdict, fam);
-  w.end_object();
-  w.end_object();
-}
-
-namespace {
-
-// rsthop.icmp: the message and the TCP packet it quotes, with that flow's
-// community ID so the line joins the flow's flow / reset lines.
-void icmp_object(JsonWriter& w, const Context& ctx, const rh_event& ev, uint8_t fam) {
-  w.begin_object("icmp");
-  w.uint("type", ev.icmp_type);
-  w.uint("code", ev.icmp_code);
-  CommunityId quoted = tuple_id(ctx, fam, ev.inner_saddr, ev.inner_daddr, ev.inner_sport, ev.inner_dport);
-  if (quoted.len != 0) w.plain("quoted_community_id", quoted.view());
-  w.begin_object("quoted");
-  endpoint(w, "source", ev.inner_saddr, ev.inner_sport, nullptr);
-  endpoint(w, "destination", ev.inner_daddr, ev.inner_dport, nullptr);
-  w.uint("ttl", ev.inner_ttl);
-  w.uint("seq", ev.inner_seq);
-  w.end_object();
-  w.end_object();
-}
-
-void packet_object(JsonWriter& w, const flow::Packet& p, uint8_t fam) {
-  const rh_event& ev = p.ev;
-  w.begin_object("packet");
-  w.plain("kind", packet_kind_name(ev.kind));
-  if (ev.kind == RH_EV_LOCAL_RST_SEND || ev.kind == RH_EV_LOCAL_RST_RECV) {
-    if (ev.kind == RH_EV_LOCAL_RST_SEND) w.plain("local_reason", rst_reason_name(ev.reason));
-    w.end_object();
-    return;
-  }
-  ip_features(w, ev, fam, "df");
-  w.uint("ip_len", ev.ip_len);
-  w.uint("vlan_depth", ev.vlan_depth);
-  if (ev.kind != RH_EV_ICMP) tcp_features(w, ev);
-  if (ev.snap_len > 0) {
-    if (ev.kind == RH_EV_PAYLOAD) {
-      hex_field(w, "snap_hex", p.data.data(), std::min<size_t>(ev.snap_len, p.data.size()), 64);
-    } else {
-      hex_field(w, "snap_hex", ev.payload, ev.snap_len, RH_RST_PAYLOAD_MAX);
-    }
-  }
-  w.end_object();
-}
-
-}  // namespace
-
-void append_packet_line(std::string& out, const Context& ctx, const flow::Packet& p) {
-  const rh_event& ev = p.ev;
-  JsonWriter w(out);
-  EventClass cls = kPacketClass;
-  cls.action = packet_action_name(ev.kind);
-  begin_event(w, ctx, cls, ev.ts_ns);
-  uint8_t fam = family_of(ev.family, ev.saddr);
-  bool l2 = hook_has_l2(ev);
-  bool icmp = ev.kind == RH_EV_ICMP;
-
-  if (icmp) {
-    // source is the router or host that complained; network.community_id is
-    // the spec's ICMP ID of this message, rsthop.icmp.quoted_community_id
-    // the quoted TCP flow's.
-    endpoint(w, "source", ev.saddr, std::nullopt, l2 ? ev.smac : nullptr);
-    endpoint(w, "destination", ev.daddr, std::nullopt, l2 ? ev.dmac : nullptr);
-    network(w, fam, fam == 4 ? "icmp" : "ipv6-icmp",
-            community_id_v1_icmp_fixed(fam, ev.saddr, ev.daddr, ev.icmp_type, ev.icmp_code, ctx.community_id_seed));
-    observer(w, ev.ifindex, interface_name(ctx, ev.ifindex), direction_of(ev.hook));
-  } else {
-    tuple_run(w, ctx, ev, fam, l2);
-  }
-  // Only tracepoint events know a socket, hence a cgroup.
-  bool local = ev.kind == RH_EV_LOCAL_RST_SEND || ev.kind == RH_EV_LOCAL_RST_RECV;
-  Where where = where_of(ctx, local ? rh_event_cgroup_id(&ev) : 0);
-  where_objects(w, where);
-  begin_rsthop(w, kPacketClass);
-  rsthop_members(w, ctx, ev.ifindex, hook_name(ev.hook), nullptr, {}, where);
-  packet_object(w, p, fam);
-  if (icmp) icmp_object(w, ctx, ev, fam);
   w.end_object();
   w.end_object();
 }
