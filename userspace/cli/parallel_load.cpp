@@ -43,7 +43,7 @@ Result<bool> parallel_load(const char* env) {
   if (env && *env) {
     const std::string_view v(env);
     if (v != "0" && v != "1")
-      return make_error("RSTHOP_PARALLEL_LOAD must be 1 (verify the tc programs at once) or 0 (one after the other)");
+      return make_error("RSTHOP_PARALLEL_LOAD must be 1 (verify the programs at once) or 0 (one after the other)");
     return v == "1";
   }
   cpu_set_t set;

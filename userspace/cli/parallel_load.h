@@ -1,4 +1,4 @@
-// Whether the tc programs are verified at once (kernel::CaptureConfig::parallel_load), for every
+// Whether the programs are verified at once (kernel::CaptureConfig::parallel_load), for every
 // command that attaches.  Two verifier threads on one core take longer than one after the other
 // (docs/BENCHMARKS.md), so the second thread must find a core free *now*: the 1-minute load
 // average lags by a minute (a benchmark or a build that just ended keeps it above 1) and chose the
