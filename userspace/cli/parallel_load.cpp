@@ -3,9 +3,8 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <string_view>
@@ -13,13 +12,43 @@
 
 namespace rsthop::cli {
 
+namespace {
+
+// A non-negative decimal integer that is all of `s`.
+std::optional<int> whole_int(std::string_view s) {
+  int v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || s.empty() || v < 0) return std::nullopt;
+  return v;
+}
+
+std::optional<int> sample_loadavg() {
+  std::ifstream in("/proc/loadavg");
+  std::string line;
+  if (!std::getline(in, line)) return std::nullopt;
+  return runnable_tasks(line.c_str());
+}
+
+}  // namespace
+
 std::optional<int> runnable_tasks(const char* line) {
   if (!line) return std::nullopt;
-  // The 4th field is "running/total".
-  double a = 0, b = 0, c = 0;
-  int running = 0, total = 0;
-  if (std::sscanf(line, "%lf %lf %lf %d/%d", &a, &b, &c, &running, &total) != 5) return std::nullopt;
-  if (running < 0 || total < running) return std::nullopt;
+  // Fields are separated by spaces; the 4th is "running/total".
+  std::string_view rest(line);
+  std::string_view field;
+  for (int i = 0; i < 4; ++i) {
+    const size_t start = rest.find_first_not_of(" \t\n");
+    if (start == std::string_view::npos) return std::nullopt;
+    rest.remove_prefix(start);
+    const size_t end = std::min(rest.find_first_of(" \t\n"), rest.size());
+    field = rest.substr(0, end);
+    rest.remove_prefix(end);
+  }
+  const size_t slash = field.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  const auto running = whole_int(field.substr(0, slash));
+  const auto total = whole_int(field.substr(slash + 1));
+  if (!running || !total || *total < *running) return std::nullopt;
   return running;
 }
 
@@ -28,16 +57,15 @@ bool second_core_free(int cpus, int runnable_now) {
   return cpus >= 2 && others <= cpus - 2;
 }
 
-namespace {
-
-std::optional<int> sample_runnable() {
-  std::ifstream in("/proc/loadavg");
-  std::string line;
-  if (!std::getline(in, line)) return std::nullopt;
-  return runnable_tasks(line.c_str());
+bool decide_parallel(int cpus, const std::function<std::optional<int>()>& sample_runnable) {
+  std::optional<int> least;
+  for (int i = 0; i < 3; ++i) {
+    if (i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    auto n = sample_runnable();
+    if (n) least = least ? std::min(*least, *n) : *n;
+  }
+  return least && second_core_free(cpus, *least);
 }
-
-}  // namespace
 
 Result<bool> parallel_load(const char* env) {
   if (env && *env) {
@@ -49,13 +77,7 @@ Result<bool> parallel_load(const char* env) {
   cpu_set_t set;
   CPU_ZERO(&set);
   if (sched_getaffinity(0, sizeof(set), &set) != 0) return false;
-  std::optional<int> least;
-  for (int i = 0; i < 3; ++i) {
-    if (i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    auto n = sample_runnable();
-    if (n) least = least ? std::min(*least, *n) : *n;
-  }
-  return least && second_core_free(CPU_COUNT(&set), *least);
+  return decide_parallel(CPU_COUNT(&set), sample_loadavg);
 }
 
 }  // namespace rsthop::cli

@@ -5,6 +5,7 @@
 // serial load on idle machines.
 #pragma once
 
+#include <functional>
 #include <optional>
 
 #include "common/result.h"
@@ -16,12 +17,18 @@ namespace rsthop::cli {
 std::optional<int> runnable_tasks(const char* loadavg_line);
 
 // A second verifier thread gets a core of its own: at least two CPUs are ours, and the tasks
-// running besides us (runnable_now - 1) leave one of them idle.
+// running besides us (runnable_now - 1) leave one of them idle.  The count is the whole
+// machine's (/proc/loadavg), compared with the CPUs we may run on: under a narrower affinity
+// mask, tasks on CPUs we cannot use count too, which errs towards one after the other.
 bool second_core_free(int cpus, int runnable_now);
 
+// The decision from three samples of the running tasks, 1 ms apart (one sample catches a
+// passing task): second_core_free on the least of them; false when no sample could be read.
+bool decide_parallel(int cpus, const std::function<std::optional<int>()>& sample_runnable);
+
 // RSTHOP_PARALLEL_LOAD's value decides when set ("1" at once, "0" one after the other, anything
-// else an error); unset (nullptr or empty), second_core_free on the affinity mask's CPUs and the
-// least of three /proc/loadavg samples 1 ms apart (one sample catches a passing task).
+// else an error); unset (nullptr or empty), decide_parallel on the affinity mask's CPUs and
+// /proc/loadavg.
 Result<bool> parallel_load(const char* env);
 
 }  // namespace rsthop::cli

@@ -1,8 +1,10 @@
-// The choice between verifying the tc programs at once or one after the other: the variable
+// The choice between verifying the programs at once or one after the other: the variable
 // decides when set, else the tasks running now (not the 1-minute load average) on our CPUs.
 #include "cli/parallel_load.h"
 
 #include <gtest/gtest.h>
+
+#include <vector>
 
 namespace rsthop::cli {
 namespace {
@@ -20,6 +22,9 @@ TEST(ParallelLoad, RefusesAMalformedLine) {
   EXPECT_FALSE(runnable_tasks("1.0 1.0 1.0 x/80 1"));
   EXPECT_FALSE(runnable_tasks("1.0 1.0 1.0 9/8 1"));  // more running than exist
   EXPECT_FALSE(runnable_tasks("1.0 1.0 1.0 -1/8 1"));
+  EXPECT_FALSE(runnable_tasks("1.0 1.0 1.0 99999999999/99999999999 1"));  // out of int's range
+  EXPECT_FALSE(runnable_tasks("1.0 1.0 1.0 2/ 1"));
+  EXPECT_FALSE(runnable_tasks("1.0 1.0 1.0 2x/8 1"));
 }
 
 TEST(ParallelLoad, NeedsACoreFreeBesidesOurs) {
@@ -48,9 +53,22 @@ TEST(ParallelLoad, ABadValueIsAnError) {
   }
 }
 
-TEST(ParallelLoad, UnsetOrEmptyMeasuresTheMachine) {
-  EXPECT_TRUE(parallel_load(nullptr));  // a value, whichever: /proc/loadavg is readable here
-  EXPECT_TRUE(parallel_load(""));
+// Three samples, the least decides: one sample may catch a task passing through.
+TEST(ParallelLoad, TheLeastOfThreeSamplesDecides) {
+  auto samples = [](std::vector<std::optional<int>> v) {
+    return [v, i = size_t{0}]() mutable { return i < v.size() ? v[i++] : std::nullopt; };
+  };
+  EXPECT_TRUE(decide_parallel(2, samples({3, 1, 4})));   // one look finds only us running
+  EXPECT_FALSE(decide_parallel(2, samples({2, 3, 2})));  // another task runs in every look
+  EXPECT_TRUE(decide_parallel(2, samples({std::nullopt, 1, std::nullopt})));
+  EXPECT_FALSE(decide_parallel(2, samples({std::nullopt, std::nullopt, std::nullopt})));  // unreadable: serial
+  EXPECT_FALSE(decide_parallel(1, samples({1, 1, 1})));
+  int calls = 0;
+  decide_parallel(4, [&]() -> std::optional<int> {
+    calls++;
+    return 1;
+  });
+  EXPECT_EQ(calls, 3);
 }
 
 }  // namespace

@@ -330,7 +330,38 @@ TEST(PacketEvent, TheTupleRunFollowsEachOfItsInputs) {
   q = p;
   q.ev.ifindex = 3;
   EXPECT_EQ(line(ctx, q)["observer"]["ingress"]["interface"]["id"], "3");
-  EXPECT_EQ(line(ctx, q)["rsthop"]["ifindex"], 3);
+  q = p;
+  q.ev.dport = 51235;
+  EXPECT_EQ(line(ctx, q)["destination"]["port"], 51235);
+  q = p;
+  fx::set_mac(q.ev.dmac, 8);
+  EXPECT_EQ(line(ctx, q)["destination"]["mac"], "02-00-00-00-00-08");
+  q = p;
+  q.ev.saddr[15] = 9;
+  EXPECT_EQ(line(ctx, q)["source"]["ip"], "198.18.0.9");
+  q = p;
+  q.ev.daddr[15] = 7;
+  EXPECT_EQ(line(ctx, q)["destination"]["ip"], "198.18.0.7");
+  // The same last bytes as an IPv6 tuple: another family, other addresses.
+  q = p;
+  auto v6s = fx::ip("2001:db8::2"), v6d = fx::ip("2001:db8::1");
+  std::memcpy(q.ev.saddr, v6s.data(), 16);
+  std::memcpy(q.ev.daddr, v6d.data(), 16);
+  q.ev.family = 6;
+  json v6 = line(ctx, q);
+  EXPECT_EQ(v6["network"]["type"], "ipv6");
+  EXPECT_EQ(v6["source"]["ip"], "2001:db8::2");
+  q = p;
+  q.ev.family = 6;  // a record that says IPv6 over IPv4-mapped addresses is written as IPv6
+  EXPECT_EQ(line(ctx, q)["network"]["type"], "ipv6");
+  // A capture file's record: MACs when its link type had them, none when they are zero.
+  q = p;
+  q.ev.hook = RH_HOOK_PCAP;
+  EXPECT_EQ(line(ctx, q)["source"]["mac"], "02-00-00-00-00-02");
+  std::memset(q.ev.smac, 0, 6);
+  std::memset(q.ev.dmac, 0, 6);
+  EXPECT_FALSE(line(ctx, q)["source"].contains("mac"));
+  EXPECT_FALSE(line(ctx, q)["destination"].contains("mac"));
 
   Context renamed = ctx;
   renamed.interface_name = [](uint32_t) { return std::string("wan0"); };
