@@ -6,6 +6,7 @@
 #include <charconv>
 #include <concepts>
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <optional>
 #include <ostream>
@@ -54,6 +55,25 @@ std::ostream& operator<<(std::ostream& os, SignalName s);
 template <typename... Pieces>
 void append(std::string& out, const Pieces&... pieces);
 
+// Text held in place up to kInline bytes and on the heap past that: the two
+// texts of a signal, built for every reset, take no heap block in the common
+// case (the longest seen in Zeek's traces is 90 bytes).  append() as the
+// free function's.
+class InlineText {
+ public:
+  static constexpr size_t kInline = 112;
+  template <typename... Pieces>
+  void append(const Pieces&... pieces);
+  std::string_view view() const { return on_heap_ ? std::string_view(heap_) : std::string_view(buf_, len_); }
+  size_t size() const { return on_heap_ ? heap_.size() : len_; }
+
+ private:
+  char buf_[kInline] = {};
+  uint8_t len_ = 0;
+  bool on_heap_ = false;
+  std::string heap_;  // past kInline: all of the text
+};
+
 // One piece of evidence: what was observed, what an endpoint reset would look
 // like, and how far it moves the verdict (> 0 towards a middlebox, < 0 towards
 // the endpoint, 0 for context).  The two texts share one buffer, observed
@@ -61,23 +81,19 @@ void append(std::string& out, const Pieces&... pieces);
 // from finished texts.
 class Evidence {
  public:
-  // Room for both texts of a typical signal, so that obs() and exp() allocate once.
-  static constexpr size_t kTextReserve = 96;
-  Evidence(SignalName signal, double weight, bool strong = false) : signal(signal), weight(weight), strong(strong) {
-    text_.reserve(kTextReserve);
-  }
+  Evidence(SignalName signal, double weight, bool strong = false) : signal(signal), weight(weight), strong(strong) {}
   Evidence(SignalName signal, std::string_view observed, std::string_view expected, double weight, bool strong = false);
 
   // Append to the observed text (only before exp()), then to the expected text.
   template <typename... Pieces>
   Evidence& obs(const Pieces&... pieces) & {
-    append(text_, pieces...);
+    text_.append(pieces...);
     observed_len_ = text_.size();
     return *this;
   }
   template <typename... Pieces>
   Evidence& exp(const Pieces&... pieces) & {
-    append(text_, pieces...);
+    text_.append(pieces...);
     return *this;
   }
   template <typename... Pieces>
@@ -89,15 +105,15 @@ class Evidence {
     return std::move(exp(pieces...));
   }
 
-  std::string_view observed() const { return std::string_view(text_).substr(0, observed_len_); }
-  std::string_view expected() const { return std::string_view(text_).substr(observed_len_); }
+  std::string_view observed() const { return text_.view().substr(0, observed_len_); }
+  std::string_view expected() const { return text_.view().substr(observed_len_); }
 
   SignalName signal;
   double weight = 0;
   bool strong = false;  // an endpoint's own RST cannot produce it (not rendered: it only steers the decision)
 
  private:
-  std::string text_;  // observed, then expected
+  InlineText text_;  // observed, then expected
   size_t observed_len_ = 0;
 };
 
@@ -186,6 +202,15 @@ constexpr size_t piece_size(T) {
   return 20;
 }
 inline void put_piece(std::string& out, std::string_view s) { out.append(s); }
+// Into a buffer with room for piece_size(): returns the end of what was written.
+inline char* put_piece(char* out, std::string_view s) {
+  std::memcpy(out, s.data(), s.size());
+  return out + s.size();
+}
+template <std::integral T>
+char* put_piece(char* out, T v) {
+  return std::to_chars(out, out + 20, v).ptr;
+}
 template <std::integral T>
 void put_piece(std::string& out, T v) {
   char buf[24];
@@ -206,6 +231,22 @@ template <typename... Pieces>
 void append(std::string& out, const Pieces&... pieces) {
   out.reserve(out.size() + (detail::piece_size(detail::piece(pieces)) + ... + 0));
   (detail::put_piece(out, detail::piece(pieces)), ...);
+}
+
+template <typename... Pieces>
+void InlineText::append(const Pieces&... pieces) {
+  const size_t most = (detail::piece_size(detail::piece(pieces)) + ... + 0);
+  if (!on_heap_ && len_ + most <= kInline) {
+    char* p = buf_ + len_;
+    ((p = detail::put_piece(p, detail::piece(pieces))), ...);
+    len_ = static_cast<uint8_t>(p - buf_);
+    return;
+  }
+  if (!on_heap_) {
+    heap_.assign(buf_, len_);
+    on_heap_ = true;
+  }
+  rsthop::attribution::append(heap_, pieces...);
 }
 
 }  // namespace rsthop::attribution

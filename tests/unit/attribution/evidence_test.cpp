@@ -40,6 +40,30 @@ TEST(Evidence, ObsAppendsUntilExpBegins) {
   EXPECT_EQ(e.expected(), "the peer's own counter");
 }
 
+// Texts are held in place up to InlineText::kInline bytes: one that grows past
+// it, in any piece, moves to the heap whole, and copies keep their own text.
+TEST(Evidence, TextsPastTheInlineRoomAreKeptWhole) {
+  const std::string long_vendor(100, 'v');  // a registry name: no bound of ours
+  Evidence e("l2_vendor", 0.2);
+  e.obs("MAC of ", long_vendor);
+  e.exp("the server's own, ", uint64_t{18446744073709551615u}, " and more");
+  EXPECT_EQ(e.observed(), "MAC of " + long_vendor);
+  EXPECT_EQ(e.expected(), "the server's own, 18446744073709551615 and more");
+  Evidence copy = e;
+  e.exp(" changed");
+  EXPECT_EQ(copy.expected(), "the server's own, 18446744073709551615 and more");
+  EXPECT_EQ(copy.observed(), "MAC of " + long_vendor);
+
+  // At the boundary: a text of exactly kInline bytes stays in place, one more byte moves it.
+  const std::string fill(InlineText::kInline - 1, 'x');
+  InlineText t;
+  t.append(fill, "y");
+  EXPECT_EQ(t.view(), fill + "y");
+  t.append(int64_t{-9223372036854775807 - 1});
+  EXPECT_EQ(t.view(), fill + "y-9223372036854775808");
+  EXPECT_EQ(t.size(), InlineText::kInline + 20);
+}
+
 TEST(Evidence, SignalNamesCompareAndPrintAsText) {
   const SignalName a = "race", b = "race", c = "seq";
   EXPECT_TRUE(a == b.view());
