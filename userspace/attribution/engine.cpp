@@ -1,7 +1,6 @@
 #include "attribution/engine.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <span>
@@ -10,6 +9,7 @@
 #include "attribution/remote.h"
 #include "attribution/signals.h"
 #include "common/addr.h"
+#include "common/decimal.h"
 
 namespace rsthop::attribution {
 namespace {
@@ -102,12 +102,11 @@ void build_id(Fingerprint& fp) {
                       12 * fp.seq_offsets.size();
   fp.id.resize(most);
   char* p = fp.id.data();
-  char* const end = p + most;
   auto put = [&p](std::string_view s) {
     std::memcpy(p, s.data(), s.size());
     p += s.size();
   };
-  auto number = [&p, end](int64_t v) { p = std::to_chars(p, end, v).ptr; };
+  auto number = [&p](int64_t v) { p = format_decimal(p, v); };
   *p++ = 'n';
   number(fp.count);
   *p++ = '/';

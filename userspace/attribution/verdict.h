@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <concepts>
 #include <cstdint>
 #include <cstring>
@@ -13,6 +12,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "common/decimal.h"
 
 namespace rsthop::attribution {
 
@@ -209,12 +210,12 @@ inline char* put_piece(char* out, std::string_view s) {
 }
 template <std::integral T>
 char* put_piece(char* out, T v) {
-  return std::to_chars(out, out + 20, v).ptr;
+  return format_decimal(out, v);
 }
 template <std::integral T>
 void put_piece(std::string& out, T v) {
-  char buf[24];
-  out.append(buf, std::to_chars(buf, buf + sizeof(buf), v).ptr);
+  char buf[kDecimalMax];
+  out.append(buf, format_decimal(buf, v));
 }
 template <typename P>
 concept Integer = std::integral<P> && !std::same_as<P, char> && !std::same_as<P, bool>;

@@ -1,11 +1,11 @@
 #include "output/event.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cstring>
 #include <optional>
 
 #include "common/addr.h"
+#include "common/decimal.h"
 #include "output/community_id.h"
 #include "output/event_parts.h"
 #include "output/json_writer.h"
@@ -153,7 +153,7 @@ void interface(JsonWriter& w, const char* side, uint32_t ifindex, const std::str
   w.begin_object(side);
   w.begin_object("interface");
   // ECS keeps interface ids as keywords: the digits, quoted.
-  w.verbatim("id", 10, [&](char* o) { return static_cast<size_t>(std::to_chars(o, o + 10, ifindex).ptr - o); });
+  w.verbatim("id", 10, [&](char* o) { return static_cast<size_t>(format_decimal(o, ifindex) - o); });
   if (!name.empty()) w.string("name", name);
   w.end_object();
   w.end_object();

@@ -9,6 +9,8 @@
 #include <emmintrin.h>
 #endif
 
+#include "common/decimal.h"
+
 namespace rsthop::output {
 
 namespace {
@@ -250,15 +252,9 @@ void JsonWriter::string(std::string_view v) {
   pos_ = escape_string(p, v);
 }
 
-void JsonWriter::uint(uint64_t v) {
-  char* p = separate(20);
-  pos_ = std::to_chars(p, p + 20, v).ptr;
-}
+void JsonWriter::uint(uint64_t v) { pos_ = format_decimal(separate(kDecimalMax), v); }
 
-void JsonWriter::sint(int64_t v) {
-  char* p = separate(20);
-  pos_ = std::to_chars(p, p + 20, v).ptr;
-}
+void JsonWriter::sint(int64_t v) { pos_ = format_decimal(separate(kDecimalMax), v); }
 
 namespace {
 
@@ -287,7 +283,7 @@ char* fixed_fast(char* out, double v, int decimals) {
   if (whole < 10)
     *p++ = static_cast<char>('0' + whole);
   else
-    p = std::to_chars(p, p + 20, whole).ptr;
+    p = format_decimal(p, whole);
   *p++ = '.';
   // The decimals with their leading zeros, trailing zeros trimmed (one kept).
   int len = decimals > 0 ? decimals : 1;
@@ -316,7 +312,7 @@ char* fixed2_fast(char* out, double v) {
   if (whole < 10)
     *p++ = static_cast<char>('0' + whole);
   else
-    p = std::to_chars(p, p + 20, whole).ptr;
+    p = format_decimal(p, whole);
   *p++ = '.';
   *p++ = static_cast<char>('0' + decimal / 10);
   if (decimal % 10) *p++ = static_cast<char>('0' + decimal % 10);

@@ -166,7 +166,7 @@ class JsonWriter {
     if (static_cast<size_t>(end_ - pos_) < n) grow(n);
     return pos_;
   }
-  void grow(size_t n);
+  [[gnu::cold, gnu::noinline]] void grow(size_t n);  // off the hot path: no register saves in every caller
   // The comma before a value when one is due, and room for n bytes after it.
   char* separate(size_t n) {
     char* p = reserve(n + 1);
