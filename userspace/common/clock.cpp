@@ -6,6 +6,8 @@
 #include <cstring>
 #include <limits>
 
+#include "common/decimal.h"
+
 namespace rsthop {
 
 namespace {
@@ -83,11 +85,8 @@ size_t format_rfc3339_us(char* out, int64_t unix_ns) {
   }
   std::memcpy(out, cache.prefix, 19);
   out[19] = '.';
-  auto us = static_cast<uint32_t>(rem / 1000);
-  for (int i = 25; i >= 20; i--) {
-    out[i] = static_cast<char>('0' + us % 10);
-    us /= 10;
-  }
+  const auto us = static_cast<uint32_t>(rem / 1000);  // six digits, as three pairs
+  decimal_detail::two(decimal_detail::four(out + 20, us / 100), us % 100);
   out[26] = 'Z';
   return kRfc3339UsLen;
 }
