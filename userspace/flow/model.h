@@ -40,8 +40,9 @@ struct Endpoint {
 
 // What the output computes once per flow and every line of the flow reuses:
 // its Community ID (the reset lines and the flow line hash the same tuple,
-// often far apart in time).  Shared by the flow's records (FlowSummary::memo,
-// ResetRecord::memo); written by the output layer.
+// often far apart in time; packet lines, trace --packets, come first).  Shared
+// by the flow's records (FlowSummary::memo, ResetRecord::memo), handed to
+// packet lines by Timeline::Seen; written by the output layer.
 struct FlowMemo {
   char community_id[32] = {};
   uint8_t community_id_len = 0;  // 0: not computed yet
@@ -68,7 +69,7 @@ struct FlowSummary {
   // Capture files only: the file and the first / last frame that produced an event of this flow.
   uint64_t first_frame = 0, last_frame = 0;
   std::string file;
-  std::shared_ptr<FlowMemo> memo;  // the flow's reset records' memo; null when it had none
+  std::shared_ptr<FlowMemo> memo;  // the flow's memo; null when no reset record or packet line made one
 };
 
 inline constexpr size_t kMaxBurstDetail = 16;

@@ -174,7 +174,11 @@ void Timeline::add(Packet& p, const Seen& seen) {
     done = recent->second.completion;
   }
   done.complete(p.ev);
-  if (seen) seen(p);
+  if (seen) {
+    FlowMemo* memo = nullptr;
+    if (it != flows_.end()) memo = it->second.memo ? it->second.memo.get() : &it->second.memo_here;
+    seen(p, memo);
+  }
   std::optional<rh_flow_state> carried;
   bool late = false;
   if (!end_before(ev, it, recent, done, carried, late)) return;
@@ -189,6 +193,13 @@ void Timeline::add(Packet& p, const Seen& seen) {
     }
   }
   record(r, p);
+}
+
+// The flow's memo, shared from here on by its reset records and summary, with
+// what its packet lines already put in place.
+const std::shared_ptr<FlowMemo>& Timeline::shared_memo(Rec& r) {
+  if (!r.memo) r.memo = std::make_shared<FlowMemo>(r.memo_here);
+  return r.memo;
 }
 
 // The packet into its flow's record.
@@ -322,8 +333,7 @@ void Timeline::flush_burst(Rec& r, bool refresh) {
   rec.syn = r.syn;
   rec.app = r.app;
   rec.cgroup_id = r.cgroup_id;
-  if (!r.memo) r.memo = std::make_shared<FlowMemo>();
-  rec.memo = r.memo;
+  rec.memo = shared_memo(r);
   const uint8_t sender = rec.first.ev.side & 1;
   rec.answered = before(r.first_payload[sender ^ 1], rec.first.ev.ts_ns);
   rec.fin = before(r.first_fin[sender], rec.first.ev.ts_ns);
@@ -380,7 +390,8 @@ void Timeline::emit_flow(Rec& r, const char* closed_by, bool refresh) {
   f.first_frame = r.first_frame;
   f.last_frame = r.last_frame;
   f.file = r.file;
-  f.memo = r.memo;
+  // A memo only when a line already filled one (else the flow line computes its own).
+  if (r.memo || r.memo_here.community_id_len) f.memo = shared_memo(r);
   if (closed_by) {
     f.closed_by = closed_by;
   } else {

@@ -44,8 +44,11 @@ class Timeline {
   // Refreshes a flow's counters at the end (the kernel table has the last ACKs).
   using StateLookup = std::function<std::optional<rh_flow_state>(const rh_flow_key&)>;
 
-  // Called with each packet once its flow state is complete, before the timeline acts on it.
-  using Seen = std::function<void(const Packet&)>;
+  // Called with each packet once its flow state is complete, before the
+  // timeline acts on it, and the flow's memo when the flow already has a
+  // record (null for its first packet): a packet line computes the flow's
+  // Community ID once for every later line of the flow (FlowMemo).
+  using Seen = std::function<void(const Packet&, FlowMemo*)>;
 
   Timeline(Options opt, Callbacks cb, StateLookup lookup = {});
 
@@ -97,13 +100,17 @@ class Timeline {
     std::optional<WireRst> burst_last_wire;
     std::list<rh_flow_key>::iterator lru;
     FlowCompletion completion;       // the once-set fields of the flow's connection
-    std::shared_ptr<FlowMemo> memo;  // made with the first reset record (most flows have none)
+    // The flow's memo: in place until a reset record or the summary needs it
+    // shared (most flows never have one), then `memo` (shared_memo()).
+    FlowMemo memo_here;
+    std::shared_ptr<FlowMemo> memo;
   };
   using FlowMap = std::unordered_map<rh_flow_key, Rec, KeyHash, KeyEq>;
 
   // The flow's record: `it` when it holds one, else a new one (the stalest evicted when full).
   Rec& rec_for(const Packet& p, FlowMap::iterator it);
   void record(Rec& r, const Packet& p);
+  static const std::shared_ptr<FlowMemo>& shared_memo(Rec& r);
   void on_reset_event(Rec& r, const Packet& p);
   // refresh: ask the lookup for newer counters (not from add(), whose packet is already in the table).
   void flush_burst(Rec& r, bool refresh = true);

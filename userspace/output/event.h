@@ -74,7 +74,9 @@ void append_flow_line(std::string& out, const Context& ctx, const flow::FlowSumm
 void append_reset_line(std::string& out, const Context& ctx, const flow::ResetRecord& r,
                        const attribution::Verdict* verdict = nullptr);
 // rsthop.event_type "packet": one raw control packet of any kind, ICMP included.
-void append_packet_line(std::string& out, const Context& ctx, const flow::Packet& p);
+// `memo`: the flow's (flow::Timeline::Seen), filled with the flow's Community
+// ID for its later lines; null for a flow without a record yet.
+void append_packet_line(std::string& out, const Context& ctx, const flow::Packet& p, flow::FlowMemo* memo = nullptr);
 // rsthop.event_type "stats"; now_mono_ns is CLOCK_MONOTONIC (monotonic_now_ns()).
 // `sinks`, when not empty, adds rsthop.stats.sinks[] (each output's queue and drops);
 // `attachments`, when given, adds rsthop.stats.attachments[].

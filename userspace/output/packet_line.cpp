@@ -35,7 +35,10 @@ struct TupleRunInputs {
 // once per flow direction and interface and then copied (run_cache.h): a
 // flow's packet lines follow each other closely.  Reset lines come a burst
 // window later, when their run has mostly left the cache, and write theirs.
-void tuple_run(JsonWriter& w, const Context& ctx, const rh_event& ev, uint8_t fam, bool l2) {
+// The flow's memo gets the Community ID either way, so that its reset and flow
+// lines do not hash the tuple again (output/community_id.cpp's cache is
+// small, and those lines come later).
+void tuple_run(JsonWriter& w, const Context& ctx, const rh_event& ev, uint8_t fam, bool l2, flow::FlowMemo* memo) {
   thread_local RunCache cache;
   TupleRunInputs in{};
   std::memcpy(in.saddr, ev.saddr, 16);
@@ -55,12 +58,13 @@ void tuple_run(JsonWriter& w, const Context& ctx, const rh_event& ev, uint8_t fa
   const RunCache::Key key = RunCache::key_of(in);
   if (const std::string* run = cache.find(key, name)) {
     w.raw(*run);
+    if (memo && !memo->community_id_len) tuple_id(ctx, fam, ev.saddr, ev.daddr, ev.sport, ev.dport, memo);
     return;
   }
   const size_t mark = w.offset();
   endpoint(w, "source", ev.saddr, ev.sport, l2 ? ev.smac : nullptr);
   endpoint(w, "destination", ev.daddr, ev.dport, l2 ? ev.dmac : nullptr);
-  network(w, fam, "tcp", tuple_id(ctx, fam, ev.saddr, ev.daddr, ev.sport, ev.dport));
+  network(w, fam, "tcp", tuple_id(ctx, fam, ev.saddr, ev.daddr, ev.sport, ev.dport, memo));
   observer(w, ev.ifindex, name, dir);
   cache.put(key, name, w.since(mark));
 }
@@ -107,7 +111,7 @@ void packet_object(JsonWriter& w, const flow::Packet& p, uint8_t fam) {
 
 }  // namespace
 
-void append_packet_line(std::string& out, const Context& ctx, const flow::Packet& p) {
+void append_packet_line(std::string& out, const Context& ctx, const flow::Packet& p, flow::FlowMemo* memo) {
   const rh_event& ev = p.ev;
   JsonWriter w(out);
   EventClass cls = kPacketClass;
@@ -127,7 +131,7 @@ void append_packet_line(std::string& out, const Context& ctx, const flow::Packet
             community_id_v1_icmp_fixed(fam, ev.saddr, ev.daddr, ev.icmp_type, ev.icmp_code, ctx.community_id_seed));
     observer(w, ev.ifindex, interface_name(ctx, ev.ifindex), direction_of(ev.hook));
   } else {
-    tuple_run(w, ctx, ev, fam, l2);
+    tuple_run(w, ctx, ev, fam, l2, memo);
   }
   // Only tracepoint events know a socket, hence a cgroup.
   bool local = ev.kind == RH_EV_LOCAL_RST_SEND || ev.kind == RH_EV_LOCAL_RST_RECV;

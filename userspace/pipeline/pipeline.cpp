@@ -59,7 +59,7 @@ void Pipeline::on_reset(const flow::ResetRecord& r) {
 
 void Pipeline::add(flow::Packet& p) {
   uc_.events_received++;
-  timeline_->add(p, [this](const flow::Packet& q) { seen(q); });
+  timeline_->add(p, [this](const flow::Packet& q, flow::FlowMemo* memo) { seen(q, memo); });
 }
 
 void Pipeline::add(const flow::Packet& p) {
@@ -67,8 +67,8 @@ void Pipeline::add(const flow::Packet& p) {
   add(copy_);
 }
 
-void Pipeline::seen(const flow::Packet& p) {
-  if (opt_.packet_lines) emit([&](std::string& l) { output::append_packet_line(l, ctx_, p); });
+void Pipeline::seen(const flow::Packet& p, flow::FlowMemo* memo) {
+  if (opt_.packet_lines) emit([&](std::string& l) { output::append_packet_line(l, ctx_, p, memo); });
   if (hooks_.on_packet) hooks_.on_packet(p);
   engine_.observe(p);
 }

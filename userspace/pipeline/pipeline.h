@@ -153,7 +153,7 @@ class Pipeline {
   // next_due_ from the deadlines; after every change of next_tick_, next_stats_ or next_incidents_.
   void update_due();
   // A completed packet, before the timeline acts on it.
-  void seen(const flow::Packet& p);
+  void seen(const flow::Packet& p, flow::FlowMemo* memo);
 
   Options opt_;
   output::Writer* writer_;

@@ -238,7 +238,7 @@ struct Lines {
     Packet p;
     p.ev = ev;
     rh_event seen{};
-    tl.add(p, [&](const Packet& q) { seen = q.ev; });
+    tl.add(p, [&](const Packet& q, FlowMemo*) { seen = q.ev; });
     EXPECT_EQ(std::memcmp(&seen, &p.ev, sizeof(seen)), 0) << "seen gets the completed packet";
     return p.ev;
   }

@@ -100,12 +100,13 @@ struct Harness {
   int frame(uint64_t ts, Bytes bytes, uint8_t hook = RH_HOOK_TC_INGRESS) {
     auto p = replayer.feed(offline::Frame{ts, std::move(bytes), hook});
     if (!p) return 0;
-    timeline.add(*p);
+    timeline.add(*p, seen);
     return p->ev.kind;
   }
   void local(const offline::LocalReset& r) { timeline.add(replayer.feed(r)); }
 
   offline::Replayer replayer;
+  flow::Timeline::Seen seen;  // handed to every add(), when set
   std::vector<flow::FlowSummary> flows;
   std::vector<flow::ResetRecord> resets;
   int lookups = 0;

@@ -306,5 +306,44 @@ TEST(Resets, RejectedSynCarriesNoSynAckAndNoRtt) {
   EXPECT_EQ(h.flows[0].closed_by, "destination");
 }
 
+// Seen hands a packet line the flow's memo once the flow has a record (not
+// for its first packet); what the line puts there reaches the flow's reset
+// record and its summary, so their lines do not hash the tuple again.
+TEST(Resets, WhatAPacketLinePutsInTheFlowsMemoReachesItsResetAndFlowLines) {
+  Harness h;
+  Conn c;
+  std::vector<flow::FlowMemo*> memos;
+  h.seen = [&](const flow::Packet&, flow::FlowMemo* m) {
+    memos.push_back(m);
+    if (m && !m->community_id_len) {
+      std::memcpy(m->community_id, "1:line", 6);
+      m->community_id_len = 6;
+    }
+  };
+  uint64_t t = establish_tls(h, c) + 10 * kMs;
+  h.frame(t, forged_rst(c, c.s_next, 60, 1));
+  h.timeline.tick(t + kBurst + 1);
+  h.timeline.finish(t + 5 * kSec);
+  ASSERT_EQ(memos.size(), 4u);  // SYN, SYN-ACK, the ClientHello, the RST (the bare ACK is no event)
+  EXPECT_EQ(memos[0], nullptr);  // the SYN: no record yet
+  for (size_t i = 1; i < memos.size(); i++) EXPECT_NE(memos[i], nullptr) << i;
+  ASSERT_EQ(h.resets.size(), 1u);
+  ASSERT_TRUE(h.resets[0].memo);
+  EXPECT_EQ(std::string(h.resets[0].memo->community_id, h.resets[0].memo->community_id_len), "1:line");
+  ASSERT_EQ(h.flows.size(), 1u);
+  EXPECT_EQ(h.flows[0].memo, h.resets[0].memo);  // one memo for the flow's every line
+}
+
+// Without a line that filled it, a flow without resets hands no memo to its summary.
+TEST(Resets, AFlowNoLineMemoisedHasNoMemo) {
+  Harness h;
+  Conn c;
+  h.seen = [](const flow::Packet&, flow::FlowMemo*) {};
+  establish_tls(h, c);
+  h.timeline.finish(kT0 + 5 * kSec);
+  ASSERT_EQ(h.flows.size(), 1u);
+  EXPECT_EQ(h.flows[0].memo, nullptr);
+}
+
 }  // namespace
 }  // namespace rsthop::test

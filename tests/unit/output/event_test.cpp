@@ -373,6 +373,31 @@ TEST(PacketEvent, TheTupleRunFollowsEachOfItsInputs) {
   EXPECT_EQ(line(ctx, p), first);  // and back
 }
 
+// A packet line hands its flow's memo the Community ID whether it wrote its
+// tuple run or copied it from the run cache, so the flow's reset and flow
+// lines read it instead of hashing (Timeline::Seen hands the memo out).
+TEST(PacketEvent, ALineFillsItsFlowsMemoWrittenOrCached) {
+  Context ctx = fx::context();
+  flow::Packet p;
+  p.ev = fx::server_rst();
+  p.ev.sport = 4431;  // a tuple no other test's line left in the cache
+  const std::string id = community_id_v1(4, p.ev.saddr, p.ev.daddr, p.ev.sport, p.ev.dport);
+  flow::FlowMemo written, cached;
+  std::string out;
+  append_packet_line(out, ctx, p, &written);
+  append_packet_line(out, ctx, p, &cached);
+  EXPECT_EQ(std::string(written.community_id, written.community_id_len), id);
+  EXPECT_EQ(std::string(cached.community_id, cached.community_id_len), id);
+  EXPECT_EQ(cached.community_id_seed, 0);
+  // A memo already filled is what the line trusts (one hash per flow).
+  std::memcpy(cached.community_id, "1:memo", 6);
+  cached.community_id_len = 6;
+  p.ev.sport = 4432;
+  out.clear();
+  append_packet_line(out, ctx, p, &cached);
+  EXPECT_EQ(roundtrip(json::parse(out))["network"]["community_id"], "1:memo");
+}
+
 TEST(PacketEvent, PayloadSnapIsCappedAt64Bytes) {
   json p = roundtrip(packet_event(fx::context(), fx::first_payload()))["rsthop"]["packet"];
   EXPECT_EQ(p["kind"], "payload");
