@@ -99,7 +99,7 @@ class Timeline {
     };
     std::optional<WireRst> burst_last_wire;
     std::list<rh_flow_key>::iterator lru;
-    FlowCompletion completion;       // the once-set fields of the flow's connection
+    FlowCompletion completion;  // the once-set fields of the flow's connection
     // The flow's memo: in place until a reset record or the summary needs it
     // shared (most flows never have one), then `memo` (shared_memo()).
     FlowMemo memo_here;

@@ -324,7 +324,7 @@ TEST(Resets, WhatAPacketLinePutsInTheFlowsMemoReachesItsResetAndFlowLines) {
   h.frame(t, forged_rst(c, c.s_next, 60, 1));
   h.timeline.tick(t + kBurst + 1);
   h.timeline.finish(t + 5 * kSec);
-  ASSERT_EQ(memos.size(), 4u);  // SYN, SYN-ACK, the ClientHello, the RST (the bare ACK is no event)
+  ASSERT_EQ(memos.size(), 4u);   // SYN, SYN-ACK, the ClientHello, the RST (the bare ACK is no event)
   EXPECT_EQ(memos[0], nullptr);  // the SYN: no record yet
   for (size_t i = 1; i < memos.size(); i++) EXPECT_NE(memos[i], nullptr) << i;
   ASSERT_EQ(h.resets.size(), 1u);
