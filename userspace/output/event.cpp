@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cstring>
 #include <optional>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "common/addr.h"
 #include "common/decimal.h"
@@ -284,9 +287,27 @@ void tcp_features(JsonWriter& w, const rh_event& ev) {
   tcp_options(w, ev);
 }
 
+// Lower-case hex, 16 bytes at a time where SSE2 is there (payload snaps are
+// up to 64 bytes: ~6 instructions a byte one by one), the tail byte by byte.
 size_t format_hex(char* out, const uint8_t* data, size_t len) {
   static constexpr char kDigits[] = "0123456789abcdef";
-  for (size_t i = 0; i < len; i++) {
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i low4 = _mm_set1_epi8(0x0f), nine = _mm_set1_epi8(9), zero = _mm_set1_epi8('0');
+  const __m128i letters = _mm_set1_epi8('a' - '0' - 10);
+  // A nibble as its digit: '0' + n, and 'a' - 10 + n above nine.
+  auto digits = [&](__m128i n) {
+    return _mm_add_epi8(_mm_add_epi8(n, zero), _mm_and_si128(_mm_cmpgt_epi8(n, nine), letters));
+  };
+  for (; i + 16 <= len; i += 16) {
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + i));
+    const __m128i hi = digits(_mm_and_si128(_mm_srli_epi16(b, 4), low4));
+    const __m128i lo = digits(_mm_and_si128(b, low4));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 2 * i), _mm_unpacklo_epi8(hi, lo));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 2 * i + 16), _mm_unpackhi_epi8(hi, lo));
+  }
+#endif
+  for (; i < len; i++) {
     out[2 * i] = kDigits[data[i] >> 4];
     out[2 * i + 1] = kDigits[data[i] & 0x0f];
   }

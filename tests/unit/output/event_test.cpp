@@ -2,12 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstring>
 
 #include "fixtures.h"
 #include "output/community_id.h"
 #include "output/event_parts.h"
 #include "output/incident_line.h"
+#include "output/line_members.h"
 #include "output/names.h"
 #include "output/verdict_fields.h"
 
@@ -396,6 +398,35 @@ TEST(PacketEvent, ALineFillsItsFlowsMemoWrittenOrCached) {
   out.clear();
   append_packet_line(out, ctx, p, &cached);
   EXPECT_EQ(roundtrip(json::parse(out))["network"]["community_id"], "1:memo");
+}
+
+// Hex of every byte value, at every length around the 16-byte blocks and at
+// every offset, as printf's %02x writes it, and never a byte past 2 * len.
+TEST(PacketEvent, HexOfEveryByteAtEveryLengthAsPrintf) {
+  uint8_t data[80];
+  for (size_t i = 0; i < sizeof(data); i++) data[i] = static_cast<uint8_t>(i * 37 + 11);
+  for (int v = 0; v < 256; v++) {
+    const auto b = static_cast<uint8_t>(v);
+    char out[2] = {};
+    ASSERT_EQ(lines::format_hex(out, &b, 1), 2u);
+    char want[3];
+    std::snprintf(want, sizeof(want), "%02x", v);
+    ASSERT_EQ(std::string(out, 2), want) << v;
+  }
+  for (size_t off = 0; off < 16; off++) {
+    for (size_t len = 0; len + off <= sizeof(data); len++) {
+      std::string want;
+      for (size_t i = 0; i < len; i++) {
+        char two[3];
+        std::snprintf(two, sizeof(two), "%02x", data[off + i]);
+        want += two;
+      }
+      std::string out(2 * len + 8, '#');
+      ASSERT_EQ(lines::format_hex(out.data(), data + off, len), 2 * len);
+      EXPECT_EQ(out.substr(0, 2 * len), want) << off << " " << len;
+      EXPECT_EQ(out.substr(2 * len), "########") << off << " " << len;
+    }
+  }
 }
 
 TEST(PacketEvent, PayloadSnapIsCappedAt64Bytes) {
