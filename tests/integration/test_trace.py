@@ -55,6 +55,11 @@ class TraceTest(unittest.TestCase):
         self.assertEqual(part(flows[0], "flow")["conn_state"], "REJ")
         self.assertEqual(part(flows[0], "flow")["closed_by"], "destination")
         self.assertEqual(flows[0]["source"]["ip"], self.lab.addr("client"))
+        # The connection's packet, reset and flow lines share one Community ID (the flow's
+        # memo, filled by its packet lines, is what the later lines read).
+        tcp = [e for e in of_type(events, "packet") if e["network"]["transport"] == "tcp"]
+        ids = {e["network"]["community_id"] for e in tcp + resets + flows}
+        self.assertEqual(len(ids), 1, ids)
         stats = of_type(events, "stats")
         self.assertTrue(stats and part(stats[-1], "stats")["final"])
         self.assertEqual(event_type(events[-1]), "stats")
