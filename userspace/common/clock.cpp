@@ -85,8 +85,7 @@ size_t format_rfc3339_us(char* out, int64_t unix_ns) {
   }
   std::memcpy(out, cache.prefix, 19);
   out[19] = '.';
-  const auto us = static_cast<uint32_t>(rem / 1000);  // six digits, as three pairs
-  decimal_detail::two(decimal_detail::four(out + 20, us / 100), us % 100);
+  format_six_digits(out + 20, static_cast<uint32_t>(rem / 1000));
   out[26] = 'Z';
   return kRfc3339UsLen;
 }

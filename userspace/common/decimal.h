@@ -84,4 +84,10 @@ template <std::integral T>
   return decimal_detail::unsigned_text(p, static_cast<uint64_t>(v));
 }
 
+// Exactly six digits of v < 10^6, leading zeros kept (a timestamp's
+// microseconds); returns the end.
+[[gnu::always_inline]] inline char* format_six_digits(char* p, uint32_t v) {
+  return decimal_detail::two(decimal_detail::four(p, v / 100), v % 100);
+}
+
 }  // namespace rsthop

@@ -6,6 +6,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -88,6 +89,18 @@ TEST(Decimal, EveryThirtyTwoBitDigitCountBoundaryNeighbourhood) {
       if (v > UINT32_MAX) break;
       ASSERT_EQ(ours(static_cast<uint32_t>(v)), theirs(static_cast<uint32_t>(v))) << v;
     }
+  }
+}
+
+TEST(Decimal, SixDigitsKeepTheirLeadingZeros) {
+  char buf[8] = {};
+  std::memset(buf, '#', sizeof(buf));
+  for (uint32_t v : {0u, 1u, 9u, 10u, 99u, 100u, 1234u, 12345u, 123456u, 999999u}) {
+    ASSERT_EQ(format_six_digits(buf, v), buf + 6);
+    char want[8];
+    std::snprintf(want, sizeof(want), "%06u", v);
+    EXPECT_EQ(std::string(buf, 6), want);
+    EXPECT_EQ(buf[6], '#');
   }
 }
 
