@@ -76,8 +76,9 @@ Timeline::Rec& Timeline::rec_for(const Packet& p, FlowMap::iterator it) {
   if (flows_.size() >= opt_.max_flows && !lru_.empty()) {
     // Bounded memory: the stalest flow is summarised early.
     auto stale = flows_.find(lru_.back());
-    flush_burst(stale->second);
-    emit_flow(stale->second, "evicted");
+    const Fresh fresh(lookup_, stale->first);
+    flush_burst(stale->second, fresh);
+    emit_flow(stale->second, "evicted", fresh);
     evicted_++;
     erase(stale, /*remember=*/false);  // it may still be alive: its next packets start a new record
   }
@@ -105,8 +106,8 @@ bool Timeline::end_before(const rh_event& ev, FlowMap::iterator& it, RecentMap::
       ev.ts_ns > std::max(it->second.closed_ns, it->second.last_ns) + opt_.close_linger_ns) {
     // Its linger passed while no event came (ticks run between events): summarise
     // it first, from what it had then (the table already holds this packet).
-    flush_burst(it->second, /*refresh=*/false);
-    emit_flow(it->second, nullptr, /*refresh=*/false);
+    flush_burst(it->second, Fresh::off());
+    emit_flow(it->second, nullptr, Fresh::off());
     erase(it);
     it = flows_.end();
   }
@@ -132,8 +133,8 @@ bool Timeline::end_before(const rh_event& ev, FlowMap::iterator& it, RecentMap::
     // Zeek gives up on an unanswered attempt after tcp_attempt_delay (5 s):
     // what follows is a connection of its own.
     Rec& old = it->second;
-    flush_burst(old, /*refresh=*/false);
-    emit_flow(old, "timeout", /*refresh=*/false);
+    flush_burst(old, Fresh::off());
+    emit_flow(old, "timeout", Fresh::off());
     carried = old.zeek_prev;
     erase(it, /*remember=*/false);
     it = flows_.end();
@@ -145,8 +146,8 @@ bool Timeline::end_before(const rh_event& ev, FlowMap::iterator& it, RecentMap::
     // (SYN, RST, SYN, RST with one ISN is two REJ rows "Sr").
     bool new_isn = old.state.ts_syn && old.state.syn_seq != ev.seq;
     if (new_isn || old.zeek.ended()) {
-      flush_burst(old, /*refresh=*/false);
-      emit_flow(old, old.closed_ns ? nullptr : "timeout", /*refresh=*/false);
+      flush_burst(old, Fresh::off());
+      emit_flow(old, old.closed_ns ? nullptr : "timeout", Fresh::off());
       // The kernel starts its entry afresh only on a new ISN: otherwise the
       // state copies go on counting from the old connection's.
       if (ev.flow.ts_syn == old.state.ts_syn && ev.flow.syn_seq == old.state.syn_seq) carried = old.zeek_prev;
@@ -273,7 +274,7 @@ void Timeline::on_reset_event(Rec& r, const Packet& p) {
   bool same_burst = r.burst && (r.burst->first.ev.side & 1) == side && gap <= opt_.burst_ns;
   bool counted = wire;
   if (!same_burst) {
-    flush_burst(r);
+    flush_burst(r, Fresh(lookup_, r.key));
     r.burst_last_wire.reset();
     r.burst = std::make_unique<ResetRecord>();  // built in place, not moved there
     ResetRecord& rec = *r.burst;
@@ -316,16 +317,16 @@ void Timeline::on_reset_event(Rec& r, const Packet& p) {
   r.burst_last_ns = same_burst ? std::max<uint64_t>(r.burst_last_ns, ev.ts_ns) : ev.ts_ns;
 }
 
-void Timeline::flush_burst(Rec& r, bool refresh) {
+void Timeline::flush_burst(Rec& r, const Fresh& fresh) {
   if (!r.burst) return;
   // The record leaves the flow as it is (its heap block, not a copy of its ~1.5 KB).
   const std::unique_ptr<ResetRecord> owned = std::move(r.burst);
   ResetRecord& rec = *owned;
   // What the peer did after the RST (the race) is in the kernel's counters,
   // not only in events: refresh them before the engine looks.
-  if (lookup_ && refresh) {
-    if (auto fresh = lookup_(r.key); fresh && fresh->ts_syn == r.state.ts_syn) {
-      r.state = *fresh;
+  if (fresh.on()) {
+    if (const auto& st = fresh.get(); st && st->ts_syn == r.state.ts_syn) {
+      r.state = *st;
       r.have_state = true;
     }
   }
@@ -350,16 +351,16 @@ void Timeline::flush_burst(Rec& r, bool refresh) {
   if (cb_.on_reset) cb_.on_reset(rec);
 }
 
-void Timeline::emit_flow(Rec& r, const char* closed_by, bool refresh) {
-  if (lookup_ && refresh) {
-    if (auto fresh = lookup_(r.key); fresh && (fresh->ts_syn == r.state.ts_syn || !r.have_state)) {
-      r.state = *fresh;
+void Timeline::emit_flow(Rec& r, const char* closed_by, const Fresh& fresh) {
+  if (fresh.on()) {
+    if (const auto& st = fresh.get(); st && (st->ts_syn == r.state.ts_syn || !r.have_state)) {
+      r.state = *st;
       r.have_state = true;
     }
   }
   // The packets after the last event; not when called from add(): the table
   // already counts the packet that ends this flow.
-  if (r.have_state && refresh) r.zeek.on_final(r.zeek_prev, r.state);
+  if (r.have_state && fresh.on()) r.zeek.on_final(r.zeek_prev, r.state);
   // A connection only a tracepoint saw (its SYN refused by a firewall here,
   // or carried by an untraced interface) has no packets to summarise.
   if (!cb_.on_flow || r.late || !(r.on_wire || r.have_state)) return;
@@ -439,24 +440,25 @@ void Timeline::forget(std::unordered_map<rh_flow_key, Recent, KeyHash, KeyEq>::i
 void Timeline::tick(uint64_t now_ns) {
   std::vector<std::pair<rh_flow_key, bool>> done;
   for (auto& [k, r] : flows_) {
-    if (r.burst && now_ns - r.burst_last_ns > opt_.burst_ns) flush_burst(r);
+    const Fresh fresh(lookup_, k);
+    if (r.burst && now_ns - r.burst_last_ns > opt_.burst_ns) flush_burst(r, fresh);
     // The linger runs from the last event: a connection that carries on after
     // a RST (an injected one) stays one flow while its packets keep coming.
     bool is_closed = r.closed_ns && now_ns - std::max(r.closed_ns, r.last_ns) > opt_.close_linger_ns;
     uint64_t last = std::max<uint64_t>(r.last_ns, r.have_state ? latest_activity(r.state) : 0);
     bool idle = now_ns > last && now_ns - last > opt_.idle_timeout_ns;
-    if (idle && !is_closed && lookup_) {
+    if (idle && !is_closed && fresh.on()) {
       // The kernel may have seen data since the last event.
-      if (auto fresh = lookup_(k); fresh && fresh->ts_syn == r.state.ts_syn) {
-        r.state = *fresh;
+      if (const auto& st = fresh.get(); st && st->ts_syn == r.state.ts_syn) {
+        r.state = *st;
         last = std::max<uint64_t>(last, latest_activity(r.state));
         idle = now_ns - last > opt_.idle_timeout_ns;
       }
     }
     bool attempt = !is_closed && r.zeek.attempt_over(now_ns);
     if (is_closed || idle || attempt) {
-      flush_burst(r);
-      emit_flow(r, is_closed ? nullptr : "timeout");
+      flush_burst(r, fresh);
+      emit_flow(r, is_closed ? nullptr : "timeout", fresh);
       done.emplace_back(k, !attempt);  // an attempt's next packets start a new flow at once
     }
   }
@@ -471,8 +473,9 @@ void Timeline::tick(uint64_t now_ns) {
 void Timeline::finish(uint64_t now_ns) {
   tick(now_ns);
   for (auto& [k, r] : flows_) {
-    flush_burst(r);
-    emit_flow(r, r.closed_ns ? nullptr : "trace_end");
+    const Fresh fresh(lookup_, k);
+    flush_burst(r, fresh);
+    emit_flow(r, r.closed_ns ? nullptr : "trace_end", fresh);
   }
   flows_.clear();
   lru_.clear();

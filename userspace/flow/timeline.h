@@ -112,9 +112,34 @@ class Timeline {
   void record(Rec& r, const Packet& p);
   static const std::shared_ptr<FlowMemo>& shared_memo(Rec& r);
   void on_reset_event(Rec& r, const Packet& p);
-  // refresh: ask the lookup for newer counters (not from add(), whose packet is already in the table).
-  void flush_burst(Rec& r, bool refresh = true);
-  void emit_flow(Rec& r, const char* closed_by, bool refresh = true);
+  // The kernel's copy of one flow's counters (the StateLookup, a syscall
+  // live), read at most once however many of the flow's records one tick
+  // emits: a reset record and the flow's summary due in the same tick share
+  // one read.  off(): no read at all (from add(), whose packet the table
+  // already counts).
+  class Fresh {
+   public:
+    Fresh(const StateLookup& lookup, const rh_flow_key& key) : lookup_(lookup ? &lookup : nullptr), key_(&key) {}
+    static Fresh off() { return Fresh(); }
+    bool on() const { return lookup_ != nullptr; }
+    // The copy (nullopt when the kernel has none); the first call reads it.
+    const std::optional<rh_flow_state>& get() const {
+      if (!read_) {
+        value_ = (*lookup_)(*key_);
+        read_ = true;
+      }
+      return value_;
+    }
+
+   private:
+    Fresh() = default;
+    const StateLookup* lookup_ = nullptr;
+    const rh_flow_key* key_ = nullptr;
+    mutable std::optional<rh_flow_state> value_;
+    mutable bool read_ = false;
+  };
+  void flush_burst(Rec& r, const Fresh& fresh);
+  void emit_flow(Rec& r, const char* closed_by, const Fresh& fresh);
   void erase(const rh_flow_key& k, bool remember = true);
   void erase(FlowMap::iterator it, bool remember = true);
 

@@ -359,5 +359,41 @@ TEST(Timeline, Ipv6FlowSummary) {
   EXPECT_EQ(h.flows[0].closed_by, "source");
 }
 
+// A reset record and its flow's summary due in one tick read the kernel's
+// counters once, and both see what the kernel counted after the RST; due in
+// two ticks, each reads them.
+TEST(Timeline, ARecordAndItsSummaryDueInOneTickShareOneKernelRead) {
+  for (bool one_tick : {true, false}) {
+    SCOPED_TRACE(one_tick ? "one tick" : "two ticks");
+    Harness h;
+    Conn c;
+    h.frame(kSec, c.c(kSyn));
+    h.frame(kSec + kMs, c.s(kSynAck));
+    h.frame(kSec + 2 * kMs, c.c(kAck));
+    h.frame(kSec + 3 * kMs, c.c(kData, "hello"));
+    const uint64_t rst = kSec + 4 * kMs;
+    h.frame(rst, c.s(kRstAck));
+    // The client's next segment, which the table counts without an event.
+    EXPECT_EQ(h.frame(rst + kMs, c.c(kData, "more")), 0);
+    const int before = h.lookups;
+    if (one_tick) {
+      h.timeline.tick(rst + kSec + kMs + 1);  // past the burst window and the close linger
+      EXPECT_EQ(h.lookups - before, 1);
+    } else {
+      h.timeline.tick(rst + 600 * kMs);  // the burst window only
+      ASSERT_EQ(h.resets.size(), 1u);
+      EXPECT_TRUE(h.flows.empty());
+      h.timeline.tick(rst + kSec + kMs + 1);
+      EXPECT_EQ(h.lookups - before, 2);
+    }
+    ASSERT_EQ(h.resets.size(), 1u);
+    ASSERT_EQ(h.flows.size(), 1u);
+    ASSERT_TRUE(h.resets[0].state_after);
+    const uint8_t client = h.resets[0].initiator;
+    EXPECT_EQ(h.resets[0].state_after->packets[client], 4u);  // SYN, ACK, hello, more
+    EXPECT_EQ(h.flows[0].source.packets, 4u);
+  }
+}
+
 }  // namespace
 }  // namespace rsthop::test
