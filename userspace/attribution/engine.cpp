@@ -36,7 +36,11 @@ bool listed(std::string_view list, size_t count, std::string_view item) {
   return false;
 }
 
-bool made_here(const rh_event& e) { return e.hook == RH_HOOK_TC_EGRESS && e.ttl == initial_ttl(e.ttl); }
+// An rh_event or its head (flow::EventHead).
+template <typename Event>
+bool made_here(const Event& e) {
+  return e.hook == RH_HOOK_TC_EGRESS && e.ttl == initial_ttl(e.ttl);
+}
 
 bool nonzero_mac(const uint8_t* m) {
   static const uint8_t zero[6] = {};

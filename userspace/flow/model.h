@@ -3,7 +3,9 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,6 +14,68 @@
 #include "bpf/abi.h"
 
 namespace rsthop::flow {
+
+// An event's header (its first RH_REC_HEAD_SIZE bytes: the wire features),
+// all a handshake baseline keeps: nothing reads the flow state, RST payload or
+// ICMP parts of a SYN or SYN-ACK, which are three quarters of the 416-byte
+// event and were copied into every flow and every reset record.  The members
+// are rh_event's, by the same names at the same offsets (asserted below), so
+// code reads either alike.
+struct EventHead {
+  EventHead() = default;
+  EventHead(const rh_event& ev) { std::memcpy(static_cast<void*>(this), &ev, sizeof(EventHead)); }  // NOLINT: implicit on purpose
+  __u64 ts_ns;
+  __u32 ifindex;
+  __u8 kind, hook, family, side;
+  __u8 saddr[16], daddr[16];
+  __u16 sport, dport;
+  __u32 seq, ack;
+  __u16 window;
+  __u8 tcp_flags, ttl;
+  __u16 ip_id, ip_len;
+  __u8 ip_flags, opts, wscale, vlan_depth;
+  __u16 mss, payload_len;
+  __u32 tsval, tsecr;
+  __u8 smac[6], dmac[6];
+  __u16 snap_len, reason;
+  __u8 flow_flags;
+  __u8 pad0[3];
+};
+static_assert(sizeof(EventHead) == RH_REC_HEAD_SIZE, "EventHead is rh_event's header");
+#define RSTHOP_SAME_OFFSET(m) \
+  static_assert(offsetof(EventHead, m) == offsetof(rh_event, m), "EventHead." #m " is at rh_event's offset")
+RSTHOP_SAME_OFFSET(ts_ns);
+RSTHOP_SAME_OFFSET(ifindex);
+RSTHOP_SAME_OFFSET(kind);
+RSTHOP_SAME_OFFSET(hook);
+RSTHOP_SAME_OFFSET(family);
+RSTHOP_SAME_OFFSET(side);
+RSTHOP_SAME_OFFSET(saddr);
+RSTHOP_SAME_OFFSET(daddr);
+RSTHOP_SAME_OFFSET(sport);
+RSTHOP_SAME_OFFSET(dport);
+RSTHOP_SAME_OFFSET(seq);
+RSTHOP_SAME_OFFSET(ack);
+RSTHOP_SAME_OFFSET(window);
+RSTHOP_SAME_OFFSET(tcp_flags);
+RSTHOP_SAME_OFFSET(ttl);
+RSTHOP_SAME_OFFSET(ip_id);
+RSTHOP_SAME_OFFSET(ip_len);
+RSTHOP_SAME_OFFSET(ip_flags);
+RSTHOP_SAME_OFFSET(opts);
+RSTHOP_SAME_OFFSET(wscale);
+RSTHOP_SAME_OFFSET(vlan_depth);
+RSTHOP_SAME_OFFSET(mss);
+RSTHOP_SAME_OFFSET(payload_len);
+RSTHOP_SAME_OFFSET(tsval);
+RSTHOP_SAME_OFFSET(tsecr);
+RSTHOP_SAME_OFFSET(smac);
+RSTHOP_SAME_OFFSET(dmac);
+RSTHOP_SAME_OFFSET(snap_len);
+RSTHOP_SAME_OFFSET(reason);
+RSTHOP_SAME_OFFSET(flow_flags);
+RSTHOP_SAME_OFFSET(pad0);
+#undef RSTHOP_SAME_OFFSET
 
 // One event from either road (ring buffer or capture file).
 struct Packet {
@@ -92,8 +156,8 @@ struct ResetRecord {
   bool local_receive = false;                // a socket here accepted a RST (tcp_receive_reset)
   bool wire_seen = false;                    // seen by an XDP / tc hook (false: only a tracepoint saw it)
   std::optional<rh_flow_state> flow_state;   // flow state when the RST was seen
-  std::optional<rh_event> synack;            // the responder's SYN-ACK, when seen (baseline)
-  std::optional<rh_event> syn;               // the initiator's SYN, when seen (baseline at the server)
+  std::optional<EventHead> synack;           // the responder's SYN-ACK, when seen (baseline)
+  std::optional<EventHead> syn;              // the initiator's SYN, when seen (baseline at the server)
   std::vector<rh_event> rsts;                // the burst's wire RSTs (their seq, TTL...), the first kMaxBurstDetail
   std::optional<rh_flow_state> state_after;  // the flow's state when the record was emitted
   bool initiator_local = false;              // the initiator's SYN left this host (tc egress, fresh TTL)

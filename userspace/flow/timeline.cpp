@@ -340,7 +340,7 @@ void Timeline::flush_burst(Rec& r, const Fresh& fresh) {
   rec.fin = before(r.first_fin[sender], rec.first.ev.ts_ns);
   if (r.have_state) rec.state_after = r.state;
   // A packet that leaves through tc egress with an unspent TTL was made here.
-  auto made_here = [](const std::optional<rh_event>& e) {
+  auto made_here = [](const std::optional<EventHead>& e) {
     return e && e->hook == RH_HOOK_TC_EGRESS && (e->ttl == 64 || e->ttl == 128 || e->ttl == 255 || e->ttl == 32);
   };
   rec.initiator_local = made_here(r.syn);

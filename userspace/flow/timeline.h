@@ -79,7 +79,7 @@ class Timeline {
     uint64_t first_frame = 0, last_frame = 0;  // capture files only
     std::string file;
     std::optional<std::array<uint8_t, 6>> mac[2];
-    std::optional<rh_event> synack, syn;
+    std::optional<EventHead> synack, syn;
     std::optional<PacketMark> first_payload[2], first_fin[2];  // per side
     uint64_t first_rst_ns[2] = {0, 0};
     AppHint app;

@@ -348,7 +348,7 @@ std::optional<Baseline> reset_baseline(const flow::ResetRecord& r) {
     return Baseline{"syn", st->init_ttl, st->init_window, st->init_ip_id, st->init_mac};
   }
   if (r.synack) {
-    const rh_event& sa = *r.synack;
+    const flow::EventHead& sa = *r.synack;
     return Baseline{"syn-ack", sa.ttl, sa.window, sa.ip_id, hook_has_l2(sa) ? sa.smac : nullptr};
   }
   if (st != nullptr && st->ts_synack != 0) {

@@ -26,8 +26,9 @@ inline uint8_t family_of(uint8_t family, const uint8_t* addr) {
 }
 // Only XDP and tc see Ethernet headers; tracepoint events carry zero MACs
 // that must not be reported as a real address.  A capture file has them
-// when its link type does (zero MACs otherwise).
-inline bool hook_has_l2(const rh_event& ev) {
+// when its link type does (zero MACs otherwise).  An rh_event or its head (flow::EventHead).
+template <typename Event>
+bool hook_has_l2(const Event& ev) {
   static constexpr uint8_t kZero[6] = {};
   if (ev.hook == RH_HOOK_PCAP) return std::memcmp(ev.smac, kZero, 6) != 0 || std::memcmp(ev.dmac, kZero, 6) != 0;
   return ev.hook == RH_HOOK_XDP || ev.hook == RH_HOOK_TC_INGRESS || ev.hook == RH_HOOK_TC_EGRESS;
