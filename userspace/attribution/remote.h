@@ -74,7 +74,7 @@ struct RemoteFacts {
   bool local_receive = false;                // a socket here accepted the RST
   std::optional<double> rtt_ms;
   int rst_hop = 0;                       // hop of the RST's sender from its TTL
-  std::optional<flow::EventHead> base;        // the peer's own handshake packet (SYN or SYN-ACK), unless made here
+  std::optional<flow::EventHead> base;   // the peer's own handshake packet (SYN or SYN-ACK), unless made here
   const char* base_name = "SYN-ACK";     // "SYN" or "SYN-ACK"
   std::optional<int> endpoint_hop;       // hop of the peer: from `base`, else from other connections
   bool endpoint_hop_remembered = false;  // endpoint_hop came from other connections

@@ -23,7 +23,9 @@ namespace rsthop::flow {
 // code reads either alike.
 struct EventHead {
   EventHead() = default;
-  EventHead(const rh_event& ev) { std::memcpy(static_cast<void*>(this), &ev, sizeof(EventHead)); }  // NOLINT: implicit on purpose
+  EventHead(const rh_event& ev) {
+    std::memcpy(static_cast<void*>(this), &ev, sizeof(EventHead));
+  }  // NOLINT: implicit on purpose
   __u64 ts_ns;
   __u32 ifindex;
   __u8 kind, hook, family, side;
