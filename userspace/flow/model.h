@@ -23,9 +23,10 @@ namespace rsthop::flow {
 // code reads either alike.
 struct EventHead {
   EventHead() = default;
-  EventHead(const rh_event& ev) {
+  // Implicit on purpose: a baseline is assigned straight from the event.
+  EventHead(const rh_event& ev) {  // NOLINT(google-explicit-constructor)
     std::memcpy(static_cast<void*>(this), &ev, sizeof(EventHead));
-  }  // NOLINT: implicit on purpose
+  }
   __u64 ts_ns;
   __u32 ifindex;
   __u8 kind, hook, family, side;
