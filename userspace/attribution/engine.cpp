@@ -36,11 +36,7 @@ bool listed(std::string_view list, size_t count, std::string_view item) {
   return false;
 }
 
-// An rh_event or its head (flow::EventHead).
-template <typename Event>
-bool made_here(const Event& e) {
-  return e.hook == RH_HOOK_TC_EGRESS && e.ttl == initial_ttl(e.ttl);
-}
+using flow::made_here;
 
 bool nonzero_mac(const uint8_t* m) {
   static const uint8_t zero[6] = {};

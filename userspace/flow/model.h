@@ -80,6 +80,13 @@ RSTHOP_SAME_OFFSET(flow_flags);
 RSTHOP_SAME_OFFSET(pad0);
 #undef RSTHOP_SAME_OFFSET
 
+// A packet that leaves through tc egress with an unspent initial TTL (32, 64,
+// 128, 255) was made on this host.  An rh_event or its head.
+template <typename Event>
+bool made_here(const Event& e) {
+  return e.hook == RH_HOOK_TC_EGRESS && (e.ttl == 32 || e.ttl == 64 || e.ttl == 128 || e.ttl == 255);
+}
+
 // One event from either road (ring buffer or capture file).
 struct Packet {
   rh_event ev{};

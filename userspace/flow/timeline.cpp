@@ -339,12 +339,8 @@ void Timeline::flush_burst(Rec& r, const Fresh& fresh) {
   rec.answered = before(r.first_payload[sender ^ 1], rec.first.ev.ts_ns);
   rec.fin = before(r.first_fin[sender], rec.first.ev.ts_ns);
   if (r.have_state) rec.state_after = r.state;
-  // A packet that leaves through tc egress with an unspent TTL was made here.
-  auto made_here = [](const std::optional<EventHead>& e) {
-    return e && e->hook == RH_HOOK_TC_EGRESS && (e->ttl == 64 || e->ttl == 128 || e->ttl == 255 || e->ttl == 32);
-  };
-  rec.initiator_local = made_here(r.syn);
-  rec.responder_local = made_here(r.synack);
+  rec.initiator_local = r.syn && made_here(*r.syn);
+  rec.responder_local = r.synack && made_here(*r.synack);
   const rh_flow_state& st = rec.flow_state ? *rec.flow_state : r.state;
   rec.initiator = orig_side(st, r.first_sender);
   if (st.ts_syn && st.ts_synack && st.ts_synack >= st.ts_syn) rec.rtt_ms = (st.ts_synack - st.ts_syn) / 1e6;
