@@ -276,7 +276,9 @@ void Timeline::on_reset_event(Rec& r, const Packet& p) {
   if (!same_burst) {
     flush_burst(r, Fresh(lookup_, r.key));
     r.burst_last_wire.reset();
-    r.burst = std::make_unique<ResetRecord>();  // built in place, not moved there
+    // Built in place, not moved there.
+    r.burst =
+        PooledReset(std::pmr::polymorphic_allocator<ResetRecord>(&pool_).new_object<ResetRecord>(), PoolDelete{&pool_});
     ResetRecord& rec = *r.burst;
     rec.first = p;
     rec.count = 1;  // a RST only a tracepoint saw is still one RST
@@ -320,7 +322,7 @@ void Timeline::on_reset_event(Rec& r, const Packet& p) {
 void Timeline::flush_burst(Rec& r, const Fresh& fresh) {
   if (!r.burst) return;
   // The record leaves the flow as it is (its heap block, not a copy of its ~1.5 KB).
-  const std::unique_ptr<ResetRecord> owned = std::move(r.burst);
+  const PooledReset owned = std::move(r.burst);
   ResetRecord& rec = *owned;
   // What the peer did after the RST (the race) is in the kernel's counters,
   // not only in events: refresh them before the engine looks.

@@ -69,6 +69,12 @@ class Timeline {
   size_t remembered() const { return recent_.size(); }
 
  private:
+  // A reset record in the timeline's pool (a ResetRecord is as large as a Rec).
+  struct PoolDelete {
+    std::pmr::memory_resource* pool;  // no initializer: Rec stays default-constructible inside Timeline
+    void operator()(ResetRecord* p) const { std::pmr::polymorphic_allocator<ResetRecord>(pool).delete_object(p); }
+  };
+  using PooledReset = std::unique_ptr<ResetRecord, PoolDelete>;
   struct Rec {
     rh_flow_key key{};
     uint32_t ifindex = 0;
@@ -84,11 +90,11 @@ class Timeline {
     std::optional<PacketMark> first_payload[2], first_fin[2];  // per side
     uint64_t first_rst_ns[2] = {0, 0};
     AppHint app;
-    uint64_t cgroup_id = 0;              // from the flow's tracepoint events
-    ZeekConn zeek;                       // conn_state and history, packet by packet
-    rh_flow_state zeek_prev{};           // the state copy ZeekConn saw last
-    bool late = false;                   // RSTs of a flow already summarised: reset lines only
-    std::unique_ptr<ResetRecord> burst;  // most flows never see one: keep Rec small
+    uint64_t cgroup_id = 0;     // from the flow's tracepoint events
+    ZeekConn zeek;              // conn_state and history, packet by packet
+    rh_flow_state zeek_prev{};  // the state copy ZeekConn saw last
+    bool late = false;          // RSTs of a flow already summarised: reset lines only
+    PooledReset burst;          // most flows never see one: keep Rec small
     uint64_t burst_last_ns = 0;
     // The burst's latest wire RST and whether it was counted: the same RST seen
     // next at another hook is a copy, not a second RST.
@@ -106,10 +112,10 @@ class Timeline {
     FlowMemo memo_here;
     std::shared_ptr<FlowMemo> memo;
   };
-  // The records live in a pool of their own: at ~1.3 KB a Rec is past glibc's
-  // per-thread cache (1,032 bytes), so malloc would take its slow path twice per
-  // flow; the pool hands back the blocks of summarised flows, and its memory is
-  // bounded by the most flows held at once (max_flows).
+  // The records and their reset records live in a pool of their own: at ~1.3 KB
+  // each is past glibc's per-thread cache (1,032 bytes), so malloc would take
+  // its slow path for both; the pool hands back the blocks of summarised flows,
+  // and its memory is bounded by the most flows held at once (max_flows).
   using FlowMap = std::pmr::unordered_map<rh_flow_key, Rec, KeyHash, KeyEq>;
 
   // The flow's record: `it` when it holds one, else a new one (the stalest evicted when full).
