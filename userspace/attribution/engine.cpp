@@ -67,9 +67,9 @@ uint32_t next_seq(const flow::ResetRecord& r, const rh_flow_state& st, uint8_t s
 Fingerprint fingerprint(const flow::ResetRecord& r, const rh_flow_state& st, uint8_t sender) {
   Fingerprint fp;
   fp.count = r.count;
-  // The burst's RSTs, or the first one alone: read in place, not copied.
-  std::span<const rh_event> rsts =
-      r.rsts.empty() ? std::span<const rh_event>(&r.first.ev, 1) : std::span<const rh_event>(r.rsts);
+  // The burst's RSTs, or the first one alone (a tracepoint's too): read in place, not copied.
+  std::span<const rh_event> rsts = r.wire_rsts();
+  if (rsts.empty()) rsts = std::span<const rh_event>(&r.first.ev, 1);
   static_assert(flow::kMaxBurstDetail <= BurstValues<uint8_t>::kMaxValues, "a burst's RSTs fit the fingerprint");
   const uint32_t next = next_seq(r, st, sender);
   bool known_seq = next != 0;

@@ -76,7 +76,7 @@ Result<void> LiveEvidence::flush() {
     // Live events carry no frame numbers: give the record those of its frames.
     rec.first.frame = frame_of(rec.first.ev);
     rec.frames.clear();
-    for (const auto& e : rec.rsts)
+    for (const auto& e : rec.wire_rsts())
       if (uint64_t no = frame_of(e)) rec.frames.push_back(no);
     status_ = ev_.write(rec, label);
   }

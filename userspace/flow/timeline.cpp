@@ -283,17 +283,13 @@ void Timeline::on_reset_event(Rec& r, const Packet& p) {
     rec.first = p;
     rec.count = 1;  // a RST only a tracepoint saw is still one RST
     rec.wire_seen = wire;
-    if (wire) {
-      rec.rsts.push_back(ev);
-      if (p.frame) rec.frames.push_back(p.frame);
-    }
+    if (wire && p.frame) rec.frames.push_back(p.frame);
   } else if (wire) {
     ResetRecord& b = *r.burst;
     if (!b.wire_seen) {
       b.first = p;  // the tracepoint saw it first; the wire copy has the features
       b.wire_seen = true;
       b.count = 1;
-      b.rsts.push_back(ev);
       if (p.frame) b.frames.push_back(p.frame);
     } else {
       // Compared with the latest copy, not the burst's first: every RST of a
@@ -304,6 +300,7 @@ void Timeline::on_reset_event(Rec& r, const Packet& p) {
       counted = !duplicate;
       if (!duplicate) {  // the same RST seen at a second hook is not a second RST
         b.count++;
+        if (b.rsts.empty()) b.rsts.push_back(b.first.ev);  // the second RST: the first joins the list
         if (b.rsts.size() < kMaxBurstDetail) {
           b.rsts.push_back(ev);
           if (p.frame) b.frames.push_back(p.frame);

@@ -445,12 +445,12 @@ void reset_object(JsonWriter& w, const flow::ResetRecord& r, const attribution::
     if (ev.snap_len > 0) hex_field(w, "payload_hex", ev.payload, ev.snap_len, RH_RST_PAYLOAD_MAX);
   }
   w.uint("count", r.count);
-  if (r.count > 1 && !r.rsts.empty()) {
+  if (const auto rsts = r.wire_rsts(); r.count > 1 && !rsts.empty()) {
     w.begin_array("seqs");
-    for (const rh_event& e : r.rsts) w.uint(e.seq);
+    for (const rh_event& e : rsts) w.uint(e.seq);
     w.end_array();
     w.begin_array("ttls");
-    for (const rh_event& e : r.rsts) w.uint(e.ttl);
+    for (const rh_event& e : rsts) w.uint(e.ttl);
     w.end_array();
   }
   if (r.local_reason) w.plain("local_reason", rst_reason_name(*r.local_reason));

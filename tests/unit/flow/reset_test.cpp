@@ -11,12 +11,12 @@ namespace {
 // What the burst's RSTs carried, in order.
 std::vector<uint32_t> seqs(const flow::ResetRecord& r) {
   std::vector<uint32_t> v;
-  for (const auto& e : r.rsts) v.push_back(e.seq);
+  for (const auto& e : r.wire_rsts()) v.push_back(e.seq);
   return v;
 }
 std::vector<uint8_t> ttls(const flow::ResetRecord& r) {
   std::vector<uint8_t> v;
-  for (const auto& e : r.rsts) v.push_back(e.ttl);
+  for (const auto& e : r.wire_rsts()) v.push_back(e.ttl);
   return v;
 }
 
@@ -102,6 +102,24 @@ TEST(Resets, RstsFurtherApartThanTheBurstAreTwoRecords) {
   EXPECT_EQ(h.resets[1].count, 1u);
   EXPECT_EQ(ttls(h.resets[1]), std::vector<uint8_t>{61});
   EXPECT_EQ(h.resets[1].first.ev.ts_ns, t + kBurst + 1);
+}
+
+TEST(Resets, ABurstOfOneKeepsItsRstOnlyInFirst) {
+  // Most bursts are one RST: the record holds it once (no list), and
+  // wire_rsts() still lists it; the second RST of a burst starts the list.
+  Harness h;
+  Conn c;
+  uint64_t t = establish_tls(h, c) + 10 * kMs;
+  h.frame(t, forged_rst(c, c.s_next, 60, 1));
+  h.frame(t + kBurst + 1, forged_rst(c, c.s_next + 1, 61, 2));
+  h.frame(t + kBurst + 2, forged_rst(c, c.s_next + 2, 62, 3));
+  h.timeline.finish(t + 2 * kBurst + 3);
+  ASSERT_EQ(h.resets.size(), 2u);
+  EXPECT_TRUE(h.resets[0].rsts.empty());
+  ASSERT_EQ(h.resets[0].wire_rsts().size(), 1u);
+  EXPECT_EQ(h.resets[0].wire_rsts().data(), &h.resets[0].first.ev);
+  EXPECT_EQ(h.resets[1].rsts.size(), 2u);
+  EXPECT_EQ(seqs(h.resets[1]), (std::vector<uint32_t>{c.s_next + 1, c.s_next + 2}));
 }
 
 TEST(Resets, RstsFromBothSidesAreSeparateRecords) {

@@ -197,8 +197,8 @@ json reference_reset_event(const Context& ctx, const flow::ResetRecord& r) {
   }
   rs["count"] = r.count;
   if (r.count > 1) {
-    if (!r.rsts.empty()) {
-      for (const auto& e : r.rsts) {
+    if (!r.wire_rsts().empty()) {
+      for (const auto& e : r.wire_rsts()) {
         rs["seqs"].push_back(e.seq);
         rs["ttls"].push_back(e.ttl);
       }
