@@ -158,8 +158,10 @@ struct PacketMark {
   uint64_t ts_ns = 0;
 };
 
-// One RST, or a burst of RSTs from the same sender on the same flow.
-struct ResetRecord {
+// What a burst of RSTs says while it lasts (the timeline holds one per reset
+// flow until the burst's window closes): the part of a ResetRecord its RSTs
+// fill.  The rest is known when the record is emitted.
+struct ResetBurst {
   Packet first;                             // the first RST of the burst (wire features)
   uint32_t count = 1;                       // RSTs in the burst
   std::vector<uint64_t> frames;             // capture files only: frame numbers of the burst's RSTs (as seqs)
@@ -167,12 +169,23 @@ struct ResetRecord {
   bool local_receive = false;               // a socket here accepted a RST (tcp_receive_reset)
   bool wire_seen = false;                   // seen by an XDP / tc hook (false: only a tracepoint saw it)
   std::optional<rh_flow_state> flow_state;  // flow state when the RST was seen
-  std::optional<EventHead> synack;          // the responder's SYN-ACK, when seen (baseline)
-  std::optional<EventHead> syn;             // the initiator's SYN, when seen (baseline at the server)
   // The burst's wire RSTs (their seq, TTL...), the first kMaxBurstDetail, once
   // there are two: a burst of one keeps it in `first` alone (most bursts; no
   // 416-byte copy per reset flow).  Read them with wire_rsts().
   std::vector<rh_event> rsts;
+
+  // The burst's wire RSTs in order: `rsts`, or `first` alone (none when only a tracepoint saw it).
+  std::span<const rh_event> wire_rsts() const {
+    if (!rsts.empty()) return rsts;
+    return wire_seen ? std::span<const rh_event>(&first.ev, 1) : std::span<const rh_event>();
+  }
+};
+
+// One RST, or a burst of RSTs from the same sender on the same flow: the
+// burst and what the flow knew when the record was emitted.
+struct ResetRecord : ResetBurst {
+  std::optional<EventHead> synack;           // the responder's SYN-ACK, when seen (baseline)
+  std::optional<EventHead> syn;              // the initiator's SYN, when seen (baseline at the server)
   std::optional<rh_flow_state> state_after;  // the flow's state when the record was emitted
   bool initiator_local = false;              // the initiator's SYN left this host (tc egress, fresh TTL)
   bool responder_local = false;              // the responder's SYN-ACK left this host
@@ -183,12 +196,6 @@ struct ResetRecord {
   uint8_t initiator = RH_SIDE_UNKNOWN;  // side of the canonical key that sent the first SYN
   uint64_t cgroup_id = 0;               // cgroup v2 id of this host's socket (FlowSummary::cgroup_id)
   std::shared_ptr<FlowMemo> memo;       // shared with the flow's other records and its summary
-
-  // The burst's wire RSTs in order: `rsts`, or `first` alone (none when only a tracepoint saw it).
-  std::span<const rh_event> wire_rsts() const {
-    if (!rsts.empty()) return rsts;
-    return wire_seen ? std::span<const rh_event>(&first.ev, 1) : std::span<const rh_event>();
-  }
 };
 
 }  // namespace rsthop::flow

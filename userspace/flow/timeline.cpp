@@ -278,14 +278,14 @@ void Timeline::on_reset_event(Rec& r, const Packet& p) {
     r.burst_last_wire.reset();
     // Built in place, not moved there.
     r.burst =
-        PooledReset(std::pmr::polymorphic_allocator<ResetRecord>(&pool_).new_object<ResetRecord>(), PoolDelete{&pool_});
-    ResetRecord& rec = *r.burst;
+        PooledBurst(std::pmr::polymorphic_allocator<ResetBurst>(&pool_).new_object<ResetBurst>(), PoolDelete{&pool_});
+    ResetBurst& rec = *r.burst;
     rec.first = p;
     rec.count = 1;  // a RST only a tracepoint saw is still one RST
     rec.wire_seen = wire;
     if (wire && p.frame) rec.frames.push_back(p.frame);
   } else if (wire) {
-    ResetRecord& b = *r.burst;
+    ResetBurst& b = *r.burst;
     if (!b.wire_seen) {
       b.first = p;  // the tracepoint saw it first; the wire copy has the features
       b.wire_seen = true;
@@ -308,7 +308,7 @@ void Timeline::on_reset_event(Rec& r, const Packet& p) {
       }
     }
   }
-  ResetRecord& b = *r.burst;
+  ResetBurst& b = *r.burst;
   if (ev.kind == RH_EV_LOCAL_RST_SEND) b.local_reason = ev.reason;
   if (ev.kind == RH_EV_LOCAL_RST_RECV) b.local_receive = true;
   if (wire || !b.flow_state) b.flow_state = r.state;
@@ -318,9 +318,12 @@ void Timeline::on_reset_event(Rec& r, const Packet& p) {
 
 void Timeline::flush_burst(Rec& r, const Fresh& fresh) {
   if (!r.burst) return;
-  // The record leaves the flow as it is (its heap block, not a copy of its ~1.5 KB).
-  const PooledReset owned = std::move(r.burst);
-  ResetRecord& rec = *owned;
+  // The record is the burst and what the flow knows now, built here: the
+  // burst's block goes back to the pool, and the record's other ~600 bytes are
+  // this frame's (in cache), not a block per reset flow.
+  ResetRecord rec;
+  static_cast<ResetBurst&>(rec) = std::move(*r.burst);
+  r.burst.reset();
   // What the peer did after the RST (the race) is in the kernel's counters,
   // not only in events: refresh them before the engine looks.
   if (fresh.on()) {

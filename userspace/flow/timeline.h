@@ -69,12 +69,13 @@ class Timeline {
   size_t remembered() const { return recent_.size(); }
 
  private:
-  // A reset record in the timeline's pool (a ResetRecord is as large as a Rec).
+  // A reset flow's burst in the timeline's pool (~700 bytes; the ResetRecord
+  // is built when the burst is emitted, on the stack: flush_burst()).
   struct PoolDelete {
     std::pmr::memory_resource* pool;  // no initializer: Rec stays default-constructible inside Timeline
-    void operator()(ResetRecord* p) const { std::pmr::polymorphic_allocator<ResetRecord>(pool).delete_object(p); }
+    void operator()(ResetBurst* p) const { std::pmr::polymorphic_allocator<ResetBurst>(pool).delete_object(p); }
   };
-  using PooledReset = std::unique_ptr<ResetRecord, PoolDelete>;
+  using PooledBurst = std::unique_ptr<ResetBurst, PoolDelete>;
   struct Rec {
     rh_flow_key key{};
     uint32_t ifindex = 0;
@@ -94,7 +95,7 @@ class Timeline {
     ZeekConn zeek;              // conn_state and history, packet by packet
     rh_flow_state zeek_prev{};  // the state copy ZeekConn saw last
     bool late = false;          // RSTs of a flow already summarised: reset lines only
-    PooledReset burst;          // most flows never see one: keep Rec small
+    PooledBurst burst;          // most flows never see one: keep Rec small
     uint64_t burst_last_ns = 0;
     // The burst's latest wire RST and whether it was counted: the same RST seen
     // next at another hook is a copy, not a second RST.
@@ -112,9 +113,9 @@ class Timeline {
     FlowMemo memo_here;
     std::shared_ptr<FlowMemo> memo;
   };
-  // The records and their reset records live in a pool of their own: at ~1.3 KB
-  // each is past glibc's per-thread cache (1,032 bytes), so malloc would take
-  // its slow path for both; the pool hands back the blocks of summarised flows,
+  // The records and their reset bursts live in a pool of their own: at ~1.3 KB
+  // a record is past glibc's per-thread cache (1,032 bytes), so malloc would take
+  // its slow path; the pool hands back the blocks of summarised flows,
   // and its memory is bounded by the most flows held at once (max_flows).
   using FlowMap = std::pmr::unordered_map<rh_flow_key, Rec, KeyHash, KeyEq>;
 
