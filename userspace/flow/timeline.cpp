@@ -277,8 +277,7 @@ void Timeline::on_reset_event(Rec& r, const Packet& p) {
     flush_burst(r, Fresh(lookup_, r.key));
     r.burst_last_wire.reset();
     // Built in place, not moved there.
-    r.burst =
-        PooledBurst(std::pmr::polymorphic_allocator<ResetBurst>(&pool_).new_object<ResetBurst>(), PoolDelete{&pool_});
+    r.burst = PooledBurst(std::pmr::polymorphic_allocator<ResetBurst>(mem_).new_object<ResetBurst>(), PoolDelete{mem_});
     ResetBurst& rec = *r.burst;
     rec.first = p;
     rec.count = 1;  // a RST only a tracepoint saw is still one RST

@@ -122,6 +122,17 @@ class Timeline {
   // (HugePageArena): records read in hash order cost a TLB miss each on 4 KiB
   // pages, and a growing table a page fault per 4 KiB.
   using FlowMap = std::pmr::unordered_map<rh_flow_key, Rec, KeyHash, KeyEq>;
+#if defined(__SANITIZE_ADDRESS__)
+  static constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  static constexpr bool kSanitized = true;
+#else
+  static constexpr bool kSanitized = false;
+#endif
+#else
+  static constexpr bool kSanitized = false;
+#endif
 
   // The flow's record: `it` when it holds one, else a new one (the stalest evicted when full).
   Rec& rec_for(const Packet& p, FlowMap::iterator it);
@@ -164,7 +175,11 @@ class Timeline {
   StateLookup lookup_;
   HugePageArena arena_;                                   // the pool's chunks, in huge pages: before pool_
   std::pmr::unsynchronized_pool_resource pool_{&arena_};  // before flows_: it outlives the records
-  FlowMap flows_{&pool_};
+  // Where records and bursts live: the pool, or in an AddressSanitizer build
+  // (the fuzzers) the heap, a block each, so a use after free inside one is
+  // caught (the pool hands a freed block out again unpoisoned).
+  std::pmr::memory_resource* mem_ = kSanitized ? std::pmr::new_delete_resource() : &pool_;
+  FlowMap flows_{mem_};
   std::list<rh_flow_key> lru_;  // front = most recently active
   // Recently summarised flows: late ACKs and retransmits must not start a new
   // one (drop), and a later flow of the tuple counts from their last state copy.
