@@ -11,9 +11,14 @@
 //  * a request below kRegion is carved from the current region (bump
 //    allocation; the rest of a region too small for it is left unused), and
 //    its deallocation is a no-op: the memory returns when the arena is
-//    destroyed.  Meant as the upstream of a std::pmr pool resource, which
-//    asks for chunks as it grows and returns them only when it is released,
-//    so the arena is bounded by the most the pool ever held;
+//    destroyed, never to a later request.  Meant as the upstream of a
+//    std::pmr pool resource, which asks for chunks as it grows and returns
+//    them only when it is released.  What such a pool passes through (a
+//    block above its largest pool size, 4 KiB in libstdc++: a hash table's
+//    bucket array) is not reused either once freed: bounded for a table that
+//    only grows (the arrays a rehash replaced sum to less than the last one;
+//    std::unordered_map never shrinks its buckets), not for a pool user that
+//    frees and asks again for large blocks;
 //  * a request of kRegion or more gets a mapping of its own, unmapped by its
 //    deallocation;
 //  * a failed mapping throws std::bad_alloc, as memory_resource requires;

@@ -120,7 +120,9 @@ class Timeline {
   // and its memory is bounded by the most flows held at once (max_flows).  The
   // pool's chunks come from 2 MiB regions advised for transparent huge pages
   // (HugePageArena): records read in hash order cost a TLB miss each on 4 KiB
-  // pages, and a growing table a page fault per 4 KiB.
+  // pages, and a growing table a page fault per 4 KiB.  The arena keeps the
+  // bucket arrays a rehash replaced (less than the last one together): only
+  // flows_ passes large blocks through the pool, and its buckets only grow.
   using FlowMap = std::pmr::unordered_map<rh_flow_key, Rec, KeyHash, KeyEq>;
 #if defined(__SANITIZE_ADDRESS__)
   static constexpr bool kSanitized = true;

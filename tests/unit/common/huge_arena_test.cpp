@@ -63,6 +63,17 @@ TEST(HugePageArena, AlignmentIsKeptInsideARegion) {
   EXPECT_EQ(arena.mapped_bytes(), kRegion);
 }
 
+TEST(HugePageArena, ASmallBlockFreedIsNotHandedOutAgain) {
+  // The contract a pool's pass-through blocks rely on being bounded by growth only.
+  HugePageArena arena;
+  void* a = arena.allocate(64 * 1024, 8);
+  arena.deallocate(a, 64 * 1024, 8);
+  void* b = arena.allocate(64 * 1024, 8);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(static_cast<char*>(b) - static_cast<char*>(a), 64 * 1024);
+  EXPECT_EQ(arena.mapped_bytes(), kRegion);
+}
+
 TEST(HugePageArena, ARegionOrMoreIsMappedApartAndUnmappedOnDeallocate) {
   HugePageArena arena;
   ASSERT_NE(arena.allocate(100, 8), nullptr);
