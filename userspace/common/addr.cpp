@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <array>
 #include <charconv>
 #include <cstring>
 
@@ -22,16 +23,65 @@ std::string mac_to_string(const uint8_t* m) {
   return std::string(buf, format_mac(buf, m));
 }
 
+namespace {
+
+// Each octet's decimal text with a dot after it, padded to 4 bytes, and its
+// length with the dot: an IPv4 address is four 4-byte copies.
+struct OctetText {
+  char text[4];
+  uint8_t len;
+};
+constexpr std::array<OctetText, 256> kOctets = [] {
+  std::array<OctetText, 256> t{};
+  for (unsigned v = 0; v < 256; v++) {
+    uint8_t n = 0;
+    if (v >= 100) t[v].text[n++] = static_cast<char>('0' + v / 100);
+    if (v >= 10) t[v].text[n++] = static_cast<char>('0' + v / 10 % 10);
+    t[v].text[n++] = static_cast<char>('0' + v % 10);
+    t[v].text[n++] = '.';
+    t[v].len = n;
+  }
+  return t;
+}();
+
+// Every byte's two hex digits, lowercase (format_mac) and uppercase (ECS).
+template <bool kUpper>
+constexpr std::array<char, 512> kHexPairs = [] {
+  constexpr const char* digits = kUpper ? "0123456789ABCDEF" : "0123456789abcdef";
+  std::array<char, 512> t{};
+  for (unsigned v = 0; v < 256; v++) {
+    t[2 * v] = digits[v >> 4];
+    t[2 * v + 1] = digits[v & 0xf];
+  }
+  return t;
+}();
+
+// Straight-line (the loop costs twice as much): the separators first, then
+// each byte's pair over its slot.
+template <bool kUpper>
+[[gnu::always_inline]] inline size_t format_mac_with(char* out, const uint8_t* m, char sep) {
+  const auto& pairs = kHexPairs<kUpper>;
+  std::memset(out, sep, kMacTextLen);
+  std::memcpy(out, &pairs[2 * m[0]], 2);
+  std::memcpy(out + 3, &pairs[2 * m[1]], 2);
+  std::memcpy(out + 6, &pairs[2 * m[2]], 2);
+  std::memcpy(out + 9, &pairs[2 * m[3]], 2);
+  std::memcpy(out + 12, &pairs[2 * m[4]], 2);
+  std::memcpy(out + 15, &pairs[2 * m[5]], 2);
+  return kMacTextLen;
+}
+
+}  // namespace
+
 size_t format_addr(char* out, const uint8_t* a) {
   if (is_v4mapped(a)) {
-    // Dotted quad by hand: glibc's inet_ntop formats IPv4 with sprintf.
+    // Dotted quad from a table: glibc's inet_ntop formats IPv4 with sprintf.
+    // Writes at most 16 bytes (the last octet's padding), inside kAddrTextMax.
     size_t n = 0;
     for (int i = 12; i < 16; i++) {
-      unsigned v = a[i];
-      if (v >= 100) out[n++] = static_cast<char>('0' + v / 100);
-      if (v >= 10) out[n++] = static_cast<char>('0' + v / 10 % 10);
-      out[n++] = static_cast<char>('0' + v % 10);
-      out[n++] = '.';
+      const OctetText& o = kOctets[a[i]];
+      std::memcpy(out + n, o.text, 4);
+      n += o.len;
     }
     return n - 1;  // without the last dot
   }
@@ -42,25 +92,9 @@ size_t format_addr(char* out, const uint8_t* a) {
   return n;
 }
 
-size_t format_mac(char* out, const uint8_t* m) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (int i = 0; i < 6; i++) {
-    out[i * 3] = kHex[m[i] >> 4];
-    out[i * 3 + 1] = kHex[m[i] & 0xf];
-    if (i < 5) out[i * 3 + 2] = ':';
-  }
-  return kMacTextLen;
-}
+size_t format_mac(char* out, const uint8_t* m) { return format_mac_with<false>(out, m, ':'); }
 
-size_t format_mac_ecs(char* out, const uint8_t* m) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  for (int i = 0; i < 6; i++) {
-    out[i * 3] = kHex[m[i] >> 4];
-    out[i * 3 + 1] = kHex[m[i] & 0xf];
-    if (i < 5) out[i * 3 + 2] = '-';
-  }
-  return kMacTextLen;
-}
+size_t format_mac_ecs(char* out, const uint8_t* m) { return format_mac_with<true>(out, m, '-'); }
 
 std::string mac_to_ecs_string(const uint8_t* m) {
   char buf[kMacTextLen];

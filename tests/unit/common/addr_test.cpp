@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstring>
 #include <random>
 
@@ -36,6 +37,24 @@ TEST(Addr, Ipv6AndMacText) {
   EXPECT_EQ(mac_to_string(mac), "00:1b:a0:ff:0a:09");
   char buf[kMacTextLen];
   EXPECT_EQ(format_mac(buf, mac), kMacTextLen);
+}
+
+// Both MAC texts from their tables, against snprintf, for every byte value in
+// every position.
+TEST(Addr, MacTextsMatchSnprintfForEveryByte) {
+  for (int v = 0; v < 256; v++) {
+    for (int pos = 0; pos < 6; pos++) {
+      uint8_t mac[6] = {0x02, 0x68, 0x78, 0x01, 0x00, 0x01};
+      mac[pos] = static_cast<uint8_t>(v);
+      char want[32];
+      std::snprintf(want, sizeof(want), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+                    mac[5]);
+      ASSERT_EQ(mac_to_string(mac), want);
+      std::snprintf(want, sizeof(want), "%02X-%02X-%02X-%02X-%02X-%02X", mac[0], mac[1], mac[2], mac[3], mac[4],
+                    mac[5]);
+      ASSERT_EQ(mac_to_ecs_string(mac), want);
+    }
+  }
 }
 
 }  // namespace
