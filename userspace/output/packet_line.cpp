@@ -20,29 +20,41 @@ using namespace lines;
 
 namespace {
 
-// Every input of a line's tuple run (tuple_run), without padding.
-struct TupleRunInputs {
+// Every input of a TCP packet line's run (packet_run), without padding.
+struct PacketRunInputs {
   uint8_t saddr[16], daddr[16];
+  uint64_t netns_inode;      // rsthop.netns.inode (where_fields)
   uint8_t smac[6], dmac[6];  // zero without an L2 hook
   uint32_t ifindex;
   uint16_t sport, dport, seed;
   uint8_t family;
-  uint8_t dir;  // Direction
-  uint8_t pad[4];
+  uint8_t hook;  // rsthop.hook, and the observer's direction
 };
 
-// source, destination, network and observer of a TCP packet line, written
-// once per flow direction and interface and then copied (run_cache.h): a
-// flow's packet lines follow each other closely.  Reset lines come a burst
-// window later, when their run has mostly left the cache, and write theirs.
-// The flow's memo gets the Community ID either way, so that its reset and flow
-// lines do not hash the tuple again (output/community_id.cpp's cache is
-// small, and those lines come later).
-void tuple_run(JsonWriter& w, const Context& ctx, const rh_event& ev, uint8_t fam, bool l2, flow::FlowMemo* memo) {
+// source, destination, network and observer of a TCP packet: the line's
+// tuple members.
+void tuple_members(JsonWriter& w, const Context& ctx, const rh_event& ev, uint8_t fam, bool l2, const std::string& name,
+                   flow::FlowMemo* memo) {
+  endpoint(w, "source", ev.saddr, ev.sport, l2 ? ev.smac : nullptr);
+  endpoint(w, "destination", ev.daddr, ev.dport, l2 ? ev.dmac : nullptr);
+  network(w, fam, "tcp", tuple_id(ctx, fam, ev.saddr, ev.daddr, ev.sport, ev.dport, memo));
+  observer(w, ev.ifindex, name, direction_of(ev.hook));
+}
+
+// A TCP packet line from source up to rsthop.hook (its tuple members, then
+// rsthop.* before rsthop.packet), for a packet without a socket's cgroup:
+// written once per flow direction, hook and interface and then copied
+// (run_cache.h), since a flow's packet lines follow each other closely.
+// Reset lines come a burst window later, when their run has mostly left the
+// cache, and write theirs.  The flow's memo gets the Community ID either way,
+// so that its reset and flow lines do not hash the tuple again
+// (output/community_id.cpp's cache is small, and those lines come later).
+void packet_run(JsonWriter& w, const Context& ctx, const rh_event& ev, uint8_t fam, bool l2, flow::FlowMemo* memo) {
   thread_local RunCache cache;
-  TupleRunInputs in{};
+  PacketRunInputs in{};
   std::memcpy(in.saddr, ev.saddr, 16);
   std::memcpy(in.daddr, ev.daddr, 16);
+  in.netns_inode = ctx.netns_inode;
   if (l2) {
     std::memcpy(in.smac, ev.smac, 6);
     std::memcpy(in.dmac, ev.dmac, 6);
@@ -52,8 +64,7 @@ void tuple_run(JsonWriter& w, const Context& ctx, const rh_event& ev, uint8_t fa
   in.dport = ev.dport;
   in.seed = ctx.community_id_seed;
   in.family = fam;
-  const Direction dir = direction_of(ev.hook);
-  in.dir = static_cast<uint8_t>(dir);
+  in.hook = ev.hook;
   const std::string name = interface_name(ctx, ev.ifindex);
   const RunCache::Key key = RunCache::key_of(in);
   if (const std::string* run = cache.find(key, name)) {
@@ -62,11 +73,32 @@ void tuple_run(JsonWriter& w, const Context& ctx, const rh_event& ev, uint8_t fa
     return;
   }
   const size_t mark = w.offset();
-  endpoint(w, "source", ev.saddr, ev.sport, l2 ? ev.smac : nullptr);
-  endpoint(w, "destination", ev.daddr, ev.dport, l2 ? ev.dmac : nullptr);
-  network(w, fam, "tcp", tuple_id(ctx, fam, ev.saddr, ev.daddr, ev.sport, ev.dport, memo));
-  observer(w, ev.ifindex, name, dir);
+  tuple_members(w, ctx, ev, fam, l2, name, memo);
+  begin_rsthop(w, kPacketClass);
+  rsthop_members(w, ctx, ev.ifindex, hook_name(ev.hook), nullptr, {}, Where{});
   cache.put(key, name, w.since(mark));
+}
+
+// The same members written in full: ICMP messages, and this host's own
+// resets with their socket's cgroup (rare, and their where objects vary).
+void uncached_members(JsonWriter& w, const Context& ctx, const rh_event& ev, uint8_t fam, bool l2, const Where& where,
+                      flow::FlowMemo* memo) {
+  const std::string name = interface_name(ctx, ev.ifindex);
+  if (ev.kind == RH_EV_ICMP) {
+    // source is the router or host that complained; network.community_id is
+    // the spec's ICMP ID of this message, rsthop.icmp.quoted_community_id
+    // the quoted TCP flow's.
+    endpoint(w, "source", ev.saddr, std::nullopt, l2 ? ev.smac : nullptr);
+    endpoint(w, "destination", ev.daddr, std::nullopt, l2 ? ev.dmac : nullptr);
+    network(w, fam, fam == 4 ? "icmp" : "ipv6-icmp",
+            community_id_v1_icmp_fixed(fam, ev.saddr, ev.daddr, ev.icmp_type, ev.icmp_code, ctx.community_id_seed));
+    observer(w, ev.ifindex, name, direction_of(ev.hook));
+  } else {
+    tuple_members(w, ctx, ev, fam, l2, name, memo);
+  }
+  where_objects(w, where);
+  begin_rsthop(w, kPacketClass);
+  rsthop_members(w, ctx, ev.ifindex, hook_name(ev.hook), nullptr, {}, where);
 }
 
 // rsthop.icmp: the message and the TCP packet it quotes, with that flow's
@@ -120,25 +152,14 @@ void append_packet_line(std::string& out, const Context& ctx, const flow::Packet
   uint8_t fam = family_of(ev.family, ev.saddr);
   bool l2 = hook_has_l2(ev);
   bool icmp = ev.kind == RH_EV_ICMP;
-
-  if (icmp) {
-    // source is the router or host that complained; network.community_id is
-    // the spec's ICMP ID of this message, rsthop.icmp.quoted_community_id
-    // the quoted TCP flow's.
-    endpoint(w, "source", ev.saddr, std::nullopt, l2 ? ev.smac : nullptr);
-    endpoint(w, "destination", ev.daddr, std::nullopt, l2 ? ev.dmac : nullptr);
-    network(w, fam, fam == 4 ? "icmp" : "ipv6-icmp",
-            community_id_v1_icmp_fixed(fam, ev.saddr, ev.daddr, ev.icmp_type, ev.icmp_code, ctx.community_id_seed));
-    observer(w, ev.ifindex, interface_name(ctx, ev.ifindex), direction_of(ev.hook));
-  } else {
-    tuple_run(w, ctx, ev, fam, l2, memo);
-  }
   // Only tracepoint events know a socket, hence a cgroup.
   bool local = ev.kind == RH_EV_LOCAL_RST_SEND || ev.kind == RH_EV_LOCAL_RST_RECV;
   Where where = where_of(ctx, local ? rh_event_cgroup_id(&ev) : 0);
-  where_objects(w, where);
-  begin_rsthop(w, kPacketClass);
-  rsthop_members(w, ctx, ev.ifindex, hook_name(ev.hook), nullptr, {}, where);
+  if (!icmp && where.cgroup_id == 0) {
+    packet_run(w, ctx, ev, fam, l2, memo);
+  } else {
+    uncached_members(w, ctx, ev, fam, l2, where, memo);
+  }
   packet_object(w, p, fam);
   if (icmp) icmp_object(w, ctx, ev, fam);
   w.end_object();

@@ -301,7 +301,7 @@ TEST(EcsFields, CommunityIdSeed) {
   EXPECT_EQ(icmp["network"]["community_id"], community_id_v1_icmp(4, ev.saddr, ev.daddr, 11, 0, 1));
 }
 
-// A flow's source / destination / network / observer run is rendered once
+// A flow's source / destination / network / observer / rsthop run is rendered once
 // and reused (run_cache.h): each of its inputs, changed alone between two
 // lines of the same tuple, must show in the next line.
 TEST(PacketEvent, TheTupleRunFollowsEachOfItsInputs) {
@@ -364,6 +364,18 @@ TEST(PacketEvent, TheTupleRunFollowsEachOfItsInputs) {
   std::memset(q.ev.dmac, 0, 6);
   EXPECT_FALSE(line(ctx, q)["source"].contains("mac"));
   EXPECT_FALSE(line(ctx, q)["destination"].contains("mac"));
+
+  // The run goes on to rsthop.hook: another hook of the same direction, and
+  // the tracer's network namespace, show too.
+  q = p;
+  q.ev.hook = p.ev.hook == RH_HOOK_XDP ? RH_HOOK_TC_INGRESS : RH_HOOK_XDP;
+  EXPECT_EQ(line(ctx, q)["rsthop"]["hook"], p.ev.hook == RH_HOOK_XDP ? "tc-ingress" : "xdp");
+  EXPECT_EQ(line(ctx, p)["rsthop"]["hook"], first["rsthop"]["hook"]);
+  EXPECT_FALSE(first["rsthop"].contains("netns"));
+  Context in_netns = ctx;
+  in_netns.netns_inode = 4026531993ULL;
+  EXPECT_EQ(line(in_netns, p)["rsthop"]["netns"]["inode"], 4026531993ULL);
+  EXPECT_FALSE(line(ctx, p)["rsthop"].contains("netns"));
 
   Context renamed = ctx;
   renamed.interface_name = [](uint32_t) { return std::string("wan0"); };
