@@ -150,13 +150,13 @@ inline bool plain_word(const char* s) {
 #if defined(__SSE2__)
 // plain_word() for 16 bytes: one signed compare below 0x20 catches the
 // control bytes and the non-ASCII ones (negative as signed bytes) together.
-inline bool plain_block(const char* s) {
-  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
+inline bool plain_bytes(__m128i v) {
   const __m128i special =
       _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
                    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
   return _mm_movemask_epi8(special) == 0;
 }
+inline bool plain_block(const char* s) { return plain_bytes(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s))); }
 #else
 inline bool plain_block(const char* s) { return plain_word(s) && plain_word(s + 8); }
 #endif
@@ -186,16 +186,31 @@ inline size_t plain_prefix(std::string_view s) {
   return i;
 }
 
-// Writes `s` quoted and escaped at p, which has room for 6 * s.size() + 2.
-char* escape_string(char* p, std::string_view s) {
-  *p++ = '"';
-  size_t i = plain_prefix(s);
-  if (i == s.size()) {  // the common case: nothing to escape
-    copy_short(p, s.data(), s.size());
-    p += s.size();
-    *p++ = '"';
-    return p;
+#if defined(__SSE2__)
+// For s of 16 bytes or more: copies its plain blocks to p as plain_prefix
+// finds them, one load per block for the test and the copy, and returns how
+// many bytes were found plain and copied (s.size() when all of them).  The
+// last block overlaps the ones before it; p has room for s.size() bytes.
+inline size_t copy_plain_blocks(char* p, std::string_view s) {
+  const size_t n = s.size();
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
+    if (!plain_bytes(v)) return i;
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p + i), v);
   }
+  if (i == n) return n;
+  if (!plain_block(s.data() + n - 16)) return i;
+  std::memcpy(p + n - 16, s.data() + n - 16, 16);
+  return n;
+}
+#endif
+
+// escape_string() past the plain text its fast path finds: the text after
+// the opening quote, at p, with the closing quote.  Out of line and cold, so
+// that the fast path saves no registers for it.
+[[gnu::noinline, gnu::cold]] char* escape_rest(char* p, std::string_view s) {
+  size_t i = plain_prefix(s);
   // Fewer than 8 bytes left: the last word, overlapping the ones before it,
   // covers them, so plain text of 8 bytes or more never reaches the byte loop.
   if (i < s.size() && s.size() >= 8 && i + 8 > s.size() && plain_word(s.data() + s.size() - 8)) i = s.size();
@@ -217,6 +232,26 @@ char* escape_string(char* p, std::string_view s) {
   }
   std::memcpy(p, s.data() + run, s.size() - run);
   p += s.size() - run;
+  *p++ = '"';
+  return p;
+}
+
+// Writes `s` quoted and escaped at p, which has room for 6 * s.size() + 2.
+// The common case inline: plain text, copied as it is scanned.
+inline char* escape_string(char* p, std::string_view s) {
+  *p++ = '"';
+  const size_t n = s.size();
+#if defined(__SSE2__)
+  if (n >= 16) {
+    if (copy_plain_blocks(p, s) != n) return escape_rest(p, s);
+    p += n;
+    *p++ = '"';
+    return p;
+  }
+#endif
+  if (plain_prefix(s) != n) return escape_rest(p, s);
+  copy_short(p, s.data(), n);
+  p += n;
   *p++ = '"';
   return p;
 }
@@ -277,7 +312,7 @@ char* fixed_fast(char* out, double v, int decimals) {
   if (m == 0 && std::signbit(v)) return nullptr;  // to_chars keeps the sign of -0.00
   const uint64_t unit = kPow10Int[decimals];
   const uint64_t whole = m / unit;
-  uint64_t decimal = m % unit;
+  const uint64_t decimal = m % unit;
   char* p = out;
   if (std::signbit(v)) *p++ = '-';
   if (whole < 10)
@@ -285,10 +320,12 @@ char* fixed_fast(char* out, double v, int decimals) {
   else
     p = format_decimal(p, whole);
   *p++ = '.';
-  // The decimals with their leading zeros, trailing zeros trimmed (one kept).
-  int len = decimals > 0 ? decimals : 1;
-  for (; len > 1 && decimal % 10 == 0; len--) decimal /= 10;
-  for (int i = len - 1; i >= 0; i--, decimal /= 10) p[i] = static_cast<char>('0' + decimal % 10);
+  // The decimals with their leading zeros, as six digits from the pair
+  // table (decimals <= 6, the zeros past them trimmed with the others), then
+  // the trailing zeros trimmed (one kept).
+  format_six_digits(p, static_cast<uint32_t>(decimal * kPow10Int[6 - decimals]));
+  int len = 6;
+  while (len > 1 && p[len - 1] == '0') len--;
   return p + len;
 }
 
