@@ -12,8 +12,9 @@
  *                 lone event is flushed by a CPU-pinned timer cfg_timer_ns
  *                 after it (armed once per batch, only when cfg_timer_ns).
  * Both read the clock once per event, as an event's timestamp does.  Then
- * the lookup pair (lookup40 / lookup12) and the floors (floor_clock,
- * floor_counter: one piece of the tracked path alone, session 9).
+ * the lookup pair (lookup40 / lookup12), the floors (floor_clock,
+ * floor_counter: one piece of the tracked path alone, session 9) and a
+ * direct-mapped array lookup beside them (lookup_direct, session 17).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -209,6 +210,61 @@ int lookup12(struct xdp_md *ctx)
 	v = bpf_map_lookup_elem(&lru12, &k);
 	if (v)
 		v[1]++;
+	return 2;
+}
+
+/*
+ * The direct-mapped alternative (session 17, tc data): the flow found in a
+ * plain array, its slot chosen by a multiply-xor hash of the 12-byte key and
+ * the key compared, instead of an LRU-hash lookup.  The verifier inlines an
+ * array lookup; what is left is the hash, the compare and the stores.  The
+ * floor of a table that would need a fallback for colliding flows and an
+ * eviction rule of its own (not built: see docs/BENCHMARKS.md, session 17).
+ */
+#define DIRECT_SLOTS 65536
+
+struct direct_slot {
+	struct key12 key;
+	__u32 pad;
+	__u64 v[20];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, DIRECT_SLOTS);
+	__type(key, __u32);
+	__type(value, struct direct_slot);
+} direct12 SEC(".maps");
+
+__u64 direct_misses = 0;
+
+static __always_inline __u32 direct_index(const struct key12 *k)
+{
+	__u64 h = ((__u64)k->w[0] << 32 | k->w[1]) * 0x9E3779B97F4A7C15ULL;
+
+	h = (h ^ k->w[2]) * 0x9E3779B97F4A7C15ULL;
+	return (__u32)(h >> 48) & (DIRECT_SLOTS - 1);
+}
+
+SEC("xdp")
+int lookup_direct(struct xdp_md *ctx)
+{
+	struct key12 k;
+	struct direct_slot *s;
+	__u32 idx;
+
+	k.w[0] = 0x0100000a | ctx->rx_queue_index;
+	k.w[1] = 0x0200000a;
+	k.w[2] = (443 << 16) | 40000;
+	idx = direct_index(&k);
+	s = bpf_map_lookup_elem(&direct12, &idx);
+	if (!s)
+		return 2;
+	if (s->key.w[0] != k.w[0] || s->key.w[1] != k.w[1] || s->key.w[2] != k.w[2]) {
+		__sync_fetch_and_add(&direct_misses, 1);
+		return 2;
+	}
+	s->v[1]++;
 	return 2;
 }
 

@@ -62,6 +62,13 @@ double run(int fd, const test::Bytes& frame, int repeat, int chunk, Ring& ring) 
   return static_cast<double>(ns) / repeat;
 }
 
+// bench_stage.bpf.c's direct_index(): the slot of a 12-byte key in direct12.
+uint32_t direct_index(const uint32_t k[3]) {
+  uint64_t h = ((static_cast<uint64_t>(k[0]) << 32) | k[1]) * 0x9E3779B97F4A7C15ULL;
+  h = (h ^ k[2]) * 0x9E3779B97F4A7C15ULL;
+  return static_cast<uint32_t>(h >> 48) & (65536 - 1);
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
@@ -106,12 +113,23 @@ int run_stage(int repeat, int runs, uint32_t batch, uint64_t timer_ns, bool fill
   if (bpf_map_update_elem(bpf_map__fd(st->maps.lru40), k40, val, BPF_ANY) ||
       bpf_map_update_elem(bpf_map__fd(st->maps.lru12), k12, val, BPF_ANY))
     fail("cannot insert the lookup entries");
+  // The direct-mapped slot of the same key, at the index lookup_direct computes.
+  {
+    struct {
+      uint32_t key[3], pad;
+      uint64_t v[20];
+    } slot{{k12[0], k12[1], k12[2]}, 0, {}};
+    uint32_t idx = direct_index(k12);
+    if (bpf_map_update_elem(bpf_map__fd(st->maps.direct12), &idx, &slot, BPF_ANY))
+      fail("cannot fill the direct-mapped slot");
+  }
   // Each run of a piece next to a run of the empty program (e2), so a slow phase of the machine hits both.
-  std::vector<double> e2, l40, l12, fc, fn;
+  std::vector<double> e2, l40, l12, ld, fc, fn;
   for (int i = 0; i < runs; i++) {
     e2.push_back(run(fd_empty, frame, repeat, chunk, ring));
     l40.push_back(run(bpf_program__fd(st->progs.lookup40), frame, repeat, chunk, ring));
     l12.push_back(run(bpf_program__fd(st->progs.lookup12), frame, repeat, chunk, ring));
+    ld.push_back(run(bpf_program__fd(st->progs.lookup_direct), frame, repeat, chunk, ring));
     fc.push_back(run(bpf_program__fd(st->progs.floor_clock), frame, repeat, chunk, ring));
     fn.push_back(run(bpf_program__fd(st->progs.floor_counter), frame, repeat, chunk, ring));
   }
@@ -123,8 +141,9 @@ int run_stage(int repeat, int runs, uint32_t batch, uint64_t timer_ns, bool fill
   if (bpf_map_lookup_elem(bpf_map__fd(st->maps.lru12), k12, val) == 0) hits[1] = val[1];
   const uint64_t want = static_cast<uint64_t>(runs) * static_cast<uint64_t>(repeat);
   if (hits[0] != want || hits[1] != want) fail("a lookup program missed its entry");
-  std::fprintf(stderr, "lookup: 40-byte key %+.2f, 12-byte key %+.2f ns over empty\n", median(l40) - median(e2),
-               median(l12) - median(e2));
+  if (st->bss->direct_misses != 0) fail("lookup_direct missed its slot");
+  std::fprintf(stderr, "lookup: 40-byte key %+.2f, 12-byte key %+.2f, direct-mapped array %+.2f ns over empty\n",
+               median(l40) - median(e2), median(l12) - median(e2), median(ld) - median(e2));
   if (st->bss->stage_lost) fail(std::to_string(st->bss->stage_lost) + " records lost to a full ring");
   double me = median(e), md = median(d), mb = median(b);
   std::fprintf(stderr, "stage: empty %.2f, direct %+.2f, batch(%u) %+.2f ns over empty; %llu flushes, %llu records\n",
@@ -133,8 +152,8 @@ int run_stage(int repeat, int runs, uint32_t batch, uint64_t timer_ns, bool fill
   std::printf(
       "{\"stage_empty_ns\": %.2f, \"stage_direct_ns\": %.2f, \"stage_batch_ns\": %.2f, \"stage_batch\": %u, "
       "\"empty2_ns\": %.2f, \"lookup40_ns\": %.2f, \"lookup12_ns\": %.2f, \"floor_clock_ns\": %.2f, "
-      "\"floor_counter_ns\": %.2f}\n",
-      me, md, mb, batch, median(e2), median(l40), median(l12), median(fc), median(fn));
+      "\"floor_counter_ns\": %.2f, \"lookup_direct_ns\": %.2f}\n",
+      me, md, mb, batch, median(e2), median(l40), median(l12), median(fc), median(fn), median(ld));
   return 0;
 }
 
