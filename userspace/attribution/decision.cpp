@@ -7,7 +7,7 @@
 namespace rsthop::attribution {
 namespace {
 
-bool has(const std::vector<Evidence>& evidence, const char* signal) {
+bool has(const std::vector<Evidence>& evidence, SignalName signal) {
   return std::any_of(evidence.begin(), evidence.end(), [&](const Evidence& e) { return e.signal == signal; });
 }
 

@@ -65,6 +65,9 @@ class InlineText {
   static constexpr size_t kInline = 112;
   template <typename... Pieces>
   void append(const Pieces&... pieces);
+  // append()'s pieces once detail::piece() has made them views and 64-bit integers.
+  template <typename... Views>
+  void append_pieces(const Views&... pieces);
   std::string_view view() const { return on_heap_ ? std::string_view(heap_) : std::string_view(buf_, len_); }
   size_t size() const { return on_heap_ ? heap_.size() : len_; }
 
@@ -220,26 +223,38 @@ void put_piece(std::string& out, T v) {
 template <typename P>
 concept Integer = std::integral<P> && !std::same_as<P, char> && !std::same_as<P, bool>;
 template <typename P>
-decltype(auto) piece(const P& p) {
+[[gnu::always_inline]] inline decltype(auto) piece(const P& p) {
   if constexpr (Integer<P>)
     return static_cast<std::conditional_t<std::is_signed_v<P>, int64_t, uint64_t>>(p);
   else
     return std::string_view(p);
 }
+
+template <typename... Views>
+void append_pieces(std::string& out, const Views&... pieces) {
+  out.reserve(out.size() + (piece_size(pieces) + ... + 0));
+  (put_piece(out, pieces), ...);
+}
 }  // namespace detail
 
+// The pieces become views and integers at the call site, inlined, where a
+// literal's length is a constant (no strlen per piece), then go out of line.
 template <typename... Pieces>
-void append(std::string& out, const Pieces&... pieces) {
-  out.reserve(out.size() + (detail::piece_size(detail::piece(pieces)) + ... + 0));
-  (detail::put_piece(out, detail::piece(pieces)), ...);
+[[gnu::always_inline]] inline void append(std::string& out, const Pieces&... pieces) {
+  detail::append_pieces(out, detail::piece(pieces)...);
 }
 
 template <typename... Pieces>
-void InlineText::append(const Pieces&... pieces) {
-  const size_t most = (detail::piece_size(detail::piece(pieces)) + ... + 0);
+[[gnu::always_inline]] inline void InlineText::append(const Pieces&... pieces) {
+  append_pieces(detail::piece(pieces)...);
+}
+
+template <typename... Views>
+void InlineText::append_pieces(const Views&... pieces) {
+  const size_t most = (detail::piece_size(pieces) + ... + 0);
   if (!on_heap_ && len_ + most <= kInline) {
     char* p = buf_ + len_;
-    ((p = detail::put_piece(p, detail::piece(pieces))), ...);
+    ((p = detail::put_piece(p, pieces)), ...);
     len_ = static_cast<uint8_t>(p - buf_);
     return;
   }
@@ -247,7 +262,7 @@ void InlineText::append(const Pieces&... pieces) {
     heap_.assign(buf_, len_);
     on_heap_ = true;
   }
-  rsthop::attribution::append(heap_, pieces...);
+  detail::append_pieces(heap_, pieces...);
 }
 
 }  // namespace rsthop::attribution

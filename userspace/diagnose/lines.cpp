@@ -20,8 +20,8 @@ using output::JsonWriter;
 const EventClass kConnectClass{"probe", "event", "network", "connection", "start", "probe-tcp_connect"};
 const EventClass kHttpClass{"probe", "event", "network", "connection", "start", "probe-http"};
 const EventClass kTlsClass{"probe", "event", "network", "connection", "start", "probe-tls"};
-const EventClass kHopClass{"hop", "event", "network", "info", nullptr, "ttl-probe"};
-const EventClass kVerdictClass{"verdict", "event", "network", "info", nullptr, "diagnose-verdict"};
+const EventClass kHopClass{"hop", "event", "network", "info", {}, "ttl-probe"};
+const EventClass kVerdictClass{"verdict", "event", "network", "info", {}, "diagnose-verdict"};
 
 uint64_t ms_to_ns(double ms) { return ms > 0 ? static_cast<uint64_t>(std::llround(ms * 1e6)) : 0; }
 
@@ -162,7 +162,7 @@ void append_hop_line(std::string& out, const output::Context& ctx, uint64_t now_
                      const char* ladder, int ttl, const char* result, const std::optional<Addr16>& from, double ms,
                      std::optional<double> duration_ms) {
   JsonWriter w(out);
-  begin(w, ctx, now_mono_ns, kHopClass, EventFields{nullptr, ms_to_ns(ms), {}, {}}, t, t.port);
+  begin(w, ctx, now_mono_ns, kHopClass, EventFields{{}, ms_to_ns(ms), {}, {}}, t, t.port);
   w.begin_object("hop");
   w.plain("ladder", ladder);
   w.uint("ttl", static_cast<uint64_t>(ttl));

@@ -32,14 +32,14 @@ namespace parts {
 // event.type pairs come from the network category's expected types.
 const EventClass kFlowClass{"flow", "event", "network", "connection", "end", "flow-summary"};
 const EventClass kResetClass{"reset", "event", "network", "connection", "end", "tcp-reset"};
-const EventClass kPacketClass{"packet", "event", "network", "info", nullptr, "packet"};
-const EventClass kStatsClass{"stats", "metric", "network", "info", nullptr, "stats"};
-const EventClass kLostClass{"lost", "metric", "network", "info", nullptr, "events-lost"};
+const EventClass kPacketClass{"packet", "event", "network", "info", {}, "packet"};
+const EventClass kStatsClass{"stats", "metric", "network", "info", {}, "stats"};
+const EventClass kLostClass{"lost", "metric", "network", "info", {}, "events-lost"};
 // Many resets summarised in one line: information about connections, not one
 // connection's end (a query on connection/end counts the reset lines only).
-const EventClass kIncidentClass{"incident", "event", "network", "info", nullptr, "tcp-reset-incident"};
+const EventClass kIncidentClass{"incident", "event", "network", "info", {}, "tcp-reset-incident"};
 
-void timestamp(JsonWriter& w, const char* name, const Context& ctx, uint64_t mono_ns) {
+void timestamp(JsonWriter& w, std::string_view name, const Context& ctx, uint64_t mono_ns) {
   w.verbatim(name, kRfc3339UsLen, [&](char* o) { return format_rfc3339_us(o, ctx.clock.to_unix_ns(mono_ns)); });
 }
 
@@ -63,7 +63,7 @@ std::string render_class(const EventClass& c) {
     w.end_array();
     w.begin_array("type");
     w.plain(c.type1);
-    if (c.type2 != nullptr) w.plain(c.type2);
+    if (!c.type2.empty()) w.plain(c.type2);
     w.end_array();
     w.plain("action", c.action);
   }
@@ -78,9 +78,11 @@ std::string_view class_prelude(const EventClass& c) {
     std::string text;
   };
   thread_local std::vector<Entry> cache;
+  // The same text at the same address: a pointer and a length compare per string.
+  auto same = [](std::string_view a, std::string_view b) { return a.data() == b.data() && a.size() == b.size(); };
   for (const Entry& e : cache) {
-    if (e.c.action == c.action && e.c.kind == c.kind && e.c.category == c.category && e.c.type1 == c.type1 &&
-        e.c.type2 == c.type2)
+    if (same(e.c.action, c.action) && same(e.c.kind, c.kind) && same(e.c.category, c.category) &&
+        same(e.c.type1, c.type1) && same(e.c.type2, c.type2))
       return e.text;
   }
   if (cache.size() >= 64) cache.clear();  // bounded, whatever the caller passes
@@ -113,7 +115,7 @@ void begin_event(JsonWriter& w, const Context& ctx, const EventClass& c, uint64_
   w.begin_object();
   timestamp(w, "@timestamp", ctx, mono_ns);
   w.raw(class_prelude(c));
-  if (f.outcome != nullptr) w.plain("outcome", f.outcome);
+  if (!f.outcome.empty()) w.plain("outcome", f.outcome);
   if (f.duration_ns) w.uint("duration", *f.duration_ns);
   if (f.start_mono_ns) timestamp(w, "start", ctx, *f.start_mono_ns);
   if (f.end_mono_ns) timestamp(w, "end", ctx, *f.end_mono_ns);
@@ -133,7 +135,7 @@ void mac_field(JsonWriter& w, const uint8_t* mac) {
 }
 
 // Opens the endpoint object; the caller may add members, then closes it.
-void begin_endpoint(JsonWriter& w, const char* name, const uint8_t* ip, std::optional<uint16_t> port,
+void begin_endpoint(JsonWriter& w, std::string_view name, const uint8_t* ip, std::optional<uint16_t> port,
                     const uint8_t* mac) {
   w.begin_object(name);
   w.verbatim("ip", kAddrTextMax, [&](char* o) { return format_addr(o, ip); });
@@ -141,7 +143,8 @@ void begin_endpoint(JsonWriter& w, const char* name, const uint8_t* ip, std::opt
   mac_field(w, mac);
 }
 
-void endpoint(JsonWriter& w, const char* name, const uint8_t* ip, std::optional<uint16_t> port, const uint8_t* mac) {
+void endpoint(JsonWriter& w, std::string_view name, const uint8_t* ip, std::optional<uint16_t> port,
+              const uint8_t* mac) {
   begin_endpoint(w, name, ip, port, mac);
   w.end_object();
 }
@@ -152,7 +155,7 @@ using namespace parts;
 
 namespace {
 
-void interface(JsonWriter& w, const char* side, uint32_t ifindex, const std::string& name) {
+void interface(JsonWriter& w, std::string_view side, uint32_t ifindex, const std::string& name) {
   w.begin_object(side);
   w.begin_object("interface");
   // ECS keeps interface ids as keywords: the digits, quoted.
@@ -166,7 +169,7 @@ void interface(JsonWriter& w, const char* side, uint32_t ifindex, const std::str
 
 namespace lines {
 
-void network(JsonWriter& w, uint8_t family, const char* transport, const CommunityId& community_id) {
+void network(JsonWriter& w, uint8_t family, std::string_view transport, const CommunityId& community_id) {
   w.begin_object("network");
   w.plain("transport", transport);
   w.plain("type", family == 4 ? "ipv4" : "ipv6");
@@ -210,17 +213,17 @@ void observer(JsonWriter& w, uint32_t ifindex, const std::string& name, Directio
 
 // The common members of rsthop.*, after event_type and schema_version:
 // where the tracer runs (where_fields.h), ifindex when known, the hook for
-// per-packet events (nullptr for flows), the initiator's HTTP request line
+// per-packet events (empty for flows), the initiator's HTTP request line
 // when seen, and the capture file's name and frame numbers for `rsthop
 // analyze`.  The caller adds its own object (rsthop.flow, rsthop.reset...)
 // and closes rsthop.
-void rsthop_members(JsonWriter& w, const Context& ctx, uint32_t ifindex, const char* hook, const flow::AppHint* app,
-                    const FileRef& ref, const Where& where) {
+void rsthop_members(JsonWriter& w, const Context& ctx, uint32_t ifindex, std::string_view hook,
+                    const flow::AppHint* app, const FileRef& ref, const Where& where) {
   bool http = app != nullptr && !app->http_request.empty();
   bool file = !ref.file.empty();
   where_fields(w, ctx, where);
   if (ifindex != 0) w.uint("ifindex", ifindex);
-  if (hook != nullptr) w.plain("hook", hook);
+  if (!hook.empty()) w.plain("hook", hook);
   if (http) w.string("http_request", app->http_request);
   if (file) {
     w.string("file", ref.file);
@@ -270,7 +273,7 @@ void tcp_options(JsonWriter& w, const rh_event& ev) {
 
 // IP-level features shared by rsthop.packet.* and rsthop.reset.*; IP ID and DF exist only
 // in IPv4, so IPv6 lines leave them out instead of reporting a fake 0/false.
-void ip_features(JsonWriter& w, const rh_event& ev, uint8_t family, const char* df_name) {
+void ip_features(JsonWriter& w, const rh_event& ev, uint8_t family, std::string_view df_name) {
   w.uint("ttl", ev.ttl);
   if (family == 4) {
     w.uint("ip_id", ev.ip_id);
@@ -314,7 +317,7 @@ size_t format_hex(char* out, const uint8_t* data, size_t len) {
   return 2 * len;
 }
 
-void hex_field(JsonWriter& w, const char* name, const uint8_t* data, size_t len, size_t max_bytes) {
+void hex_field(JsonWriter& w, std::string_view name, const uint8_t* data, size_t len, size_t max_bytes) {
   len = std::min(len, max_bytes);
   w.verbatim(name, 2 * len, [&](char* o) { return format_hex(o, data, len); });
 }
@@ -390,7 +393,7 @@ std::string to_hex(const uint8_t* data, size_t len, size_t max_bytes) {
 
 // event.outcome of a flow from its Zeek conn_state: established and closed
 // (or still open) is a success, rejected / reset / unanswered a failure.
-const char* flow_outcome(const std::string& conn_state) {
+std::string_view flow_outcome(const std::string& conn_state) {
   if (conn_state == "SF" || conn_state == "S1" || conn_state == "S2" || conn_state == "S3") return "success";
   if (conn_state == "REJ" || conn_state == "S0" || conn_state.rfind("RST", 0) == 0) return "failure";
   return "unknown";
@@ -417,7 +420,7 @@ void append_flow_line(std::string& out, const Context& ctx, const flow::FlowSumm
   Where where = where_of(ctx, f.cgroup_id);
   where_objects(w, where);
   begin_rsthop(w, kFlowClass);
-  rsthop_members(w, ctx, f.ifindex, nullptr, &f.app, FileRef{f.file, nullptr, f.first_frame, f.last_frame}, where);
+  rsthop_members(w, ctx, f.ifindex, {}, &f.app, FileRef{f.file, nullptr, f.first_frame, f.last_frame}, where);
   w.begin_object("flow");
   // conn_state, history and closed_by come from flow::ZeekConn and the
   // Timeline's own tables (Zeek's state names, history letters, a fixed

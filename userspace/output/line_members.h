@@ -35,7 +35,7 @@ bool hook_has_l2(const Event& ev) {
 }
 
 // network.{transport,type,community_id}.
-void network(JsonWriter& w, uint8_t family, const char* transport, const CommunityId& community_id);
+void network(JsonWriter& w, uint8_t family, std::string_view transport, const CommunityId& community_id);
 // The tuple's Community ID; with a memo, computed once per flow.
 CommunityId tuple_id(const Context& ctx, uint8_t family, const uint8_t* s, const uint8_t* d, uint16_t sport,
                      uint16_t dport, flow::FlowMemo* memo = nullptr);
@@ -59,16 +59,16 @@ struct FileRef {
   uint64_t first_frame = 0, last_frame = 0;       // flow lines
 };
 // The common members of rsthop.* after event_type and schema_version.
-void rsthop_members(JsonWriter& w, const Context& ctx, uint32_t ifindex, const char* hook, const flow::AppHint* app,
-                    const FileRef& ref = {}, const Where& where = {});
+void rsthop_members(JsonWriter& w, const Context& ctx, uint32_t ifindex, std::string_view hook,
+                    const flow::AppHint* app, const FileRef& ref = {}, const Where& where = {});
 // tls.client.server_name and url.domain.
 void app_objects(JsonWriter& w, const flow::AppHint& app);
 
 // The IP and TCP header features of rsthop.packet.* and rsthop.reset.*.
-void ip_features(JsonWriter& w, const rh_event& ev, uint8_t family, const char* df_name);
+void ip_features(JsonWriter& w, const rh_event& ev, uint8_t family, std::string_view df_name);
 void tcp_features(JsonWriter& w, const rh_event& ev);
 // `name`: the first min(len, max_bytes) bytes in lowercase hex.
-void hex_field(JsonWriter& w, const char* name, const uint8_t* data, size_t len, size_t max_bytes);
+void hex_field(JsonWriter& w, std::string_view name, const uint8_t* data, size_t len, size_t max_bytes);
 size_t format_hex(char* out, const uint8_t* data, size_t len);
 
 }  // namespace rsthop::output::lines

@@ -85,7 +85,7 @@ const char* loss_cause(int idx) {
   return kCounters[static_cast<size_t>(idx)].loss_cause;
 }
 
-const char* hook_name(uint8_t hook) {
+std::string_view hook_name(uint8_t hook) {
   switch (hook) {
     case RH_HOOK_XDP:
       return "xdp";
@@ -104,7 +104,7 @@ const char* hook_name(uint8_t hook) {
   }
 }
 
-const char* packet_kind_name(uint8_t kind) {
+std::string_view packet_kind_name(uint8_t kind) {
   switch (kind) {
     case RH_EV_SYN:
       return "syn";
@@ -127,7 +127,7 @@ const char* packet_kind_name(uint8_t kind) {
   }
 }
 
-const char* packet_action_name(uint8_t kind) {
+std::string_view packet_action_name(uint8_t kind) {
   switch (kind) {
     case RH_EV_SYN:
       return "packet-syn";

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace rsthop::output {
 
@@ -25,11 +26,11 @@ inline constexpr const char* kLossCauseSinkFull = "sink_full";
 inline constexpr const char* kLossCauseSinkOversize = "sink_oversize";
 
 // "xdp" | "tc-ingress" | "tc-egress" | "tp-send-reset" | "tp-recv-reset" | "pcap" | "unknown".
-const char* hook_name(uint8_t hook);
+std::string_view hook_name(uint8_t hook);
 // "syn" | "syn-ack" | "fin" | "rst" | "icmp" | "payload" | "local-rst-send" | "local-rst-recv" | "unknown".
-const char* packet_kind_name(uint8_t kind);
+std::string_view packet_kind_name(uint8_t kind);
 // event.action of a packet line: "packet-" and the kind ("packet-syn").
-const char* packet_action_name(uint8_t kind);
+std::string_view packet_action_name(uint8_t kind);
 // Kernel enum sk_rst_reason names without the SK_RST_REASON_ prefix ("NO_SOCKET");
 // "UNKNOWN_<n>" for values newer than this table.
 std::string rst_reason_name(uint16_t reason);

@@ -503,8 +503,8 @@ TEST(Names, CountersAndEnums) {
   EXPECT_EQ(tcp_flags_string(RH_TCP_RST), "R");
   EXPECT_EQ(tcp_flags_string(RH_TCP_RST | RH_TCP_ACK | RH_TCP_PSH), "RPA");
   EXPECT_EQ(tcp_flags_string(0xff), "FSRPAUEC");
-  EXPECT_STREQ(hook_name(RH_HOOK_TC_EGRESS), "tc-egress");
-  EXPECT_STREQ(packet_kind_name(RH_EV_SYNACK), "syn-ack");
+  EXPECT_EQ(hook_name(RH_HOOK_TC_EGRESS), "tc-egress");
+  EXPECT_EQ(packet_kind_name(RH_EV_SYNACK), "syn-ack");
 }
 
 TEST(Event, CaptureFileAndFramesOnResetAndFlowLines) {
