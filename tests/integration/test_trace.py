@@ -1,5 +1,6 @@
 """`rsthop trace` end to end: real connections in fresh namespaces, real
 kernel programs, the real binary.  Traces on the client."""
+import json
 import os
 import shlex
 import signal
@@ -28,7 +29,8 @@ class TraceTest(unittest.TestCase):
         return self.lab.run("client", f"curl {flag} -s -m 3 -o /dev/null http://{host}:{port}/", check=False)
 
     def test_closed_port_reset_v4(self):
-        t = Trace(self.lab, "client", ["-i", self.lab.client_if, "--packets"])
+        # --xdp native: the lab's interfaces are veths, where the default (auto) takes tc ingress.
+        t = Trace(self.lab, "client", ["-i", self.lab.client_if, "--packets", "--xdp", "native"])
         self.connect(self.lab.addr("server"), 81)
         time.sleep(0.3)
         events = t.stop()
@@ -70,7 +72,7 @@ class TraceTest(unittest.TestCase):
         # one both programs updated (no flow first seen midstream, nothing lost between them).
         for value in ("1", "0"):
             with self.subTest(RSTHOP_PARALLEL_LOAD=value):
-                t = Trace(self.lab, "client", ["-i", self.lab.client_if, "--packets"],
+                t = Trace(self.lab, "client", ["-i", self.lab.client_if, "--packets", "--xdp", "native"],
                           env={**os.environ, "RSTHOP_PARALLEL_LOAD": value})
                 self.connect(self.lab.addr("server"), 81)
                 time.sleep(0.3)
@@ -90,6 +92,35 @@ class TraceTest(unittest.TestCase):
                            timeout=30, env={**os.environ, "RSTHOP_PARALLEL_LOAD": "yes"})
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn("RSTHOP_PARALLEL_LOAD", r.stderr)
+
+    def test_auto_takes_tc_ingress_on_veth(self):
+        # The default ingress hook (--xdp auto) on a veth is tc ingress, from the start and without
+        # a notice: XDP there would copy each packet.  The XDP program is not loaded for it.
+        t = Trace(self.lab, "client", ["-i", self.lab.client_if])
+        self.assertIn(f"{self.lab.client_if}:tc-ingress(tcx) {self.lab.client_if}:tc-egress(tcx)", t.stderr)
+        self.assertNotIn("capturing ingress with tc instead", t.stderr)
+        self.assertNotIn("xdp", self.lab.run("client", f"ip -d link show {self.lab.client_if}").stdout)
+        self.connect(self.lab.addr("server"), 81)
+        time.sleep(0.3)
+        events = t.stop()
+        self.assertEqual(t.rc, 0, t.stderr)
+        validate(events)
+        resets = of_type(events, "reset")
+        self.assertEqual([r["rsthop"]["hook"] for r in resets], ["tc-ingress"], resets)
+        self.assertEqual(part(resets[0], "reset")["ttl"], 63)
+        att = part(of_type(events, "stats")[0], "stats")["attachments"]
+        self.assertIn({"interface": self.lab.client_if, "hook": "tc-ingress", "mode": "tcx",
+                       "fallback": "veth: tc ingress sees its packets without XDP's copy of each"}, att)
+        self.assertEqual(len(of_type(events, "flow")), 1)
+
+    def test_auto_keeps_xdp_off_veth(self):
+        # Any other driver keeps XDP under auto: a bridge, which has no native XDP, gets generic.
+        self.lab.run("client", "ip link add rhbr0 type bridge && ip link set rhbr0 up")
+        r = self.lab.run("client", f"{BIN} trace -i rhbr0 -d 0.2 --format json", check=False)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("rhbr0:xdp(generic) rhbr0:tc-egress(tcx)", r.stderr)
+        att = [json.loads(line) for line in r.stdout.splitlines() if '"attachments"' in line][0]
+        self.assertIn({"interface": "rhbr0", "hook": "xdp", "mode": "generic"}, part(att, "stats")["attachments"])
 
     def test_http_exchange_v6_and_tc_ingress(self):
         srv = self.lab.popen("server", ["python3", "-c", HTTP_SERVER, self.lab.addr("server", 6)],

@@ -55,8 +55,11 @@ CLI::App* add_trace(CLI::App& app, rsthop::cli::TraceOptions& t, const CLI::Vali
   trace->add_option("-f,--format", t.format, "json (NDJSON) or text (default: text on a terminal, else json)")
       ->check(CLI::IsMember({"json", "text"}));
   trace->add_option("-o,--output", t.output, kOutputHelp)->check(output_form);
-  trace->add_option("--xdp", t.xdp, "Ingress hook: XDP native (falls back to generic), generic, or off (tc)")
-      ->check(CLI::IsMember({"native", "generic", "off"}));
+  trace
+      ->add_option("--xdp", t.xdp,
+                   "Ingress hook: auto (native XDP, tc ingress on veth), native XDP (falls back to generic), "
+                   "generic, or off (tc)")
+      ->check(CLI::IsMember({"auto", "native", "generic", "off"}));
   trace->add_option("--tc", t.tc, "tc attachment: auto (tcx links, else clsact filters) or clsact")
       ->check(CLI::IsMember({"auto", "clsact"}));
   trace->add_flag("--packets", t.packets, "Also print every control packet as a `packet` event");

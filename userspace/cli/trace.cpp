@@ -131,7 +131,8 @@ Result<kernel::CaptureConfig> capture_config(const TraceOptions& opt, bool paral
   cfg.interfaces = interfaces.value();
   cfg.xdp = opt.xdp == "off"       ? kernel::XdpMode::off
             : opt.xdp == "generic" ? kernel::XdpMode::generic
-                                   : kernel::XdpMode::native;
+            : opt.xdp == "native"  ? kernel::XdpMode::native
+                                   : kernel::XdpMode::automatic;
   for (const auto& h : opt.hosts) {
     auto c = parse_cidr(h);
     if (!c) return c.error();

@@ -22,7 +22,7 @@ struct TraceOptions {
   double duration_s = 0;            // 0: until SIGINT / SIGTERM
   std::string format;               // "json" | "text" | "" (text on a terminal, else json)
   std::vector<std::string> output;  // -o, repeatable (cli/outputs.h); empty = "-"
-  std::string xdp = "native";       // native | generic | off
+  std::string xdp = "auto";         // auto | native | generic | off
   std::string tc = "auto";          // auto (tcx, else clsact) | clsact
   bool packets = false;
   bool verbose = false;

@@ -3,12 +3,15 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -108,6 +111,35 @@ Capture::Capture(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) { impl_->m
 
 Capture::~Capture() { detach(); }
 
+namespace {
+
+bool is_loopback(const std::string& name) {
+  Fd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  return s.valid() && ioctl(s.get(), SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_LOOPBACK);
+}
+
+// The interface's driver is veth (ETHTOOL_GDRVINFO, in this network namespace).
+bool is_veth(const std::string& name) {
+  Fd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  ethtool_drvinfo info{};
+  info.cmd = ETHTOOL_GDRVINFO;
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  ifr.ifr_data = reinterpret_cast<char*>(&info);
+  return s.valid() && ioctl(s.get(), SIOCETHTOOL, &ifr) == 0 &&
+         std::strncmp(info.driver, "veth", sizeof(info.driver)) == 0;
+}
+
+// Why XdpMode::automatic takes tc ingress on an interface (attachments[].fallback), or "" for XDP.
+std::string automatic_tc_reason(XdpMode mode, const std::string& name) {
+  if (mode != XdpMode::automatic || !is_veth(name)) return "";
+  return "veth: tc ingress sees its packets without XDP's copy of each";
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Capture>> Capture::open(const CaptureConfig& cfg) {
   for (const auto& name : cfg.interfaces) {
     if (if_nametoindex(name.c_str()) == 0)
@@ -155,7 +187,11 @@ Result<std::unique_ptr<Capture>> Capture::open(const CaptureConfig& cfg) {
   };
   ProgramSet programs;
   programs.tracepoints = tp;
-  programs.xdp = cfg.xdp != XdpMode::off;
+  // automatic on veth interfaces only: the XDP program is not even verified.
+  programs.xdp = cfg.xdp != XdpMode::off &&
+                 std::any_of(cfg.interfaces.begin(), cfg.interfaces.end(), [&](const std::string& name) {
+                   return !is_loopback(name) && automatic_tc_reason(cfg.xdp, name).empty();
+                 });
   programs.tc_ingress = true;  // also XDP's stand-in when it cannot attach
   auto loaded = load_object(configure, programs, cfg.parallel_load);
   if (!loaded) return loaded.error();
@@ -183,17 +219,6 @@ Result<std::unique_ptr<Capture>> Capture::open(const CaptureConfig& cfg) {
   return cap;
 }
 
-namespace {
-
-bool is_loopback(const std::string& name) {
-  Fd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
-  return s.valid() && ioctl(s.get(), SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_LOOPBACK);
-}
-
-}  // namespace
-
 Result<void> Capture::attach() {
   rsthop_bpf* s = impl_->skel.get();
   for (const auto& name : impl_->cfg.interfaces) {
@@ -210,9 +235,10 @@ Result<void> Capture::attach() {
       attached_.push_back({name, idx, "tc-egress", mode});
       continue;
     }
-    std::string fallback;
-    if (impl_->cfg.xdp != XdpMode::off) {
-      auto l = attach_xdp(s->progs.rh_xdp, idx, impl_->cfg.xdp, mode);
+    const XdpMode xdp = impl_->cfg.xdp;
+    std::string fallback = automatic_tc_reason(xdp, name);
+    if (xdp != XdpMode::off && fallback.empty()) {
+      auto l = attach_xdp(s->progs.rh_xdp, idx, xdp == XdpMode::automatic ? XdpMode::native : xdp, mode);
       if (l) {
         impl_->links.push_back(std::move(l.value()));
         attached_.push_back({name, idx, "xdp", mode, ""});
@@ -225,7 +251,7 @@ Result<void> Capture::attach() {
                            "not seen)");
       }
     }
-    if (impl_->cfg.xdp == XdpMode::off || !fallback.empty()) {
+    if (xdp == XdpMode::off || !fallback.empty()) {
       auto l = attach_tc(s->progs.rh_tc_ingress, idx, true, impl_->cfg.clsact, mode);
       if (!l) return l.error();
       impl_->links.push_back(std::move(l.value()));

@@ -21,13 +21,18 @@
 
 namespace rsthop::kernel {
 
-enum class XdpMode { native, generic, off };
+// automatic: native XDP, except on veth, where tc ingress stands in from the
+// start (a veth with an XDP program copies nearly every packet it receives
+// into a buffer with XDP's headroom; tc ingress sees the same packets
+// without it: ~4 % of bulk TCP throughput on the lab's veth, docs/BENCHMARKS.md
+// session 17).  native falls back to generic when the driver lacks it.
+enum class XdpMode { automatic, native, generic, off };
 
 struct CaptureConfig {
   std::vector<std::string> interfaces;
-  XdpMode xdp = XdpMode::native;  // native falls back to generic when the driver lacks it
-  std::vector<Cidr> hosts;        // empty: every host
-  std::vector<uint16_t> ports;    // empty: every port
+  XdpMode xdp = XdpMode::automatic;
+  std::vector<Cidr> hosts;      // empty: every host
+  std::vector<uint16_t> ports;  // empty: every port
   uint32_t ring_bytes = 16u << 20;
   uint32_t max_flows = 65536;
   bool local_resets = true;  // tp_btf programs on tcp_send_reset / tcp_receive_reset
