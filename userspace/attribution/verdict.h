@@ -65,13 +65,14 @@ class InlineText {
   static constexpr size_t kInline = 112;
   template <typename... Pieces>
   void append(const Pieces&... pieces);
-  // append()'s pieces once detail::piece() has made them views and 64-bit integers.
-  template <typename... Views>
-  void append_pieces(const Views&... pieces);
   std::string_view view() const { return on_heap_ ? std::string_view(heap_) : std::string_view(buf_, len_); }
   size_t size() const { return on_heap_ ? heap_.size() : len_; }
 
  private:
+  // append()'s pieces once detail::piece() has made them views and 64-bit integers.
+  template <typename... Views>
+  void append_pieces(const Views&... pieces);
+
   char buf_[kInline] = {};
   uint8_t len_ = 0;
   bool on_heap_ = false;

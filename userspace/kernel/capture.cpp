@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -51,6 +50,9 @@ bool has_btf_tracepoint(const btf* vmlinux, const char* name, int& nargs) {
 
 struct Capture::Impl {
   CaptureConfig cfg;
+  // Per cfg.interfaces entry: why XdpMode::automatic takes tc ingress there, "" for XDP.  Decided once
+  // in open(), which verifies the XDP program only when some interface will run it.
+  std::vector<std::string> automatic_tc;
   SkelPtr skel;
   SkelPtr split;  // rh_tc_egress, when verified apart (CaptureConfig::parallel_load); shares skel's maps
   bpf_program* tc_egress() const { return split ? split->progs.rh_tc_egress : skel->progs.rh_tc_egress; }
@@ -138,6 +140,14 @@ std::string automatic_tc_reason(XdpMode mode, const std::string& name) {
   return "veth: tc ingress sees its packets without XDP's copy of each";
 }
 
+// Whether some interface will run the XDP program (loopback never does).
+bool any_xdp(const CaptureConfig& cfg, const std::vector<std::string>& automatic_tc) {
+  if (cfg.xdp == XdpMode::off) return false;
+  for (size_t i = 0; i < cfg.interfaces.size(); i++)
+    if (!is_loopback(cfg.interfaces[i]) && automatic_tc[i].empty()) return true;
+  return false;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Capture>> Capture::open(const CaptureConfig& cfg) {
@@ -150,6 +160,7 @@ Result<std::unique_ptr<Capture>> Capture::open(const CaptureConfig& cfg) {
 
   auto impl = std::make_unique<Impl>();
   impl->cfg = cfg;
+  for (const auto& name : cfg.interfaces) impl->automatic_tc.push_back(automatic_tc_reason(cfg.xdp, name));
 
   std::vector<std::string> notices;
   // Local resets need BTF tracepoints; without them the packet programs still run.
@@ -187,11 +198,7 @@ Result<std::unique_ptr<Capture>> Capture::open(const CaptureConfig& cfg) {
   };
   ProgramSet programs;
   programs.tracepoints = tp;
-  // automatic on veth interfaces only: the XDP program is not even verified.
-  programs.xdp = cfg.xdp != XdpMode::off &&
-                 std::any_of(cfg.interfaces.begin(), cfg.interfaces.end(), [&](const std::string& name) {
-                   return !is_loopback(name) && automatic_tc_reason(cfg.xdp, name).empty();
-                 });
+  programs.xdp = any_xdp(cfg, impl->automatic_tc);
   programs.tc_ingress = true;  // also XDP's stand-in when it cannot attach
   auto loaded = load_object(configure, programs, cfg.parallel_load);
   if (!loaded) return loaded.error();
@@ -221,7 +228,8 @@ Result<std::unique_ptr<Capture>> Capture::open(const CaptureConfig& cfg) {
 
 Result<void> Capture::attach() {
   rsthop_bpf* s = impl_->skel.get();
-  for (const auto& name : impl_->cfg.interfaces) {
+  for (size_t i = 0; i < impl_->cfg.interfaces.size(); i++) {
+    const std::string& name = impl_->cfg.interfaces[i];
     uint32_t idx = if_nametoindex(name.c_str());
     if (idx == 0) return make_error("there is no network interface named '" + name + "'", ENODEV);
     std::string mode;
@@ -236,7 +244,7 @@ Result<void> Capture::attach() {
       continue;
     }
     const XdpMode xdp = impl_->cfg.xdp;
-    std::string fallback = automatic_tc_reason(xdp, name);
+    std::string fallback = impl_->automatic_tc[i];
     if (xdp != XdpMode::off && fallback.empty()) {
       auto l = attach_xdp(s->progs.rh_xdp, idx, xdp == XdpMode::automatic ? XdpMode::native : xdp, mode);
       if (l) {
