@@ -134,6 +134,25 @@ struct rh_flow_state {
 };
 
 /*
+ * A slot of flow_slots, the IPv4 flows' first table: a plain array indexed
+ * by rh_flow_slot_of() (flow_key.h), so a tracked segment finds its flow with
+ * a multiply and three compares instead of an LRU-hash lookup.  A new IPv4
+ * flow takes its slot; the slot's previous flow moves to flows4 (the LRU
+ * table, by the same key), where a flow whose slot is busy also goes.  A flow
+ * is in exactly one of the two: readers look in the slot first.  `live` is
+ * written with atomics: RH_SLOT_BUSY while a creator rewrites the slot.
+ */
+struct rh_flow_slot {
+	struct rh_flow_key4 key;
+	__u32 live; /* RH_SLOT_* */
+	struct rh_flow_state st;
+};
+
+#define RH_SLOT_EMPTY 0
+#define RH_SLOT_LIVE  1
+#define RH_SLOT_BUSY  2
+
+/*
  * The flow's state as a ring record carries it (struct rh_record): the
  * counters only the kernel knows, which move with every packet, and the SYN
  * that names the connection (ts_syn, syn_seq: a port reuse starts another).

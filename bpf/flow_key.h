@@ -99,6 +99,27 @@ RH_INLINE __u8 rh_flow_key4_of(struct rh_flow_key4 *k4, const __u8 *ip4, __u16 s
 	return RH_SIDE_B;
 }
 
+/*
+ * The flow_slots index of an IPv4 flow (abi.h's rh_flow_slot): a
+ * multiply-xor hash of the 12-byte key with the load's random seed, mapped
+ * onto [0, n) by a multiply (n need not be a power of two).  The kernel and
+ * userspace readers (kernel::Capture, the BPF test harness) must agree.
+ */
+RH_INLINE __u32 rh_flow_slot_of(const struct rh_flow_key4 *k4, __u32 n, __u64 seed)
+{
+	__u64 h = (((__u64)k4->addr_a << 32 | k4->addr_b) ^ seed) * 0x9E3779B97F4A7C15ULL;
+
+	h = (h ^ ((__u64)k4->port_a << 16 | k4->port_b)) * 0x9E3779B97F4A7C15ULL;
+	return (__u32)(((h >> 32) * n) >> 32);
+}
+
+/* The slot holds this IPv4 flow (a slot being rewritten holds none). */
+RH_INLINE int rh_flow_slot_holds(const struct rh_flow_slot *s, const struct rh_flow_key4 *k4)
+{
+	return s->live == RH_SLOT_LIVE && s->key.addr_a == k4->addr_a && s->key.addr_b == k4->addr_b &&
+	       s->key.port_a == k4->port_a && s->key.port_b == k4->port_b;
+}
+
 /* The rh_flow_key of a flows4 key (userspace: walking the IPv4 table). */
 RH_INLINE void rh_flow_key4_expand(struct rh_flow_key *k, const struct rh_flow_key4 *k4)
 {

@@ -39,6 +39,8 @@ const volatile __u64 cfg_wakeup_bytes = 1 << 20; /* wake the consumer once this 
 const volatile __u8 cfg_has_rst_reason = 1;	 /* tcp_send_reset has its 3rd argument */
 const volatile __u32 cfg_netns_ino = 0;		 /* tracepoints: only this netns (0: all) */
 const volatile __u8 cfg_frames = 0;		 /* --pcap-out: an rh_frame_event after each packet event */
+const volatile __u32 cfg_flow_slots = 65536;	 /* flow_slots' max_entries */
+const volatile __u64 cfg_slot_seed = 0;		 /* rh_flow_slot_of()'s seed, random per load */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -54,6 +56,14 @@ struct {
 	__type(key, struct rh_flow_key4);
 	__type(value, struct rh_flow_state);
 } flows4 SEC(".maps");
+
+/* IPv4 flows' first table (abi.h's rh_flow_slot): flows4 holds those whose slot another flow took. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct rh_flow_slot);
+} flow_slots SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -187,24 +197,42 @@ static __always_inline void rh_host_submit(const struct rh_frame *f, void *rec, 
 		frame__event(f, now);
 }
 
-/* The flow's entry in its family's table (flows4 for IPv4, flows for IPv6), or NULL. */
-static __always_inline struct rh_flow_state *flow__lookup(const struct rh_flow_key *k, const struct rh_flow_key4 *k4)
+/* The IPv4 flow's slot in flow_slots (NULL only if the index is out of range, which it never is). */
+static __always_inline struct rh_flow_slot *slot__of(const struct rh_flow_key4 *k4)
 {
-	if (k->family == 4)
-		return bpf_map_lookup_elem(&flows4, k4);
-	return bpf_map_lookup_elem(&flows, k);
+	__u32 idx = rh_flow_slot_of(k4, cfg_flow_slots, cfg_slot_seed);
+
+	return bpf_map_lookup_elem(&flow_slots, &idx);
+}
+
+/* An IPv4 flow's state: its slot, else flows4, else NULL. */
+static __always_inline struct rh_flow_state *flow__find4(const struct rh_flow_slot *s, const struct rh_flow_key4 *k4)
+{
+	if (s && rh_flow_slot_holds(s, k4))
+		return (struct rh_flow_state *)&s->st;
+	return bpf_map_lookup_elem(&flows4, k4);
 }
 
 static __always_inline struct rh_flow_state *rh_host_flow_find(const struct rh_frame *f, const struct rh_flow_key *k)
 {
 	struct rh_flow_key4 k4;
 
+	if (k->family != 4)
+		return bpf_map_lookup_elem(&flows, k);
 	rh_flow_key4_make(&k4, k);
-	return flow__lookup(k, &k4);
+	return flow__find4(slot__of(&k4), &k4);
 }
 
 /* A new flow's state (rh_flow_reset()), in rodata: not 150 bytes of the callers' stack. */
 static const struct rh_flow_state flow_init = {.initiator = RH_SIDE_UNKNOWN};
+
+/* A new flow, counted (and as mid-stream when its first segment is no SYN). */
+static __always_inline void flow__count_new(const struct rh_frame *f, const struct rh_pkt *p)
+{
+	f->cnt->c[RH_C_FLOW_NEW]++;
+	if (!(p->tcp_flags & RH_TCP_SYN))
+		f->cnt->c[RH_C_FLOW_MIDSTREAM]++;
+}
 
 /*
  * A new flow's entry in `map` at `key` (rh_host_flow_get*() missed it): inserted,
@@ -220,9 +248,7 @@ static __always_inline struct rh_flow_state *flow__create(const struct rh_frame 
 		f->cnt->c[RH_C_LOST_FLOW_TABLE]++;
 		return NULL;
 	}
-	f->cnt->c[RH_C_FLOW_NEW]++;
-	if (!(p->tcp_flags & RH_TCP_SYN))
-		f->cnt->c[RH_C_FLOW_MIDSTREAM]++;
+	flow__count_new(f, p);
 	return bpf_map_lookup_elem(map, key);
 }
 
@@ -235,12 +261,41 @@ static __always_inline struct rh_flow_state *rh_host_flow_get(const struct rh_fr
 	return st ? st : flow__create(f, p, &flows, k);
 }
 
+/*
+ * A new IPv4 flow takes its slot: the slot is locked (live -> BUSY by a
+ * compare-and-swap, so two creators never write one slot), its flow, if
+ * any, moves to flows4, and the new flow is written and published (LIVE).
+ * A slot another creator holds leaves the new flow to flows4.  A reader on
+ * another CPU that found the old flow just before may still update it in
+ * place: as with a recycled LRU entry, that update is lost.
+ */
+static __always_inline struct rh_flow_state *flow__create4(const struct rh_frame *f, const struct rh_pkt *p,
+							   struct rh_flow_slot *s, const struct rh_flow_key4 *k4)
+{
+	__u32 live;
+
+	if (!s)
+		return flow__create(f, p, &flows4, k4);
+	live = s->live;
+	if (live == RH_SLOT_BUSY || __sync_val_compare_and_swap(&s->live, live, RH_SLOT_BUSY) != live)
+		return flow__create(f, p, &flows4, k4);
+	if (live == RH_SLOT_LIVE && bpf_map_update_elem(&flows4, &s->key, &s->st, BPF_ANY))
+		f->cnt->c[RH_C_LOST_FLOW_TABLE]++; /* the slot's old flow could not move */
+	/* The key after the state: clang 14's BPF backend dropped key stores placed before this copy. */
+	__builtin_memcpy(&s->st, &flow_init, sizeof(flow_init));
+	s->key = *k4;
+	__sync_lock_test_and_set(&s->live, RH_SLOT_LIVE);
+	flow__count_new(f, p);
+	return &s->st;
+}
+
 static __always_inline struct rh_flow_state *rh_host_flow_get4(const struct rh_frame *f, const struct rh_flow_key4 *k4,
 							       const struct rh_pkt *p)
 {
-	struct rh_flow_state *st = bpf_map_lookup_elem(&flows4, k4);
+	struct rh_flow_slot *s = slot__of(k4);
+	struct rh_flow_state *st = flow__find4(s, k4);
 
-	return st ? st : flow__create(f, p, &flows4, k4);
+	return st ? st : flow__create4(f, p, s, k4);
 }
 
 /*

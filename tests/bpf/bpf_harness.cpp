@@ -11,10 +11,16 @@
 #include <cerrno>
 #include <cstring>
 
+#include "kernel/flow_tables.h"
 #include "kernel/ring.h"
 #include "rsthop.skel.h"
 
 namespace rsthop::test {
+
+namespace {
+constexpr uint32_t kHarnessFlows = 4096;        // per table: flow_keys() walks every slot
+constexpr uint64_t kHarnessSeed = 0x5eed5eedu;  // fixed, so a case's slots are the same each run
+}  // namespace
 
 const char* hook_name(Hook hook) {
   switch (hook) {
@@ -59,6 +65,7 @@ std::unique_ptr<BpfHarness> BpfHarness::load(const Configure& configure, std::st
     *error = std::string("rsthop_bpf__open: ") + std::strerror(errno);
     return nullptr;
   }
+  kernel::size_flow_tables(h->skel_, kHarnessFlows, kHarnessSeed);  // small and fixed: cases repeat
   if (configure) configure(h->skel_);
   if (int err = rsthop_bpf__load(h->skel_)) {
     *error = std::string("rsthop_bpf__load: ") + std::strerror(-err);
@@ -125,48 +132,12 @@ Counters BpfHarness::counters() {
   return sum;
 }
 
-std::optional<rh_flow_state> BpfHarness::flow(const rh_flow_key& key) {
-  rh_flow_state st;
-  rh_flow_key4 k4;
-  rh_flow_key4_make(&k4, &key);
-  const bool v4 = key.family == 4;  // IPv4 flows live in flows4, by the 12-byte key
-  if (bpf_map_lookup_elem(bpf_map__fd(v4 ? skel_->maps.flows4 : skel_->maps.flows),
-                          v4 ? static_cast<const void*>(&k4) : &key, &st))
-    return std::nullopt;
-  return st;
-}
+std::optional<rh_flow_state> BpfHarness::flow(const rh_flow_key& key) { return kernel::flow_lookup(*skel_, key); }
 
-std::vector<rh_flow_key> BpfHarness::flow_keys() {
-  std::vector<rh_flow_key> keys;
-  rh_flow_key4 k4, next4;
-  int fd4 = bpf_map__fd(skel_->maps.flows4);
-  const void* prev = nullptr;
-  while (bpf_map_get_next_key(fd4, prev, &next4) == 0) {
-    rh_flow_key& full = keys.emplace_back();
-    rh_flow_key4_expand(&full, &next4);
-    k4 = next4;
-    prev = &k4;
-  }
-  rh_flow_key k, next;
-  int fd = bpf_map__fd(skel_->maps.flows);
-  prev = nullptr;
-  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-    keys.push_back(next);
-    k = next;
-    prev = &k;
-  }
-  return keys;
-}
+std::vector<rh_flow_key> BpfHarness::flow_keys() { return kernel::flow_keys(*skel_); }
 
 void BpfHarness::clear_flows() {
-  for (const rh_flow_key& k : flow_keys()) {
-    rh_flow_key4 k4;
-    rh_flow_key4_make(&k4, &k);
-    if (k.family == 4)
-      bpf_map_delete_elem(bpf_map__fd(skel_->maps.flows4), &k4);
-    else
-      bpf_map_delete_elem(bpf_map__fd(skel_->maps.flows), &k);
-  }
+  kernel::flow_clear(*skel_);
   completer_.clear();
 }
 

@@ -43,3 +43,6 @@ static_assert(sizeof(rh_counters) == RH_C_MAX * sizeof(__u64));
 static_assert(sizeof(rh_cidr) == 32);
 static_assert(offsetof(rh_frame_event, kind) == offsetof(rh_event, kind));
 static_assert(offsetof(rh_frame_event, data) == 24 && sizeof(rh_frame_event) == 24 + RH_FRAME_SNAP_MAX);
+// flow_slots' value: the 12-byte key, the live word, then the state 8-aligned (16 + 160 bytes).
+static_assert(offsetof(rh_flow_slot, live) == 12 && offsetof(rh_flow_slot, st) == 16);
+static_assert(sizeof(rh_flow_slot) == 16 + sizeof(rh_flow_state));

@@ -19,6 +19,7 @@
 #include "bpf/record.h"
 #include "common/fd.h"
 #include "kernel/attach.h"
+#include "kernel/flow_tables.h"
 #include "kernel/loader.h"
 #include "kernel/ring.h"
 #include "kernel/skeleton.h"
@@ -178,7 +179,7 @@ Result<std::unique_ptr<Capture>> Capture::open(const CaptureConfig& cfg) {
   // Resets of other network namespaces (containers, labs) are not this host's.
   struct stat ns {};
   const uint32_t netns_ino = stat("/proc/self/ns/net", &ns) == 0 ? static_cast<uint32_t>(ns.st_ino) : 0;
-  auto configure = [&cfg, netns_ino, has_reason = send_args >= 3](rsthop_bpf* s) {
+  auto configure = [&cfg, netns_ino, has_reason = send_args >= 3, seed = random_slot_seed()](rsthop_bpf* s) {
     auto* ro = s->rodata;
     ro->cfg_filter_ports = !cfg.ports.empty();
     for (uint16_t p : cfg.ports) ro->cfg_port_bitmap[p >> 6] |= 1ULL << (p & 63);
@@ -193,8 +194,7 @@ Result<std::unique_ptr<Capture>> Capture::open(const CaptureConfig& cfg) {
     ro->cfg_has_rst_reason = has_reason;
     ro->cfg_netns_ino = netns_ino;
     bpf_map__set_max_entries(s->maps.events, cfg.ring_bytes);
-    bpf_map__set_max_entries(s->maps.flows, cfg.max_flows);
-    bpf_map__set_max_entries(s->maps.flows4, cfg.max_flows);
+    size_flow_tables(s, cfg.max_flows, seed);
   };
   ProgramSet programs;
   programs.tracepoints = tp;
@@ -307,15 +307,6 @@ int Capture::program_fd(const std::string& name) const {
   return -1;
 }
 
-std::optional<rh_flow_state> Capture::lookup_flow(const rh_flow_key& k) const {
-  rh_flow_state st{};
-  rh_flow_key4 k4;
-  rh_flow_key4_make(&k4, &k);
-  const bool v4 = k.family == 4;  // IPv4 flows live in flows4, by the 12-byte key
-  if (bpf_map_lookup_elem(bpf_map__fd(v4 ? impl_->skel->maps.flows4 : impl_->skel->maps.flows),
-                          v4 ? static_cast<const void*>(&k4) : &k, &st) != 0)
-    return std::nullopt;
-  return st;
-}
+std::optional<rh_flow_state> Capture::lookup_flow(const rh_flow_key& k) const { return flow_lookup(*impl_->skel, k); }
 
 }  // namespace rsthop::kernel

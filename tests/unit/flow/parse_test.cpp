@@ -3,6 +3,7 @@
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "bpf/flow_key.h"
 #include "bpf/parse.h"
@@ -253,6 +254,39 @@ TEST(FlowKeyV4, CompactKeyRoundTrips) {
   rh_flow_key4_expand(&back, &k4);
   EXPECT_EQ(0, std::memcmp(&back, &k, sizeof(k)));
   static_assert(sizeof(rh_flow_key4) == 12);
+}
+
+// flow_slots' index (rh_flow_slot_of): in range for any table size, spread
+// over the table even by keys that differ only in one port, moved by the
+// seed; and a slot holds a flow only while live and with its very key.
+TEST(FlowSlot, IndexInRangeSpreadAndSeeded) {
+  rh_flow_key4 k4{};
+  k4.addr_a = 0x010012c6;
+  k4.addr_b = 0x020012c6;
+  k4.port_a = 443;
+  std::vector<bool> used(4096);
+  size_t distinct = 0, moved = 0;
+  for (uint32_t port = 1024; port < 1024 + 4096; port++) {
+    k4.port_b = static_cast<uint16_t>(port);
+    for (uint32_t n : {1u, 3u, 1000u, 65536u}) EXPECT_LT(rh_flow_slot_of(&k4, n, 7), n);
+    uint32_t i = rh_flow_slot_of(&k4, 4096, 7);
+    distinct += !used[i];
+    used[i] = true;
+    moved += rh_flow_slot_of(&k4, 4096, 8) != i;
+  }
+  // 4096 keys into 4096 slots: about 1 - 1/e of the slots (2589) when the hash spreads.
+  EXPECT_GT(distinct, 2400u);
+  EXPECT_GT(moved, 4000u) << "another seed, other slots";
+  rh_flow_slot slot{};
+  slot.key = k4;
+  EXPECT_FALSE(rh_flow_slot_holds(&slot, &k4)) << "an empty slot holds nothing";
+  slot.live = RH_SLOT_BUSY;
+  EXPECT_FALSE(rh_flow_slot_holds(&slot, &k4)) << "a slot being rewritten holds nothing";
+  slot.live = RH_SLOT_LIVE;
+  EXPECT_TRUE(rh_flow_slot_holds(&slot, &k4));
+  rh_flow_key4 other = k4;
+  other.port_a = 80;
+  EXPECT_FALSE(rh_flow_slot_holds(&slot, &other));
 }
 
 }  // namespace
