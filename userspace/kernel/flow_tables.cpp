@@ -57,9 +57,9 @@ void size_flow_tables(rsthop_bpf* s, uint32_t max_flows, uint64_t slot_seed) {
 
 uint64_t random_slot_seed() {
   uint64_t seed = 0;
-  while (getrandom(&seed, sizeof(seed), 0) < 0 && errno == EINTR) {
-  }
-  return seed;  // getrandom cannot fail otherwise for 8 bytes once the pool is up; 0 still hashes
+  ssize_t got = -1;
+  for (int tries = 0; got < 0 && tries < 8; tries++) got = getrandom(&seed, sizeof(seed), 0);  // EINTR: again
+  return seed;  // getrandom cannot otherwise fail for 8 bytes once the pool is up; 0 still hashes
 }
 
 std::optional<rh_flow_state> flow_lookup(const rsthop_bpf& s, const rh_flow_key& k) {
