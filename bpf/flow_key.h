@@ -103,7 +103,7 @@ RH_INLINE __u8 rh_flow_key4_of(struct rh_flow_key4 *k4, const __u8 *ip4, __u16 s
  * The flow_slots index of an IPv4 flow (abi.h's rh_flow_slot): a
  * multiply-xor hash of the 12-byte key with the load's random seed, mapped
  * onto [0, n) by a multiply (n need not be a power of two).  The kernel and
- * userspace readers (kernel::Capture, the BPF test harness) must agree.
+ * userspace reader (userspace/kernel/flow_tables.cpp) must agree.
  */
 RH_INLINE __u32 rh_flow_slot_of(const struct rh_flow_key4 *k4, __u32 n, __u64 seed)
 {

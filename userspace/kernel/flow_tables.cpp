@@ -4,7 +4,6 @@
 #include <bpf/libbpf.h>
 #include <sys/random.h>
 
-#include <cerrno>
 #include <cstring>
 
 #include "bpf/flow_key.h"
