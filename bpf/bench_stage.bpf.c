@@ -11,7 +11,8 @@
  *                 next event comes cfg_flush_ns after the batch's first; a
  *                 lone event is flushed by a CPU-pinned timer cfg_timer_ns
  *                 after it (armed once per batch, only when cfg_timer_ns).
- * Both read the clock once per event, as an event's timestamp does.  Then
+ *   stage_percpu: the floor of a lock-free per-CPU ring (session 20).
+ * All read the clock once per event, as an event's timestamp does.  Then
  * the lookup pair (lookup40 / lookup12), the floors (floor_clock,
  * floor_counter: one piece of the tracked path alone, session 9) and a
  * direct-mapped array lookup beside them (lookup_direct, session 17).
@@ -148,6 +149,46 @@ int stage_batch(struct xdp_md *ctx)
 	s->count = ++n;
 	if (n >= cfg_batch || now - s->first_ns >= cfg_flush_ns)
 		flush(s);
+	return 2;
+}
+
+/*
+ * stage_percpu (session 20): the floor of a lock-free per-CPU ring in an
+ * mmapable array: the clock, this CPU's region (the CPU id and the array
+ * lookup are inlined), the record filled in place at head, head advanced.
+ * No reserve lock, no header, no submit; nothing drains it (head wraps), so
+ * this is what such a ring would cost at best.
+ */
+#define PC_SLOTS 256
+
+struct pc_ring {
+	__u64 head;
+	__u64 pad[7];
+	struct stage_rec rec[PC_SLOTS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STAGE_CPUS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct pc_ring);
+} pc_rings SEC(".maps");
+
+SEC("xdp")
+int stage_percpu(struct xdp_md *ctx)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct pc_ring *r = bpf_map_lookup_elem(&pc_rings, &cpu);
+	__u64 h;
+
+	if (!r)
+		return 2;
+	h = r->head;
+	fill(&r->rec[h & (PC_SLOTS - 1)], ctx, now);
+	asm volatile("" ::: "memory");
+	r->head = h + 1;
 	return 2;
 }
 
