@@ -380,9 +380,9 @@ RH_INLINE int rh_parse_tcp(struct rh_cursor *c, struct rh_pkt *p)
 
 /* The option bytes of a TCP header, copied out of the frame. */
 struct rh_tcp_optbuf {
-	__u8 b[40];
-	__u32 len; /* valid bytes in b (header length - 20, cut to what was captured) */
-	__u32 cut; /* nonzero when the capture ended inside the options */
+	__u8 b[40] __attribute__((aligned(8))); /* bpf/rsthop.bpf.c's pkt__copy() stores whole words */
+	__u32 len;				/* valid bytes in b (header length - 20, cut to what was captured) */
+	__u32 cut;				/* nonzero when the capture ended inside the options */
 };
 
 /*

@@ -144,11 +144,77 @@ static __always_inline int filter__match(const __u8 *saddr, const __u8 *daddr, _
 	return filter__pass(NULL, saddr, daddr, sport, dport);
 }
 
+/* The most bytes pkt__copy() takes: a RST's payload (RH_RST_PAYLOAD_MAX), TCP options (40). */
+#define RH_PKT_COPY_MAX 64
+
+/*
+ * n <= RH_PKT_COPY_MAX bytes at `off` straight from the linear packet data, in
+ * 8-byte words and a 4/2/1-byte tail (whole-word loads: a memcpy would be
+ * byte by byte on BPF; `dst` is 8-byte aligned, as the verifier wants of
+ * the stack); -1 when they are not all between data
+ * and end (the caller then takes the helper, which reaches paged data too).
+ * A helper call costs ~20-27 ns per RST on a host whose kernel returns go
+ * through a return thunk (docs/BENCHMARKS.md, session 20); this costs ~1.
+ */
+static __always_inline long pkt__copy(const __u8 *data, const __u8 *end, __u32 off, __u8 *dst, __u32 n)
+{
+	const __u8 *src;
+	__u32 i;
+
+	/* The verifier bounds a packet pointer's offset plus its constant part by 0xffff. */
+	if (off > 0x7fff || n > RH_PKT_COPY_MAX)
+		return -1;
+	src = data + off;
+#pragma unroll
+	for (i = 0; i < RH_PKT_COPY_MAX / 8; i++) {
+		if (n < 8)
+			break;
+		if (src + 8 > end)
+			return -1;
+		*(__u64 *)dst = *(const __u64 *)src;
+		src += 8;
+		dst += 8;
+		n -= 8;
+	}
+	if (n & 4) {
+		if (src + 4 > end)
+			return -1;
+		*(__u32 *)dst = *(const __u32 *)src;
+		src += 4;
+		dst += 4;
+	}
+	if (n & 2) {
+		if (src + 2 > end)
+			return -1;
+		*(__u16 *)dst = *(const __u16 *)src;
+		src += 2;
+		dst += 2;
+	}
+	if (n & 1) {
+		if (src + 1 > end)
+			return -1;
+		*dst = *src;
+	}
+	return 0;
+}
+
 /* events.h host hooks.  f->hook is a compile-time constant in every caller. */
 static __always_inline long rh_host_load(const struct rh_frame *f, __u32 off, void *dst, __u32 n)
 {
-	if (f->hook == RH_HOOK_XDP)
+	if (f->hook == RH_HOOK_XDP) {
+		const struct xdp_md *x = f->ctx;
+
+		if (n <= RH_PKT_COPY_MAX &&
+		    !pkt__copy((const __u8 *)(long)x->data, (const __u8 *)(long)x->data_end, off, dst, n))
+			return 0;
 		return bpf_xdp_load_bytes(f->ctx, off, dst, n);
+	} else {
+		const struct __sk_buff *skb = f->ctx;
+
+		if (n <= RH_PKT_COPY_MAX &&
+		    !pkt__copy((const __u8 *)(long)skb->data, (const __u8 *)(long)skb->data_end, off, dst, n))
+			return 0;
+	}
 	return bpf_skb_load_bytes(f->ctx, off, dst, n);
 }
 

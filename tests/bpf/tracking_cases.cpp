@@ -154,7 +154,8 @@ void add_resets(std::vector<Case>& out, const Net& n) {
 
   // Any RST payload travels in the one RH_REC_SIZE_RST_PAYLOAD record, its first 64 bytes at most
   // (session 8 measured size classes of 16 / 32 / 64 and kept none); the reader gets them back.
-  for (size_t len : {1, 63, 64, 65, 100}) {
+  // The kernel copies them in 8-byte words and a 4 / 2 / 1-byte tail: every tail, 0 to 8 words.
+  for (size_t len : {1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 20, 31, 33, 47, 56, 63, 64, 65, 100}) {
     std::string text(len, 'x');
     for (size_t i = 0; i < len; i++) text[i] = static_cast<char>('a' + i % 26);
     const size_t snap = std::min<size_t>(len, RH_RST_PAYLOAD_MAX);
