@@ -438,28 +438,27 @@ __attribute__((noinline)) int rh_ip_skb(struct __sk_buff *skb, __u32 l3_off, int
 }
 
 /*
- * The --port filter's rejection of the common frame (untagged IPv4, not a
- * fragment, the whole TCP header in the linear data), decided inline before
+ * The --port filter's rejection of the common frame (untagged IPv4 without
+ * IP options, not a fragment, the whole TCP header in the linear data: the
+ * fixed offsets let two loads and one compare test the EtherType, version
+ * and IHL), decided inline before
  * the global call: counts what rh_glue_frame() would for it (PACKETS, TCP,
  * FILTERED) and returns 1.  Any other frame returns 0 and takes the full path,
  * which counts its own causes (a first fragment, a truncated header...).
  */
 static __always_inline int ports__reject_early(struct rh_counters *cnt, const __u8 *data, const __u8 *end)
 {
-	const __u8 *ip = data + 14;
-	const __u8 *tcp;
+	const __u8 *tcp = data + 34;
 	__u32 hlen;
 
-	if (!cfg_filter_ports || ip + 20 > end)
+	if (!cfg_filter_ports || tcp + 20 > end)
 		return 0;
-	if (RH_LD16(data + 12) != rh_htons(RH_ETH_P_IP) || ip[0] < 0x45 || ip[0] > 0x4f || ip[9] != RH_IPPROTO_TCP ||
-	    (RH_LD16(ip + 6) & rh_htons(0x3fff)))
-		return 0;
-	tcp = ip + (ip[0] & 0x0f) * 4;
-	if (tcp + 20 > end)
+	/* EtherType IPv4 and version 4 / IHL 5 in one load; then TCP, not a fragment */
+	if ((*(const __u32 *)(data + 12) & 0x0000ffff) != 0x0008 || data[14] != 0x45 || data[23] != RH_IPPROTO_TCP ||
+	    (RH_LD16(data + 20) & rh_htons(0x3fff)))
 		return 0;
 	hlen = (__u32)(tcp[12] >> 4) * 4;
-	if (hlen < 20 || tcp + hlen > end)
+	if (hlen < 20 || 34 + hlen > (__u32)(end - data))
 		return 0;
 	if (filter__port(NULL, rh_ntohs(RH_LD16(tcp))) || filter__port(NULL, rh_ntohs(RH_LD16(tcp + 2))))
 		return 0;
