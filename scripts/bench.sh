@@ -201,7 +201,7 @@ json.dump(res, open(f"{out}/results.json", "w"), indent=2)
 targets = {"filtered": "<= 5", "data": "<= 30", "control": "<= 80"}
 rows = []
 for key in sorted(k for k in res if k.endswith("_added_ns")):
-    kind = key.split("_")[1]
+    kind = key.split("_", 1)[1][: -len("_added_ns")]  # "data_psh" is no "data" row: no target
     rows.append((f"{key} (target {targets[kind]})" if kind in targets else key, res[key]))
 rows += [
     ("userspace_events_per_s (>= 1,000,000)", res["userspace_events_per_s"]),
