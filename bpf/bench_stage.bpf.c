@@ -11,7 +11,8 @@
  *                 next event comes cfg_flush_ns after the batch's first; a
  *                 lone event is flushed by a CPU-pinned timer cfg_timer_ns
  *                 after it (armed once per batch, only when cfg_timer_ns).
- *   stage_percpu: the floor of a lock-free per-CPU ring (session 20).
+ *   stage_percpu: the floor of a lock-free per-CPU ring (session 20);
+ *   stage_output: filled in a per-CPU scratch, one bpf_ringbuf_output() (session 20).
  * All read the clock once per event, as an event's timestamp does.  Then
  * the lookup pair (lookup40 / lookup12), the floors (floor_clock,
  * floor_counter: one piece of the tracked path alone, session 9) and a
@@ -189,6 +190,33 @@ int stage_percpu(struct xdp_md *ctx)
 	fill(&r->rec[h & (PC_SLOTS - 1)], ctx, now);
 	asm volatile("" ::: "memory");
 	r->head = h + 1;
+	return 2;
+}
+
+/*
+ * stage_output (session 20): the record filled in this CPU's scratch value
+ * (a per-CPU array, its lookup inlined) and copied into the ring by one
+ * bpf_ringbuf_output() call, instead of a reserve and a submit call.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct stage_rec);
+} out_scratch SEC(".maps");
+
+SEC("xdp")
+int stage_output(struct xdp_md *ctx)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u32 zero = 0;
+	struct stage_rec *r = bpf_map_lookup_elem(&out_scratch, &zero);
+
+	if (!r)
+		return 2;
+	fill(r, ctx, now);
+	if (bpf_ringbuf_output(&stage_ring, r, STAGE_REC, BPF_RB_NO_WAKEUP))
+		__sync_fetch_and_add(&stage_lost, 1);
 	return 2;
 }
 
