@@ -150,16 +150,18 @@ int run_stage(int repeat, int runs, uint32_t batch, uint64_t timer_ns, bool fill
                median(l40) - median(e2), median(l12) - median(e2), median(ld) - median(e2));
   if (st->bss->stage_lost) fail(std::to_string(st->bss->stage_lost) + " records lost to a full ring");
   double me = median(e), md = median(d), mb = median(b);
-  std::fprintf(stderr,
-               "stage: empty %.2f, direct %+.2f, batch(%u) %+.2f, per-CPU mmapable ring %+.2f, one output call %+.2f ns "
-               "over empty; %llu flushes, %llu records\n",
-               me, md - me, batch, mb - me, median(pc) - me, median(po) - me, static_cast<unsigned long long>(st->bss->stage_flushes),
-               static_cast<unsigned long long>(ring.records));
+  std::fprintf(
+      stderr,
+      "stage: empty %.2f, direct %+.2f, batch(%u) %+.2f, per-CPU mmapable ring %+.2f, one output call %+.2f ns "
+      "over empty; %llu flushes, %llu records\n",
+      me, md - me, batch, mb - me, median(pc) - me, median(po) - me,
+      static_cast<unsigned long long>(st->bss->stage_flushes), static_cast<unsigned long long>(ring.records));
   std::printf(
       "{\"stage_empty_ns\": %.2f, \"stage_direct_ns\": %.2f, \"stage_batch_ns\": %.2f, \"stage_batch\": %u, "
       "\"empty2_ns\": %.2f, \"lookup40_ns\": %.2f, \"lookup12_ns\": %.2f, \"floor_clock_ns\": %.2f, "
       "\"floor_counter_ns\": %.2f, \"lookup_direct_ns\": %.2f, \"stage_percpu_ns\": %.2f, \"stage_output_ns\": %.2f}\n",
-      me, md, mb, batch, median(e2), median(l40), median(l12), median(fc), median(fn), median(ld), median(pc), median(po));
+      me, md, mb, batch, median(e2), median(l40), median(l12), median(fc), median(fn), median(ld), median(pc),
+      median(po));
   return 0;
 }
 
