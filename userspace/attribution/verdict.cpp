@@ -27,7 +27,7 @@ std::ostream& operator<<(std::ostream& os, SignalName s) { return os << s.view()
 Evidence::Evidence(SignalName signal, std::string_view observed, std::string_view expected, double weight, bool strong)
     : signal(signal), weight(weight), strong(strong) {
   text_.append(observed, expected);
-  observed_len_ = observed.size();
+  observed_len_ = static_cast<uint32_t>(observed.size());
 }
 
 }  // namespace rsthop::attribution

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -59,14 +60,27 @@ void append(std::string& out, const Pieces&... pieces);
 // Text held in place up to kInline bytes and on the heap past that: the two
 // texts of a signal, built for every reset, take no heap block in the common
 // case (the longest seen in Zeek's traces is 90 bytes).  append() as the
-// free function's.
+// free function's.  128 bytes: the overflow is a pointer, not a std::string
+// in place, so that six Evidence fit one block of malloc's per-thread cache.
 class InlineText {
  public:
   static constexpr size_t kInline = 112;
+  InlineText() = default;
+  InlineText(const InlineText& o) { *this = o; }
+  InlineText(InlineText&& o) noexcept = default;
+  InlineText& operator=(const InlineText& o) {
+    if (this == &o) return *this;
+    std::memcpy(buf_, o.buf_, o.len_);
+    len_ = o.len_;
+    heap_ = o.heap_ ? std::make_unique<std::string>(*o.heap_) : nullptr;
+    return *this;
+  }
+  InlineText& operator=(InlineText&& o) noexcept = default;
+
   template <typename... Pieces>
   void append(const Pieces&... pieces);
-  std::string_view view() const { return on_heap_ ? std::string_view(heap_) : std::string_view(buf_, len_); }
-  size_t size() const { return on_heap_ ? heap_.size() : len_; }
+  std::string_view view() const { return heap_ ? std::string_view(*heap_) : std::string_view(buf_, len_); }
+  size_t size() const { return heap_ ? heap_->size() : len_; }
 
  private:
   // append()'s pieces once detail::piece() has made them views and 64-bit integers.
@@ -75,8 +89,7 @@ class InlineText {
 
   char buf_[kInline] = {};
   uint8_t len_ = 0;
-  bool on_heap_ = false;
-  std::string heap_;  // past kInline: all of the text
+  std::unique_ptr<std::string> heap_;  // past kInline: all of the text
 };
 
 // One piece of evidence: what was observed, what an endpoint reset would look
@@ -93,7 +106,7 @@ class Evidence {
   template <typename... Pieces>
   Evidence& obs(const Pieces&... pieces) & {
     text_.append(pieces...);
-    observed_len_ = text_.size();
+    observed_len_ = static_cast<uint32_t>(text_.size());
     return *this;
   }
   template <typename... Pieces>
@@ -118,9 +131,12 @@ class Evidence {
   bool strong = false;  // an endpoint's own RST cannot produce it (not rendered: it only steers the decision)
 
  private:
-  InlineText text_;  // observed, then expected
-  size_t observed_len_ = 0;
+  uint32_t observed_len_ = 0;  // beside `strong`: 160 bytes in all (static_assert below)
+  InlineText text_;            // observed, then expected
 };
+// remote_evidence() reserves room for six: 960 bytes, inside malloc's
+// per-thread cache (blocks up to 1,032 bytes); 192-byte Evidence were not.
+static_assert(sizeof(Evidence) <= 1032 / 6);
 
 // One value per RST of a burst, for the first kMaxValues RSTs (the flow
 // timeline keeps no more: flow::kMaxBurstDetail), held in place: a
@@ -253,17 +269,14 @@ template <typename... Pieces>
 template <typename... Views>
 void InlineText::append_pieces(const Views&... pieces) {
   const size_t most = (detail::piece_size(pieces) + ... + 0);
-  if (!on_heap_ && len_ + most <= kInline) {
+  if (!heap_ && len_ + most <= kInline) {
     char* p = buf_ + len_;
     ((p = detail::put_piece(p, pieces)), ...);
     len_ = static_cast<uint8_t>(p - buf_);
     return;
   }
-  if (!on_heap_) {
-    heap_.assign(buf_, len_);
-    on_heap_ = true;
-  }
-  detail::append_pieces(heap_, pieces...);
+  if (!heap_) heap_ = std::make_unique<std::string>(buf_, len_);
+  detail::append_pieces(*heap_, pieces...);
 }
 
 }  // namespace rsthop::attribution
