@@ -295,10 +295,7 @@ std::vector<int> sender_hops(const RemoteFacts& f) {
 
 std::vector<Evidence> remote_evidence(const RemoteFacts& f) {
   std::vector<Evidence> out;
-  // Room for the signals that usually fire (a typical reset: 5-8), in a
-  // block malloc's per-thread cache serves (verdict.h); 8 Evidence of 192
-  // bytes (1.5 KB) was not, and cost about 600 instructions per reset.
-  out.reserve(6);
+  out.reserve(kEvidenceReserved);  // one block of malloc's per-thread cache (verdict.h)
   for (Signal s : kRemoteSignals)
     if (auto e = s(f)) out.push_back(std::move(*e));
   return out;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include "attribution/verdict.h"
 
@@ -53,6 +54,13 @@ TEST(Evidence, TextsPastTheInlineRoomAreKeptWhole) {
   e.exp(" changed");
   EXPECT_EQ(copy.expected(), "the server's own, 18446744073709551615 and more");
   EXPECT_EQ(copy.observed(), "MAC of " + long_vendor);
+  // Assigned over an existing text, and moved (as into the evidence vector), the text is whole.
+  Evidence assigned("seq", 0);
+  assigned.obs("seq 1");
+  assigned = copy;
+  EXPECT_EQ(assigned.observed(), "MAC of " + long_vendor);
+  const Evidence moved = std::move(copy);
+  EXPECT_EQ(moved.expected(), "the server's own, 18446744073709551615 and more");
 
   // At the boundary: a text of exactly kInline bytes stays in place, one more byte moves it.
   const std::string fill(InlineText::kInline - 1, 'x');
