@@ -25,6 +25,27 @@
 #define RH_MAX_CIDRS	     16	  /* in-kernel host filter entries */
 #define RH_PORT_BITMAP_WORDS 1024 /* 65536 bits */
 
+/*
+ * A port as a 16-bit load of its two wire bytes reads on this host: the
+ * --port bitmap is indexed by it, so the filter tests a header's ports
+ * without a byte swap.  Userspace sets the bits with rh_port_bitmap_set().
+ */
+static inline __u16 rh_port_wire(__u16 port)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return (__u16)((port >> 8) | (port << 8));
+#else
+	return port;
+#endif
+}
+
+static inline void rh_port_bitmap_set(__u64 *bitmap, __u16 port)
+{
+	__u16 w = rh_port_wire(port);
+
+	bitmap[w >> 6] |= 1ULL << (w & 63);
+}
+
 /* Where a packet was seen. */
 enum rh_hook {
 	RH_HOOK_XDP = 0,

@@ -111,15 +111,16 @@ RH_INLINE int filter__cidr_match(const struct rh_frame *f, const __u8 *a)
 	return 0;
 }
 
-RH_INLINE int filter__port(const struct rh_frame *f, __u16 port)
+/* `wire`: the port as loaded from the header, rh_port_wire() of its value. */
+RH_INLINE int filter__port(const struct rh_frame *f, __u16 wire)
 {
-	return (RH_CFG(f, port_bitmap)[(port >> 6) & (RH_PORT_BITMAP_WORDS - 1)] >> (port & 63)) & 1;
+	return (RH_CFG(f, port_bitmap)[(wire >> 6) & (RH_PORT_BITMAP_WORDS - 1)] >> (wire & 63)) & 1;
 }
 
-/* The --port half of the filter: true when it passes. */
+/* The --port half of the filter, for ports in host order: true when it passes. */
 RH_INLINE int filter__ports(const struct rh_frame *f, __u16 sport, __u16 dport)
 {
-	return !RH_CFG(f, filter_ports) || filter__port(f, sport) || filter__port(f, dport);
+	return !RH_CFG(f, filter_ports) || filter__port(f, rh_port_wire(sport)) || filter__port(f, rh_port_wire(dport));
 }
 
 /* The --host half of the filter: true when it passes. */

@@ -460,7 +460,7 @@ static __always_inline int ports__reject_early(struct rh_counters *cnt, const __
 	hlen = (__u32)(tcp[12] >> 4) * 4;
 	if (hlen < 20 || 34 + hlen > (__u32)(end - data))
 		return 0;
-	if (filter__port(NULL, rh_ntohs(RH_LD16(tcp))) || filter__port(NULL, rh_ntohs(RH_LD16(tcp + 2))))
+	if (filter__port(NULL, RH_LD16(tcp)) || filter__port(NULL, RH_LD16(tcp + 2)))
 		return 0;
 	cnt->c[RH_C_PACKETS]++;
 	cnt->c[RH_C_TCP]++;

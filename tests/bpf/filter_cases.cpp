@@ -17,7 +17,7 @@ std::vector<uint16_t> filter_ports() { return {kServerPort}; }
 
 void configure_filter(struct ::rsthop_bpf* s) {
   s->rodata->cfg_filter_ports = 1;
-  for (uint16_t p : filter_ports()) s->rodata->cfg_port_bitmap[p / 64] |= 1ull << (p % 64);
+  for (uint16_t p : filter_ports()) rh_port_bitmap_set(s->rodata->cfg_port_bitmap, p);
   const std::vector<Cidr> hosts = filter_hosts();
   s->rodata->cfg_filter_hosts = 1;
   s->rodata->cfg_n_cidrs = static_cast<uint32_t>(hosts.size());

@@ -152,7 +152,7 @@ RsthopPtr load_rsthop(bool filter_port_443, uint32_t ring_bytes) {
   if (!s) die(std::string("rsthop_bpf__open: ") + std::strerror(errno));
   if (filter_port_443) {
     s->rodata->cfg_filter_ports = 1;
-    s->rodata->cfg_port_bitmap[443 / 64] |= 1ull << (443 % 64);
+    rh_port_bitmap_set(s->rodata->cfg_port_bitmap, 443);
   }
   if (bpf_map__set_max_entries(s->maps.events, ring_bytes)) die("cannot size the ring buffer");
   s->rodata->cfg_wakeup_bytes = ring_bytes / 8;  // as kernel::Capture sets it

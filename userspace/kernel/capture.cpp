@@ -182,7 +182,7 @@ Result<std::unique_ptr<Capture>> Capture::open(const CaptureConfig& cfg) {
   auto configure = [&cfg, netns_ino, has_reason = send_args >= 3, seed = random_slot_seed()](rsthop_bpf* s) {
     auto* ro = s->rodata;
     ro->cfg_filter_ports = !cfg.ports.empty();
-    for (uint16_t p : cfg.ports) ro->cfg_port_bitmap[p >> 6] |= 1ULL << (p & 63);
+    for (uint16_t p : cfg.ports) rh_port_bitmap_set(ro->cfg_port_bitmap, p);
     ro->cfg_filter_hosts = !cfg.hosts.empty();
     ro->cfg_n_cidrs = static_cast<uint32_t>(cfg.hosts.size());
     for (size_t i = 0; i < cfg.hosts.size(); i++) {

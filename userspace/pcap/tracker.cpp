@@ -84,7 +84,7 @@ std::shared_ptr<const rh_filter_cfg> make_filter(const Filter& in) {
   auto cfg = std::make_shared<rh_filter_cfg>();
   std::memset(cfg.get(), 0, sizeof(*cfg));
   cfg->filter_ports = !in.ports.empty();
-  for (uint16_t p : in.ports) cfg->port_bitmap[p >> 6] |= 1ULL << (p & 63);
+  for (uint16_t p : in.ports) rh_port_bitmap_set(cfg->port_bitmap, p);
   cfg->filter_hosts = !in.hosts.empty();
   cfg->n_cidrs = static_cast<uint32_t>(std::min<size_t>(in.hosts.size(), RH_MAX_CIDRS));
   for (uint32_t i = 0; i < cfg->n_cidrs; i++) {
